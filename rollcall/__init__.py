@@ -1,0 +1,1 @@
+"""Composition root: settings, the Flask application, the command line and the WSGI entry."""

@@ -1,0 +1,39 @@
+"""create_app(): the one place where settings, storage and the doors are put together."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, render_template_string
+
+from rollcall.health import bp as health_bp
+from rollcall.settings import Settings
+from store.db import Database
+
+INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Rollcall</title></head>
+<body><main><h1>Rollcall</h1>
+<p>SCIM 2.0 provisioning and OpenID Connect single sign-on for the Success Community.</p>
+<ul><li><a href="/healthz">Health</a></li></ul></main></body></html>"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    app = Flask("rollcall")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        ROLLCALL_SETTINGS=settings,
+        SESSION_COOKIE_SECURE=not settings.development,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.extensions["rollcall.database"] = database or Database(settings.database_url)
+    app.register_blueprint(health_bp)
+    app.add_url_rule("/", "index", lambda: render_template_string(INDEX))
+    return app
+
+
+def database() -> Database:
+    """The database of the application handling the current request."""
+    return current_app.extensions["rollcall.database"]

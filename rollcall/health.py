@@ -1,0 +1,22 @@
+"""/healthz: is the database reachable and migrated? For load balancers and `make run` users."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from store import migrate
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    database = current_app.extensions["rollcall.database"]
+    try:
+        current = migrate.is_current(database)
+    except SQLAlchemyError:
+        return jsonify(status="error", database="unreachable"), 503
+    if not current:
+        return jsonify(status="error", database="not migrated"), 503
+    return jsonify(status="ok", database="ok")

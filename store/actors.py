@@ -1,0 +1,74 @@
+"""Who is acting, and through which door: every operation is told, and every audit event says so."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from store.models import ProvisioningCredential, User
+from store.profiles import MAIN_PROFILES
+
+
+class ActorType(StrEnum):
+    SYSTEM = "system"  # the operator at the command line, migrations, the demo loader
+    SUPPORT = "support"  # vendor staff, not members of any account
+    USER = "user"  # a person acting on their own behalf or as a main contact
+    CREDENTIAL = "credential"  # an identity provider holding a provisioning token or client
+
+
+class Door(StrEnum):
+    CLI = "cli"
+    SCIM = "scim"
+    PORTAL = "portal"
+    SSO = "sso"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: ActorType
+    label: str
+    door: Door
+    id: str | None = None
+    account_id: uuid.UUID | None = None
+    manages_users: bool = False
+
+    @property
+    def privileged(self) -> bool:
+        """Support staff and the operator may address every account and the main profile."""
+        return self.type in (ActorType.SYSTEM, ActorType.SUPPORT)
+
+    @property
+    def is_identity_provider(self) -> bool:
+        return self.type == ActorType.CREDENTIAL
+
+    @classmethod
+    def system(cls, door: Door = Door.CLI, label: str = "operator") -> Actor:
+        return cls(ActorType.SYSTEM, label, door)
+
+    @classmethod
+    def for_user(cls, user: User, door: Door) -> Actor:
+        """A signed-in person; support staff act with support rights, main contacts manage."""
+        if user.is_support:
+            return cls(ActorType.SUPPORT, user.user_name, door, str(user.id))
+        return cls(
+            ActorType.USER,
+            user.user_name,
+            door,
+            str(user.id),
+            user.account_id,
+            manages_users=user.active and user.profile in MAIN_PROFILES,
+        )
+
+    @classmethod
+    def for_credential(cls, credential: ProvisioningCredential, door: Door = Door.SCIM) -> Actor:
+        kind = ActorType.SUPPORT if credential.is_support else ActorType.CREDENTIAL
+        return cls(
+            kind,
+            f"token {credential.name}",
+            door,
+            str(credential.id),
+            credential.account_id,
+            manages_users=True,
+        )

@@ -1,0 +1,47 @@
+"""The audit trail: one event per change, written in the change's own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from store.actors import Actor
+from store.db import Tx
+from store.models import AuditEvent
+
+
+def record(
+    tx: Tx,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str,
+    target_id: object,
+    account_id: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_type=actor.type.value,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        door=actor.door.value,
+        action=action,
+        account_id=account_id,
+        target_type=target_type,
+        target_id=str(target_id),
+        changes=changes or {},
+    )
+    tx.add(event)
+    return event
+
+
+def events_for(tx: Tx, target_type: str, target_id: object) -> Sequence[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.target_type == target_type, AuditEvent.target_id == str(target_id))
+        .order_by(AuditEvent.id)
+    )
+    return tx.scalars(query).all()

@@ -1,0 +1,118 @@
+"""Provisioning tokens: bearer secrets an identity provider uses for SCIM.
+
+The token is shown once; only its SHA-256 is stored (it is random and long, so a slow hash adds
+nothing). Each belongs to one account, or is a support token that may address every account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from store import audit, rules
+from store.actors import Actor
+from store.db import Tx, now
+from store.errors import Forbidden, NotFound
+from store.models import Account, ProvisioningCredential
+from store.validation import clean_text
+
+PREFIX = "rc_"
+# Recording every use would turn each SCIM read into a write; a minute is precise enough.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def create_credential(
+    tx: Tx,
+    actor: Actor,
+    *,
+    account_id: uuid.UUID | None,
+    name: str,
+) -> tuple[ProvisioningCredential, str]:
+    """Make a token for the account (None: a support token); returns it with its secret."""
+    if account_id is None:
+        if not actor.privileged:
+            raise Forbidden("Only support staff can create support tokens.")
+    else:
+        account = tx.get(Account, account_id)
+        if account is None:
+            raise NotFound("No such account.")
+        rules.ensure_manages(actor, account)
+        if actor.is_identity_provider:
+            raise Forbidden("A provisioning token cannot create other tokens.")
+    token = PREFIX + secrets.token_urlsafe(32)
+    credential = ProvisioningCredential(
+        account_id=account_id,
+        is_support=account_id is None,
+        name=clean_text(ProvisioningCredential, "name", name, required=True),
+        token_hash=_digest(token),
+        token_hint=token[: len(PREFIX) + 6],
+        created_by=actor.label,
+    )
+    tx.add(credential)
+    tx.flush()
+    audit.record(
+        tx,
+        actor,
+        "credential.created",
+        target_type="credential",
+        target_id=credential.id,
+        account_id=account_id,
+        changes={"name": credential.name, "support": credential.is_support},
+    )
+    return credential, token
+
+
+def authenticate(tx: Tx, token: str) -> ProvisioningCredential | None:
+    """The live credential for this token, recording when it was last used."""
+    credential = tx.scalar(
+        select(ProvisioningCredential).where(ProvisioningCredential.token_hash == _digest(token))
+    )
+    if credential is None or credential.revoked_at is not None:
+        return None
+    moment = now()
+    last = credential.last_used_at
+    if last is None or moment - last >= LAST_USED_RESOLUTION:
+        credential.last_used_at = moment
+    return credential
+
+
+def revoke_credential(tx: Tx, actor: Actor, credential_id: uuid.UUID) -> ProvisioningCredential:
+    credential = tx.get(ProvisioningCredential, credential_id)
+    if credential is None:
+        raise NotFound("No such token.")
+    if credential.account_id is None:
+        if not actor.privileged:
+            raise NotFound("No such token.")
+    else:
+        rules.ensure_manages(actor, tx.get(Account, credential.account_id))
+    if credential.revoked_at is None:
+        credential.revoked_at = now()
+        audit.record(
+            tx,
+            actor,
+            "credential.revoked",
+            target_type="credential",
+            target_id=credential.id,
+            account_id=credential.account_id,
+            changes={"name": credential.name},
+        )
+    return credential
+
+
+def credentials_of(tx: Tx, actor: Actor, account_id: uuid.UUID) -> Sequence[ProvisioningCredential]:
+    rules.ensure_visible(actor, account_id, "account")
+    query = (
+        select(ProvisioningCredential)
+        .where(ProvisioningCredential.account_id == account_id)
+        .order_by(ProvisioningCredential.created_at)
+    )
+    return tx.scalars(query).all()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

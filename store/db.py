@@ -1,0 +1,149 @@
+"""Engine, transactions and the column types shared by the models.
+
+SQLite is the embedded default and PostgreSQL the production store; the differences between them
+are handled here so that operations can be written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.types import TypeDecorator
+
+from store.errors import Conflict
+
+Tx = Session
+"""A unit of work: every directory operation takes one and runs inside it."""
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_url(url: str) -> str:
+    """Accept the plain `postgresql://` spelling and use the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys on, WAL, and writers that take the lock at BEGIN.
+
+    Taking the write lock up front (BEGIN IMMEDIATE) makes concurrent writers queue instead of
+    failing half-way with SQLITE_BUSY, and makes the read-check-write of a rule safe.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        write = conn.get_execution_options().get("rollcall_write", True)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class Database:
+    """The directory's storage: one engine and the transactions opened on it."""
+
+    def __init__(self, url: str, **engine_kwargs: object) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, **engine_kwargs)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(rollcall_write=False), expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+        """Commit when the block ends, roll back on any exception: all of an operation or none."""
+        session = (self._writer if write else self._reader)()
+        try:
+            yield session
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(_integrity_message(exc)) from exc
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict("Someone else changed this at the same moment; try again.") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    detail = str(exc.orig).lower()
+    if "user_name" in detail:
+        return "That userName is already taken."
+    if "display_name" in detail:
+        return "A group with that name already exists in this account."
+    return "The change conflicts with existing data."

@@ -1,0 +1,212 @@
+"""Groups of an account: the twelve contact roles (fixed) and groups an identity provider pushes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, exists, select
+
+from store import audit, rules
+from store.actors import Actor
+from store.db import Tx, now
+from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from store.models import Account, Group, Membership, User, fold
+from store.validation import clean_text
+
+
+def create_group(
+    tx: Tx,
+    actor: Actor,
+    *,
+    account_id: uuid.UUID,
+    display_name: str,
+    external_id: str | None = None,
+    members: Iterable[uuid.UUID] = (),
+) -> Group:
+    account = tx.get(Account, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    rules.ensure_manages(actor, account)
+    name = _name(display_name)
+    _ensure_name_free(tx, account_id, name)
+    group = Group(
+        account_id=account_id,
+        display_name=name,
+        external_id=clean_text(Group, "external_id", external_id),
+        is_contact_role=False,
+    )
+    tx.add(group)
+    tx.flush()
+    added = _add(tx, group, members)
+    audit.record(
+        tx,
+        actor,
+        "group.created",
+        **_target(group),
+        changes={"display_name": name, "members": added},
+    )
+    return group
+
+
+def get_group(tx: Tx, actor: Actor, group_id: uuid.UUID) -> Group:
+    group = tx.get(Group, group_id)
+    if group is None:
+        raise NotFound("No such group.")
+    rules.ensure_visible(actor, group.account_id, "group")
+    return group
+
+
+def update_group(
+    tx: Tx,
+    actor: Actor,
+    group_id: uuid.UUID,
+    *,
+    display_name: str | None = None,
+    external_id: str | None = None,
+    if_match: int | None = None,
+) -> Group:
+    """Rename a pushed group or set its externalId; contact roles keep their names."""
+    group = _for_change(tx, actor, group_id, if_match)
+    changes: dict[str, list[str | None]] = {}
+    if display_name is not None:
+        name = _name(display_name)
+        if name != group.display_name:
+            if group.is_contact_role:
+                raise Forbidden(f"{group.display_name} is a contact role; its name is fixed.")
+            if fold(name) != group.display_name_ci:
+                _ensure_name_free(tx, group.account_id, name)
+            changes["display_name"] = [group.display_name, name]
+            group.display_name = name
+    if external_id is not None:
+        value = clean_text(Group, "external_id", external_id)
+        if value != group.external_id:
+            changes["external_id"] = [group.external_id, value]
+            group.external_id = value
+    if changes:
+        group.modified_at = now()
+        audit.record(tx, actor, "group.updated", **_target(group), changes=changes)
+    return group
+
+
+def delete_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, if_match: int | None = None) -> None:
+    group = _for_change(tx, actor, group_id, if_match)
+    if group.is_contact_role:
+        raise Forbidden(f"{group.display_name} is a contact role; contact roles cannot be deleted.")
+    audit.record(
+        tx, actor, "group.deleted", **_target(group), changes={"display_name": group.display_name}
+    )
+    tx.delete(group)
+    tx.flush()
+
+
+def add_members(
+    tx: Tx,
+    actor: Actor,
+    group_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID],
+    *,
+    if_match: int | None = None,
+) -> Group:
+    group = _for_change(tx, actor, group_id, if_match)
+    added = _add(tx, group, user_ids)
+    if added:
+        group.modified_at = now()
+        audit.record(tx, actor, "group.members_added", **_target(group), changes={"members": added})
+    return group
+
+
+def remove_members(
+    tx: Tx,
+    actor: Actor,
+    group_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID],
+    *,
+    if_match: int | None = None,
+) -> Group:
+    group = _for_change(tx, actor, group_id, if_match)
+    wanted = set(user_ids)
+    held = set(member_ids(tx, group.id))
+    removed = sorted(wanted & held)
+    if removed:
+        tx.execute(
+            delete(Membership).where(
+                Membership.group_id == group.id, Membership.user_id.in_(removed)
+            )
+        )
+        group.modified_at = now()
+        tx.expire(group, ["members"])
+        audit.record(
+            tx,
+            actor,
+            "group.members_removed",
+            **_target(group),
+            changes={"members": [str(u) for u in removed]},
+        )
+    return group
+
+
+def set_members(
+    tx: Tx,
+    actor: Actor,
+    group_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID],
+    *,
+    if_match: int | None = None,
+) -> Group:
+    """Make the membership exactly this set (SCIM PUT and `replace members`)."""
+    wanted = set(user_ids)
+    held = set(member_ids(tx, group_id))
+    group = add_members(tx, actor, group_id, wanted - held, if_match=if_match)
+    return remove_members(tx, actor, group.id, held - wanted)
+
+
+def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
+    return tx.scalars(select(Membership.user_id).where(Membership.group_id == group_id)).all()
+
+
+def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: int | None) -> Group:
+    group = get_group(tx, actor, group_id)
+    rules.ensure_manages(actor, tx.get(Account, group.account_id))
+    if if_match is not None and if_match != group.version:
+        raise PreconditionFailed(
+            f"The group {group.display_name} was changed since it was read "
+            f"(now version {group.version}); read it again before changing it."
+        )
+    return group
+
+
+def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
+    wanted = set(user_ids)
+    if not wanted:
+        return []
+    found = set(
+        tx.scalars(select(User.id).where(User.id.in_(wanted), User.account_id == group.account_id))
+    )
+    missing = sorted(str(u) for u in wanted - found)
+    if missing:
+        raise InvalidInput(f"No user {', '.join(missing)} in this account.", field="members")
+    held = set(member_ids(tx, group.id))
+    new = sorted(wanted - held)
+    tx.add_all(Membership(group_id=group.id, user_id=u) for u in new)
+    tx.flush()
+    tx.expire(group, ["members"])
+    return [str(u) for u in new]
+
+
+def _name(display_name: str) -> str:
+    name = clean_text(Group, "display_name", display_name, required=True, label="displayName")
+    assert name is not None
+    return name
+
+
+def _ensure_name_free(tx: Tx, account_id: uuid.UUID, name: str) -> None:
+    taken = exists().where(Group.account_id == account_id, Group.display_name_ci == fold(name))
+    if tx.scalar(select(taken)):
+        raise Conflict(
+            f"A group named {name!r} already exists in this account.", field="display_name"
+        )
+
+
+def _target(group: Group) -> dict[str, object]:
+    return {"target_type": "group", "target_id": group.id, "account_id": group.account_id}

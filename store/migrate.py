@@ -1,0 +1,41 @@
+"""Schema changes by Alembic, driven from code so no alembic.ini has to be found on disk."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from store.db import Database
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    with database.engine.begin() as conn:
+        config = alembic_config(database.url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+@cache
+def head() -> str | None:
+    """The newest revision shipped with this code (read from disk once)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def is_current(database: Database) -> bool:
+    """True when the database is at the newest revision (the server refuses to start otherwise)."""
+    with database.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head()

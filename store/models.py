@@ -1,0 +1,348 @@
+"""The directory's data: accounts, users, groups, applications, credentials, audit and outbox.
+
+Models describe data only; what may happen to it is in the operation modules. Columns ending in
+`_ci` hold a case-folded copy of a case-insensitive attribute so that equality lookups and
+uniqueness use an ordinary index on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from store.db import Base, UTCDateTime, now
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+AutoId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def fold(value: str) -> str:
+    """The case-insensitive key of a name (userName, email, group name, account name)."""
+    return value.casefold()
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class Account(Timestamps, Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255))
+    name_ci: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    entitlements: Mapped[list[str]] = mapped_column(Json, default=list)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    legal_name: Mapped[str | None] = mapped_column(String(255))
+    practice_specialty: Mapped[str | None] = mapped_column(String(255))
+    global_customer_id: Mapped[str | None] = mapped_column(String(64))
+    sap_customer_id: Mapped[str | None] = mapped_column(String(64))
+    us_only_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    billing_address: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(64))
+    fax: Mapped[str | None] = mapped_column(String(64))
+    website: Mapped[str | None] = mapped_column(String(255))
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    parent: Mapped[Account | None] = relationship(remote_side=[id])
+
+    @validates("name")
+    def _fold_name(self, _key: str, value: str) -> str:
+        self.name_ci = fold(value)
+        return value
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("ix_users_account_external_id", "account_id", "external_id"),
+        Index("ix_users_account_active", "account_id", "active"),
+        Index("ix_users_account_modified", "account_id", "modified_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT")
+    )
+    user_name: Mapped[str] = mapped_column(String(255))
+    user_name_ci: Mapped[str] = mapped_column(String(255), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    given_name: Mapped[str | None] = mapped_column(String(255))
+    family_name: Mapped[str | None] = mapped_column(String(255))
+    middle_name: Mapped[str | None] = mapped_column(String(255))
+    honorific_prefix: Mapped[str | None] = mapped_column(String(64))
+    honorific_suffix: Mapped[str | None] = mapped_column(String(64))
+    formatted_name: Mapped[str | None] = mapped_column(String(512))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    nick_name: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str | None] = mapped_column(String(255))
+    user_type: Mapped[str | None] = mapped_column(String(64))
+    preferred_language: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    profile_url: Mapped[str | None] = mapped_column(String(1024))
+    addresses: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # Enterprise User extension (RFC 7643 §4.3).
+    employee_number: Mapped[str | None] = mapped_column(String(64))
+    cost_center: Mapped[str | None] = mapped_column(String(255))
+    organization: Mapped[str | None] = mapped_column(String(255))
+    division: Mapped[str | None] = mapped_column(String(255))
+    department: Mapped[str | None] = mapped_column(String(255))
+    manager_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    # Community fields (SPEC §1 Users).
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    profile: Mapped[str | None] = mapped_column(String(32))
+    is_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_longer_at_account: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_contact_method: Mapped[str] = mapped_column(String(16), default="email")
+    managed_by: Mapped[str | None] = mapped_column(String(32))
+    # Sign-in state.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    account: Mapped[Account | None] = relationship()
+    emails: Mapped[list[UserEmail]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserEmail.position"
+    )
+    phone_numbers: Mapped[list[UserPhoneNumber]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserPhoneNumber.position"
+    )
+    groups: Mapped[list[Group]] = relationship(
+        secondary="memberships", back_populates="members", order_by="Group.display_name"
+    )
+    applications: Mapped[list[Application]] = relationship(
+        secondary="application_grants", order_by="Application.key"
+    )
+
+    @validates("user_name")
+    def _fold_user_name(self, _key: str, value: str) -> str:
+        self.user_name_ci = fold(value)
+        return value
+
+    @property
+    def primary_email(self) -> str | None:
+        chosen = next((e for e in self.emails if e.primary), None) or next(iter(self.emails), None)
+        return chosen.value if chosen else None
+
+    @property
+    def externally_managed(self) -> bool:
+        return self.managed_by is not None
+
+
+class UserEmail(Base):
+    __tablename__ = "user_emails"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[str] = mapped_column(String(320))
+    value_ci: Mapped[str] = mapped_column(String(320), index=True)
+    type: Mapped[str | None] = mapped_column(String(32))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    display: Mapped[str | None] = mapped_column(String(320))
+
+    user: Mapped[User] = relationship(back_populates="emails")
+
+    @validates("value")
+    def _fold_value(self, _key: str, value: str) -> str:
+        self.value_ci = fold(value)
+        return value
+
+
+class UserPhoneNumber(Base):
+    __tablename__ = "user_phone_numbers"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str | None] = mapped_column(String(32))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    display: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship(back_populates="phone_numbers")
+
+
+class Group(Timestamps, Base):
+    __tablename__ = "groups"
+    __table_args__ = (
+        UniqueConstraint("account_id", "display_name_ci", name="uq_groups_account_display_name"),
+        Index("ix_groups_account_external_id", "account_id", "external_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    display_name: Mapped[str] = mapped_column(String(255))
+    display_name_ci: Mapped[str] = mapped_column(String(255))
+    is_contact_role: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    members: Mapped[list[User]] = relationship(
+        secondary="memberships", back_populates="groups", order_by="User.user_name_ci"
+    )
+
+    @validates("display_name")
+    def _fold_display_name(self, _key: str, value: str) -> str:
+        self.display_name_ci = fold(value)
+        return value
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    launch_url: Mapped[str | None] = mapped_column(String(1024))
+    access: Mapped[str] = mapped_column(String(16), default="granted")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ApplicationGrant(Base):
+    __tablename__ = "application_grants"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ProvisioningCredential(Base):
+    """A bearer token an identity provider uses for SCIM; only its SHA-256 is kept."""
+
+    __tablename__ = "provisioning_credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    is_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str] = mapped_column(String(255))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Who did what through which door; kept without foreign keys so it outlives its subjects."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_account_at", "account_id", "at"),
+        Index("ix_audit_events_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    actor_type: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    actor_label: Mapped[str] = mapped_column(String(255))
+    door: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class OutboxMessage(Base):
+    """A message to deliver after the transaction that caused it commits (mail, logout calls)."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "available_at"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SsoSession(Base):
+    """A signed-in browser; filled by the OIDC provider, ended here on deactivation."""
+
+    __tablename__ = "sso_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthToken(Base):
+    """An access or refresh token issued to a user; only its hash is kept."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,36 @@
+"""Messages to send once the change that causes them commits: mails and logout notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from store.db import Tx
+from store.models import OutboxMessage, User
+
+EMAIL = "email"
+BACKCHANNEL_LOGOUT = "backchannel_logout"
+
+
+def enqueue(tx: Tx, kind: str, payload: dict[str, Any]) -> OutboxMessage:
+    message = OutboxMessage(kind=kind, payload=payload)
+    tx.add(message)
+    return message
+
+
+def enqueue_email(tx: Tx, user: User, template: str, **context: Any) -> OutboxMessage | None:
+    """Queue a templated mail to the user's primary address; users without one get none."""
+    address = user.primary_email
+    if address is None:
+        return None
+    payload = {"template": template, "to": address, "user_id": str(user.id), **context}
+    return enqueue(tx, EMAIL, payload)
+
+
+def pending(tx: Tx, kind: str | None = None) -> Sequence[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    if kind is not None:
+        query = query.where(OutboxMessage.kind == kind)
+    return tx.scalars(query.order_by(OutboxMessage.id)).all()

@@ -1,0 +1,151 @@
+"""The rules of SPEC §1, each written once and called by every operation it concerns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from store.actors import Actor, ActorType
+from store.db import Tx
+from store.errors import Conflict, Forbidden, InvalidInput, NotFound
+from store.models import Account, User
+from store.profiles import MAIN_PROFILES, AccountKind, Profile, allowed_profiles
+
+# Fields a person may change on their own record ("Edit Basic Information").
+SELF_SERVICE_FIELDS = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "display_name",
+        "phone_numbers",
+        "preferred_contact_method",
+        "password",
+    }
+)
+# Fields the console may change on a user owned by an identity provider or NextGen Office.
+CONSOLE_FIELDS_OF_MANAGED = frozenset({"profile"})
+
+OWNER_NAMES = {
+    "identity_provider": "your organization's identity provider",
+    "office": "NextGen Office",
+}
+
+
+def ensure_visible(actor: Actor, account_id: uuid.UUID | None, what: str = "user") -> None:
+    """Another account's things do not exist for the caller: the answer is NotFound, not 403."""
+    if actor.privileged:
+        return
+    if account_id is None or account_id != actor.account_id:
+        raise NotFound(f"No such {what}.")
+
+
+def ensure_manages(actor: Actor, account: Account | None) -> None:
+    """Only main contacts of the account, its identity provider and support change its users."""
+    ensure_visible(actor, account.id if account else None)
+    if actor.privileged:
+        return
+    if not actor.manages_users:
+        raise Forbidden("Only main contacts of the account can manage its users.")
+
+
+def counts_as_main_contact(user: User) -> bool:
+    return (
+        user.active
+        and user.profile in MAIN_PROFILES
+        and not user.no_longer_at_account
+        and user.account_id is not None
+    )
+
+
+def keep_a_main_contact(tx: Tx, user: User) -> None:
+    """Refuse a change that would leave the user's account without an active main contact.
+
+    Call it before applying the change, when the user is a main contact now and will not be
+    after. The account row is locked so two such changes cannot both see "one other left".
+    """
+    if not counts_as_main_contact(user):
+        return
+    tx.execute(select(Account.id).where(Account.id == user.account_id).with_for_update())
+    others = tx.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.account_id == user.account_id,
+            User.id != user.id,
+            User.active.is_(True),
+            User.no_longer_at_account.is_(False),
+            User.profile.in_([p.value for p in MAIN_PROFILES]),
+        )
+    )
+    if not others:
+        raise Conflict(
+            f"{user.user_name} is the account's last active main contact; every account must "
+            "keep one. Ask support to make another user a main contact first."
+        )
+
+
+def check_profile(
+    actor: Actor, account: Account | None, current: str | None, wanted: str | None
+) -> Profile | None:
+    """The profile must suit the account kind, and only support grants or removes main."""
+    if wanted is None or wanted == current:
+        return Profile(current) if current else None
+    try:
+        profile = Profile(wanted)
+    except ValueError:
+        raise InvalidInput(f"Unknown profile {wanted!r}.", field="profile") from None
+    kind = AccountKind(account.kind) if account else None
+    allowed = allowed_profiles(kind)
+    if profile not in allowed:
+        names = ", ".join(p.value for p in allowed)
+        where = f"an account of kind {kind.value}" if kind else "a user without an account"
+        raise InvalidInput(
+            f"Profile {profile.value!r} is not available in {where} (allowed: {names}).",
+            field="profile",
+        )
+    touches_main = profile in MAIN_PROFILES or current in MAIN_PROFILES
+    if touches_main and not actor.privileged:
+        raise Forbidden(
+            "Only support staff can grant or remove the main contact profile; open a support "
+            "case with the category Community."
+        )
+    return profile
+
+
+def owned_elsewhere(actor: Actor, user: User) -> bool:
+    """True when the user's record belongs to a source other than the caller."""
+    return user.externally_managed and not (
+        actor.is_identity_provider or actor.type == ActorType.SYSTEM
+    )
+
+
+def owner_name(user: User) -> str:
+    return OWNER_NAMES.get(user.managed_by or "", user.managed_by or "its source")
+
+
+def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:
+    """Users owned by an identity provider or Office change only their profile elsewhere."""
+    if not owned_elsewhere(actor, user):
+        return
+    owned = sorted(set(fields) - CONSOLE_FIELDS_OF_MANAGED)
+    if owned:
+        raise Forbidden(
+            f"{user.user_name} is managed by {owner_name(user)}; change {', '.join(owned)} there."
+        )
+
+
+def check_self_service(actor: Actor, user: User, fields: Iterable[str]) -> bool:
+    """A person may edit their own basic information without managing rights."""
+    if actor.id != str(user.id) or actor.privileged:
+        return False
+    refused = sorted(set(fields) - SELF_SERVICE_FIELDS)
+    if refused:
+        raise Forbidden(f"You cannot change {', '.join(refused)} on your own record.")
+    return True
+
+
+def applications_allowed(account: Account | None) -> None:
+    if account is None or account.kind != AccountKind.ENTERPRISE:
+        raise Forbidden("Access to applications can only be granted in enterprise accounts.")

@@ -1,0 +1,284 @@
+"""The writable attributes of a user: how a value is checked, compared and stored.
+
+Operations hand a mapping of field -> new value to `normalize`, compare it with `current`, and
+write it with `assign`; the same three steps serve create, update and replace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from store import passwords
+from store.db import Tx, now
+from store.errors import InvalidInput
+from store.models import Application, User, UserEmail, UserPhoneNumber
+from store.validation import clean_bool, clean_email, clean_text
+
+TEXT_FIELDS = (
+    "external_id",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "honorific_prefix",
+    "honorific_suffix",
+    "formatted_name",
+    "display_name",
+    "nick_name",
+    "title",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
+    "profile_url",
+    "employee_number",
+    "cost_center",
+    "organization",
+    "division",
+    "department",
+)
+# Cleared by a full replacement (SCIM PUT) when not given.
+REPLACEABLE = (*TEXT_FIELDS, "emails", "phone_numbers", "addresses", "manager_id")
+# Kept by a full replacement unless given: community state and credentials.
+KEPT = (
+    "user_name",
+    "active",
+    "profile",
+    "no_longer_at_account",
+    "preferred_contact_method",
+    "password",
+    "applications",
+)
+FIELDS = frozenset(REPLACEABLE + KEPT)
+CONTACT_METHODS = ("email", "phone")
+
+
+@dataclass(frozen=True)
+class EmailAddress:
+    value: str
+    type: str | None = "work"
+    primary: bool = False
+    display: str | None = None
+
+
+@dataclass(frozen=True)
+class PhoneNumber:
+    value: str
+    type: str | None = "work"
+    primary: bool = False
+    display: str | None = None
+
+
+def normalize(tx: Tx, user: User, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Check every value; unknown fields and bad values are refused before anything is written."""
+    unknown = sorted(set(changes) - FIELDS)
+    if unknown:
+        raise InvalidInput(f"Users have no field {', '.join(unknown)}.", field=unknown[0])
+    clean: dict[str, Any] = {}
+    for field, value in changes.items():
+        if field in TEXT_FIELDS:
+            clean[field] = clean_text(User, field, value)
+        elif field == "user_name":
+            clean[field] = clean_text(User, field, value, required=True, label="userName")
+        elif field == "emails":
+            clean[field] = _multi(value, EmailAddress, field, clean_email)
+        elif field == "phone_numbers":
+            clean[field] = _multi(value, PhoneNumber, field, _clean_phone)
+        elif field == "addresses":
+            clean[field] = _addresses(value)
+        elif field == "manager_id":
+            clean[field] = _manager(tx, user, value)
+        elif field in ("active", "no_longer_at_account"):
+            clean[field] = clean_bool(value, field)
+        elif field == "preferred_contact_method":
+            clean[field] = _contact_method(value)
+        elif field == "password":
+            clean[field] = _password(
+                value, clean.get("user_name") or changes.get("user_name") or user.user_name
+            )
+        elif field == "applications":
+            clean[field] = _applications(tx, value)
+        else:  # profile: checked against the account by rules.check_profile
+            clean[field] = value
+    return clean
+
+
+def current(user: User, field: str) -> Any:
+    """The stored value in the shape `normalize` produces, so the two compare."""
+    if field == "emails":
+        return [EmailAddress(e.value, e.type, e.primary, e.display) for e in user.emails]
+    if field == "phone_numbers":
+        return [PhoneNumber(p.value, p.type, p.primary, p.display) for p in user.phone_numbers]
+    if field == "applications":
+        return sorted(a.key for a in user.applications)
+    if field == "password":
+        return None
+    return getattr(user, field)
+
+
+def changed(user: User, clean: Mapping[str, Any]) -> dict[str, Any]:
+    """Only what differs; a password given is always a change (hashes cannot be compared)."""
+    result = {}
+    for field, value in clean.items():
+        shown = sorted(a.key for a in value) if field == "applications" else value
+        if field == "password" or current(user, field) != shown:
+            result[field] = value
+    return result
+
+
+def assign(user: User, clean: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Write the values; returns the audit form {field: [before, after]} (passwords hidden)."""
+    audit: dict[str, list[Any]] = {}
+    for field, value in clean.items():
+        before = current(user, field)
+        if field == "emails":
+            user.emails = [UserEmail(position=i, **asdict(e)) for i, e in enumerate(value)]
+        elif field == "phone_numbers":
+            user.phone_numbers = [
+                UserPhoneNumber(position=i, **asdict(p)) for i, p in enumerate(value)
+            ]
+        elif field == "applications":
+            user.applications = list(value)
+        elif field == "password":
+            user.password_hash = passwords.hash_password(value)
+            user.password_changed_at = now()
+            audit[field] = ["(hidden)", "(changed)"]
+            continue
+        else:
+            setattr(user, field, value)
+        audit[field] = [_plain(before), _plain(current(user, field))]
+    return audit
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    """The user's writable fields as plain JSON, for audit events of creation and deletion."""
+    fields = (
+        "user_name",
+        *REPLACEABLE,
+        "active",
+        "profile",
+        "no_longer_at_account",
+        "preferred_contact_method",
+        "applications",
+    )
+    return {f: _plain(current(user, f)) for f in fields if current(user, f) not in (None, [])}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, EmailAddress | PhoneNumber):
+        return asdict(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _multi(value: Any, kind: type, field: str, check: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidInput(f"{field} must be a list.", field=field)
+    items = []
+    for item in value:
+        if isinstance(item, kind):
+            item = asdict(item)
+        if not isinstance(item, Mapping) or "value" not in item:
+            raise InvalidInput(f"Each of {field} needs a value.", field=field)
+        extra = set(item) - {"value", "type", "primary", "display"}
+        if extra:
+            raise InvalidInput(
+                f"{field} have no attribute {', '.join(sorted(extra))}.", field=field
+            )
+        items.append(
+            kind(
+                value=check(item["value"], field),
+                type=clean_text(UserEmail, "type", item.get("type"), label=f"{field} type"),
+                primary=clean_bool(item.get("primary", False), f"{field} primary"),
+                display=clean_text(
+                    UserEmail, "display", item.get("display"), label=f"{field} display"
+                ),
+            )
+        )
+    if sum(1 for item in items if item.primary) > 1:
+        raise InvalidInput(f"Only one of {field} can be primary.", field=field)
+    return items
+
+
+def _clean_phone(value: Any, field: str) -> str:
+    phone = clean_text(UserPhoneNumber, "value", value, required=True, label="phone number")
+    assert phone is not None
+    return phone
+
+
+def _addresses(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    allowed = {
+        "formatted",
+        "streetAddress",
+        "locality",
+        "region",
+        "postalCode",
+        "country",
+        "type",
+        "primary",
+    }
+    if not isinstance(value, list) or not all(isinstance(a, Mapping) for a in value):
+        raise InvalidInput("addresses must be a list of objects.", field="addresses")
+    for address in value:
+        extra = set(address) - allowed
+        if extra:
+            raise InvalidInput(
+                f"addresses have no attribute {', '.join(sorted(extra))}.", field="addresses"
+            )
+        if not all(isinstance(v, str | bool | None) for v in address.values()):
+            raise InvalidInput("address attributes must be text.", field="addresses")
+    return [dict(a) for a in value]
+
+
+def _manager(tx: Tx, user: User, value: Any) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        manager_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"Manager {value!r} is not a user id.", field="manager_id") from None
+    manager = tx.get(User, manager_id)
+    if manager is None or manager.account_id != user.account_id or manager_id == user.id:
+        raise InvalidInput(
+            f"Manager {value} is not another user of this account.", field="manager_id"
+        )
+    return manager_id
+
+
+def _contact_method(value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in CONTACT_METHODS:
+        raise InvalidInput(
+            "Preferred contact method must be email or phone.", field="preferred_contact_method"
+        )
+    return value.strip().lower()
+
+
+def _password(value: Any, user_name: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("password must be text.", field="password")
+    passwords.check_policy(value, user_name)
+    return value
+
+
+def _applications(tx: Tx, value: Any) -> list[Application]:
+    if value is None:
+        return []
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes):
+        raise InvalidInput("applications must be a list of application keys.", field="applications")
+    keys = sorted(set(value))
+    found = tx.scalars(select(Application).where(Application.key.in_(keys))).all()
+    missing = sorted(set(keys) - {a.key for a in found})
+    if missing:
+        raise InvalidInput(f"Unknown application {', '.join(missing)}.", field="applications")
+    return sorted(found, key=lambda a: a.key)

@@ -1,0 +1,363 @@
+"""What may happen to a user: create, update, replace, delete, deactivate, activate, roles.
+
+Every operation checks tenancy and the rules of SPEC §1 here, writes one audit event, and queues
+the mails and logout calls its change causes, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from store import audit, outbox, rules, sessions, user_fields
+from store.actors import Actor, ActorType
+from store.contact_roles import CONTACT_ROLES
+from store.db import Tx, now
+from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from store.models import Account, Group, Membership, User, UserEmail, fold
+from store.profiles import AccountKind, default_profile
+
+
+def create_user(
+    tx: Tx,
+    actor: Actor,
+    *,
+    account_id: uuid.UUID | None,
+    user_name: str,
+    email_verified: bool = False,
+    contact_roles: Iterable[str] = (),
+    send_sign_in_email: bool = False,
+    **fields: Any,
+) -> User:
+    """Add a user to an account (or a guest without one) with the profile rules applied.
+
+    A user created without a profile gets the account kind's default; users of Office accounts and
+    users pushed by an identity provider are owned by that source from the start.
+    """
+    account = _account(tx, actor, account_id)
+    rules.ensure_manages(actor, account) if account else _ensure_may_create_guest(actor)
+    if (
+        account is not None
+        and account.kind == AccountKind.OFFICE
+        and not (actor.is_identity_provider or actor.type == ActorType.SYSTEM)
+    ):
+        raise Forbidden("Users of NextGen Office accounts are created in NextGen Office.")
+    kind = AccountKind(account.kind) if account else None
+    profile = rules.check_profile(actor, account, None, fields.pop("profile", None))
+    user = User(
+        account_id=account.id if account else None,
+        user_name="",
+        profile=(profile or default_profile(kind)).value,
+        managed_by=_owner(actor, account),
+        email_verified=email_verified,
+        active=True,
+        no_longer_at_account=False,
+        preferred_contact_method="email",
+    )
+    clean = user_fields.normalize(tx, user, {"user_name": user_name, **fields})
+    _ensure_user_name_free(tx, clean["user_name"])
+    user_fields.assign(user, clean)
+    tx.add(user)
+    _flush(tx)
+    roles = _set_contact_roles(tx, user, contact_roles)
+    changes = user_fields.snapshot(user) | ({"contact_roles": roles} if roles else {})
+    audit.record(tx, actor, "user.created", **_target(user), changes=changes)
+    if send_sign_in_email:
+        outbox.enqueue_email(tx, user, "sign_in", reason="created")
+    return user
+
+
+def create_support_user(
+    tx: Tx, actor: Actor, *, user_name: str, email: str, password: str | None = None
+) -> User:
+    """Add a support operator: a user of no account with support rights (operators only)."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can add support staff.")
+    user = User(
+        account_id=None,
+        user_name="",
+        is_support=True,
+        email_verified=True,
+        active=True,
+        no_longer_at_account=False,
+        preferred_contact_method="email",
+    )
+    wanted = {"user_name": user_name, "emails": [{"value": email, "primary": True}]}
+    if password is not None:
+        wanted["password"] = password
+    clean = user_fields.normalize(tx, user, wanted)
+    _ensure_user_name_free(tx, clean["user_name"])
+    user_fields.assign(user, clean)
+    tx.add(user)
+    _flush(tx)
+    audit.record(
+        tx,
+        actor,
+        "user.created",
+        **_target(user),
+        changes=user_fields.snapshot(user) | {"support": True},
+    )
+    return user
+
+
+def get_user(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+    """The user, if the caller may see it: other accounts' users answer NotFound."""
+    user = tx.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if actor.id != str(user.id):
+        rules.ensure_visible(actor, user.account_id)
+    return user
+
+
+def find_by_login(tx: Tx, login: str) -> User | None:
+    """The user signing in with this username, or with this email if it names exactly one."""
+    key = fold(login.strip())
+    user = tx.scalar(select(User).where(User.user_name_ci == key))
+    if user is not None:
+        return user
+    matches = tx.scalars(
+        select(User).join(UserEmail).where(UserEmail.value_ci == key).limit(2)
+    ).all()
+    return matches[0] if len(matches) == 1 else None
+
+
+def update_user(
+    tx: Tx,
+    actor: Actor,
+    user_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    *,
+    if_match: int | None = None,
+) -> User:
+    """Change some fields; deactivation, activation and profile changes all come through here."""
+    user = get_user(tx, actor, user_id)
+    _check_version(user, if_match)
+    clean = user_fields.normalize(tx, user, changes)
+    if "profile" in clean:
+        profile = rules.check_profile(actor, user.account, user.profile, clean["profile"])
+        clean["profile"] = profile.value if profile else user.profile
+    diff = user_fields.changed(user, clean)
+    if not rules.check_self_service(actor, user, diff):
+        rules.ensure_manages(actor, user.account)
+        rules.check_ownership(actor, user, diff)
+    if "applications" in diff:
+        rules.applications_allowed(user.account)
+    if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
+        _ensure_user_name_free(tx, diff["user_name"])
+    if rules.counts_as_main_contact(user) and not _main_contact_after(user, diff):
+        rules.keep_a_main_contact(tx, user)
+    return _apply(tx, actor, user, diff)
+
+
+def replace_user(
+    tx: Tx,
+    actor: Actor,
+    user_id: uuid.UUID,
+    fields: Mapping[str, Any],
+    *,
+    if_match: int | None = None,
+) -> User:
+    """Full replacement (SCIM PUT): replaceable fields not given are cleared, the rest kept."""
+    if "user_name" not in fields:
+        raise InvalidInput("userName is required.", field="user_name")
+    cleared = {field: None for field in user_fields.REPLACEABLE if field not in fields}
+    return update_user(tx, actor, user_id, {**cleared, **fields}, if_match=if_match)
+
+
+def deactivate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+    """Take away sign-in without deleting anything (SPEC §1 Users)."""
+    return update_user(tx, actor, user_id, {"active": False})
+
+
+def activate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+    """Give sign-in back; the user is sent a sign-in email."""
+    return update_user(tx, actor, user_id, {"active": True})
+
+
+def set_profile(tx: Tx, actor: Actor, user_id: uuid.UUID, profile: str) -> User:
+    return update_user(tx, actor, user_id, {"profile": profile})
+
+
+def set_password(tx: Tx, actor: Actor, user_id: uuid.UUID, password: str) -> User:
+    return update_user(tx, actor, user_id, {"password": password})
+
+
+def grant_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> User:
+    user = get_user(tx, actor, user_id)
+    keys = {a.key for a in user.applications} | {key}
+    return update_user(tx, actor, user_id, {"applications": sorted(keys)})
+
+
+def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> User:
+    user = get_user(tx, actor, user_id)
+    keys = {a.key for a in user.applications} - {key}
+    return update_user(tx, actor, user_id, {"applications": sorted(keys)})
+
+
+def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: int | None = None) -> None:
+    """Remove the user for good: sessions end, memberships and grants go with the record."""
+    user = get_user(tx, actor, user_id)
+    _check_version(user, if_match)
+    rules.ensure_manages(actor, user.account)
+    if rules.owned_elsewhere(actor, user):
+        raise Forbidden(
+            f"{user.user_name} is managed by {rules.owner_name(user)}; remove them there."
+        )
+    rules.keep_a_main_contact(tx, user)
+    sessions.end_all(tx, user)
+    audit.record(tx, actor, "user.deleted", **_target(user), changes=user_fields.snapshot(user))
+    tx.delete(user)
+    tx.flush()
+
+
+def set_contact_roles(tx: Tx, actor: Actor, user_id: uuid.UUID, roles: Iterable[str]) -> User:
+    """Make the user hold exactly these contact roles (allowed on externally managed users too)."""
+    user = get_user(tx, actor, user_id)
+    rules.ensure_manages(actor, user.account)
+    before = sorted(g.display_name for g in user.groups if g.is_contact_role)
+    after = _set_contact_roles(tx, user, roles)
+    if before != after:
+        user.modified_at = now()
+        audit.record(
+            tx,
+            actor,
+            "user.contact_roles_changed",
+            **_target(user),
+            changes={"contact_roles": [before, after]},
+        )
+    return user
+
+
+def contact_roles_of(user: User) -> list[str]:
+    return sorted(g.display_name for g in user.groups if g.is_contact_role)
+
+
+def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
+    if not diff:
+        return user
+    was_active = user.active
+    if actor.is_identity_provider and user.managed_by is None:
+        user.managed_by = "identity_provider"
+    changes = user_fields.assign(user, diff)
+    user.modified_at = now()
+    _flush(tx)
+    action = "user.updated"
+    if was_active and not user.active:
+        action = "user.deactivated"
+        sessions.end_all(tx, user)
+    elif user.active and not was_active:
+        action = "user.activated"
+        outbox.enqueue_email(tx, user, "sign_in", reason="activated")
+    audit.record(tx, actor, action, **_target(user), changes=changes)
+    return user
+
+
+def _main_contact_after(user: User, diff: Mapping[str, Any]) -> bool:
+    return (
+        diff.get("active", user.active)
+        and diff.get("profile", user.profile) in rules.MAIN_PROFILES
+        and not diff.get("no_longer_at_account", user.no_longer_at_account)
+    )
+
+
+def _set_contact_roles(tx: Tx, user: User, roles: Iterable[str]) -> list[str]:
+    wanted = set(roles)
+    unknown = sorted(wanted - set(CONTACT_ROLES))
+    if unknown:
+        raise InvalidInput(f"Unknown contact role {', '.join(unknown)}.", field="contact_roles")
+    if wanted and user.account_id is None:
+        raise InvalidInput("Only users of an account hold contact roles.", field="contact_roles")
+    groups = (
+        tx.scalars(
+            select(Group).where(
+                Group.account_id == user.account_id, Group.is_contact_role.is_(True)
+            )
+        ).all()
+        if user.account_id
+        else []
+    )
+    held = {m.group_id for m in tx.scalars(select(Membership).where(Membership.user_id == user.id))}
+    for group in groups:
+        if (group.display_name in wanted) != (group.id in held):
+            if group.id in held:
+                tx.execute(
+                    Membership.__table__.delete().where(
+                        Membership.group_id == group.id, Membership.user_id == user.id
+                    )
+                )
+            else:
+                tx.add(Membership(group_id=group.id, user_id=user.id))
+            group.modified_at = now()
+    tx.flush()
+    tx.expire(user, ["groups"])
+    return sorted(wanted)
+
+
+def _account(tx: Tx, actor: Actor, account_id: uuid.UUID | None) -> Account | None:
+    if account_id is None:
+        return None
+    account = tx.get(Account, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    rules.ensure_visible(actor, account.id, "account")
+    return account
+
+
+def _ensure_may_create_guest(actor: Actor) -> None:
+    if not actor.privileged:
+        raise NotFound("No such account.")
+
+
+def _owner(actor: Actor, account: Account | None) -> str | None:
+    if account is not None and account.kind == AccountKind.OFFICE:
+        return "office"
+    return "identity_provider" if actor.is_identity_provider else None
+
+
+def _ensure_user_name_free(tx: Tx, user_name: str) -> None:
+    if tx.scalar(select(exists().where(User.user_name_ci == fold(user_name)))):
+        raise Conflict(f"The userName {user_name!r} is already taken.", field="user_name")
+
+
+def _check_version(user: User, if_match: int | None) -> None:
+    if if_match is not None and if_match != user.version:
+        raise PreconditionFailed(
+            f"{user.user_name} was changed since it was read (now version {user.version}); "
+            "read it again before changing it."
+        )
+
+
+def _flush(tx: Tx) -> None:
+    """Flush so a concurrent insert of the same userName fails here, as a Conflict."""
+    try:
+        tx.flush()
+    except IntegrityError as exc:
+        raise Conflict("That userName is already taken.", field="user_name") from exc
+
+
+def _target(user: User) -> dict[str, Any]:
+    return {"target_type": "user", "target_id": user.id, "account_id": user.account_id}
+
+
+__all__ = [
+    "activate",
+    "contact_roles_of",
+    "create_support_user",
+    "create_user",
+    "deactivate",
+    "delete_user",
+    "find_by_login",
+    "get_user",
+    "grant_application",
+    "replace_user",
+    "revoke_application",
+    "set_contact_roles",
+    "set_password",
+    "set_profile",
+    "update_user",
+]

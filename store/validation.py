@@ -1,0 +1,51 @@
+"""Checks of single values against the columns they go into, so bad input never reaches SQL."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from store.db import Base
+from store.errors import InvalidInput
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def clean_text(
+    model: type[Base], field: str, value: Any, *, required: bool = False, label: str | None = None
+) -> str | None:
+    """Strip a text value and check it fits its column; empty becomes None unless required."""
+    label = label or field
+    if value is None:
+        if required:
+            raise InvalidInput(f"{label} is required.", field=field)
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{label} must be text.", field=field)
+    value = value.strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{label} is required.", field=field)
+        return None
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidInput(f"{label} must not contain control characters.", field=field)
+    length = getattr(model.__table__.c[field].type, "length", None)
+    if length is not None and len(value) > length:
+        raise InvalidInput(f"{label} is longer than {length} characters.", field=field)
+    return value
+
+
+def clean_email(value: Any, field: str = "emails") -> str:
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > 320:
+        raise InvalidInput(f"{value!r} is not an email address.", field=field)
+    return value.strip()
+
+
+def clean_bool(value: Any, field: str) -> bool:
+    """Booleans, also as the strings "true"/"false" that some identity providers send."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidInput(f"{field} must be true or false.", field=field)
