@@ -104,7 +104,8 @@ def load(tx: Tx) -> Iterator[str]:
         if _user_exists(tx, user_name):
             continue
         _create_user(tx, account_name, user_name, given, family, profile, dict(extra))
-        yield f"user: {user_name} ({profile or 'default profile'}) in {account_name or 'no account'}"
+        where = account_name or "no account"
+        yield f"user: {user_name} ({profile or 'default profile'}) in {where}"
     if not _user_exists(tx, "support"):
         users.create_support_user(
             tx, OPERATOR, user_name="support", email="support@rollcall.example", password=PASSWORD

@@ -18,7 +18,6 @@ class Settings:
     database_url: str = "sqlite:///rollcall.db"
     environment: str = "development"
     secret_key: str = DEVELOPMENT_SECRET
-    base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 
     @property
@@ -40,6 +39,5 @@ class Settings:
             database_url=env.get("ROLLCALL_DATABASE_URL", cls.database_url),
             environment=environment,
             secret_key=secret,
-            base_url=env.get("ROLLCALL_BASE_URL", cls.base_url).rstrip("/"),
             log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
         )

@@ -63,7 +63,9 @@ def create_user(
     user_fields.assign(user, clean)
     tx.add(user)
     _flush(tx)
-    roles = _set_contact_roles(tx, user, contact_roles)
+    roles = list(contact_roles)
+    if roles:
+        roles = _set_contact_roles(tx, user, roles)
     changes = user_fields.snapshot(user) | ({"contact_roles": roles} if roles else {})
     audit.record(tx, actor, "user.created", **_target(user), changes=changes)
     if send_sign_in_email:

@@ -1,0 +1,209 @@
+"""The `rollcall` command as an operator uses it: real processes, real output, exit codes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from store.models import Account, ProvisioningCredential, User
+
+ROLLCALL = [sys.executable, "-m", "rollcall"]
+
+
+def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return subprocess.run(
+        [*ROLLCALL, "--database", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_create_account_user_and_token(db, database_url):
+    result = run(
+        database_url,
+        "account",
+        "create",
+        "Cli Clinic",
+        "--kind",
+        "enterprise",
+        "--entitlement",
+        "connected_health",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Cli Clinic (enterprise)" in result.stdout
+    result = run(
+        database_url,
+        "user",
+        "create",
+        "--account",
+        "cli clinic",
+        "--username",
+        "cli.user",
+        "--email",
+        "cli@example.test",
+        "--given-name",
+        "Cli",
+        "--family-name",
+        "User",
+        "--profile",
+        "main",
+        "--password",
+        "a very long password",
+        "--verified",
+    )
+    assert result.returncode == 0, result.stderr
+    result = run(database_url, "token", "create", "--account", "Cli Clinic", "--name", "okta")
+    assert result.returncode == 0, result.stderr
+    secret = next(
+        line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith("token: ")
+    )
+    with db.transaction(write=False) as tx:
+        user = tx.scalar(select(User).where(User.user_name == "cli.user"))
+        assert (user.profile, user.email_verified, user.given_name) == ("main", True, "Cli")
+        stored = tx.scalar(select(ProvisioningCredential))
+        assert secret.startswith("rc_") and stored.token_hint == secret[:9]
+    listed = run(database_url, "token", "list", "--account", "Cli Clinic")
+    assert "okta" in listed.stdout and secret not in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["user", "create", "--account", "Nowhere", "--username", "x", "--email", "x@y.test"],
+            "No account named 'Nowhere'.",
+        ),
+        (
+            ["user", "create", "--username", "x", "--email", "not-an-email"],
+            "'not-an-email' is not an email address.",
+        ),
+        (
+            ["user", "create", "--username", "x", "--email", "x@y.test", "--password", "short"],
+            "at least 12 characters",
+        ),
+        (["account", "create", "Bad", "--kind", "hospital"], "Invalid value for '--kind'"),
+        (["token", "create"], "Give either --account NAME or --support."),
+        (["token", "revoke", "not-a-uuid"], "is not a valid UUID"),
+    ],
+)
+def test_mistakes_end_with_a_reason_and_no_traceback(db, database_url, args, message):
+    result = run(database_url, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unreachable_or_unmigrated_database_is_one_line(tmp_path: Path):
+    result = run("postgresql://nobody@127.0.0.1:1/none", "demo")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: Cannot use the database")
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = run(f"sqlite:///{tmp_path / 'empty.db'}", "demo")
+    assert result.returncode == 1
+    assert "run `rollcall db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_command_has_help(database_url):
+    for args in (
+        ["--help"],
+        ["serve", "--help"],
+        ["db", "upgrade", "--help"],
+        ["demo", "--help"],
+        ["account", "create", "--help"],
+        ["user", "create", "--help"],
+        ["token", "create", "--help"],
+        ["token", "list", "--help"],
+        ["token", "revoke", "--help"],
+    ):
+        result = run(database_url, *args)
+        assert result.returncode == 0 and "Usage:" in result.stdout, args
+
+
+def test_demo_is_idempotent_and_prints_the_token_once(db, database_url):
+    first = run(database_url, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "SCIM token for NextGen Healthcare (shown once): rc_" in first.stdout
+    with db.transaction(write=False) as tx:
+        counts = (
+            tx.scalar(select(func.count()).select_from(User)),
+            tx.scalar(select(func.count()).select_from(Account)),
+        )
+        profiles = set(tx.scalars(select(User.profile).where(User.profile.is_not(None))))
+        kinds = set(tx.scalars(select(Account.kind)))
+        support = tx.scalar(select(func.count()).where(User.is_support.is_(True)))
+    assert profiles == {
+        "main",
+        "client",
+        "knowledge",
+        "read_only",
+        "optimization_main",
+        "optimization",
+        "guest",
+    }
+    assert kinds == {"enterprise", "office", "optimization_only", "reseller"}
+    assert support == 1
+    second = run(database_url, "demo")
+    assert second.returncode == 0, second.stderr
+    assert "rc_" not in second.stdout
+    with db.transaction(write=False) as tx:
+        assert counts == (
+            tx.scalar(select(func.count()).select_from(User)),
+            tx.scalar(select(func.count()).select_from(Account)),
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            error = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"server exited: {error}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest.mark.parametrize("workers", ["0", "2"], ids=["development", "gunicorn"])
+def test_serve_answers_health_checks(db, database_url, workers):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    process = subprocess.Popen(
+        [*ROLLCALL, "--database", database_url, "serve", "--port", str(port), "--workers", workers],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        body = wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        assert b'"status":"ok"' in body.replace(b" ", b"")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path):
+    result = run(f"sqlite:///{tmp_path / 'fresh.db'}", "serve", "--port", str(free_port()))
+    assert result.returncode == 1
+    assert "run `rollcall db upgrade`" in result.stderr

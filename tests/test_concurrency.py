@@ -1,0 +1,101 @@
+"""Rules that must hold when requests race: run with real concurrent transactions."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from store import users
+from store.errors import Conflict
+from store.models import User
+
+
+def race(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run `work(i)` in `count` threads released together; returns results or exceptions."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_concurrent_creates_of_one_user_name_exactly_one_wins(db, enterprise, operator):
+    spellings = ["Dana.Race", "dana.race", "DANA.RACE", "Dana.RACE", "dAna.race", "dana.Race"]
+
+    def create(i: int) -> User:
+        with db.transaction() as tx:
+            return users.create_user(
+                tx, operator, account_id=enterprise.account.id, user_name=spellings[i]
+            )
+
+    results = race(len(spellings), create)
+    winners = [r for r in results if isinstance(r, User)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1
+    assert len(losers) == len(spellings) - 1
+    assert all(isinstance(e, Conflict) for e in losers), losers
+    with db.transaction(write=False) as tx:
+        assert tx.scalar(select(func.count()).where(User.user_name_ci == "dana.race")) == 1
+
+
+def test_the_database_itself_refuses_a_case_variant(db, enterprise, make_user):
+    make_user(enterprise.account, "Unique.Name")
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            User.__table__.insert().values(
+                id=uuid.uuid4(),
+                user_name="UNIQUE.name",
+                user_name_ci="unique.name",
+                active=True,
+                is_support=False,
+                no_longer_at_account=False,
+                preferred_contact_method="email",
+                email_verified=False,
+                failed_logins=0,
+                version=1,
+                addresses=[],
+                created_at=users.now(),
+                modified_at=users.now(),
+            )
+        )
+
+
+def test_concurrent_deactivation_of_the_last_two_main_contacts_keeps_one(
+    db, enterprise, make_user, support
+):
+    second = make_user(enterprise.account, "second.main", profile="main")
+    targets = [enterprise.main.id, second.id]
+
+    def deactivate(i: int) -> User:
+        with db.transaction() as tx:
+            return users.deactivate(tx, support, targets[i])
+
+    results = race(2, deactivate)
+    assert sum(isinstance(r, User) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    with db.transaction(write=False) as tx:
+        active = tx.scalar(
+            select(func.count()).where(
+                User.account_id == enterprise.account.id,
+                User.active.is_(True),
+                User.profile == "main",
+            )
+        )
+    assert active == 1
