@@ -20,6 +20,7 @@ INDEX = """<!doctype html>
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # health checks read the revision
     app = Flask("rollcall")
     app.config.update(
         SECRET_KEY=settings.secret_key,

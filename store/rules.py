@@ -24,8 +24,9 @@ SELF_SERVICE_FIELDS = frozenset(
         "password",
     }
 )
-# Fields the console may change on a user owned by an identity provider or NextGen Office.
-CONSOLE_FIELDS_OF_MANAGED = frozenset({"profile"})
+# Fields that stay Rollcall's own on a user owned by an identity provider or NextGen Office: the
+# community profile, and the password of the community sign-in (sources do not push it).
+LOCAL_FIELDS_OF_MANAGED = frozenset({"profile", "password"})
 
 OWNER_NAMES = {
     "identity_provider": "your organization's identity provider",
@@ -126,24 +127,19 @@ def owner_name(user: User) -> str:
 
 
 def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:
-    """Users owned by an identity provider or Office change only their profile elsewhere."""
+    """Users owned by an identity provider or Office: their source changes their record."""
     if not owned_elsewhere(actor, user):
         return
-    owned = sorted(set(fields) - CONSOLE_FIELDS_OF_MANAGED)
+    owned = sorted(set(fields) - LOCAL_FIELDS_OF_MANAGED)
     if owned:
         raise Forbidden(
             f"{user.user_name} is managed by {owner_name(user)}; change {', '.join(owned)} there."
         )
 
 
-def check_self_service(actor: Actor, user: User, fields: Iterable[str]) -> bool:
+def is_self_service(actor: Actor, user: User, fields: Iterable[str]) -> bool:
     """A person may edit their own basic information without managing rights."""
-    if actor.id != str(user.id) or actor.privileged:
-        return False
-    refused = sorted(set(fields) - SELF_SERVICE_FIELDS)
-    if refused:
-        raise Forbidden(f"You cannot change {', '.join(refused)} on your own record.")
-    return True
+    return actor.id == str(user.id) and set(fields) <= SELF_SERVICE_FIELDS
 
 
 def applications_allowed(account: Account | None) -> None:

@@ -85,9 +85,9 @@ def normalize(tx: Tx, user: User, changes: Mapping[str, Any]) -> dict[str, Any]:
         elif field == "user_name":
             clean[field] = clean_text(User, field, value, required=True, label="userName")
         elif field == "emails":
-            clean[field] = _multi(value, EmailAddress, field, clean_email)
+            clean[field] = _multi(value, EmailAddress, UserEmail, clean_email)
         elif field == "phone_numbers":
-            clean[field] = _multi(value, PhoneNumber, field, _clean_phone)
+            clean[field] = _multi(value, PhoneNumber, UserPhoneNumber, _clean_phone)
         elif field == "addresses":
             clean[field] = _addresses(value)
         elif field == "manager_id":
@@ -178,7 +178,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _multi(value: Any, kind: type, field: str, check: Any) -> list[Any]:
+def _multi(value: Any, kind: type, model: type, check: Any) -> list[Any]:
+    """A multi-valued attribute (emails, phoneNumbers): value, type, primary, display."""
+    field = model.__tablename__.removeprefix("user_")
     if value is None:
         return []
     if not isinstance(value, list | tuple):
@@ -197,11 +199,9 @@ def _multi(value: Any, kind: type, field: str, check: Any) -> list[Any]:
         items.append(
             kind(
                 value=check(item["value"], field),
-                type=clean_text(UserEmail, "type", item.get("type"), label=f"{field} type"),
+                type=clean_text(model, "type", item.get("type"), label=f"{field} type"),
                 primary=clean_bool(item.get("primary", False), f"{field} primary"),
-                display=clean_text(
-                    UserEmail, "display", item.get("display"), label=f"{field} display"
-                ),
+                display=clean_text(model, "display", item.get("display"), label=f"{field} display"),
             )
         )
     if sum(1 for item in items if item.primary) > 1:

@@ -39,7 +39,10 @@ def create_user(
     users pushed by an identity provider are owned by that source from the start.
     """
     account = _account(tx, actor, account_id)
-    rules.ensure_manages(actor, account) if account else _ensure_may_create_guest(actor)
+    if account is None:
+        _ensure_may_create_guest(actor)
+    else:
+        rules.ensure_manages(actor, account)
     if (
         account is not None
         and account.kind == AccountKind.OFFICE
@@ -144,9 +147,9 @@ def update_user(
         profile = rules.check_profile(actor, user.account, user.profile, clean["profile"])
         clean["profile"] = profile.value if profile else user.profile
     diff = user_fields.changed(user, clean)
-    if not rules.check_self_service(actor, user, diff):
+    if not rules.is_self_service(actor, user, diff):
         rules.ensure_manages(actor, user.account)
-        rules.check_ownership(actor, user, diff)
+    rules.check_ownership(actor, user, diff)
     if "applications" in diff:
         rules.applications_allowed(user.account)
     if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
@@ -344,22 +347,3 @@ def _flush(tx: Tx) -> None:
 
 def _target(user: User) -> dict[str, Any]:
     return {"target_type": "user", "target_id": user.id, "account_id": user.account_id}
-
-
-__all__ = [
-    "activate",
-    "contact_roles_of",
-    "create_support_user",
-    "create_user",
-    "deactivate",
-    "delete_user",
-    "find_by_login",
-    "get_user",
-    "grant_application",
-    "replace_user",
-    "revoke_application",
-    "set_contact_roles",
-    "set_password",
-    "set_profile",
-    "update_user",
-]

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from store import users
+from store.db import now
 from store.errors import Conflict
 from store.models import User
 
@@ -71,8 +72,8 @@ def test_the_database_itself_refuses_a_case_variant(db, enterprise, make_user):
                 failed_logins=0,
                 version=1,
                 addresses=[],
-                created_at=users.now(),
-                modified_at=users.now(),
+                created_at=now(),
+                modified_at=now(),
             )
         )
 

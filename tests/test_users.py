@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from store import audit, outbox, passwords, users
 from store.actors import Actor, ActorType, Door
+from store.db import now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import AuditEvent, OAuthToken, OutboxMessage, SsoSession, User
 
@@ -184,10 +185,15 @@ class TestTenancy:
             users.update_user(
                 tx, me, plain.id, {"given_name": "Selma", "preferred_contact_method": "phone"}
             )
-        with db.transaction() as tx, pytest.raises(Forbidden, match="profile"):
+        with db.transaction() as tx, pytest.raises(Forbidden, match="main contacts"):
             users.update_user(tx, me, plain.id, {"profile": "knowledge"})
         assert reload(db, plain.id).given_name == "Selma"
         assert reload(db, plain.id).profile == "client"
+
+    def test_a_main_contact_edits_their_own_record_like_any_other(self, db, enterprise):
+        with db.transaction() as tx:
+            users.update_user(tx, enterprise.actor, enterprise.main.id, {"title": "Director"})
+        assert reload(db, enterprise.main.id).title == "Director"
 
 
 class TestUpdate:
@@ -275,7 +281,7 @@ class TestDeactivation:
                     client_id="icd10",
                     kind="refresh",
                     token_hash="h" * 64,
-                    expires_at=users.now(),
+                    expires_at=now(),
                 )
             )
         with db.transaction() as tx:
@@ -400,6 +406,14 @@ class TestExternallyManaged:
         with db.transaction() as tx, pytest.raises(Forbidden):
             users.delete_user(tx, enterprise.actor, pushed.id)
         assert reload(db, pushed.id).given_name == "Pat"
+
+    def test_the_person_keeps_their_password_but_not_their_name(self, db, pushed):
+        me = Actor.for_user(pushed, Door.PORTAL)
+        with db.transaction() as tx:
+            users.set_password(tx, me, pushed.id, "my own long password")
+        with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
+            users.update_user(tx, me, pushed.id, {"given_name": "Patricia"})
+        assert reload(db, pushed.id).password_hash.startswith("$argon2id$")
 
     def test_console_may_change_profile_and_contact_roles(self, db, enterprise, pushed):
         with db.transaction() as tx:
