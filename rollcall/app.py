@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.extensions["rollcall.database"] = database or Database(settings.database_url)
     app.register_blueprint(health_bp)
+    from scim.blueprint import bp as scim_bp  # the doors import `database` from here
+
+    app.register_blueprint(scim_bp)
     app.add_url_rule("/", "index", lambda: render_template_string(INDEX))
     return app
 

@@ -1,5 +1,5 @@
-"""SCIM 2.0 adapter (RFC 7643/7644): a Flask blueprint translating requests to `store` operations.
+"""SCIM 2.0 adapter (RFC 7643, RFC 7644, RFC 9865 cursors) at /scim/v2.
 
-Coming with issue #3; the directory operations it will call are in `store.users` and
-`store.groups`, and provisioning tokens are checked by `store.credentials.authenticate`.
+Thin: scim2-models parses, validates and serializes; `filters` compiles filters to SQL; the
+views call `store` operations and `responses` maps every refusal to a SCIM Error in one place.
 """

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from store import audit, rules
 from store.actors import Actor
@@ -67,17 +67,34 @@ def create_credential(
     return credential, token
 
 
-def authenticate(tx: Tx, token: str) -> ProvisioningCredential | None:
-    """The live credential for this token, recording when it was last used."""
+def find_live(tx: Tx, token: str) -> ProvisioningCredential | None:
+    """The unrevoked credential this token belongs to (read only)."""
     credential = tx.scalar(
         select(ProvisioningCredential).where(ProvisioningCredential.token_hash == _digest(token))
     )
     if credential is None or credential.revoked_at is not None:
         return None
-    moment = now()
+    return credential
+
+
+def needs_use_recorded(credential: ProvisioningCredential) -> bool:
     last = credential.last_used_at
-    if last is None or moment - last >= LAST_USED_RESOLUTION:
-        credential.last_used_at = moment
+    return last is None or now() - last >= LAST_USED_RESOLUTION
+
+
+def record_use(tx: Tx, credential_id: uuid.UUID) -> None:
+    tx.execute(
+        update(ProvisioningCredential)
+        .where(ProvisioningCredential.id == credential_id)
+        .values(last_used_at=now())
+    )
+
+
+def authenticate(tx: Tx, token: str) -> ProvisioningCredential | None:
+    """The live credential for this token, recording when it was last used."""
+    credential = find_live(tx, token)
+    if credential is not None and needs_use_recorded(credential):
+        credential.last_used_at = now()
     return credential
 
 

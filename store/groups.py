@@ -168,12 +168,17 @@ def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
 def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: int | None) -> Group:
     group = get_group(tx, actor, group_id)
     rules.ensure_manages(actor, tx.get(Account, group.account_id))
+    ensure_version(group, if_match)
+    return group
+
+
+def ensure_version(group: Group, if_match: int | None) -> None:
+    """Refuse a change made against an older version of the group."""
     if if_match is not None and if_match != group.version:
         raise PreconditionFailed(
             f"The group {group.display_name} was changed since it was read "
             f"(now version {group.version}); read it again before changing it."
         )
-    return group
 
 
 def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:

@@ -37,9 +37,15 @@ def fold(value: str) -> str:
     return value.casefold()
 
 
+def _same_as_created(context: Any) -> datetime:
+    return context.get_current_parameters()["created_at"]
+
+
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    modified_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=_same_as_created, onupdate=now
+    )
 
 
 class Account(Timestamps, Base):
@@ -79,6 +85,7 @@ class User(Timestamps, Base):
         Index("ix_users_account_external_id", "account_id", "external_id"),
         Index("ix_users_account_active", "account_id", "active"),
         Index("ix_users_account_modified", "account_id", "modified_at"),
+        Index("ix_users_account_created", "account_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -103,6 +110,8 @@ class User(Timestamps, Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     profile_url: Mapped[str | None] = mapped_column(String(1024))
     addresses: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # Attributes kept as an identity provider sent them (ims, photos, roles, entitlements, ...).
+    other_attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     # Enterprise User extension (RFC 7643 §4.3).
     employee_number: Mapped[str | None] = mapped_column(String(64))
     cost_center: Mapped[str | None] = mapped_column(String(255))
@@ -202,6 +211,7 @@ class Group(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("account_id", "display_name_ci", name="uq_groups_account_display_name"),
         Index("ix_groups_account_external_id", "account_id", "external_id"),
+        Index("ix_groups_account_created", "account_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -346,3 +356,24 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProvisioningLogEntry(Base):
+    """One change request an identity provider sent, and what came of it (kept 30 days)."""
+
+    __tablename__ = "provisioning_log"
+    __table_args__ = (
+        Index("ix_provisioning_log_account_at", "account_id", "at"),
+        Index("ix_provisioning_log_credential_at", "credential_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    credential_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    account_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[int] = mapped_column(Integer)
+    request: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    resource_id: Mapped[str | None] = mapped_column(String(64))

@@ -42,7 +42,16 @@ TEXT_FIELDS = (
     "department",
 )
 # Cleared by a full replacement (SCIM PUT) when not given.
-REPLACEABLE = (*TEXT_FIELDS, "emails", "phone_numbers", "addresses", "manager_id")
+REPLACEABLE = (
+    *TEXT_FIELDS,
+    "emails",
+    "phone_numbers",
+    "addresses",
+    "manager_id",
+    "other_attributes",
+)
+# Attributes an identity provider may send that Rollcall keeps as given, without rules of its own.
+OTHER_ATTRIBUTES = ("ims", "photos", "entitlements", "roles", "x509Certificates")
 # Kept by a full replacement unless given: community state and credentials.
 KEPT = (
     "user_name",
@@ -90,6 +99,8 @@ def normalize(tx: Tx, user: User, changes: Mapping[str, Any]) -> dict[str, Any]:
             clean[field] = _multi(value, PhoneNumber, UserPhoneNumber, _clean_phone)
         elif field == "addresses":
             clean[field] = _addresses(value)
+        elif field == "other_attributes":
+            clean[field] = _other_attributes(value)
         elif field == "manager_id":
             clean[field] = _manager(tx, user, value)
         elif field in ("active", "no_longer_at_account"):
@@ -165,7 +176,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "preferred_contact_method",
         "applications",
     )
-    return {f: _plain(current(user, f)) for f in fields if current(user, f) not in (None, [])}
+    return {f: _plain(current(user, f)) for f in fields if current(user, f) not in (None, [], {})}
 
 
 def _plain(value: Any) -> Any:
@@ -239,6 +250,20 @@ def _addresses(value: Any) -> list[dict[str, Any]]:
         if not all(isinstance(v, str | bool | None) for v in address.values()):
             raise InvalidInput("address attributes must be text.", field="addresses")
     return [dict(a) for a in value]
+
+
+def _other_attributes(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput("other attributes must be an object.", field="other_attributes")
+    unknown = sorted(set(value) - set(OTHER_ATTRIBUTES))
+    if unknown:
+        raise InvalidInput(f"Users have no attribute {', '.join(unknown)}.", field=unknown[0])
+    for name, items in value.items():
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise InvalidInput(f"{name} must be a list of objects.", field=name)
+    return {name: [dict(i) for i in items] for name, items in value.items() if items}
 
 
 def _manager(tx: Tx, user: User, value: Any) -> uuid.UUID | None:

@@ -1,0 +1,111 @@
+"""The /scim/v2 blueprint: authentication, error translation and the provisioning log.
+
+The routes themselves live in users.py, groups.py, discovery.py and bulk.py; this module wires
+them onto one blueprint so every route gets the same door.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from pydantic import ValidationError
+from scim2_models import SCIMException
+from werkzeug.exceptions import HTTPException
+
+from rollcall.app import database
+from scim import auth, bulk, discovery, groups, responses, users
+from store import provisioning_log
+from store.errors import DomainError
+
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+
+PUBLIC = {
+    "scim.service_provider_config",
+    "scim.resource_types",
+    "scim.resource_type",
+    "scim.schemas",
+    "scim.schema",
+}
+CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@bp.before_request
+def _authenticate() -> None:
+    g.scim_error = None
+    if request.endpoint in PUBLIC:
+        return
+    g.caller = auth.authenticate()
+
+
+@bp.errorhandler(SCIMException)
+@bp.errorhandler(ValidationError)
+@bp.errorhandler(DomainError)
+@bp.errorhandler(HTTPException)
+def _error(exc: Exception) -> Response:
+    response = responses.from_exception(exc)
+    g.scim_error = response.get_json(force=True).get("detail")
+    return response
+
+
+@bp.after_request
+def _log(response: Response) -> Response:
+    """Record what the identity provider asked for and what came of it (SPEC: 30 days)."""
+    caller = g.get("caller")
+    is_search = request.path.endswith("/.search")
+    if caller is None or request.method not in CHANGES or is_search:
+        return response
+    with database().transaction() as tx:
+        provisioning_log.record(
+            tx,
+            credential_id=caller.credential_id,
+            account_id=caller.actor.account_id,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+            request=g.get("scim_body"),
+            outcome=g.scim_error or _outcome(response.status_code),
+            resource_id=g.get("scim_resource_id"),
+        )
+    return response
+
+
+def _outcome(status: int) -> str:
+    return {201: "created", 204: "done", 304: "not modified"}.get(status, "done")
+
+
+def _route(rule: str, view: Any, methods: list[str], endpoint: str | None = None) -> None:
+    bp.add_url_rule(rule, endpoint or view.__name__, view, methods=methods)
+
+
+_route("/Users", users.list_users, ["GET"])
+_route("/Users", users.create_user, ["POST"])
+_route("/Users/.search", users.search_users, ["POST"])
+_route("/Users/<resource_id>", users.get_user, ["GET"])
+_route("/Users/<resource_id>", users.replace_user, ["PUT"])
+_route("/Users/<resource_id>", users.patch_user, ["PATCH"])
+_route("/Users/<resource_id>", users.delete_user, ["DELETE"])
+_route("/Me", users.me, ["GET", "PUT", "PATCH", "DELETE"])
+_route("/Groups", groups.list_groups, ["GET"])
+_route("/Groups", groups.create_group, ["POST"])
+_route("/Groups/.search", groups.search_groups, ["POST"])
+_route("/Groups/<resource_id>", groups.get_group, ["GET"])
+_route("/Groups/<resource_id>", groups.replace_group, ["PUT"])
+_route("/Groups/<resource_id>", groups.patch_group, ["PATCH"])
+_route("/Groups/<resource_id>", groups.delete_group, ["DELETE"])
+_route("/.search", discovery.search_root, ["POST"])
+_route("/Bulk", bulk.bulk, ["POST"])
+_route("/ServiceProviderConfig", discovery.service_provider_config, ["GET"])
+_route("/ResourceTypes", discovery.resource_types, ["GET"])
+_route("/ResourceTypes/<name>", discovery.resource_type, ["GET"])
+_route("/Schemas", discovery.schemas, ["GET"])
+_route("/Schemas/<path:uri>", discovery.schema, ["GET"])
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _outside_routes(exc: HTTPException) -> Any:
+    """Unknown paths and methods under /scim/v2 still answer with a SCIM Error."""
+    if request.path.startswith(bp.url_prefix or "/scim/v2"):
+        return responses.from_exception(exc)
+    return exc

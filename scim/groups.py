@@ -1,0 +1,237 @@
+"""/Groups: contact roles and pushed groups. Member changes go straight to the store, so adding
+one member to a large group never loads the others."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, request
+from scim2_models import Context, InvalidValueException, PatchOp
+from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
+
+from rollcall.app import database
+from scim import mapping, search
+from scim.context import base_url, caller, projection, remember
+from scim.responses import if_match, json_body, not_modified, render, scim_json
+from scim.schemas import POLICY, Group
+from store import groups, users
+from store.db import Tx
+
+
+def list_groups() -> Response:
+    query = search.from_query(Group, request.args)
+    with database().transaction(write=False) as tx:
+        return scim_json(search.search_groups(tx, caller().actor, query, base_url()))
+
+
+def search_groups() -> Response:
+    query = search.from_body(Group, json_body())
+    with database().transaction(write=False) as tx:
+        return scim_json(search.search_groups(tx, caller().actor, query, base_url()))
+
+
+def get_group(resource_id: str) -> Response:
+    params = projection(Group)
+    with database().transaction(write=False) as tx:
+        group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
+        resource = _render_model(group, search.wants_members(params))
+    if not_modified(resource.meta.version):
+        return Response(status=304, headers={"ETag": resource.meta.version})
+    return render(resource, Context.RESOURCE_QUERY_RESPONSE, params)
+
+
+def create_group() -> Response:
+    body = json_body()
+    remember(body)
+    params = projection(Group)
+    created = create(body, search.wants_members(params))
+    remember(resource_id=created.id)
+    return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
+
+
+def replace_group(resource_id: str) -> Response:
+    body = json_body()
+    remember(body, resource_id)
+    params = projection(Group)
+    replaced = replace(resource_id, body, if_match(), search.wants_members(params))
+    return render(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
+
+
+def patch_group(resource_id: str) -> Response:
+    """204 by default; 200 with the group when the client asks for attributes back."""
+    body = json_body()
+    remember(body, resource_id)
+    answer = "attributes" in request.args or "excludedAttributes" in request.args
+    params = projection(Group)
+    patched = patch(resource_id, body, if_match(), search.wants_members(params) if answer else None)
+    if patched is None:
+        return Response(status=204)
+    return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
+
+
+def delete_group(resource_id: str) -> Response:
+    remember(resource_id=resource_id)
+    delete(resource_id, if_match())
+    return Response(status=204)
+
+
+# The operations themselves, shared with /Bulk.
+
+
+def create(body: dict[str, Any], with_members: bool = True) -> Group:
+    resource = Group.model_validate(
+        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+    )
+    actor = caller().actor
+    member_ids = mapping.member_ids(resource)
+    with database().transaction() as tx:
+        group = groups.create_group(
+            tx,
+            actor,
+            account_id=_account_for(tx, actor, member_ids),
+            display_name=resource.display_name,
+            external_id=resource.external_id,
+            members=member_ids,
+        )
+        return _render_model(group, with_members)
+
+
+def replace(
+    resource_id: str, body: dict[str, Any], version: int | None, with_members: bool = True
+) -> Group:
+    resource = Group.model_validate(
+        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+    )
+    actor = caller().actor
+    group_id = mapping.parse_id(resource_id)
+    with database().transaction() as tx:
+        groups.update_group(
+            tx,
+            actor,
+            group_id,
+            display_name=resource.display_name,
+            external_id=resource.external_id or "",  # "" clears: PUT replaces everything
+            if_match=version,
+        )
+        group = groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
+        return _render_model(group, with_members)
+
+
+def patch(
+    resource_id: str, body: dict[str, Any], version: int | None, with_members: bool | None
+) -> Group | None:
+    """Apply the operations atomically; returns the group when `with_members` is not None."""
+    operations = PatchOp[Group].model_validate(
+        body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    actor = caller().actor
+    group_id = mapping.parse_id(resource_id)
+    with database().transaction() as tx:
+        group = groups.get_group(tx, actor, group_id)
+        groups.ensure_version(group, version)
+        steps = _member_steps(operations)
+        if steps is None:
+            _patch_whole(tx, actor, group, operations)
+        else:
+            for step, ids in steps:
+                step(tx, actor, group_id, ids)
+        if with_members is None:
+            return None
+        return _render_model(groups.get_group(tx, actor, group_id), with_members)
+
+
+def delete(resource_id: str, version: int | None) -> None:
+    with database().transaction() as tx:
+        groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
+
+
+def _render_model(group: Any, with_members: bool) -> Group:
+    return mapping.group_to_scim(group, base_url(), list(group.members) if with_members else None)
+
+
+def _account_for(tx: Tx, actor: Any, member_ids: list[uuid.UUID]) -> uuid.UUID:
+    """A tenant token's own account; a support token's group joins its members' account."""
+    if not actor.privileged:
+        return actor.account_id
+    if not member_ids:
+        raise InvalidValueException(
+            detail="A support token creates a group with at least one member, whose account "
+            "the group joins."
+        )
+    account_id = users.get_user(tx, actor, member_ids[0]).account_id
+    if account_id is None:
+        raise InvalidValueException(detail="Groups belong to accounts; this member has none.")
+    return account_id
+
+
+def _member_steps(patch: PatchOp[Group]) -> list[tuple[Any, list[uuid.UUID]]] | None:
+    """The operations as member additions and removals, or None when one is about more."""
+    steps = []
+    for operation in patch.operations or []:
+        path = operation.path
+        op = operation.op.value
+        if path is None:
+            return None
+        ast = path.ast
+        if isinstance(ast, AttrPath) and str(ast).lower() == "members":
+            ids = [
+                mapping.parse_id(m.get("value") if isinstance(m, dict) else m.value)
+                for m in operation.value or []
+            ]
+            if op == "add":
+                steps.append((groups.add_members, ids))
+            elif op == "replace":
+                steps.append((groups.set_members, ids))
+            elif operation.value:
+                steps.append((groups.remove_members, ids))
+            else:
+                steps.append((groups.set_members, []))
+            continue
+        selected = _selected_members(ast) if op == "remove" else None
+        if selected is None:
+            return None
+        steps.append((groups.remove_members, selected))
+    return steps
+
+
+def _selected_members(ast: Any) -> list[uuid.UUID] | None:
+    """`members[value eq "id"]` (or several joined by or) as the ids it selects."""
+    attr = getattr(ast, "attr_path", None)
+    if attr is None or str(attr).lower() != "members" or getattr(ast, "sub_attr", None):
+        return None
+    terms = ast.val_filter
+    terms = (
+        terms.terms
+        if isinstance(terms, LogicalExpr) and terms.op == LogicalOperator.or_
+        else (terms,)
+    )
+    ids = []
+    for term in terms:
+        if not (
+            isinstance(term, Comparison)
+            and term.op == CompareOperator.eq
+            and str(term.attr_path).lower() == "value"
+        ):
+            return None
+        ids.append(mapping.parse_id(term.value))
+    return ids
+
+
+def _patch_whole(tx: Tx, actor: Any, group: Any, patch: PatchOp[Group]) -> None:
+    """Any other PATCH: apply it to the whole group, then store what changed."""
+    before = _render_model(group, with_members=True)
+    after = before.model_copy(deep=True)
+    with POLICY:
+        patch.patch(after)
+    if after.display_name != before.display_name or after.external_id != before.external_id:
+        groups.update_group(
+            tx,
+            actor,
+            group.id,
+            display_name=after.display_name,
+            external_id=after.external_id or "",
+        )
+    wanted = mapping.member_ids(after)
+    if set(wanted) != set(mapping.member_ids(before)):
+        groups.set_members(tx, actor, group.id, wanted)

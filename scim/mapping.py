@@ -1,0 +1,199 @@
+"""The casting layer: store rows to SCIM resources, SCIM resources to store fields."""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Any
+
+from scim2_models import (
+    Address,
+    EnterpriseUser,
+    GroupMembership,
+    Manager,
+    Meta,
+    Name,
+    PhoneNumber,
+)
+from scim2_models import Email as ScimEmail
+
+from scim.schemas import Community, Group, Member, UserResource
+from store import models
+from store.user_fields import OTHER_ATTRIBUTES
+
+NAME_FIELDS = {
+    "given_name": "given_name",
+    "family_name": "family_name",
+    "middle_name": "middle_name",
+    "honorific_prefix": "honorific_prefix",
+    "honorific_suffix": "honorific_suffix",
+    "formatted": "formatted_name",
+}
+PLAIN_FIELDS = (
+    "display_name",
+    "nick_name",
+    "title",
+    "user_type",
+    "preferred_language",
+    "locale",
+    "timezone",
+)
+ENTERPRISE_FIELDS = ("employee_number", "cost_center", "organization", "division", "department")
+OTHER_FIELDS = {
+    "ims": "ims",
+    "photos": "photos",
+    "entitlements": "entitlements",
+    "roles": "roles",
+    "x509Certificates": "x509_certificates",
+}
+assert set(OTHER_FIELDS) == set(OTHER_ATTRIBUTES)
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def user_to_scim(user: models.User, base: str) -> Any:
+    """The full SCIM representation of a user (projection is applied when dumping)."""
+    names = {key: getattr(user, column) for key, column in NAME_FIELDS.items()}
+    resource = UserResource(
+        id=str(user.id),
+        external_id=user.external_id,
+        user_name=user.user_name,
+        name=Name(**names) if any(names.values()) else None,
+        profile_url=user.profile_url,
+        active=user.active,
+        emails=[
+            ScimEmail(value=e.value, type=e.type, primary=e.primary, display=e.display)
+            for e in user.emails
+        ]
+        or None,
+        phone_numbers=[
+            PhoneNumber(value=p.value, type=p.type, primary=p.primary, display=p.display)
+            for p in user.phone_numbers
+        ]
+        or None,
+        addresses=[Address.model_validate(a) for a in user.addresses] or None,
+        groups=[
+            GroupMembership(
+                value=str(g.id), display=g.display_name, type="direct", ref=f"{base}/Groups/{g.id}"
+            )
+            for g in user.groups
+        ]
+        or None,
+        meta=_meta("User", user, f"{base}/Users/{user.id}"),
+        **{field: getattr(user, field) for field in PLAIN_FIELDS},
+        **{
+            attr: user.other_attributes[name]
+            for name, attr in OTHER_FIELDS.items()
+            if user.other_attributes.get(name)
+        },
+    )
+    enterprise = {field: getattr(user, field) for field in ENTERPRISE_FIELDS}
+    if user.manager_id is not None:
+        enterprise["manager"] = Manager(
+            value=str(user.manager_id), ref=f"{base}/Users/{user.manager_id}"
+        )
+    if any(enterprise.values()):
+        resource[EnterpriseUser] = EnterpriseUser(**enterprise)
+    resource[Community] = Community(
+        account=user.account.name if user.account else None,
+        profile=user.profile,
+        applications=[a.key for a in user.applications] or None,
+        no_longer_at_account=user.no_longer_at_account,
+        preferred_contact_method=user.preferred_contact_method,
+        last_login=user.last_login_at,
+    )
+    return resource
+
+
+def user_fields(resource: Any) -> dict[str, Any]:
+    """Store fields from a SCIM user: every replaceable field, plus community state if sent."""
+    name = resource.name or Name()
+    fields: dict[str, Any] = {
+        "user_name": resource.user_name,
+        "external_id": resource.external_id,
+        "profile_url": _text(resource.profile_url),
+        **{column: getattr(name, key) for key, column in NAME_FIELDS.items()},
+        **{field: _text(getattr(resource, field)) for field in PLAIN_FIELDS},
+        "emails": [_entry(e) for e in resource.emails or []],
+        "phone_numbers": [_entry(p) for p in resource.phone_numbers or []],
+        "addresses": [_dump(a) for a in resource.addresses or []],
+        "other_attributes": {
+            name: [_dump(item) for item in getattr(resource, attr) or []]
+            for name, attr in OTHER_FIELDS.items()
+            if getattr(resource, attr)
+        },
+    }
+    enterprise = resource[EnterpriseUser] or EnterpriseUser()
+    fields |= {field: getattr(enterprise, field) for field in ENTERPRISE_FIELDS}
+    fields["manager_id"] = enterprise.manager.value if enterprise.manager else None
+    if resource.active is not None:
+        fields["active"] = resource.active
+    if resource.password:
+        fields["password"] = resource.password
+    community = resource[Community]
+    if community is not None:
+        for field in ("profile", "no_longer_at_account", "preferred_contact_method"):
+            value = getattr(community, field)
+            if value is not None:
+                fields[field] = value
+    return fields
+
+
+def group_to_scim(group: models.Group, base: str, members: list[models.User] | None) -> Group:
+    """A group; `members` None leaves them out (excludedAttributes=members)."""
+    return Group(
+        id=str(group.id),
+        external_id=group.external_id,
+        display_name=group.display_name,
+        members=[Member(value=str(u.id), type="User", ref=f"{base}/Users/{u.id}") for u in members]
+        if members
+        else None,
+        meta=_meta("Group", group, f"{base}/Groups/{group.id}"),
+    )
+
+
+def member_ids(group: Group) -> list[uuid.UUID]:
+    """The user ids a SCIM group names as members; ids that are not UUIDs name no user."""
+    ids = []
+    for member in group.members or []:
+        ids.append(parse_id(member.value))
+    return ids
+
+
+def parse_id(value: Any) -> uuid.UUID:
+    """A resource id from the wire; one that is not a UUID belongs to nobody (all-zero id)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
+def _meta(kind: str, row: Any, location: str) -> Meta:
+    return Meta(
+        resource_type=kind,
+        created=row.created_at,
+        last_modified=row.modified_at,
+        version=etag(row.version),
+        location=location,
+    )
+
+
+def _entry(item: Any) -> dict[str, Any]:
+    return {
+        "value": str(item.value) if item.value is not None else None,
+        "type": _text(item.type),
+        "primary": bool(item.primary),
+        "display": item.display,
+    }
+
+
+def _dump(item: Any) -> dict[str, Any]:
+    return item.model_dump(scim_ctx=None, exclude_none=True, by_alias=True, mode="json")
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if value is not None else None

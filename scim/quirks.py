@@ -1,0 +1,64 @@
+"""Identity-provider habits that scim2-models does not already accept, straightened out before
+validation. Each is a shape some real client sends; none changes what a correct request means."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN
+
+_MANAGER_PATH = f"{ENTERPRISE_URN}:manager".lower()
+
+
+def resource(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra ID sends the enterprise `manager` as a bare id string."""
+    for key, value in body.items():
+        if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
+            body[key] = _wrap_manager(value)
+    return body
+
+
+def patch(body: dict[str, Any]) -> dict[str, Any]:
+    """The same `manager` habit in PATCH operations, with a path or inside a no-path value."""
+    operations = body.get("Operations")
+    if not isinstance(operations, list):
+        return body
+    for operation in operations:
+        if not isinstance(operation, dict):
+            continue
+        path = str(operation.get("path") or "").lower()
+        value = operation.get("value")
+        if path in (_MANAGER_PATH, "manager") and isinstance(value, str):
+            operation["value"] = {"value": value}
+        elif not path and isinstance(value, dict):
+            for key in list(value):
+                if key.lower() in (_MANAGER_PATH, "manager") and isinstance(value[key], str):
+                    value[key] = {"value": value[key]}
+            resource(value)
+    return body
+
+
+def _wrap_manager(extension: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extension.items():
+        if key.lower() == "manager" and isinstance(value, str):
+            extension[key] = {"value": value}
+    return extension
+
+
+def with_defaults(body: dict[str, Any], active: bool, community: dict[str, Any]) -> dict[str, Any]:
+    """Fill what a creation or replacement leaves out of the always-present attributes.
+
+    `active` and the community state are required in Rollcall's schema because every user has
+    them; a client that does not send them keeps the current value (or gets the default).
+    """
+    if not any(key.lower() == "active" for key in body):
+        body["active"] = active
+    if not any(key.lower() == COMMUNITY_URN.lower() for key in body):
+        body[COMMUNITY_URN] = {}
+    for key, value in body.items():
+        if key.lower() == COMMUNITY_URN.lower() and isinstance(value, dict):
+            present = {name.lower() for name in value}
+            for name, default in community.items():
+                if name.lower() not in present:
+                    value[name] = default
+    return body

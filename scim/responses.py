@@ -1,0 +1,141 @@
+"""SCIM on the wire: JSON bodies, resource rendering, ETags, and errors mapped in one place."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, request
+from pydantic import ValidationError
+from scim2_models import (
+    Context,
+    Error,
+    InvalidSyntaxException,
+    PayloadTooLargeException,
+    PreconditionFailedException,
+    ResponseParameters,
+    SCIMException,
+)
+from werkzeug.exceptions import HTTPException
+
+from scim.schemas import MAX_PAYLOAD_SIZE
+from store.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+)
+
+MEDIA_TYPE = "application/scim+json"
+UNIQUE_FIELDS = frozenset({"user_name", "display_name", "name"})
+
+
+def scim_json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return Response(body, status=status, headers=headers, content_type=MEDIA_TYPE)
+
+
+def render(
+    resource: Any,
+    context: Context,
+    params: ResponseParameters[Any] | None = None,
+    status: int = 200,
+    location: bool = False,
+) -> Response:
+    """A resource response with its ETag (and Location for creations)."""
+    headers = {}
+    if resource.meta is not None:
+        headers["ETag"] = resource.meta.version
+        if location:
+            headers["Location"] = resource.meta.location
+    payload = resource.model_dump(scim_ctx=context, response_parameters=params)
+    return scim_json(payload, status, headers)
+
+
+def error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
+    error = Error(status=status, scim_type=scim_type, detail=detail)
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
+    return scim_json(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
+
+
+def from_exception(exc: Exception) -> Response:
+    """The one translation of every refusal into a SCIM Error (RFC 7644 §3.12)."""
+    if isinstance(exc, SCIMException):
+        return error_response(exc.status, exc.detail, exc.scim_type or None)
+    if isinstance(exc, ValidationError):
+        error = Error.from_validation_error(exc.errors()[0])
+        return error_response(
+            int(error.status or 400), error.detail or "Invalid request.", error.scim_type
+        )
+    if isinstance(exc, DomainError):
+        return _domain_error(exc)
+    if isinstance(exc, HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+    raise exc
+
+
+def _domain_error(exc: DomainError) -> Response:
+    if isinstance(exc, NotFound):
+        return error_response(404, exc.message)
+    if isinstance(exc, Conflict):
+        scim_type = "uniqueness" if exc.field in UNIQUE_FIELDS else None
+        return error_response(409, exc.message, scim_type)
+    if isinstance(exc, Forbidden):
+        return error_response(403, exc.message)
+    if isinstance(exc, PreconditionFailed):
+        return error_response(412, exc.message)
+    if isinstance(exc, InvalidInput):
+        return error_response(400, exc.message, "invalidValue")
+    return error_response(400, exc.message)
+
+
+def json_body() -> Any:
+    """The request's JSON, refused with 413 past the advertised size and 400 when malformed."""
+    if (request.content_length or 0) > MAX_PAYLOAD_SIZE:
+        raise PayloadTooLargeException(
+            detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."
+        )
+    raw = request.stream.read(MAX_PAYLOAD_SIZE + 1)
+    if len(raw) > MAX_PAYLOAD_SIZE:
+        raise PayloadTooLargeException(
+            detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."
+        )
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="The request body must be a JSON object.")
+    return body
+
+
+def if_match() -> int | None:
+    """The version an If-Match header asks for; None when absent or `*`."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    version = parse_version(header)
+    if version is None:
+        raise PreconditionFailedException(
+            detail=f"If-Match {header} names no version of this resource."
+        )
+    return version
+
+
+def parse_version(header: str) -> int | None:
+    tag = header.split(",")[0].strip()
+    tag = tag.removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else None
+
+
+def not_modified(etag: str) -> bool:
+    """True when If-None-Match names the current version (GET answers 304)."""
+    header = request.headers.get("If-None-Match")
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    current = parse_version(etag)
+    return any(parse_version(tag) == current for tag in header.split(","))

@@ -1,0 +1,266 @@
+"""Listing and searching (GET with query parameters, POST /.search): filter, sort, page.
+
+Index paging (startIndex/count, RFC 7644 §3.4.2.4) and cursor paging (RFC 9865) share one
+order: the sort key, then creation time and id, so pages never repeat or skip a resource while
+new ones are added. Cursors are keyset positions, valid for as long as the client likes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from scim2_models import (
+    Context,
+    InvalidCursorException,
+    InvalidValueException,
+    ListResponse,
+    ScimFilter,
+    SearchRequest,
+)
+from sqlalchemy import Uuid, literal, select, tuple_
+from sqlalchemy.orm import object_session
+
+from scim import filters, mapping
+from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource
+from store import listing
+from store.actors import Actor
+from store.db import Tx, UTCDateTime
+from store.models import Group as GroupRow
+from store.models import User as UserRow
+
+QUERY_PARAMETERS = (
+    "filter",
+    "sortBy",
+    "sortOrder",
+    "startIndex",
+    "count",
+    "cursor",
+    "attributes",
+    "excludedAttributes",
+)
+
+
+def from_query(model: Any, args: Mapping[str, str]) -> SearchRequest[Any]:
+    """A search request from GET query parameters, validated like a POSTed one."""
+    payload = {key: args[key] for key in QUERY_PARAMETERS if key in args}
+    return SearchRequest[model].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+
+
+def from_body(model: Any, body: Mapping[str, Any]) -> SearchRequest[Any]:
+    return SearchRequest[model].model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+
+
+class _Kind:
+    """What differs between searching users and groups."""
+
+    def __init__(self, row: Any, columns: dict[str, filters.Column]) -> None:
+        self.row = row
+        self.columns = columns
+
+
+USERS = _Kind(UserRow, filters.USER_COLUMNS)
+GROUPS = _Kind(GroupRow, filters.GROUP_COLUMNS)
+
+
+def search_users(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
+    plan = _Plan(search, USERS)
+    page = listing.users(tx, actor, **plan.query())
+    resources = [mapping.user_to_scim(u, base) for u in page.items]
+    return plan.respond(UserResource, resources, page)
+
+
+def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
+    plan = _Plan(search, GROUPS)
+    with_members = wants_members(search)
+    page = listing.groups(tx, actor, with_members=with_members, **plan.query())
+    resources = [
+        mapping.group_to_scim(g, base, list(g.members) if with_members else None)
+        for g in page.items
+    ]
+    return plan.respond(Group, resources, page)
+
+
+def search_everything(
+    tx: Tx, actor: Actor, search: SearchRequest[Any], base: str
+) -> dict[str, Any]:
+    """The root /.search: users first, then groups, one index-paged list."""
+    if search.cursor is not None:
+        raise InvalidValueException(detail="Cursor paging is offered per resource type.")
+    start = max(search.start_index or 1, 1)
+    count = _count(search)
+    filter_text = str(search.filter) if search.filter is not None else None
+    user_where = _compile_union(filter_text, UserResource, USERS)
+    group_where = _compile_union(filter_text, Group, GROUPS)
+    users_total = listing.users(tx, actor, where=user_where, limit=0).total or 0
+    groups_total = listing.groups(tx, actor, where=group_where, limit=0).total or 0
+    offset = start - 1
+    users = listing.users(
+        tx, actor, where=user_where, offset=offset, limit=count, count=False
+    ).items
+    remaining = count - len(users)
+    group_offset = max(offset - users_total, 0)
+    with_members = wants_members(search)
+    groups = (
+        listing.groups(
+            tx,
+            actor,
+            where=group_where,
+            offset=group_offset,
+            limit=remaining,
+            count=False,
+            with_members=with_members,
+        ).items
+        if remaining > 0
+        else []
+    )
+    resources = [mapping.user_to_scim(u, base) for u in users] + [
+        mapping.group_to_scim(g, base, list(g.members) if with_members else None) for g in groups
+    ]
+    response = ListResponse[UserResource | Group](
+        total_results=users_total + groups_total,
+        start_index=start,
+        items_per_page=len(resources),
+        resources=resources,
+    )
+    return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)
+
+
+def wants_members(search: Any) -> bool:
+    """Loading members is skipped when the response would not carry them."""
+    excluded = [str(a).lower() for a in search.excluded_attributes or []]
+    if any(a == "members" or a.startswith("members.") for a in excluded):
+        return False
+    if search.attributes:
+        return any(str(a).lower().split(".")[0].endswith("members") for a in search.attributes)
+    return True
+
+
+def _compile_union(filter_text: str | None, model: Any, kind: _Kind) -> Any:
+    if filter_text is None:
+        return None
+    bound = ScimFilter[model](filter_text)
+    return filters.compile_filter(bound, kind.columns, unknown_is_false=True)
+
+
+def _count(search: Any) -> int:
+    if search.count is None:
+        return DEFAULT_PAGE_SIZE
+    return max(0, min(search.count, MAX_RESULTS))
+
+
+class _Plan:
+    """One search turned into SQL: condition, order, and the page to fetch."""
+
+    def __init__(self, search: SearchRequest[Any], kind: _Kind) -> None:
+        self.search = search
+        self.kind = kind
+        self.count = _count(search)
+        self.where = filters.compile_filter(search.filter, kind.columns) if search.filter else None
+        self.descending = str(search.sort_order or "ascending").lower() == "descending"
+        self.key = self._sort_key()
+        self.cursor = search.cursor
+        if self.cursor is not None and search.start_index is not None:
+            raise InvalidValueException(detail="Use either startIndex or cursor, not both.")
+
+    def _sort_key(self) -> Any:
+        if self.search.sort_by is None:
+            return None
+        binding = self.search.sort_by.resolve()
+        try:
+            return filters.sort_key(binding, self.kind.columns)
+        except Exception:
+            plain = type(binding)(**{**binding.__dict__, "urn": binding.urn + ".value"})
+            return filters.sort_key(plain, self.kind.columns)
+
+    def _order_columns(self) -> list[Any]:
+        row = self.kind.row
+        columns = [row.created_at, row.id]
+        return [self.key, *columns] if self.key is not None else columns
+
+    def query(self) -> dict[str, Any]:
+        columns = self._order_columns()
+        order = [c.desc() if self.descending else c.asc() for c in columns]
+        where = self.where
+        if self.cursor:
+            position = self._position(columns)
+            where = position if where is None else where & position
+        if self.cursor is not None:
+            return {
+                "where": where,
+                "order": order,
+                "offset": 0,
+                "limit": self.count + 1,
+                "count": False,
+            }
+        offset = max((self.search.start_index or 1) - 1, 0)
+        return {"where": where, "order": order, "offset": offset, "limit": self.count}
+
+    def respond(self, model: Any, resources: list[Any], page: listing.Page) -> dict[str, Any]:
+        if self.cursor is not None:
+            more = len(page.items) > self.count
+            resources = resources[: self.count]
+            response = ListResponse[model](
+                items_per_page=len(resources),
+                resources=resources,
+                next_cursor=self._encode(page.items[self.count - 1])
+                if more and self.count
+                else None,
+            )
+        else:
+            response = ListResponse[model](
+                total_results=page.total,
+                start_index=max(self.search.start_index or 1, 1),
+                items_per_page=len(resources),
+                resources=resources,
+            )
+        return response.model_dump(
+            scim_ctx=Context.SEARCH_RESPONSE, response_parameters=self.search
+        )
+
+    # Cursors: the sort values of the last resource returned, bound to this very search.
+
+    def _fingerprint(self) -> str:
+        text = (
+            f"{self.search.filter}|{self.search.sort_by}|{self.descending}|{self.kind.row.__name__}"
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _encode(self, row: Any) -> str:
+        key_value = None
+        if self.key is not None:
+            key_value = _sort_value(row, self.key)
+        values = [self._fingerprint(), key_value, row.created_at.isoformat(), str(row.id)]
+        raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _position(self, columns: list[Any]) -> Any:
+        try:
+            raw = base64.urlsafe_b64decode(self.cursor + "=" * (-len(self.cursor) % 4))
+            fingerprint, key_value, created, row_id = json.loads(raw)
+            values = [
+                literal(datetime.fromisoformat(created), UTCDateTime()),
+                literal(uuid.UUID(row_id), Uuid()),
+            ]
+        except (ValueError, TypeError, json.JSONDecodeError):
+            raise InvalidCursorException(detail="The cursor is not one this server gave.") from None
+        if fingerprint != self._fingerprint():
+            raise InvalidCursorException(
+                detail="The cursor belongs to another search (filter or sort changed)."
+            )
+        if self.key is not None:
+            values.insert(0, literal(key_value))
+        row = tuple_(*columns)
+        return row < tuple_(*values) if self.descending else row > tuple_(*values)
+
+
+def _sort_value(row: Any, key: Any) -> Any:
+    """The value of the sort key for a row, computed by the database as the ORDER BY does."""
+    session = object_session(row)
+    assert session is not None
+    return session.scalar(select(key).where(type(row).id == row.id))

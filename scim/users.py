@@ -1,0 +1,172 @@
+"""/Users and /Me: each view parses with scim2-models, calls one store operation, renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from scim2_models import (
+    Context,
+    InvalidValueException,
+    NotImplementedException,
+    PatchOp,
+)
+
+from rollcall.app import database
+from scim import mapping, quirks, search
+from scim.context import base_url, caller, projection, remember
+from scim.responses import if_match, json_body, not_modified, render, scim_json
+from scim.schemas import POLICY, UserResource
+from store import accounts, users
+from store.actors import ActorType
+from store.profiles import AccountKind, default_profile
+
+
+def list_users() -> Response:
+    query = search.from_query(UserResource, request.args)
+    with database().transaction(write=False) as tx:
+        return scim_json(search.search_users(tx, caller().actor, query, base_url()))
+
+
+def search_users() -> Response:
+    query = search.from_body(UserResource, json_body())
+    with database().transaction(write=False) as tx:
+        return scim_json(search.search_users(tx, caller().actor, query, base_url()))
+
+
+def get_user(resource_id: str) -> Response:
+    params = projection(UserResource)
+    with database().transaction(write=False) as tx:
+        user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id))
+        resource = mapping.user_to_scim(user, base_url())
+    if not_modified(resource.meta.version):
+        return Response(status=304, headers={"ETag": resource.meta.version})
+    return render(resource, Context.RESOURCE_QUERY_RESPONSE, params)
+
+
+def create_user() -> Response:
+    body = json_body()
+    remember(body)
+    created = create(body)
+    remember(resource_id=created.id)
+    params = projection(UserResource)
+    return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
+
+
+def replace_user(resource_id: str) -> Response:
+    body = json_body()
+    remember(body, resource_id)
+    params = projection(UserResource)
+    replaced = replace(resource_id, body, if_match())
+    return render(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
+
+
+def patch_user(resource_id: str) -> Response:
+    body = json_body()
+    remember(body, resource_id)
+    params = projection(UserResource)
+    patched = patch(resource_id, body, if_match())
+    return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
+
+
+def delete_user(resource_id: str) -> Response:
+    remember(resource_id=resource_id)
+    delete(resource_id, if_match())
+    return Response(status=204)
+
+
+# The operations themselves, shared with /Bulk: each parses, runs one store operation in its own
+# transaction and returns the resulting SCIM resource.
+
+
+def create(body: dict[str, Any]) -> Any:
+    actor = caller().actor
+    with database().transaction() as tx:
+        account = accounts.get_account(tx, actor, _account_for(actor))
+        defaults = {
+            "profile": default_profile(AccountKind(account.kind)).value,
+            "noLongerAtAccount": False,
+            "preferredContactMethod": "email",
+        }
+        resource = UserResource.model_validate(
+            quirks.with_defaults(quirks.resource(body), True, defaults),
+            scim_ctx=Context.RESOURCE_CREATION_REQUEST,
+            scim_policy=POLICY,
+        )
+        user = users.create_user(
+            tx,
+            actor,
+            account_id=account.id,
+            email_verified=actor.type != ActorType.USER,
+            **mapping.user_fields(resource),
+        )
+        return mapping.user_to_scim(user, base_url())
+
+
+def replace(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+    actor = caller().actor
+    user_id = mapping.parse_id(resource_id)
+    with database().transaction() as tx:
+        current = users.get_user(tx, actor, user_id)
+        defaults = {
+            "profile": current.profile,
+            "noLongerAtAccount": current.no_longer_at_account,
+            "preferredContactMethod": current.preferred_contact_method,
+        }
+        resource = UserResource.model_validate(
+            quirks.with_defaults(quirks.resource(body), current.active, defaults),
+            scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+            scim_policy=POLICY,
+        )
+        fields = mapping.user_fields(resource)
+        user = users.replace_user(tx, actor, user_id, fields, if_match=version)
+        return mapping.user_to_scim(user, base_url())
+
+
+def patch(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+    """All operations applied to the user as SCIM sees it, then stored as one change."""
+    operations = PatchOp[UserResource].model_validate(
+        quirks.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
+    )
+    actor = caller().actor
+    user_id = mapping.parse_id(resource_id)
+    with database().transaction() as tx:
+        user = users.get_user(tx, actor, user_id)
+        before = mapping.user_to_scim(user, base_url())
+        after = before.model_copy(deep=True)
+        with POLICY:
+            operations.patch(after)
+        changes = _changed(mapping.user_fields(before), mapping.user_fields(after))
+        user = users.update_user(tx, actor, user_id, changes, if_match=version)
+        return mapping.user_to_scim(user, base_url())
+
+
+def delete(resource_id: str, version: int | None) -> None:
+    with database().transaction() as tx:
+        users.delete_user(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
+
+
+def me() -> Response:
+    """The caller's own user; provisioning tokens belong to no user."""
+    actor = caller().actor
+    if actor.type != ActorType.USER or actor.id is None:
+        raise NotImplementedException(
+            detail="/Me answers for a user's own access token; a provisioning token is no user."
+        )
+    views = {"GET": get_user, "PUT": replace_user, "PATCH": patch_user, "DELETE": delete_user}
+    return views[request.method](actor.id)
+
+
+def _account_for(actor: Any) -> Any:
+    """A new user joins the account of the token that creates it."""
+    if actor.account_id is None:
+        raise InvalidValueException(
+            detail="Users are created with a token of their account "
+            "(rollcall token create --account NAME); support tokens change existing users."
+        )
+    return actor.account_id
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    missing = object()
+    return {key: value for key, value in after.items() if before.get(key, missing) != value}

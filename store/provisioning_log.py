@@ -1,0 +1,100 @@
+"""What identity providers pushed: each change request and its outcome, kept for 30 days.
+
+Written in a transaction of its own after the request, so refused requests are logged too.
+Passwords never reach the log.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from store import rules
+from store.actors import Actor
+from store.db import Tx, now
+from store.models import ProvisioningLogEntry
+
+RETENTION = timedelta(days=30)
+MAX_REQUEST_CHARS = 16_000
+HIDDEN = "(hidden)"
+
+
+def record(
+    tx: Tx,
+    *,
+    credential_id: str | None,
+    account_id: uuid.UUID | None,
+    method: str,
+    path: str,
+    status: int,
+    request: Any,
+    outcome: str | None,
+    resource_id: str | None = None,
+) -> ProvisioningLogEntry:
+    entry = ProvisioningLogEntry(
+        credential_id=uuid.UUID(credential_id) if credential_id else None,
+        account_id=account_id,
+        method=method,
+        path=path[:1024],
+        status=status,
+        request=_summary(request),
+        outcome=outcome,
+        resource_id=resource_id,
+    )
+    tx.add(entry)
+    return entry
+
+
+def entries(
+    tx: Tx, actor: Actor, account_id: uuid.UUID, *, limit: int = 100
+) -> Sequence[ProvisioningLogEntry]:
+    """The account's newest entries of the retention period, newest first."""
+    rules.ensure_visible(actor, account_id, "account")
+    query = (
+        select(ProvisioningLogEntry)
+        .where(
+            ProvisioningLogEntry.account_id == account_id,
+            ProvisioningLogEntry.at >= now() - RETENTION,
+        )
+        .order_by(ProvisioningLogEntry.at.desc(), ProvisioningLogEntry.id.desc())
+        .limit(limit)
+    )
+    return tx.scalars(query).all()
+
+
+def purge(tx: Tx) -> int:
+    """Forget entries older than the retention period; returns how many went."""
+    result = tx.execute(
+        delete(ProvisioningLogEntry).where(ProvisioningLogEntry.at < now() - RETENTION)
+    )
+    return result.rowcount or 0
+
+
+def redact(payload: Any) -> Any:
+    """The payload with every password value hidden, PATCH operations on it included."""
+    if isinstance(payload, dict):
+        hides = str(payload.get("path", "")).lower().endswith("password")
+        return {
+            key: HIDDEN
+            if key.lower() == "password" or (hides and key.lower() == "value")
+            else redact(value)
+            for key, value in payload.items()
+        }
+    if isinstance(payload, list):
+        return [redact(item) for item in payload]
+    return payload
+
+
+def _summary(request: Any) -> Any:
+    if request is None:
+        return None
+    redacted = redact(request)
+    text = json.dumps(redacted, default=str)
+    if len(text) > MAX_REQUEST_CHARS:
+        return {"truncated": True, "characters": len(text)}
+    return redacted
