@@ -15,9 +15,8 @@ from scim2_models import (
     Name,
     PhoneNumber,
 )
-from scim2_models import Email as ScimEmail
 
-from scim.schemas import Community, Group, Member, UserResource
+from scim.schemas import Community, Email, Group, Member, UserResource
 from store import models
 from store.user_fields import OTHER_ATTRIBUTES
 
@@ -64,7 +63,7 @@ def user_to_scim(user: models.User, base: str) -> Any:
         profile_url=user.profile_url,
         active=user.active,
         emails=[
-            ScimEmail(value=e.value, type=e.type, primary=e.primary, display=e.display)
+            Email(value=e.value, type=e.type, primary=e.primary, display=e.display)
             for e in user.emails
         ]
         or None,

@@ -31,6 +31,7 @@ from scim2_models import (
     ServiceProviderConfig,
     Sort,
 )
+from scim2_models import Email as ScimEmail
 from scim2_models import Group as ScimGroup
 from scim2_models import User as ScimUser
 
@@ -60,11 +61,21 @@ class Group(ScimGroup):
     Members: ClassVar[type[ComplexAttribute]] = Member
 
 
+class Email(ScimEmail):
+    """An email address, checked by the store (store.validation.clean_email) like at every other
+    door, so an address the directory holds always renders back (e.g. at a reserved domain)."""
+
+    value: str | None = None
+
+
 class User(ScimUser[Any]):
     """The core User. Every Rollcall user is active or not, so `active` is always there: it is
     published as required, and a request that leaves it out gets true (see quirks)."""
 
     active: Annotated[bool | None, Required.true] = None
+
+    emails: list[Email] | None = None
+    Emails: ClassVar[type[ComplexAttribute]] = Email
 
 
 class Community(Extension):
