@@ -8,15 +8,13 @@ from typing import Any
 
 from scim2_models import (
     Address,
-    EnterpriseUser,
     GroupMembership,
-    Manager,
     Meta,
     Name,
     PhoneNumber,
 )
 
-from scim.schemas import Community, Email, Group, Member, UserResource
+from scim.schemas import Community, Email, Enterprise, Group, Manager, Member, UserResource
 from store import models
 from store.user_fields import OTHER_ATTRIBUTES
 
@@ -94,7 +92,7 @@ def user_to_scim(user: models.User, base: str) -> Any:
             value=str(user.manager_id), ref=f"{base}/Users/{user.manager_id}"
         )
     if any(enterprise.values()):
-        resource[EnterpriseUser] = EnterpriseUser(**enterprise)
+        resource[Enterprise] = Enterprise(**enterprise)
     resource[Community] = Community(
         account=user.account.name if user.account else None,
         profile=user.profile,
@@ -124,7 +122,7 @@ def user_fields(resource: Any) -> dict[str, Any]:
             if getattr(resource, attr)
         },
     }
-    enterprise = resource[EnterpriseUser] or EnterpriseUser()
+    enterprise = resource[Enterprise] or Enterprise()
     fields |= {field: getattr(enterprise, field) for field in ENTERPRISE_FIELDS}
     fields["manager_id"] = enterprise.manager.value if enterprise.manager else None
     if resource.active is not None:

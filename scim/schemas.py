@@ -23,6 +23,7 @@ from scim2_models import (
     Mutability,
     Pagination,
     Patch,
+    Reference,
     Required,
     ResourceType,
     Returned,
@@ -33,6 +34,7 @@ from scim2_models import (
 )
 from scim2_models import Email as ScimEmail
 from scim2_models import Group as ScimGroup
+from scim2_models import Manager as ScimManager
 from scim2_models import User as ScimUser
 
 from store.profiles import Profile
@@ -76,6 +78,21 @@ class User(ScimUser[Any]):
 
     emails: list[Email] | None = None
     Emails: ClassVar[type[ComplexAttribute]] = Email
+
+
+class Manager(ScimManager):
+    """A user's manager, named by id: the server adds `$ref`. RFC 7643 §4.3 calls `$ref`
+    RECOMMENDED and §8.7.1 publishes it with required false; Okta and Entra ID send the id only."""
+
+    ref: Annotated[Reference[User] | None, Required.false] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+
+
+class Enterprise(EnterpriseUser):
+    """The Enterprise User extension (RFC 7643 §4.3), with `manager` as clients send it."""
+
+    manager: Manager | None = None
 
 
 class Community(Extension):
@@ -149,14 +166,14 @@ CONFIG = ServiceProviderConfig(
 def _user_resource_type() -> ResourceType:
     """Users carry the enterprise extension if the client likes, and always the community one:
     every user has a profile. A request without it gets the defaults (see quirks)."""
-    resource_type = ResourceType.from_resource(User[EnterpriseUser | Community])
+    resource_type = ResourceType.from_resource(User[Enterprise | Community])
     for extension in resource_type.schema_extensions or []:
         extension.required = extension.schema_ == COMMUNITY_URN
     return resource_type
 
 
 PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, Community, Group],
+    models=[User, Enterprise, Community, Group],
     resource_types=[_user_resource_type(), ResourceType.from_resource(Group)],
     config=CONFIG,
     policy=POLICY,
