@@ -84,7 +84,7 @@ def update_group(
             changes["external_id"] = [group.external_id, value]
             group.external_id = value
     if changes:
-        group.modified_at = now()
+        _touch(tx, group)
         audit.record(tx, actor, "group.updated", **_target(group), changes=changes)
     return group
 
@@ -111,7 +111,7 @@ def add_members(
     group = _for_change(tx, actor, group_id, if_match)
     added = _add(tx, group, user_ids)
     if added:
-        group.modified_at = now()
+        _touch(tx, group)
         audit.record(tx, actor, "group.members_added", **_target(group), changes={"members": added})
     return group
 
@@ -134,7 +134,7 @@ def remove_members(
                 Membership.group_id == group.id, Membership.user_id.in_(removed)
             )
         )
-        group.modified_at = now()
+        _touch(tx, group)
         tx.expire(group, ["members"])
         audit.record(
             tx,
@@ -179,6 +179,12 @@ def ensure_version(group: Group, if_match: int | None) -> None:
             f"The group {group.display_name} was changed since it was read "
             f"(now version {group.version}); read it again before changing it."
         )
+
+
+def _touch(tx: Tx, group: Group) -> None:
+    """Record a change now, so the group handed back carries its new version (the ETag)."""
+    group.modified_at = now()
+    tx.flush()
 
 
 def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
