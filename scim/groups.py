@@ -11,7 +11,7 @@ from scim2_models import Context, InvalidValueException, PatchOp
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
 from rollcall.app import database
-from scim import mapping, search
+from scim import mapping, quirks, search
 from scim.context import base_url, caller, projection, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group
@@ -81,7 +81,7 @@ def delete_group(resource_id: str) -> Response:
 
 def create(body: dict[str, Any], with_members: bool = True) -> Group:
     resource = Group.model_validate(
-        body, scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
+        quirks.group(body), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     member_ids = mapping.member_ids(resource)
@@ -101,7 +101,7 @@ def replace(
     resource_id: str, body: dict[str, Any], version: int | None, with_members: bool = True
 ) -> Group:
     resource = Group.model_validate(
-        body, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
+        quirks.group(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     group_id = mapping.parse_id(resource_id)

@@ -8,6 +8,8 @@ from typing import Any
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN
 
 _MANAGER_PATH = f"{ENTERPRISE_URN}:manager".lower()
+# A schema of Entra ID's own that defines no attributes, listed in the groups it pushes.
+_ENTRA_GROUP_SCHEMA = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
 
 def resource(body: dict[str, Any]) -> dict[str, Any]:
@@ -15,6 +17,18 @@ def resource(body: dict[str, Any]) -> dict[str, Any]:
     for key, value in body.items():
         if key.lower() == ENTERPRISE_URN.lower() and isinstance(value, dict):
             body[key] = _wrap_manager(value)
+    return body
+
+
+def group(body: dict[str, Any]) -> dict[str, Any]:
+    """Entra ID lists its attribute-less group schema among the `schemas` of a group."""
+    schemas = body.get("schemas")
+    if isinstance(schemas, list):
+        body["schemas"] = [
+            s
+            for s in schemas
+            if not (isinstance(s, str) and s.lower() == _ENTRA_GROUP_SCHEMA.lower())
+        ]
     return body
 
 
