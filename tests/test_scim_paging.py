@@ -1,0 +1,189 @@
+"""Sorting and paging (RFC 7644 §3.4.2.3-4, RFC 9865 cursors): stable pages while users arrive."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from store import users
+
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+def listed(scim, path="/Users", **params):
+    response = scim.get(f"{path}?{urlencode(params)}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def user_names(body):
+    return [r["userName"] for r in body["Resources"]]
+
+
+@pytest.fixture
+def five(scim):
+    """Five users besides main.contact, created in this order."""
+    for name in ("delta", "alpha", "Charlie", "bravo", "echo"):
+        scim.create_user(name, name={"familyName": name.upper()})
+
+
+def test_default_order_is_creation_order(scim, five):
+    assert user_names(listed(scim)) == [
+        "main.contact",
+        "delta",
+        "alpha",
+        "Charlie",
+        "bravo",
+        "echo",
+    ]
+
+
+def test_sort_by_user_name_ignores_case(scim, five):
+    ascending = ["alpha", "bravo", "Charlie", "delta", "echo", "main.contact"]
+    assert user_names(listed(scim, sortBy="userName")) == ascending
+    assert user_names(listed(scim, sortBy="userName", sortOrder="ascending")) == ascending
+    descending = listed(scim, sortBy="userName", sortOrder="descending")
+    assert user_names(descending) == list(reversed(ascending))
+
+
+def test_sort_by_a_sub_attribute_and_by_emails(scim, five):
+    by_family = listed(scim, sortBy="name.familyName", sortOrder="descending")
+    assert user_names(by_family) == ["main.contact", "echo", "delta", "Charlie", "bravo", "alpha"]
+    # Users are sorted on their primary email; each one's is <userName>@example....
+    by_email = listed(scim, sortBy="emails")
+    assert user_names(by_email) == ["alpha", "bravo", "Charlie", "delta", "echo", "main.contact"]
+
+
+def test_sort_by_an_unknown_attribute_is_refused(scim):
+    response = scim.get("/Users?sortBy=shoeSize")
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidPath"
+
+
+def test_sort_groups_by_display_name(scim):
+    body = listed(scim, "/Groups", sortBy="displayName", sortOrder="descending", count=2)
+    assert [g["displayName"] for g in body["Resources"]] == ["Super User", "Security Reviewer"]
+
+
+def test_start_index_and_count_page_through_the_results(scim, five):
+    body = listed(scim, sortBy="userName", startIndex=2, count=2)
+    assert body["schemas"] == [LIST]
+    assert body["totalResults"] == 6
+    assert body["startIndex"] == 2
+    assert body["itemsPerPage"] == 2
+    assert user_names(body) == ["bravo", "Charlie"]
+    last = listed(scim, sortBy="userName", startIndex=6, count=2)
+    assert (last["startIndex"], last["itemsPerPage"], user_names(last)) == (6, 1, ["main.contact"])
+    past = listed(scim, sortBy="userName", startIndex=7, count=2)
+    assert (past["totalResults"], past["itemsPerPage"], past["Resources"]) == (6, 0, [])
+
+
+def test_out_of_range_start_index_and_count_are_interpreted(scim, five):
+    # RFC 7644 §3.4.2.4: startIndex below 1 is 1, a negative count is 0.
+    first = listed(scim, sortBy="userName", startIndex=0, count=1)
+    assert (first["startIndex"], user_names(first)) == (1, ["alpha"])
+    none = listed(scim, count=-3)
+    assert (none["totalResults"], none["itemsPerPage"], none["Resources"]) == (6, 0, [])
+    counted = listed(scim, count=0)
+    assert (counted["totalResults"], counted["itemsPerPage"]) == (6, 0)
+
+
+def test_count_is_clamped_to_max_results(db, scim, enterprise, operator):
+    with db.transaction() as tx:
+        for i in range(1001):
+            users.create_user(tx, operator, account_id=enterprise.account.id, user_name=f"u{i:04}")
+    body = listed(scim, count=5000, attributes="userName")
+    assert body["totalResults"] == 1002
+    assert body["itemsPerPage"] == 1000
+    assert len(body["Resources"]) == 1000
+    cursor_page = listed(scim, count=5000, cursor="", attributes="userName")
+    assert cursor_page["itemsPerPage"] == 1000
+    assert "nextCursor" in cursor_page
+    rest = listed(scim, count=5000, cursor=cursor_page["nextCursor"], attributes="userName")
+    assert rest["itemsPerPage"] == 2
+    assert "nextCursor" not in rest
+
+
+def test_cursor_pages_follow_next_cursor_to_the_end(scim, five):
+    first = listed(scim, sortBy="userName", count=2, cursor="")
+    assert first["schemas"] == [LIST]
+    assert first["itemsPerPage"] == 2
+    assert user_names(first) == ["alpha", "bravo"]
+    second = listed(scim, sortBy="userName", count=2, cursor=first["nextCursor"])
+    assert user_names(second) == ["Charlie", "delta"]
+    third = listed(scim, sortBy="userName", count=2, cursor=second["nextCursor"])
+    assert user_names(third) == ["echo", "main.contact"]
+    assert "nextCursor" not in third
+
+
+def test_cursor_paging_by_post_search(scim, five):
+    first = scim.post("/Users/.search", {"schemas": [SEARCH], "cursor": "", "count": 4}).get_json()
+    assert len(first["Resources"]) == 4
+    rest = scim.post(
+        "/Users/.search", {"schemas": [SEARCH], "cursor": first["nextCursor"], "count": 4}
+    ).get_json()
+    assert user_names(first) + user_names(rest) == user_names(listed(scim))
+
+
+def test_invalid_cursor_is_refused(scim, five):
+    for cursor in ("not-a-cursor!", "WyJ4Il0"):
+        response = scim.get(f"/Users?{urlencode({'cursor': cursor, 'count': 2})}")
+        assert response.status_code == 400
+        body = response.get_json()
+        assert body["status"] == "400"
+        assert body["scimType"] == "invalidCursor"
+
+
+def test_cursor_of_another_search_is_refused(scim, five):
+    first = listed(scim, sortBy="userName", count=2, cursor="")
+    other = scim.get(f"/Users?{urlencode({'cursor': first['nextCursor'], 'count': 2})}")
+    assert other.status_code == 400
+    assert other.get_json()["scimType"] == "invalidCursor"
+
+
+def test_cursor_and_start_index_together_are_refused(scim):
+    response = scim.get("/Users?cursor=&startIndex=1")
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidValue"
+    assert "startIndex or cursor" in response.get_json()["detail"]
+
+
+def test_index_pages_while_users_are_added(scim, make_user, enterprise):
+    existing = {str(make_user(enterprise.account, f"start.{i:02}").id) for i in range(11)}
+    existing.add(str(enterprise.main.id))
+    seen: list[str] = []
+    start, added = 1, 0
+    while True:
+        body = listed(scim, startIndex=start, count=5, attributes="userName")
+        seen += [r["id"] for r in body["Resources"]]
+        if start + 5 > body["totalResults"]:
+            break
+        for _ in range(2):
+            make_user(enterprise.account, f"new.{added:02}")
+            added += 1
+        start += 5
+    assert len(seen) == len(set(seen)), "a user was listed twice"
+    assert existing <= set(seen), "a user that existed at the start was skipped"
+    assert added >= 4
+
+
+def test_cursor_pages_while_users_are_added_on_both_sides(scim, make_user, enterprise):
+    existing = {str(make_user(enterprise.account, f"m.{i:02}").id) for i in range(11)}
+    existing.add(str(enterprise.main.id))
+    seen: list[str] = []
+    cursor, added = "", 0
+    while True:
+        body = listed(scim, sortBy="userName", count=4, cursor=cursor, attributes="userName")
+        seen += [r["id"] for r in body["Resources"]]
+        if "nextCursor" not in body:
+            break
+        cursor = body["nextCursor"]
+        # One before every page already read, one after: neither may shift what comes next.
+        make_user(enterprise.account, f"a.{added:02}")
+        make_user(enterprise.account, f"z.{added:02}")
+        added += 1
+    assert len(seen) == len(set(seen)), "a user was listed twice"
+    assert existing <= set(seen), "a user that existed at the start was skipped"
+    assert added >= 3
