@@ -16,7 +16,7 @@ from scim2_models import (
 )
 
 from scim import groups, users
-from scim.context import remember
+from scim.context import base_url, remember
 from scim.responses import from_exception, json_body, parse_version, scim_json
 from scim.schemas import MAX_OPERATIONS
 from store.errors import DomainError
@@ -62,6 +62,9 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
         result["bulkId"] = bulk_id
     try:
         path = _resolve(operation.get("path"), created)
+        if method != "POST" and (location := _location(path)):
+            # RFC 7644 §3.7.3: location is required in every response but a failed POST's.
+            result["location"] = location
         data = _resolve(operation.get("data"), created)
         resource = _dispatch(method, path, data, operation.get("version"), bulk_id)
     except (SCIMException, ValidationError, DomainError) as exc:
@@ -103,6 +106,14 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
         return users.patch(resource_id, _object(data), if_match)
     handler.delete(resource_id, if_match)
     return None
+
+
+def _location(path: Any) -> str | None:
+    """The URL of the resource an operation's path names, if it names one."""
+    match = _PATH.match(str(path or ""))
+    if match is None or match.group(2) is None:
+        return None
+    return f"{base_url()}/{match.group(1).capitalize()}/{match.group(2)}"
 
 
 def _object(data: Any) -> dict[str, Any]:
