@@ -120,7 +120,10 @@ def test_delete_answers_204_and_the_user_is_gone(scim):
         scim.delete(f"/Users/{created['id']}"),
         scim.patch(
             f"/Users/{created['id']}",
-            {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]},
+            {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "title", "value": "x"}],
+            },
         ),
     ):
         assert answer.status_code == 404

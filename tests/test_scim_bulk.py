@@ -1,0 +1,167 @@
+"""/Bulk (RFC 7644 §3.7): operations in order, bulkId references, failOnErrors, limits."""
+
+from __future__ import annotations
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+
+
+def bulk(scim, *operations, **extra):
+    response = scim.post("/Bulk", {"schemas": [BULK], "Operations": list(operations), **extra})
+    assert response.status_code == 200, response.get_json()
+    assert response.mimetype == "application/scim+json"
+    body = response.get_json()
+    assert body["schemas"] == [BULK_RESPONSE]
+    return body["Operations"]
+
+
+def create_user(bulk_id, user_name):
+    return {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": bulk_id,
+        "data": {"schemas": [USER], "userName": user_name},
+    }
+
+
+def user_names(scim):
+    return sorted(u["userName"] for u in scim.get("/Users").get_json()["Resources"])
+
+
+def test_a_group_can_name_a_user_created_earlier_by_bulk_id(scim):
+    results = bulk(
+        scim,
+        create_user("qwerty", "alice"),
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "ytrewq",
+            "data": {
+                "schemas": [GROUP],
+                "displayName": "Tour Guides",
+                "members": [{"type": "User", "value": "bulkId:qwerty"}],
+            },
+        },
+    )
+    assert [(r["method"], r["bulkId"], r["status"]) for r in results] == [
+        ("POST", "qwerty", "201"),
+        ("POST", "ytrewq", "201"),
+    ]
+    user = scim.get(results[0]["location"].removeprefix("http://localhost/scim/v2"))
+    group = scim.get(results[1]["location"].removeprefix("http://localhost/scim/v2"))
+    assert results[0]["version"] == user.headers["ETag"]
+    assert [m["value"] for m in group.get_json()["members"]] == [user.get_json()["id"]]
+
+
+def test_put_patch_and_delete_address_resources_by_id_or_bulk_id(scim):
+    alice = scim.create_user("alice")
+    results = bulk(
+        scim,
+        create_user("b", "bob"),
+        {
+            "method": "PATCH",
+            "path": "/Users/bulkId:b",
+            "data": {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "title", "value": "Clerk"}],
+            },
+        },
+        {
+            "method": "PUT",
+            "path": f"/Users/{alice['id']}",
+            "version": 'W/"1"',
+            "data": {"schemas": [USER], "userName": "alice", "title": "Nurse"},
+        },
+        {"method": "DELETE", "path": "/Users/bulkId:b"},
+    )
+    bob_url = results[0]["location"]
+    assert [(r["method"], r["status"], r.get("location")) for r in results] == [
+        ("POST", "201", bob_url),
+        ("PATCH", "200", bob_url),
+        ("PUT", "200", f"http://localhost/scim/v2/Users/{alice['id']}"),
+        ("DELETE", "204", bob_url),
+    ]
+    assert results[2]["version"] == 'W/"2"'
+    assert scim.get(f"/Users/{alice['id']}").get_json()["title"] == "Nurse"
+    assert user_names(scim) == ["alice", "main.contact"]
+
+
+def test_each_operation_reports_its_own_error_and_the_others_go_on(scim):
+    alice = scim.create_user("alice")
+    results = bulk(
+        scim,
+        create_user("1", "ALICE"),
+        {
+            "method": "PUT",
+            "path": f"/Users/{alice['id']}",
+            "version": 'W/"9"',
+            "data": {"schemas": [USER], "userName": "alice", "title": "Nurse"},
+        },
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "2",
+            "data": {"schemas": [GROUP], "displayName": "G", "members": [{"value": "bulkId:x"}]},
+        },
+        create_user("3", "carol"),
+    )
+    assert [r["status"] for r in results] == ["409", "412", "400", "201"]
+    assert results[0]["response"]["scimType"] == "uniqueness"
+    assert "location" not in results[0]
+    assert results[1]["location"] == f"http://localhost/scim/v2/Users/{alice['id']}"
+    assert results[1]["response"]["status"] == "412"
+    assert "bulkId x" in results[2]["response"]["detail"]
+    assert user_names(scim) == ["alice", "carol", "main.contact"]
+
+
+def test_fail_on_errors_stops_after_that_many_errors(scim):
+    results = bulk(
+        scim,
+        create_user("1", "main.contact"),
+        create_user("2", "dan"),
+        create_user("3", "MAIN.CONTACT"),
+        create_user("4", "eve"),
+        failOnErrors=2,
+    )
+    assert [(r["bulkId"], r["status"]) for r in results] == [
+        ("1", "409"),
+        ("2", "201"),
+        ("3", "409"),
+    ]
+    assert user_names(scim) == ["dan", "main.contact"]
+
+
+def test_fail_on_errors_must_be_positive(scim):
+    response = scim.post("/Bulk", {"schemas": [BULK], "failOnErrors": 0, "Operations": []})
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidValue"
+
+
+def test_operations_that_are_not_bulk_operations_are_refused_one_by_one(scim):
+    results = bulk(
+        scim,
+        {"method": "GET", "path": "/Users"},
+        {"method": "POST", "path": "/Users", "data": {"schemas": [USER], "userName": "x"}},
+        {"method": "POST", "path": "/Widgets", "bulkId": "w", "data": {}},
+        create_user("ok", "ok.user"),
+    )
+    assert [r["status"] for r in results] == ["400", "400", "400", "201"]
+    assert "bulkId" in results[1]["response"]["detail"]
+
+
+def test_more_than_a_thousand_operations_is_413(scim):
+    operations = [create_user(str(i), f"user.{i}") for i in range(1001)]
+    response = scim.post("/Bulk", {"schemas": [BULK], "Operations": operations})
+    assert response.status_code == 413
+    assert response.get_json()["status"] == "413"
+    assert "1000" in response.get_json()["detail"]
+    assert user_names(scim) == ["main.contact"]
+
+
+def test_a_request_without_operations_is_invalid_syntax(scim):
+    response = scim.post("/Bulk", {"schemas": [BULK]})
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidSyntax"

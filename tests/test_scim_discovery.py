@@ -1,0 +1,127 @@
+"""What the service says about itself (RFC 7644 §4), /Me, and the root /.search."""
+
+from __future__ import annotations
+
+import pytest
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@pytest.fixture
+def anonymous(scim_client):
+    return scim_client(None)
+
+
+def test_service_provider_config_announces_what_is_supported(anonymous):
+    response = anonymous.get("/ServiceProviderConfig")
+    assert response.status_code == 200
+    assert response.mimetype == "application/scim+json"
+    config = response.get_json()
+    assert config["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert config["patch"] == {"supported": True}
+    assert config["bulk"] == {"supported": True, "maxOperations": 1000, "maxPayloadSize": 1048576}
+    assert config["filter"] == {"supported": True, "maxResults": 1000}
+    assert config["sort"] == {"supported": True}
+    assert config["etag"] == {"supported": True}
+    assert config["pagination"]["cursor"] is True
+    assert config["pagination"]["index"] is True
+    assert config["pagination"]["maxPageSize"] == 1000
+    assert config["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    assert config["meta"]["location"] == "http://localhost/scim/v2/ServiceProviderConfig"
+
+
+def test_resource_types_name_users_groups_and_the_user_extensions(anonymous):
+    body = anonymous.get("/ResourceTypes").get_json()
+    assert body["totalResults"] == 2
+    types = {t["id"]: t for t in body["Resources"]}
+    assert set(types) == {"User", "Group"}
+    assert (types["User"]["endpoint"], types["User"]["schema"]) == ("/Users", USER)
+    assert (types["Group"]["endpoint"], types["Group"]["schema"]) == ("/Groups", GROUP)
+    extensions = {e["schema"]: e["required"] for e in types["User"]["schemaExtensions"]}
+    assert extensions == {ENTERPRISE: False, COMMUNITY: True}
+    one = anonymous.get("/ResourceTypes/User").get_json()
+    assert one["schemaExtensions"] == types["User"]["schemaExtensions"]
+    assert anonymous.get("/ResourceTypes/Widget").status_code == 404
+
+
+def test_schemas_describe_the_three_user_schemas_and_group(anonymous):
+    body = anonymous.get("/Schemas").get_json()
+    ids = [s["id"] for s in body["Resources"]]
+    assert sorted(ids) == sorted([USER, ENTERPRISE, COMMUNITY, GROUP])
+    community = anonymous.get(f"/Schemas/{COMMUNITY}").get_json()
+    attributes = {a["name"]: a for a in community["attributes"]}
+    assert {"account", "profile", "applications", "noLongerAtAccount"} <= set(attributes)
+    assert attributes["account"]["mutability"] == "readOnly"
+    assert attributes["profile"]["required"] is True
+    manager = next(
+        a
+        for a in anonymous.get(f"/Schemas/{ENTERPRISE}").get_json()["attributes"]
+        if a["name"] == "manager"
+    )
+    ref = next(s for s in manager["subAttributes"] if s["name"] == "$ref")
+    assert ref["required"] is False
+    assert anonymous.get("/Schemas/urn:nope").status_code == 404
+
+
+def test_schemas_with_a_token_list_the_profiles_that_token_may_give(scim):
+    community = scim.get(f"/Schemas/{COMMUNITY}").get_json()
+    profile = next(a for a in community["attributes"] if a["name"] == "profile")
+    assert profile["canonicalValues"] == ["client", "knowledge", "read_only"]
+
+
+def test_discovery_takes_no_filter(anonymous):
+    response = anonymous.get("/Schemas?filter=id pr")
+    assert response.status_code == 403
+
+
+def test_me_with_a_provisioning_token_is_not_implemented(scim):
+    response = scim.get("/Me")
+    assert response.status_code == 501
+    assert response.get_json()["status"] == "501"
+    assert "provisioning token" in response.get_json()["detail"]
+
+
+def test_me_without_a_token_is_401(anonymous):
+    assert anonymous.get("/Me").status_code == 401
+
+
+def test_root_search_returns_users_and_groups(scim):
+    alice = scim.create_user("alice")
+    team = scim.create_group("Support Team", [alice["id"]])
+    response = scim.post(
+        "/.search",
+        {
+            "schemas": [SEARCH],
+            "filter": 'userName eq "alice" or displayName sw "Support"',
+            "attributes": ["userName", "displayName"],
+        },
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["totalResults"] == 2
+    assert body["Resources"] == [
+        {"schemas": [USER], "id": alice["id"], "userName": "alice"},
+        {"schemas": [GROUP], "id": team["id"], "displayName": "Support Team"},
+    ]
+
+
+def test_root_search_pages_across_both_resource_types(scim):
+    scim.create_user("alice")
+    every = scim.post("/.search", {"schemas": [SEARCH], "count": 100}).get_json()
+    assert every["totalResults"] == 2 + 12
+    page = scim.post("/.search", {"schemas": [SEARCH], "startIndex": 2, "count": 3}).get_json()
+    assert page["startIndex"] == 2
+    assert page["itemsPerPage"] == 3
+    assert [r["id"] for r in page["Resources"]] == [r["id"] for r in every["Resources"][1:4]]
+    assert "userName" in page["Resources"][0]
+    assert "displayName" in page["Resources"][1]
+
+
+def test_root_search_refuses_cursors(scim):
+    response = scim.post("/.search", {"schemas": [SEARCH], "cursor": ""})
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidValue"

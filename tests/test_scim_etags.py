@@ -1,0 +1,98 @@
+"""ETags (RFC 7644 §3.14): weak versions, If-Match on changes, If-None-Match on reads."""
+
+from __future__ import annotations
+
+import pytest
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def title(value):
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "title", "value": value}],
+    }
+
+
+def rename(value):
+    return {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "displayName", "value": value}],
+    }
+
+
+@pytest.fixture
+def alice(scim):
+    user = scim.create_user("alice")
+    changed = scim.patch(f"/Users/{user['id']}", title("Nurse"))
+    assert changed.headers["ETag"] == 'W/"2"'
+    return changed.get_json()
+
+
+def test_every_change_gives_a_new_version(scim, alice):
+    url = f"/Users/{alice['id']}"
+    assert scim.get(url).headers["ETag"] == 'W/"2"'
+    put = scim.put(url, {"schemas": [USER], "userName": "alice"})
+    assert put.headers["ETag"] == 'W/"3"'
+    assert scim.get(url).headers["ETag"] == 'W/"3"'
+
+
+@pytest.mark.parametrize("stale", ['W/"1"', '"1"', 'W/"99"', "not-a-version"])
+def test_if_match_on_another_version_is_412_and_changes_nothing(scim, alice, stale):
+    url = f"/Users/{alice['id']}"
+    headers = {"If-Match": stale}
+    for response in (
+        scim.patch(url, title("Surgeon"), headers=headers),
+        scim.put(url, {"schemas": [USER], "userName": "alice.renamed"}, headers=headers),
+        scim.delete(url, headers=headers),
+    ):
+        assert response.status_code == 412
+        body = response.get_json()
+        assert body["status"] == "412"
+        assert body["detail"]
+    assert scim.get(url).get_json() == alice
+
+
+def test_if_match_on_the_current_version_proceeds(scim, alice):
+    url = f"/Users/{alice['id']}"
+    patched = scim.patch(url, title("Surgeon"), headers={"If-Match": 'W/"2"'})
+    assert patched.status_code == 200
+    # Strong and weak spellings of the version both name it.
+    put = scim.put(url, {"schemas": [USER], "userName": "alice"}, headers={"If-Match": '"3"'})
+    assert put.status_code == 200
+    assert scim.delete(url, headers={"If-Match": put.headers["ETag"]}).status_code == 204
+
+
+def test_if_match_star_matches_any_version(scim, alice):
+    response = scim.patch(f"/Users/{alice['id']}", title("Surgeon"), headers={"If-Match": "*"})
+    assert response.status_code == 200
+
+
+def test_if_none_match_on_the_current_version_is_304(scim, alice):
+    url = f"/Users/{alice['id']}"
+    response = scim.get(url, headers={"If-None-Match": 'W/"2"'})
+    assert response.status_code == 304
+    assert response.headers["ETag"] == 'W/"2"'
+    assert response.get_data() == b""
+    older = scim.get(url, headers={"If-None-Match": 'W/"1"'})
+    assert older.status_code == 200
+    assert older.get_json() == alice
+
+
+def test_groups_have_versions_too(scim):
+    group = scim.create_group("Team")
+    url = f"/Groups/{group['id']}"
+    assert scim.get(url, headers={"If-None-Match": group["meta"]["version"]}).status_code == 304
+    stale = scim.patch(url, rename("Team 2"), headers={"If-Match": 'W/"99"'})
+    assert stale.status_code == 412
+    put = scim.put(
+        url, {"schemas": [GROUP], "displayName": "Team 2"}, headers={"If-Match": 'W/"99"'}
+    )
+    assert put.status_code == 412
+    assert scim.delete(url, headers={"If-Match": 'W/"99"'}).status_code == 412
+    assert scim.get(url).get_json() == group
+    current = scim.patch(url, rename("Team 2"), headers={"If-Match": group["meta"]["version"]})
+    assert current.status_code == 204
+    assert scim.get(url).headers["ETag"] != group["meta"]["version"]
