@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from store.models import Account, ProvisioningCredential, User
-
-ROLLCALL = [sys.executable, "-m", "rollcall"]
+from tests.serving import ROLLCALL, free_port, wait_for
 
 
 def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -162,26 +157,6 @@ def test_demo_is_idempotent_and_prints_the_token_once(db, database_url):
             tx.scalar(select(func.count()).select_from(User)),
             tx.scalar(select(func.count()).select_from(Account)),
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            error = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"server exited: {error}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer")
 
 
 @pytest.mark.parametrize("workers", ["0", "2"], ids=["development", "gunicorn"])

@@ -4,6 +4,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from store import accounts, credentials
+from tests.serving import served
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -18,3 +23,26 @@ def test_directory_rules_example_shows_each_refusal():
     assert "default profile 'client'" in result.stdout
     assert result.stdout.count("refused (") == 3
     assert "last active main contact" in result.stdout
+
+
+@pytest.mark.parametrize("script", ["okta_style.py", "entra_style.py"])
+def test_identity_provider_runs_complete_against_a_served_rollcall(db, operator, tmp_path, script):
+    with db.transaction() as tx:
+        account = accounts.create_account(tx, operator, name="Contoso", kind="enterprise")
+        _, token = credentials.create_credential(tx, operator, account_id=account.id, name="idp")
+    with served(db.url, tmp_path) as base:
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(EXAMPLES / "scim" / script),
+                "--token",
+                token,
+                "--base-url",
+                f"{base}/scim/v2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("done:")

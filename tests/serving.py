@@ -1,0 +1,60 @@
+"""Running a real Rollcall server for tests that talk to it over the network."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROLLCALL = [sys.executable, "-m", "rollcall"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without ROLLCALL_* settings, so only the given options count."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+
+
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+@contextmanager
+def served(database_url: str, log_dir: Path, *extra: str) -> Iterator[str]:
+    """`rollcall serve` on a free port; yields its base URL and stops it afterwards."""
+    port = free_port()
+    with (log_dir / f"server-{port}.log").open("w") as log:  # an unread pipe would block it
+        process = subprocess.Popen(
+            [*ROLLCALL, "--database", database_url, "serve", "--port", str(port), *extra],
+            stdout=log,
+            stderr=log,
+            text=True,
+            env=clean_env(),
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/healthz", process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
