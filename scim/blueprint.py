@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
 from scim2_models import SCIMException
 from werkzeug.exceptions import HTTPException
@@ -46,6 +46,14 @@ def _error(exc: Exception) -> Response:
     response = responses.from_exception(exc)
     g.scim_error = response.get_json(force=True).get("detail")
     return response
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    """A fault of ours still answers in SCIM's format, and is logged with its traceback."""
+    current_app.logger.exception("SCIM request failed: %s %s", request.method, request.path)
+    g.scim_error = "internal error"
+    return responses.error_response(500, "The server failed to handle this request.")
 
 
 @bp.after_request
