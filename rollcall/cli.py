@@ -20,7 +20,7 @@ from sqlalchemy.exc import (
 )
 
 from rollcall.settings import Settings, SettingsError
-from store import accounts, credentials, migrate, users
+from store import accounts, credentials, migrate, provisioning_log, users
 from store.actors import Actor
 from store.db import Database, Tx
 from store.errors import DomainError
@@ -326,3 +326,15 @@ def token_revoke(obj: Context, token_id: Any) -> None:
     with obj.transaction() as tx:
         revoked = credentials.revoke_credential(tx, OPERATOR, token_id)
         click.echo(f"revoked: {revoked.id} {revoked.name}")
+
+
+@token.command("log")
+@click.option("--account", "account_name", metavar="NAME", required=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@pass_context
+def token_log(obj: Context, account_name: str, limit: int) -> None:
+    """What the account's identity provider pushed (last 30 days, newest first)."""
+    with obj.transaction() as tx:
+        found = accounts.account_named(tx, account_name)
+        for e in provisioning_log.entries(tx, OPERATOR, found.id, limit=limit):
+            click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.method:6} {e.path}  {e.status}  {e.outcome}")

@@ -121,6 +121,7 @@ def test_every_command_has_help(database_url):
         ["token", "create", "--help"],
         ["token", "list", "--help"],
         ["token", "revoke", "--help"],
+        ["token", "log", "--help"],
     ):
         result = run(database_url, *args)
         assert result.returncode == 0 and "Usage:" in result.stdout, args
@@ -182,3 +183,23 @@ def test_serve_refuses_an_unmigrated_database(tmp_path: Path):
     result = run(f"sqlite:///{tmp_path / 'fresh.db'}", "serve", "--port", str(free_port()))
     assert result.returncode == 1
     assert "run `rollcall db upgrade`" in result.stderr
+
+
+def test_token_log_shows_what_the_identity_provider_pushed(db, database_url, operator):
+    from store import accounts, provisioning_log
+
+    with db.transaction() as tx:
+        account = accounts.create_account(tx, operator, name="Logged", kind="enterprise")
+        provisioning_log.record(
+            tx,
+            credential_id=None,
+            account_id=account.id,
+            method="PATCH",
+            path="/scim/v2/Users/1",
+            status=409,
+            request={"password": "secret"},
+            outcome="last main contact",
+        )
+    result = run(database_url, "token", "log", "--account", "Logged")
+    assert result.returncode == 0, result.stderr
+    assert "PATCH  /scim/v2/Users/1  409  last main contact" in result.stdout
