@@ -8,6 +8,7 @@ new ones are added. Cursors are keyset positions, valid for as long as the clien
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import uuid
@@ -172,11 +173,10 @@ class _Plan:
         if self.search.sort_by is None:
             return None
         binding = self.search.sort_by.resolve()
-        try:
-            return filters.sort_key(binding, self.kind.columns)
-        except Exception:
-            plain = type(binding)(**{**binding.__dict__, "urn": binding.urn + ".value"})
-            return filters.sort_key(plain, self.kind.columns)
+        if binding.is_multivalued and not binding.sub_field_name:
+            # RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its (primary) value.
+            binding = dataclasses.replace(binding, urn=binding.urn + ".value")
+        return filters.sort_key(binding, self.kind.columns)
 
     def _order_columns(self) -> list[Any]:
         row = self.kind.row
