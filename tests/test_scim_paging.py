@@ -144,10 +144,13 @@ def test_cursor_of_another_search_is_refused(scim, five):
 
 
 def test_cursor_and_start_index_together_are_refused(scim):
-    response = scim.get("/Users?cursor=&startIndex=1")
-    assert response.status_code == 400
-    assert response.get_json()["scimType"] == "invalidValue"
-    assert "startIndex or cursor" in response.get_json()["detail"]
+    for query in ("cursor=&startIndex=1", "cursor=&startIndex=3&count=2"):
+        response = scim.get(f"/Users?{query}")
+        assert response.status_code == 400
+        assert response.get_json()["status"] == "400"
+        assert "startIndex or cursor" in response.get_json()["detail"]
+    searched = scim.post("/Users/.search", {"schemas": [SEARCH], "cursor": "", "startIndex": 1})
+    assert searched.status_code == 400
 
 
 def test_index_pages_while_users_are_added(scim, make_user, enterprise):
