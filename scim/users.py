@@ -37,7 +37,7 @@ def search_users() -> Response:
 def get_user(resource_id: str) -> Response:
     params = projection(UserResource)
     with database().transaction(write=False) as tx:
-        user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id))
+        user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id), related=True)
         resource = mapping.user_to_scim(user, base_url())
     if not_modified(resource.meta.version):
         return Response(status=304, headers={"ETag": resource.meta.version})
@@ -131,7 +131,7 @@ def patch(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
     with database().transaction() as tx:
-        user = users.get_user(tx, actor, user_id)
+        user = users.get_user(tx, actor, user_id, related=True)
         before = mapping.user_to_scim(user, base_url())
         after = before.model_copy(deep=True)
         with POLICY:

@@ -105,8 +105,13 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        # Reads on PostgreSQL run without BEGIN/COMMIT round trips: each statement sees committed
+        # data, which is all a read of one resource or one page needs.
+        read_options = {"rollcall_write": False}
+        if self.engine.dialect.name == "postgresql":
+            read_options["isolation_level"] = "AUTOCOMMIT"
         self._reader = sessionmaker(
-            self.engine.execution_options(rollcall_write=False), expire_on_commit=False
+            self.engine.execution_options(**read_options), expire_on_commit=False
         )
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from store import audit, outbox, rules, sessions, user_fields
 from store.actors import Actor, ActorType
@@ -109,9 +110,22 @@ def create_support_user(
     return user
 
 
-def get_user(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
-    """The user, if the caller may see it: other accounts' users answer NotFound."""
-    user = tx.get(User, user_id)
+# Everything a full view of a user shows, fetched in the same query (a user has few of each).
+WITH_RELATED = (
+    joinedload(User.account),
+    joinedload(User.emails),
+    joinedload(User.phone_numbers),
+    joinedload(User.groups),
+    joinedload(User.applications),
+)
+
+
+def get_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, related: bool = False) -> User:
+    """The user, if the caller may see it: other accounts' users answer NotFound.
+
+    `related` loads emails, phones, groups, applications and account with it, in one query.
+    """
+    user = tx.get(User, user_id, options=WITH_RELATED if related else ())
     if user is None:
         raise NotFound("No such user.")
     if actor.id != str(user.id):
