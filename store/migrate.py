@@ -7,8 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from store.db import Database
 
@@ -36,6 +37,13 @@ def head() -> str | None:
 
 
 def is_current(database: Database) -> bool:
-    """True when the database is at the newest revision (the server refuses to start otherwise)."""
+    """True when the database is at the newest revision (the server refuses to start otherwise).
+
+    One query, so health checks stay cheap; an unreachable database raises OperationalError.
+    """
     with database.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() == head()
+        try:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError):
+            return False
+    return revision == head()
