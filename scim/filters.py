@@ -26,10 +26,12 @@ from scim2_models.path import (
 )
 from sqlalchemy import (
     ColumnElement,
+    Uuid,
     and_,
     exists,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -37,6 +39,7 @@ from sqlalchemy import (
 )
 
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN, MAX_FILTER_TERMS
+from store.db import UTCDateTime
 from store.models import (
     Account,
     Application,
@@ -49,6 +52,8 @@ from store.models import (
 )
 
 Op = CompareOperator
+# Stands in for a dateTime that is not set (a user who never signed in) when sorting.
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -210,11 +215,13 @@ def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
         return func.coalesce(expr, "")
     if column.kind == "text":
         return func.coalesce(func.lower(column.expr), "")
-    if column.kind in ("folded", "exact", "uuid"):
-        return func.coalesce(column.expr, "") if column.kind != "uuid" else column.expr
+    if column.kind in ("folded", "exact"):
+        return func.coalesce(column.expr, "")
+    if column.kind == "uuid":
+        return func.coalesce(column.expr, literal(uuid.UUID(int=0), Uuid()))
     if column.kind == "bool":
         return func.coalesce(column.expr, False)
-    return column.expr
+    return func.coalesce(column.expr, literal(EARLIEST, UTCDateTime()))
 
 
 def lookup(binding: Any, columns: dict[str, Column]) -> Column:

@@ -247,16 +247,26 @@ class _Plan:
                 literal(datetime.fromisoformat(created), UTCDateTime()),
                 literal(uuid.UUID(row_id), Uuid()),
             ]
+            if self.key is not None:
+                # Bound as the key's own type: a dateTime or an id compares as one, not as text.
+                values.insert(0, literal(_typed(key_value, self.key.type), self.key.type))
         except (ValueError, TypeError, json.JSONDecodeError):
             raise InvalidCursorException(detail="The cursor is not one this server gave.") from None
         if fingerprint != self._fingerprint():
             raise InvalidCursorException(
                 detail="The cursor belongs to another search (filter or sort changed)."
             )
-        if self.key is not None:
-            values.insert(0, literal(key_value))
         row = tuple_(*columns)
         return row < tuple_(*values) if self.descending else row > tuple_(*values)
+
+
+def _typed(value: Any, key_type: Any) -> Any:
+    """A sort value read back from a cursor's JSON as the Python type of its key."""
+    if value is not None and isinstance(key_type, UTCDateTime):
+        return datetime.fromisoformat(value)
+    if value is not None and isinstance(key_type, Uuid):
+        return uuid.UUID(value)
+    return value
 
 
 def _sort_value(row: Any, key: Any) -> Any:
