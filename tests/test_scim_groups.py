@@ -219,3 +219,31 @@ def test_excluded_members_are_left_out_of_get_and_list(scim):
     assert "members" not in resources[0]
     full = scim.get('/Groups?filter=displayName eq "Team"').get_json()["Resources"][0]
     assert member_ids(full) == [alice["id"]]
+
+
+def test_a_failing_operation_leaves_the_group_unchanged(scim):
+    alice, bob = scim.create_user("alice"), scim.create_user("bob")
+    created = scim.create_group("Team", [alice["id"]])
+    response = scim.patch(
+        f"/Groups/{created['id']}",
+        patch(
+            {"op": "add", "path": "members", "value": [{"value": bob["id"]}]},
+            {"op": "remove", "path": f'members[value eq "{alice["id"]}"]'},
+            {
+                "op": "add",
+                "path": "members",
+                "value": [{"value": "00000000-0000-0000-0000-000000000009"}],
+            },
+        ),
+    )
+    assert response.status_code == 400
+    current = scim.get(f"/Groups/{created['id']}")
+    assert current.headers["ETag"] == created["meta"]["version"]
+    assert current.get_json() == created
+
+
+def test_deleting_a_user_takes_it_out_of_its_groups(scim):
+    alice, bob = scim.create_user("alice"), scim.create_user("bob")
+    created = scim.create_group("Team", [alice["id"], bob["id"]])
+    assert scim.delete(f"/Users/{alice['id']}").status_code == 204
+    assert member_ids(scim.get(f"/Groups/{created['id']}").get_json()) == [bob["id"]]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 
 from store import users
+from store.models import User
 
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"
 
 
 def listed(scim, path="/Users", **params):
@@ -190,3 +196,51 @@ def test_cursor_pages_while_users_are_added_on_both_sides(scim, make_user, enter
     assert len(seen) == len(set(seen)), "a user was listed twice"
     assert existing <= set(seen), "a user that existed at the start was skipped"
     assert added >= 3
+
+
+@pytest.fixture
+def varied(db, scim):
+    """Users whose sort values differ in kind: some unset, some repeated, some changed later."""
+    boss = scim.create_user("boss")
+    made = [boss]
+    for i, name in enumerate(["kim", "lee", "max", "ned", "oli"]):
+        extra = {"externalId": f"x{i % 2}"} if i % 3 else {}
+        if i % 2:
+            extra[ENTERPRISE] = {"manager": {"value": boss["id"]}}
+        made.append(scim.create_user(name, active=i != 2, **extra))
+    scim.patch(
+        f"/Users/{made[1]['id']}",
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "x"}]},
+    )
+    with db.transaction() as tx:
+        for user, day in ((made[2], 3), (made[4], 1), (made[5], 3)):
+            tx.get(User, uuid.UUID(user["id"])).last_login_at = datetime(2026, 1, day, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+@pytest.mark.parametrize(
+    "sort_by",
+    [
+        "meta.created",
+        "meta.lastModified",
+        "id",
+        "active",
+        "externalId",
+        "emails",
+        f"{COMMUNITY}:lastLogin",
+        f"{ENTERPRISE}:manager.value",
+    ],
+)
+def test_cursor_pages_give_the_order_of_index_pages(scim, varied, sort_by, order):
+    everything = listed(scim, sortBy=sort_by, sortOrder=order, attributes="userName")
+    expected = [r["id"] for r in everything["Resources"]]
+    assert len(expected) == everything["totalResults"] == 7
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(7):
+        page = listed(scim, sortBy=sort_by, sortOrder=order, count=2, cursor=cursor)
+        seen += [r["id"] for r in page["Resources"]]
+        if "nextCursor" not in page:
+            break
+        cursor = page["nextCursor"]
+    assert seen == expected
