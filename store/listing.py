@@ -1,7 +1,8 @@
 """Pages of users and groups a caller may see: tenancy here, filters and order from the door.
 
-The door (SCIM) compiles its filter and sort into SQL expressions; this module adds the caller's
-scope, counts, pages and loads the related rows in a fixed number of queries.
+The door (SCIM) compiles its filter and sort into SQL expressions and gives the whole order (ending
+in a unique key); this module adds the caller's scope, counts, pages and loads the related rows in a
+fixed number of queries.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from store.actors import Actor
 from store.db import Tx
@@ -37,12 +38,14 @@ def group_scope(actor: Actor) -> ColumnElement[bool]:
     return Group.account_id == actor.account_id
 
 
+# One query for the page's users with their few emails, phones, applications and account; a
+# second for their groups (a user of many pushed groups would multiply the joined rows).
 USER_LOADS = (
-    selectinload(User.emails),
-    selectinload(User.phone_numbers),
+    joinedload(User.account),
+    joinedload(User.emails),
+    joinedload(User.phone_numbers),
+    joinedload(User.applications),
     selectinload(User.groups),
-    selectinload(User.applications),
-    selectinload(User.account),
 )
 
 
@@ -95,6 +98,6 @@ def _page(
         total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items: Sequence[Any] = []
     if limit > 0:
-        ordered = query.order_by(*order, model.created_at, model.id)
-        items = tx.scalars(ordered.offset(offset).limit(limit).options(*loads)).all()
+        ordered = query.order_by(*(order or (model.created_at, model.id)))
+        items = tx.scalars(ordered.offset(offset).limit(limit).options(*loads)).unique().all()
     return Page(items, total)
