@@ -73,7 +73,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **{"pool_pre_ping": True, **kwargs})
 
 
 def _configure_sqlite(engine: Engine) -> None:
