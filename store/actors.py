@@ -43,6 +43,11 @@ class Actor:
     def is_identity_provider(self) -> bool:
         return self.type == ActorType.CREDENTIAL
 
+    @property
+    def is_provisioning_client(self) -> bool:
+        """A token-holding program (an IdP, or support's own tooling), not a person at a page."""
+        return self.door == Door.SCIM and self.type in (ActorType.CREDENTIAL, ActorType.SUPPORT)
+
     @classmethod
     def system(cls, door: Door = Door.CLI, label: str = "operator") -> Actor:
         return cls(ActorType.SYSTEM, label, door)

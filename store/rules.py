@@ -116,9 +116,13 @@ def check_profile(
 
 
 def owned_elsewhere(actor: Actor, user: User) -> bool:
-    """True when the user's record belongs to a source other than the caller."""
+    """True when the user's record belongs to a source other than the caller.
+
+    Provisioning clients (identity providers, support tokens) and the operator speak for the
+    source; people in the console and in their own profile do not.
+    """
     return user.externally_managed and not (
-        actor.is_identity_provider or actor.type == ActorType.SYSTEM
+        actor.is_provisioning_client or actor.type == ActorType.SYSTEM
     )
 
 

@@ -242,6 +242,7 @@ def set_contact_roles(tx: Tx, actor: Actor, user_id: uuid.UUID, roles: Iterable[
     after = _set_contact_roles(tx, user, roles)
     if before != after:
         user.modified_at = now()
+        tx.flush()  # the user handed back carries its new version
         audit.record(
             tx,
             actor,

@@ -476,3 +476,33 @@ class TestDelete:
             assert users.find_by_login(tx, "login.name").user_name == "Login.Name"
             assert users.find_by_login(tx, "twin@example.test") is None
             assert users.find_by_login(tx, "shared@x.test") is None
+
+
+def test_contact_role_change_hands_back_the_new_version(db, enterprise, make_user):
+    user = make_user(enterprise.account, "versioned.roles")
+    with db.transaction() as tx:
+        changed = users.set_contact_roles(tx, enterprise.actor, user.id, ["Super User"])
+        assert changed.version == user.version + 1
+    assert reload(db, user.id).version == user.version + 1
+
+
+def test_a_support_token_speaks_for_the_source_of_a_pushed_user(db, enterprise):
+    okta = Actor(
+        ActorType.CREDENTIAL,
+        "token okta",
+        Door.SCIM,
+        "c1",
+        enterprise.account.id,
+        manages_users=True,
+    )
+    support_token = Actor(ActorType.SUPPORT, "token support", Door.SCIM, "c2")
+    support_console = Actor(ActorType.SUPPORT, "support.staff", Door.PORTAL, "s1")
+    with db.transaction() as tx:
+        pushed = users.create_user(
+            tx, okta, account_id=enterprise.account.id, user_name="pushed.by.okta"
+        )
+    with db.transaction() as tx:
+        users.update_user(tx, support_token, pushed.id, {"title": "Fixed by support"})
+    with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
+        users.update_user(tx, support_console, pushed.id, {"title": "From the console"})
+    assert reload(db, pushed.id).title == "Fixed by support"
