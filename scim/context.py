@@ -8,6 +8,7 @@ from flask import g, request
 from scim2_models import ResponseParameters
 
 from scim.auth import Caller
+from scim.schemas import parametrized
 
 
 def caller() -> Caller:
@@ -25,7 +26,7 @@ def projection(model: Any) -> ResponseParameters[Any]:
         for key in ("attributes", "excludedAttributes")
         if key in request.args
     }
-    return ResponseParameters[model].model_validate(args)
+    return parametrized(ResponseParameters, model).model_validate(args)
 
 
 def remember(body: Any = None, resource_id: Any = None) -> None:

@@ -20,7 +20,7 @@ from rollcall.app import database
 from scim import auth, search
 from scim.context import base_url, caller
 from scim.responses import json_body, scim_json
-from scim.schemas import COMMUNITY_URN, CONFIG, PROVIDER, Group, UserResource
+from scim.schemas import COMMUNITY_URN, CONFIG, PROVIDER, Group, UserResource, parametrized
 from store import accounts
 from store.profiles import MAIN_PROFILES, AccountKind, allowed_profiles
 
@@ -107,7 +107,7 @@ def _meta(kind: str, location: str) -> Meta:
 
 
 def _list(model: Any, items: list[Any]) -> Response:
-    response = ListResponse[model](
+    response = parametrized(ListResponse, model)(
         total_results=len(items), start_index=1, items_per_page=len(items), resources=items
     )
     return scim_json(response.model_dump(scim_ctx=Context.SEARCH_RESPONSE))

@@ -14,7 +14,7 @@ from rollcall.app import database
 from scim import mapping, quirks, search
 from scim.context import base_url, caller, projection, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
-from scim.schemas import POLICY, Group
+from scim.schemas import POLICY, Group, parametrized
 from store import groups, users
 from store.db import Tx
 
@@ -122,7 +122,7 @@ def patch(
     resource_id: str, body: dict[str, Any], version: int | None, with_members: bool | None
 ) -> Group | None:
     """Apply the operations atomically; returns the group when `with_members` is not None."""
-    operations = PatchOp[Group].model_validate(
+    operations = parametrized(PatchOp, Group).model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor

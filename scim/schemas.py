@@ -6,6 +6,7 @@ The Rollcall extension carries the community fields of SPEC §1 Users under a pr
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
@@ -180,3 +181,13 @@ PROVIDER = ScimProvider(
 )
 
 UserResource: Any = PROVIDER.model_for("User")
+
+
+@cache
+def parametrized(generic: Any, model: Any) -> Any:
+    """`generic[model]` (ListResponse[User], PatchOp[Group], ...), built once per process.
+
+    pydantic keeps such classes only weakly, so without this each request could rebuild them
+    (milliseconds each, measured in bench/scim_bench.py).
+    """
+    return generic[model]

@@ -28,7 +28,7 @@ from sqlalchemy import Uuid, literal, select, tuple_
 from sqlalchemy.orm import object_session
 
 from scim import filters, mapping
-from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource
+from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, parametrized
 from store import listing
 from store.actors import Actor
 from store.db import Tx, UTCDateTime
@@ -50,11 +50,13 @@ QUERY_PARAMETERS = (
 def from_query(model: Any, args: Mapping[str, str]) -> SearchRequest[Any]:
     """A search request from GET query parameters, validated like a POSTed one."""
     payload = {key: args[key] for key in QUERY_PARAMETERS if key in args}
-    return SearchRequest[model].model_validate(payload, scim_ctx=Context.SEARCH_REQUEST)
+    return parametrized(SearchRequest, model).model_validate(
+        payload, scim_ctx=Context.SEARCH_REQUEST
+    )
 
 
 def from_body(model: Any, body: Mapping[str, Any]) -> SearchRequest[Any]:
-    return SearchRequest[model].model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+    return parametrized(SearchRequest, model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
 
 
 class _Kind:
@@ -123,7 +125,7 @@ def search_everything(
     resources = [mapping.user_to_scim(u, base) for u in users] + [
         mapping.group_to_scim(g, base, list(g.members) if with_members else None) for g in groups
     ]
-    response = ListResponse[UserResource | Group](
+    response = parametrized(ListResponse, UserResource | Group)(
         total_results=users_total + groups_total,
         start_index=start,
         items_per_page=len(resources),
@@ -205,7 +207,7 @@ class _Plan:
         if self.cursor is not None:
             more = len(page.items) > self.count
             resources = resources[: self.count]
-            response = ListResponse[model](
+            response = parametrized(ListResponse, model)(
                 items_per_page=len(resources),
                 resources=resources,
                 next_cursor=self._encode(page.items[self.count - 1])
@@ -213,7 +215,7 @@ class _Plan:
                 else None,
             )
         else:
-            response = ListResponse[model](
+            response = parametrized(ListResponse, model)(
                 total_results=page.total,
                 start_index=max(self.search.start_index or 1, 1),
                 items_per_page=len(resources),

@@ -16,7 +16,7 @@ from rollcall.app import database
 from scim import mapping, quirks, search
 from scim.context import base_url, caller, projection, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
-from scim.schemas import POLICY, UserResource
+from scim.schemas import POLICY, UserResource, parametrized
 from store import accounts, users
 from store.actors import ActorType
 from store.profiles import AccountKind, default_profile
@@ -125,7 +125,7 @@ def replace(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
 
 def patch(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
     """All operations applied to the user as SCIM sees it, then stored as one change."""
-    operations = PatchOp[UserResource].model_validate(
+    operations = parametrized(PatchOp, UserResource).model_validate(
         quirks.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor

@@ -49,8 +49,9 @@ def create_group(
     return group
 
 
-def get_group(tx: Tx, actor: Actor, group_id: uuid.UUID) -> Group:
-    group = tx.get(Group, group_id)
+def get_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, lock: bool = False) -> Group:
+    """The group, if the caller may see it; `lock` holds its row until the transaction ends."""
+    group = tx.get(Group, group_id, with_for_update=lock or None, populate_existing=lock)
     if group is None:
         raise NotFound("No such group.")
     rules.ensure_visible(actor, group.account_id, "group")
@@ -125,9 +126,7 @@ def remove_members(
     if_match: int | None = None,
 ) -> Group:
     group = _for_change(tx, actor, group_id, if_match)
-    wanted = set(user_ids)
-    held = set(member_ids(tx, group.id))
-    removed = sorted(wanted & held)
+    removed = sorted(_held(tx, group, set(user_ids)))
     if removed:
         tx.execute(
             delete(Membership).where(
@@ -166,7 +165,9 @@ def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
 
 
 def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: int | None) -> Group:
-    group = get_group(tx, actor, group_id)
+    """The group, locked: identity providers push members of one group in parallel, and each
+    change must wait for the one before instead of failing on its version."""
+    group = get_group(tx, actor, group_id, lock=True)
     rules.ensure_manages(actor, tx.get(Account, group.account_id))
     ensure_version(group, if_match)
     return group
@@ -197,12 +198,21 @@ def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
     missing = sorted(str(u) for u in wanted - found)
     if missing:
         raise InvalidInput(f"No user {', '.join(missing)} in this account.", field="members")
-    held = set(member_ids(tx, group.id))
-    new = sorted(wanted - held)
+    new = sorted(wanted - _held(tx, group, wanted))
     tx.add_all(Membership(group_id=group.id, user_id=u) for u in new)
     tx.flush()
     tx.expire(group, ["members"])
     return [str(u) for u in new]
+
+
+def _held(tx: Tx, group: Group, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these users are members: looks at them only, never at the whole group."""
+    if not user_ids:
+        return set()
+    query = select(Membership.user_id).where(
+        Membership.group_id == group.id, Membership.user_id.in_(user_ids)
+    )
+    return set(tx.scalars(query))
 
 
 def _name(display_name: str) -> str:

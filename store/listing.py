@@ -93,11 +93,13 @@ def _page(
     count: bool,
     loads: Sequence[Any],
 ) -> Page:
-    total = None
-    if count:
-        total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items: Sequence[Any] = []
     if limit > 0:
         ordered = query.order_by(*(order or (model.created_at, model.id)))
         items = tx.scalars(ordered.offset(offset).limit(limit).options(*loads)).unique().all()
+    total = None
+    if count and 0 < len(items) < limit:
+        total = offset + len(items)  # a page that is not full ends the list: no need to count
+    elif count:
+        total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, total)

@@ -120,12 +120,18 @@ WITH_RELATED = (
 )
 
 
-def get_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, related: bool = False) -> User:
+def get_user(
+    tx: Tx, actor: Actor, user_id: uuid.UUID, *, related: bool = False, lock: bool = False
+) -> User:
     """The user, if the caller may see it: other accounts' users answer NotFound.
 
-    `related` loads emails, phones, groups, applications and account with it, in one query.
+    `related` loads emails, phones, groups, applications and account with it, in one query;
+    `lock` holds the user's row until the transaction ends, so concurrent changes queue.
     """
-    user = tx.get(User, user_id, options=WITH_RELATED if related else ())
+    if lock:
+        user = tx.get(User, user_id, with_for_update=True, populate_existing=True)
+    else:
+        user = tx.get(User, user_id, options=WITH_RELATED if related else ())
     if user is None:
         raise NotFound("No such user.")
     if actor.id != str(user.id):
@@ -154,7 +160,7 @@ def update_user(
     if_match: int | None = None,
 ) -> User:
     """Change some fields; deactivation, activation and profile changes all come through here."""
-    user = get_user(tx, actor, user_id)
+    user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
     clean = user_fields.normalize(tx, user, changes)
     if "profile" in clean:
@@ -220,7 +226,7 @@ def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> Us
 
 def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: int | None = None) -> None:
     """Remove the user for good: sessions end, memberships and grants go with the record."""
-    user = get_user(tx, actor, user_id)
+    user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
     rules.ensure_manages(actor, user.account)
     if rules.owned_elsewhere(actor, user):

@@ -100,3 +100,38 @@ def test_concurrent_deactivation_of_the_last_two_main_contacts_keeps_one(
             )
         )
     assert active == 1
+
+
+def test_concurrent_member_additions_to_one_group_all_succeed(db, enterprise, make_user, operator):
+    from store import groups
+
+    members = [make_user(enterprise.account, f"parallel.{i}") for i in range(6)]
+    with db.transaction() as tx:
+        group = groups.create_group(
+            tx, operator, account_id=enterprise.account.id, display_name="Pushed in parallel"
+        )
+
+    def add(i: int) -> object:
+        with db.transaction() as tx:
+            return groups.add_members(tx, operator, group.id, [members[i].id])
+
+    results = race(len(members), add)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        assert set(groups.member_ids(tx, group.id)) == {m.id for m in members}
+
+
+def test_concurrent_changes_to_one_user_all_apply(db, enterprise, make_user, operator):
+    user = make_user(enterprise.account, "busy.user")
+    fields = ["title", "nick_name", "department", "division", "cost_center", "organization"]
+
+    def change(i: int) -> object:
+        with db.transaction() as tx:
+            return users.update_user(tx, operator, user.id, {fields[i]: f"value {i}"})
+
+    results = race(len(fields), change)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        stored = tx.get(User, user.id)
+        assert [getattr(stored, f) for f in fields] == [f"value {i}" for i in range(6)]
+        assert stored.version == user.version + len(fields)
