@@ -47,9 +47,9 @@ def get_user(resource_id: str) -> Response:
 def create_user() -> Response:
     body = json_body()
     remember(body)
+    params = projection(UserResource)  # a bad projection is refused before anything is created
     created = create(body)
     remember(resource_id=created.id)
-    params = projection(UserResource)
     return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
 
 

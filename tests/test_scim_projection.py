@@ -104,3 +104,17 @@ def test_groups_without_members(scim, alice):
     )
     assert "members" not in replaced.get_json()
     assert "members" not in scim.get(url).get_json()
+
+
+def test_a_bad_projection_on_create_creates_nothing(scim, db):
+    from sqlalchemy import func, select
+
+    from store.models import User
+
+    response = scim.post(
+        "/Users?attributes=emails[type%20eq%20%22work%22]", {"userName": "never.created"}
+    )
+    assert response.status_code == 400
+    with db.transaction(write=False) as tx:
+        count = tx.scalar(select(func.count()).where(User.user_name_ci == "never.created"))
+    assert count == 0
