@@ -175,10 +175,7 @@ def _member_steps(patch: PatchOp[Group]) -> list[tuple[Any, list[uuid.UUID]]] | 
             return None
         ast = path.ast
         if isinstance(ast, AttrPath) and str(ast).lower() == "members":
-            ids = [
-                mapping.parse_id(m.get("value") if isinstance(m, dict) else m.value)
-                for m in operation.value or []
-            ]
+            ids = [_member_id(m) for m in _listed(operation.value)]
             if op == "add":
                 steps.append((groups.add_members, ids))
             elif op == "replace":
@@ -193,6 +190,21 @@ def _member_steps(patch: PatchOp[Group]) -> list[tuple[Any, list[uuid.UUID]]] | 
             return None
         steps.append((groups.remove_members, selected))
     return steps
+
+
+def _listed(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidValueException(detail='members takes a list of {"value": id} objects.')
+    return value
+
+
+def _member_id(member: Any) -> uuid.UUID:
+    value = member.get("value") if isinstance(member, dict) else getattr(member, "value", None)
+    if not isinstance(value, str):
+        raise InvalidValueException(detail="Each member is an object with a string value.")
+    return mapping.parse_id(value)
 
 
 def _selected_members(ast: Any) -> list[uuid.UUID] | None:

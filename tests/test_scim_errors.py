@@ -329,3 +329,17 @@ class TestDomainRefusals:
             support.post("/Users", {"schemas": [USER], "userName": "x"}), 400, "invalidValue"
         )
         assert "token of their account" in body["detail"]
+
+
+@pytest.mark.parametrize("value", ["x", [5], [{"value": 5}], {"value": "a"}])
+def test_malformed_member_values_are_invalid_values_not_faults(scim, value):
+    group = scim.create_group("Malformed members")
+    response = scim.patch(
+        f"/Groups/{group['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": value}],
+        },
+    )
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] in ("invalidValue", "invalidSyntax")
