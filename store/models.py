@@ -377,3 +377,57 @@ class ProvisioningLogEntry(Base):
     request: Mapped[dict[str, Any] | None] = mapped_column(Json)
     outcome: Mapped[str | None] = mapped_column(Text)
     resource_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class OAuthClient(Base):
+    """A linked application that signs people in through Rollcall (an OIDC relying party).
+
+    Only the SHA-256 of its secret is kept (the secret is random and long); public clients
+    have none and must use PKCE.
+    """
+
+    __tablename__ = "oauth_clients"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    redirect_uris: Mapped[list[str]] = mapped_column(Json, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(Json, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(Json, default=list)
+    scopes: Mapped[list[str]] = mapped_column(Json, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1024))
+    access: Mapped[str] = mapped_column(String(16), default="granted")
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    application_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+
+class SigningKey(Base):
+    """A key the provider signs tokens with, kept in the database so every process agrees.
+
+    A new key is published in the JWKS before it signs (`signs_from`), and an old one stays
+    published until the tokens it signed have expired (`published_until`).
+    """
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    private_jwk: Mapped[dict[str, Any]] = mapped_column(Json)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    signs_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -122,6 +122,10 @@ def test_every_command_has_help(database_url):
         ["token", "list", "--help"],
         ["token", "revoke", "--help"],
         ["token", "log", "--help"],
+        ["client", "create", "--help"],
+        ["client", "list", "--help"],
+        ["keys", "rotate", "--help"],
+        ["keys", "list", "--help"],
     ):
         result = run(database_url, *args)
         assert result.returncode == 0 and "Usage:" in result.stdout, args

@@ -1,0 +1,139 @@
+"""The linked applications as OAuth clients: registered by the operator, secrets shown once.
+
+Redirect URIs are matched exactly when signing in, so they are checked here when registered:
+absolute, no fragment, https (http only for a loopback address, as RFC 8252 allows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from store import audit
+from store.actors import Actor
+from store.db import Tx
+from store.errors import Forbidden, InvalidInput, NotFound
+from store.models import Account, Application, OAuthClient
+from store.validation import clean_text
+
+# Scopes a client may be registered for; what each releases is documented with the provider.
+SCOPES = ("openid", "profile", "email", "phone", "offline_access", "community", "scim")
+
+
+def create_client(
+    tx: Tx,
+    actor: Actor,
+    *,
+    name: str,
+    redirect_uris: Iterable[str] = (),
+    post_logout_redirect_uris: Iterable[str] = (),
+    public: bool = False,
+    scopes: Iterable[str] = ("openid", "profile", "email"),
+    backchannel_logout_uri: str | None = None,
+    access: str = "granted",
+    account: Account | None = None,
+    application: Application | None = None,
+    first_party: bool = False,
+) -> tuple[OAuthClient, str | None]:
+    """Register a client; returns it with its secret (None for a public client)."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can register applications.")
+    chosen = sorted(set(scopes))
+    unknown = sorted(set(chosen) - set(SCOPES))
+    if unknown:
+        raise InvalidInput(f"Unknown scope {', '.join(unknown)} (one of {', '.join(SCOPES)}).")
+    if "scim" in chosen and (public or account is None):
+        raise InvalidInput("The scim scope needs a confidential client bound to an account.")
+    if access not in ("granted", "everyone"):
+        raise InvalidInput("access must be granted or everyone.", field="access")
+    redirects = [_redirect_uri(u) for u in redirect_uris]
+    if not redirects and not ("scim" in chosen and not public):
+        raise InvalidInput("A client that signs people in needs at least one redirect URI.")
+    secret = None if public else secrets.token_urlsafe(32)
+    client = OAuthClient(
+        client_id=secrets.token_hex(16),
+        name=clean_text(OAuthClient, "name", name, required=True),
+        secret_hash=_digest(secret) if secret else None,
+        token_endpoint_auth_method="none" if public else "client_secret_basic",
+        redirect_uris=redirects,
+        post_logout_redirect_uris=[_redirect_uri(u) for u in post_logout_redirect_uris],
+        grant_types=_grant_types(chosen, public, bool(redirects)),
+        scopes=chosen,
+        backchannel_logout_uri=_redirect_uri(backchannel_logout_uri)
+        if backchannel_logout_uri
+        else None,
+        access=access,
+        first_party=first_party,
+        application_id=application.id if application else None,
+        account_id=account.id if account else None,
+    )
+    tx.add(client)
+    tx.flush()
+    audit.record(
+        tx,
+        actor,
+        "client.created",
+        target_type="client",
+        target_id=client.id,
+        account_id=client.account_id,
+        changes={"name": client.name, "client_id": client.client_id, "scopes": chosen},
+    )
+    return client, secret
+
+
+def find_client(tx: Tx, client_id: str) -> OAuthClient | None:
+    client = tx.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    return client if client is not None and client.revoked_at is None else None
+
+
+def client_named(tx: Tx, client_id: str) -> OAuthClient:
+    client = find_client(tx, client_id)
+    if client is None:
+        raise NotFound(f"No client {client_id!r}.")
+    return client
+
+
+def check_secret(client: OAuthClient, secret: str) -> bool:
+    """Constant-time comparison of a presented secret with the stored digest."""
+    if client.secret_hash is None:
+        return False
+    return hmac.compare_digest(client.secret_hash, _digest(secret))
+
+
+def all_clients(tx: Tx) -> Sequence[OAuthClient]:
+    return tx.scalars(select(OAuthClient).order_by(OAuthClient.name)).all()
+
+
+def _grant_types(scopes: list[str], public: bool, signs_in: bool) -> list[str]:
+    grants = []
+    if signs_in:
+        grants.append("authorization_code")
+        if "offline_access" in scopes:
+            grants.append("refresh_token")
+    if "scim" in scopes and not public:
+        grants.append("client_credentials")
+    return grants
+
+
+def _redirect_uri(uri: str) -> str:
+    value = (uri or "").strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise InvalidInput(f"{uri!r} is not an absolute http(s) URI.", field="redirect_uri")
+    if parts.fragment:
+        raise InvalidInput(f"{uri!r} must not have a fragment.", field="redirect_uri")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidInput(
+            f"{uri!r} must use https (http is allowed for loopback addresses only).",
+            field="redirect_uri",
+        )
+    return value
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
