@@ -8,6 +8,7 @@ from flask import request
 from scim2_models import UnauthorizedException
 
 from rollcall.app import database
+from scim.context import reading
 from store import credentials
 from store.actors import Actor, Door
 
@@ -27,13 +28,11 @@ def authenticate() -> Caller:
         raise UnauthorizedException(
             detail="Send a provisioning token as Authorization: Bearer <token>."
         )
-    db = database()
-    with db.transaction(write=False) as tx:
+    with reading() as tx:
         credential = credentials.find_live(tx, token)
-        used = credential is not None and credentials.needs_use_recorded(credential)
     if credential is None:
         raise UnauthorizedException(detail="The token is unknown or has been revoked.")
-    if used:
-        with db.transaction() as tx:
+    if credentials.needs_use_recorded(credential):
+        with database().transaction() as tx:
             credentials.record_use(tx, credential.id)
     return Caller(Actor.for_credential(credential, Door.SCIM), str(credential.id))

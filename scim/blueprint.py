@@ -14,7 +14,7 @@ from scim2_models import SCIMException
 from werkzeug.exceptions import HTTPException
 
 from rollcall.app import database
-from scim import auth, bulk, discovery, groups, responses, users
+from scim import auth, bulk, context, discovery, groups, responses, users
 from store import provisioning_log
 from store.errors import DomainError
 
@@ -36,6 +36,11 @@ def _authenticate() -> None:
     if request.endpoint in PUBLIC:
         return
     g.caller = auth.authenticate()
+
+
+@bp.teardown_request
+def _close_reading(_exc: BaseException | None) -> None:
+    context.close_reading()
 
 
 @bp.errorhandler(SCIMException)

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import g, request
 from scim2_models import ResponseParameters
 
-from scim.auth import Caller
+from rollcall.app import database
 from scim.schemas import parametrized
+from store.db import Tx
 
 
-def caller() -> Caller:
+def caller() -> Any:
+    """The authenticated caller (scim.auth.Caller) of this request."""
     return g.caller
+
+
+@contextmanager
+def reading() -> Iterator[Tx]:
+    """The request's read session: the caller is authenticated and the resources read on one
+    connection, closed when the request ends (see blueprint)."""
+    session = g.get("scim_reader")
+    if session is None:
+        session = g.scim_reader = database().session(write=False)
+    yield session
+
+
+def close_reading() -> None:
+    session = g.pop("scim_reader", None)
+    if session is not None:
+        session.close()
 
 
 def base_url() -> str:

@@ -16,9 +16,8 @@ from scim2_models import (
     SCIMException,
 )
 
-from rollcall.app import database
 from scim import auth, search
-from scim.context import base_url, caller
+from scim.context import base_url, caller, reading
 from scim.responses import json_body, scim_json
 from scim.schemas import COMMUNITY_URN, CONFIG, PROVIDER, Group, UserResource, parametrized
 from store import accounts
@@ -74,7 +73,7 @@ def _choices() -> dict[str, list[str]]:
         return {}
     if actor.privileged or actor.account_id is None:
         return {}
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         account = accounts.get_account(tx, actor, actor.account_id)
         kind = AccountKind(account.kind)
     return {"profile": [p.value for p in allowed_profiles(kind) if p not in MAIN_PROFILES]}
@@ -82,7 +81,7 @@ def _choices() -> dict[str, list[str]]:
 
 def search_root() -> Response:
     query = search.from_body(UserResource | Group, json_body())
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         return scim_json(search.search_everything(tx, caller().actor, query, base_url()))
 
 

@@ -12,7 +12,7 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr
 
 from rollcall.app import database
 from scim import mapping, quirks, search
-from scim.context import base_url, caller, projection, remember
+from scim.context import base_url, caller, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group, parametrized
 from store import groups, users
@@ -21,19 +21,19 @@ from store.db import Tx
 
 def list_groups() -> Response:
     query = search.from_query(Group, request.args)
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         return scim_json(search.search_groups(tx, caller().actor, query, base_url()))
 
 
 def search_groups() -> Response:
     query = search.from_body(Group, json_body())
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         return scim_json(search.search_groups(tx, caller().actor, query, base_url()))
 
 
 def get_group(resource_id: str) -> Response:
     params = projection(Group)
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
         resource = _render_model(group, search.wants_members(params))
     if not_modified(resource.meta.version):

@@ -14,7 +14,7 @@ from scim2_models import (
 
 from rollcall.app import database
 from scim import mapping, quirks, search
-from scim.context import base_url, caller, projection, remember
+from scim.context import base_url, caller, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, UserResource, parametrized
 from store import accounts, users
@@ -24,19 +24,19 @@ from store.profiles import AccountKind, default_profile
 
 def list_users() -> Response:
     query = search.from_query(UserResource, request.args)
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         return scim_json(search.search_users(tx, caller().actor, query, base_url()))
 
 
 def search_users() -> Response:
     query = search.from_body(UserResource, json_body())
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         return scim_json(search.search_users(tx, caller().actor, query, base_url()))
 
 
 def get_user(resource_id: str) -> Response:
     params = projection(UserResource)
-    with database().transaction(write=False) as tx:
+    with reading() as tx:
         user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id), related=True)
         resource = mapping.user_to_scim(user, base_url())
     if not_modified(resource.meta.version):

@@ -118,10 +118,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def session(self, *, write: bool = True) -> Tx:
+        """A session the caller closes; `transaction` is the usual way in."""
+        return (self._writer if write else self._reader)()
+
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
         """Commit when the block ends, roll back on any exception: all of an operation or none."""
-        session = (self._writer if write else self._reader)()
+        session = self.session(write=write)
         try:
             yield session
             session.commit()
