@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import ValidationError
 from scim2_models import SCIMException
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from rollcall.app import database
@@ -68,6 +69,15 @@ def _log(response: Response) -> Response:
     is_search = request.path.endswith("/.search")
     if caller is None or request.method not in CHANGES or is_search:
         return response
+    try:
+        _record(caller, response)
+    except SQLAlchemyError:
+        # The change itself is committed; failing to log it must not turn it into an error.
+        current_app.logger.exception("provisioning log not written for %s", request.path)
+    return response
+
+
+def _record(caller: Any, response: Response) -> None:
     with database().transaction() as tx:
         provisioning_log.record(
             tx,
@@ -80,7 +90,6 @@ def _log(response: Response) -> Response:
             outcome=g.scim_error or _outcome(response.status_code),
             resource_id=g.get("scim_resource_id"),
         )
-    return response
 
 
 def _outcome(status: int) -> str:
