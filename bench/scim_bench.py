@@ -46,12 +46,12 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, Response, jsonify
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from store import accounts, credentials, groups, migrate
 from store.actors import Actor
-from store.db import Database, normalize_url, now
+from store.db import Database, normalize_url, now, scratch_database
 from store.models import User, fold
 
 HOST = "127.0.0.1"  # the only address this bench ever sends a request to
@@ -190,22 +190,13 @@ def admin_url() -> str:
 
 
 @contextmanager
-def scratch_database() -> Iterator[Database]:
-    base = make_url(admin_url())
-    name = f"rollcall_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        database = Database(base.set(database=name).render_as_string(hide_password=False))
+def bench_database() -> Iterator[Database]:
+    with scratch_database(admin_url(), "rollcall_bench") as url:
+        database = Database(url)
         try:
             yield database
         finally:
             database.dispose()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @dataclass
@@ -675,7 +666,7 @@ def main() -> None:
     rng = random.Random(args.seed)
     code = code_version()  # before the servers import it
     with ExitStack() as stack:
-        db = stack.enter_context(scratch_database())
+        db = stack.enter_context(bench_database())
         directory = set_up(db, args.concurrency)
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim_bench_")))
         env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}

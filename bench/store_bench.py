@@ -14,36 +14,26 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from store import accounts, migrate, users
 from store.actors import Actor
-from store.db import Database, normalize_url
+from store.db import Database, scratch_database
 from store.models import User, fold
 
 
 @contextmanager
-def scratch_database() -> Iterator[Database]:
+def bench_database() -> Iterator[Database]:
+    """A PostgreSQL database of its own (ROLLCALL_DATABASE_URL's server), or a temporary SQLite."""
     url = os.environ.get("ROLLCALL_DATABASE_URL", "")
     if url.startswith("postgres"):
-        base = make_url(normalize_url(url))
-        name = f"rollcall_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        database = Database(base.set(database=name).render_as_string(hide_password=False))
-        try:
+        with scratch_database(url, "rollcall_bench") as scratch:
+            database = Database(scratch)
             yield database
-        finally:
             database.dispose()
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-            admin.dispose()
     else:
         with tempfile.TemporaryDirectory() as folder:
             database = Database(f"sqlite:///{folder}/bench.db")
@@ -74,7 +64,7 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=2000)
     args = parser.parse_args()
     operator = Actor.system()
-    with scratch_database() as db:
+    with bench_database() as db:
         migrate.upgrade(db)
         with db.transaction() as tx:
             account = accounts.create_account(tx, operator, name="Bench", kind="enterprise")

@@ -9,34 +9,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from store import accounts, migrate, users
 from store.actors import Actor, ActorType, Door
-from store.db import Base, Database, normalize_url
+from store.db import Base, Database, scratch_database
 from store.models import Account, User
-
-
-def _postgres_database() -> Iterator[str]:
-    base = make_url(normalize_url(os.environ["ROLLCALL_DATABASE_URL"]))
-    name = f"rollcall_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
     if configured.startswith(("postgresql", "postgres:")):
-        yield from _postgres_database()
+        with scratch_database(configured, "rollcall_test") as url:
+            yield url
     else:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'rollcall.db'}"
 
