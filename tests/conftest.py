@@ -101,6 +101,10 @@ class Scene:
         self.account = account
         self.main = main
         self.actor = actor
+        # The account's identity provider, as its provisioning token makes it act.
+        self.okta = Actor(
+            ActorType.CREDENTIAL, "token okta", Door.SCIM, "c1", account.id, manages_users=True
+        )
 
 
 # SCIM over HTTP: the app, provisioning tokens, and a client that speaks /scim/v2.

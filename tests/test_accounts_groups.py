@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from store import accounts, audit, groups, users
-from store.actors import Actor, ActorType, Door
 from store.contact_roles import CONTACT_ROLES
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Group
@@ -175,14 +174,7 @@ class TestGroups:
                 operation(tx)
 
     def test_an_identity_provider_pushes_groups_of_its_account(self, db, enterprise):
-        okta = Actor(
-            ActorType.CREDENTIAL,
-            "token okta",
-            Door.SCIM,
-            "c1",
-            enterprise.account.id,
-            manages_users=True,
-        )
+        okta = enterprise.okta
         with db.transaction() as tx:
             member = users.create_user(
                 tx, okta, account_id=enterprise.account.id, user_name="pushed.member"

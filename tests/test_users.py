@@ -45,14 +45,7 @@ class TestCreate:
         assert count(db, User, User.account_id == account.id) == 0
 
     def test_main_profile_is_granted_only_by_support(self, db, enterprise, support):
-        credential = Actor(
-            ActorType.CREDENTIAL,
-            "token okta",
-            Door.SCIM,
-            "c1",
-            enterprise.account.id,
-            manages_users=True,
-        )
+        credential = enterprise.okta
         for actor in (enterprise.actor, credential):
             with db.transaction() as tx, pytest.raises(Forbidden, match="support"):
                 users.create_user(
@@ -379,14 +372,7 @@ class TestMainContactInvariant:
 class TestExternallyManaged:
     @pytest.fixture
     def pushed(self, db, enterprise):
-        credential = Actor(
-            ActorType.CREDENTIAL,
-            "token okta",
-            Door.SCIM,
-            "c1",
-            enterprise.account.id,
-            manages_users=True,
-        )
+        credential = enterprise.okta
         with db.transaction() as tx:
             user = users.create_user(
                 tx,
@@ -487,14 +473,7 @@ def test_contact_role_change_hands_back_the_new_version(db, enterprise, make_use
 
 
 def test_a_support_token_speaks_for_the_source_of_a_pushed_user(db, enterprise):
-    okta = Actor(
-        ActorType.CREDENTIAL,
-        "token okta",
-        Door.SCIM,
-        "c1",
-        enterprise.account.id,
-        manages_users=True,
-    )
+    okta = enterprise.okta
     support_token = Actor(ActorType.SUPPORT, "token support", Door.SCIM, "c2")
     support_console = Actor(ActorType.SUPPORT, "support.staff", Door.PORTAL, "s1")
     with db.transaction() as tx:
