@@ -328,7 +328,7 @@ class OutboxMessage(Base):
 
 
 class SsoSession(Base):
-    """A signed-in browser; filled by the OIDC provider, ended here on deactivation."""
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is kept here."""
 
     __tablename__ = "sso_sessions"
 
@@ -336,26 +336,142 @@ class SsoSession(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SsoSessionClient(Base):
+    """An application signed in through a session; told by back-channel logout when it ends."""
+
+    __tablename__ = "sso_session_clients"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sso_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class OAuthConsent(Base):
+    """The scopes a person allowed a (third-party) client; asked again only for new scopes."""
+
+    __tablename__ = "oauth_consents"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(Json, default=list)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class AuthorizationCode(Base):
+    """A single-use authorization code (hashed); a replay revokes the tokens it issued."""
+
+    __tablename__ = "oauth_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sso_sessions.id", ondelete="SET NULL")
+    )
+    redirect_uri: Mapped[str] = mapped_column(String(1024))
+    scope: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(512))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class OAuthToken(Base):
-    """An access or refresh token issued to a user; only its hash is kept."""
+    """An access or refresh token; only its hash is kept.
+
+    Refresh tokens of one sign-in share a `family_id`: presenting a rotated (used) one again
+    revokes the whole family. `code_id` links tokens to the code that issued them.
+    """
 
     __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_family", "family_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    client_id: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sso_sessions.id", ondelete="SET NULL"), index=True
+    )
+    code_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserLink(Base):
+    """A single-use emailed link (verify email, reset password, confirm a new address, set a
+    first password); only the SHA-256 of its token is kept."""
+
+    __tablename__ = "user_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CscDirectoryEntry(Base):
+    """A Client Support Center login, imported by support, that registration may verify."""
+
+    __tablename__ = "csc_directory"
+
+    user_name_ci: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class CscAccessRequest(Base):
+    """A registrant's request for Client Support Center access; support decides within 72 h."""
+
+    __tablename__ = "csc_access_requests"
+    __table_args__ = (Index("ix_csc_access_requests_open", "decided_at", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class ProvisioningLogEntry(Base):
