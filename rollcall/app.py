@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from scim.blueprint import bp as scim_bp  # the doors import `database` from here
 
     app.register_blueprint(scim_bp)
+    import portal
+
+    portal.init_app(app, settings)
     app.add_url_rule("/", "index", lambda: render_template_string(INDEX))
     return app
 

@@ -19,10 +19,26 @@ class Settings:
     environment: str = "development"
     secret_key: str = DEVELOPMENT_SECRET
     log_level: str = "INFO"
+    # The address people reach Rollcall at, for links in mails (required for mail in production;
+    # in development a mail sent inline links to the address of the request that caused it).
+    base_url: str = ""
+    # smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...; empty: no SMTP,
+    # and in development mails are kept for /dev/mail.
+    smtp_url: str = ""
+    mail_from: str = "Success Community <no-reply@rollcall.invalid>"
+    # Send mails right after the request that queued them (default in development); otherwise
+    # `rollcall mail send` delivers them.
+    mail_inline: bool | None = None
+    # Rate limit storage: empty = this process's memory, or a redis:// URL shared by all workers.
+    ratelimit_url: str = ""
 
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def deliver_mail_inline(self) -> bool:
+        return self.development if self.mail_inline is None else self.mail_inline
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,4 +56,20 @@ class Settings:
             environment=environment,
             secret_key=secret,
             log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
+            base_url=env.get("ROLLCALL_BASE_URL", "").strip().rstrip("/"),
+            smtp_url=env.get("ROLLCALL_SMTP_URL", "").strip(),
+            mail_from=env.get("ROLLCALL_MAIL_FROM", cls.mail_from).strip() or cls.mail_from,
+            mail_inline=_flag(env, "ROLLCALL_MAIL_INLINE"),
+            ratelimit_url=env.get("ROLLCALL_RATELIMIT_URL", "").strip(),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false.")

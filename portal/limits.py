@@ -1,0 +1,48 @@
+"""Rate limits against guessing and abuse (flask-limiter).
+
+Limits count in this process's memory by default; with `ROLLCALL_RATELIMIT_URL` (redis://...) every
+worker shares one count. Pages limit both the client's address and the account they name, so
+neither many accounts from one address nor one account from many addresses gets far.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from store.models import fold
+
+# Per client address, and per username or email address named in the form.
+SIGN_IN_PER_IP = "30 per minute;300 per hour"
+SIGN_IN_PER_LOGIN = "10 per minute;60 per hour"
+REGISTER_PER_IP = "10 per hour"
+RECOVERY_PER_IP = "20 per hour"
+RECOVERY_PER_ADDRESS = "5 per hour"
+
+
+limiter = Limiter(get_remote_address, strategy="moving-window", key_prefix="rollcall")
+
+
+def named_login(*fields: str):  # type: ignore[no-untyped-def]
+    """A key function for limits per account: the (folded) username or email in the form."""
+
+    def key() -> str:
+        for field in fields:
+            value = request.form.get(field, "")
+            if value.strip():
+                return f"login:{fold(value.strip())}"
+        return f"login:-{get_remote_address()}"
+
+    return key
+
+
+def init_app(app: Flask, storage_url: str) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", storage_url or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    limiter.init_app(app)
+    app.register_error_handler(429, _too_many)
+
+
+def _too_many(_error: Exception) -> tuple[str, int]:
+    return render_template("too_many.html"), 429
