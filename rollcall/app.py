@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, render_template_string
+from flask import Flask, current_app
 
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from store.db import Database
-
-INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Rollcall</title></head>
-<body><main><h1>Rollcall</h1>
-<p>SCIM 2.0 provisioning and OpenID Connect single sign-on for the Success Community.</p>
-<ul><li><a href="/healthz">Health</a></li></ul></main></body></html>"""
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -37,7 +31,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     import portal
 
     portal.init_app(app, settings)
-    app.add_url_rule("/", "index", lambda: render_template_string(INDEX))
+    import sso
+
+    sso.init_app(app)
     return app
 
 

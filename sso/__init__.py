@@ -1,4 +1,18 @@
-"""OpenID Connect provider (Authlib) and sign-in: sessions, consent, logout, keys.
+"""OpenID Connect provider and sign-in: SSO sessions, the OP endpoints, back-channel logout.
 
-Coming with issue #4; ending a user's sessions and tokens is already `store.sessions.end_all`.
+`init_app` registers the sign-in pages (`sso.pages`), the protocol endpoints (`sso.blueprint`) and
+Authlib's authorization server (`sso.server`) on the application.
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from sso import blueprint, pages, server, session
+
+    app.extensions["rollcall.oauth"] = server.create_server(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(blueprint.bp)
+    app.after_request(session.write_cookie)

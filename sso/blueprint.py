@@ -1,0 +1,259 @@
+"""The OpenID Provider's endpoints: discovery, JWKS, authorize, token, userinfo, revoke, introspect.
+
+Each endpoint opens one transaction and hands the request to Authlib (`sso.server`); the
+authorization endpoint adds what Authlib leaves to the host: sign-in, `max_age`, access to the
+application, and consent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import AccessDeniedError, scope_to_list
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
+from flask_wtf import FlaskForm
+
+from rollcall.app import database
+from sso import claims, keys, session
+from sso.grants import Person
+from sso.server import SCOPES
+from store import access, oauth, sso_sessions
+from store.db import now
+
+bp = Blueprint("oidc", __name__, template_folder="templates")
+
+RESPONSE_TYPES = ["code"]
+CLAIMS = [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
+    "name", "given_name", "family_name", "preferred_username", "locale", "zoneinfo",
+    "updated_at", "email", "email_verified", "phone_number", "phone_number_verified",
+    "account", "profile", "permissions", "contact_roles", "applications",
+]  # fmt: skip
+
+
+def server() -> Any:
+    return current_app.extensions["rollcall.oauth"]
+
+
+@bp.get("/.well-known/openid-configuration")
+@bp.get("/.well-known/oauth-authorization-server")
+def discovery() -> Response:
+    base = keys.issuer()
+    document = {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": f"{base}/oauth/token",
+        "userinfo_endpoint": f"{base}/oauth/userinfo",
+        "jwks_uri": f"{base}/oauth/jwks",
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "end_session_endpoint": f"{base}/oauth/logout",
+        "scopes_supported": SCOPES,
+        "response_types_supported": RESPONSE_TYPES,
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [keys.ALGORITHM],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
+        "frontchannel_logout_supported": False,
+        "authorization_response_iss_parameter_supported": False,
+    }
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/oauth/jwks")
+def jwks() -> Response:
+    with database().transaction() as tx:
+        keys.signing_key(tx)  # a new deployment makes its first key before publishing
+        document = keys.jwks(tx)
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/oauth/token", methods=["POST"])
+def token() -> Response:
+    with database().transaction() as tx:
+        g.oauth_tx = tx
+        return server().create_token_response()
+
+
+@bp.route("/oauth/revoke", methods=["POST"])
+def revoke() -> Response:
+    with database().transaction() as tx:
+        g.oauth_tx = tx
+        return server().create_endpoint_response("revocation")
+
+
+@bp.route("/oauth/introspect", methods=["POST"])
+def introspect() -> Response:
+    with database().transaction() as tx:
+        g.oauth_tx = tx
+        return server().create_endpoint_response("introspection")
+
+
+@bp.route("/oauth/userinfo", methods=["GET", "POST"])
+def userinfo() -> Response:
+    """OIDC Core §5.3: the claims of the access token's scopes, for a live token of a live user."""
+    presented = _bearer()
+    if presented is None:
+        return _bearer_error(401, None)
+    with database().transaction(write=False) as tx:
+        row = oauth.live_token(tx, presented)
+        user = claims.load_user(tx, row.user_id) if row and row.user_id else None
+        if row is None or user is None or not user.active:
+            return _bearer_error(401, "invalid_token", "The access token is not valid.")
+        scopes = set(scope_to_list(row.scope) or ())
+        if "openid" not in scopes:
+            return _bearer_error(403, "insufficient_scope", "The token has no openid scope.")
+        found = claims.claims_for(tx, user, scopes)
+    response = jsonify(found)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class ConsentForm(FlaskForm):
+    """Only the CSRF token: the decision is the button pressed."""
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize() -> Any:
+    current = session.current_session()
+    with database().transaction() as tx:
+        g.oauth_tx = tx
+        user = claims.load_user(tx, current.user_id) if current else None
+        person = Person(user, current.id, current.auth_time) if current and user else None
+        try:
+            grant = server().get_consent_grant(end_user=person)
+        except OAuth2Error as error:
+            return _authorization_error(error)
+        redirect_uri = grant.redirect_uri
+        params = request.values
+        prompts = set((params.get("prompt") or "").split())
+        if person is None or "login" in prompts or _too_old(current, params.get("max_age")):
+            if "none" in prompts:
+                return _authorization_error(LoginRequiredError(redirect_uri=redirect_uri))
+            return _to_sign_in()
+        client_row = grant.client.row
+        if not access.may_open(tx, person.user, client_row):
+            denied = server().handle_error_response(
+                grant.request,
+                AccessDeniedError(
+                    "The user has no access to this application.", redirect_uri=redirect_uri
+                ),
+            )
+            if "none" in prompts:
+                return denied
+            return render_template(
+                "sso/denied.html", client=client_row, back=denied.headers["Location"]
+            ), 403
+        scopes = scope_to_list(grant.request.scope) or []
+        if not client_row.first_party and (
+            "consent" in prompts
+            or not oauth.consented(tx, person.user.id, client_row.client_id, scopes)
+        ):
+            if "none" in prompts:
+                return _authorization_error(ConsentRequiredError(redirect_uri=redirect_uri))
+            form = ConsentForm()
+            decision = request.form.get("decision") if request.method == "POST" else None
+            if decision is None or not form.validate_on_submit():
+                return render_template(
+                    "sso/consent.html", client=client_row, scopes=scopes, form=form
+                )
+            if decision != "allow":
+                return server().create_authorization_response(grant=grant, grant_user=None)
+            oauth.record_consent(tx, person.user.id, client_row.client_id, scopes)
+        sso_sessions.add_client(tx, person.session_id, client_row.client_id)
+        return server().create_authorization_response(grant=grant, grant_user=person)
+
+
+def _authorization_error(error: OAuth2Error) -> Any:
+    """Errors before the redirect URI is trusted are shown here; later ones go to the client."""
+    error.state = getattr(error, "state", None) or request.values.get("state")
+    if getattr(error, "redirect_uri", None):
+        return server().handle_error_response(None, error)
+    return render_template("sso/error.html", error=error), error.status_code or 400
+
+
+def _too_old(current: Any, max_age: str | None) -> bool:
+    if current is None or max_age in (None, ""):
+        return False
+    try:
+        limit = int(max_age)
+    except ValueError:
+        return False
+    return (now() - current.auth_time).total_seconds() > limit
+
+
+def _to_sign_in() -> Response:
+    """Sign in first, then come back without the parameters that asked for a fresh sign-in."""
+    kept = [
+        (k, v)
+        for k, v in request.values.items(multi=True)
+        if k not in ("max_age", "prompt", "decision", "csrf_token")
+    ]
+    prompt = " ".join(p for p in (request.values.get("prompt") or "").split() if p != "login")
+    if prompt:
+        kept.append(("prompt", prompt))
+    back = f"{request.path}?{urlencode(kept)}"
+    hint = request.values.get("login_hint", "")
+    return redirect(session.signin_url(back, login_hint=hint, fresh="1"))
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer " and header[7:].strip():
+        return header[7:].strip()
+    if request.method == "POST" and request.form.get("access_token"):
+        return request.form["access_token"]
+    return None
+
+
+def _bearer_error(status: int, code: str | None, description: str | None = None) -> Response:
+    """RFC 6750 §3: the error in WWW-Authenticate and in a JSON body."""
+    challenge = 'Bearer realm="rollcall"'
+    if code:
+        challenge += f', error="{code}"'
+        if description:
+            challenge += f', error_description="{description}"'
+    body = {"error": code, "error_description": description} if code else {}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = challenge
+    return response

@@ -1,0 +1,77 @@
+"""What the ID token and userinfo say about a person, scope by scope (README: Claims).
+
+| scope       | claims                                                                        |
+|-------------|-------------------------------------------------------------------------------|
+| openid      | sub (the user's id: stable, opaque)                                           |
+| profile     | name, given_name, family_name, preferred_username, locale, zoneinfo, updated_at |
+| email       | email, email_verified                                                         |
+| phone       | phone_number, phone_number_verified                                           |
+| community   | account, profile, permissions, contact_roles, applications                    |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from store import access
+from store.db import Tx
+from store.models import Account, User
+from store.profiles import Profile, permissions
+
+
+def load_user(tx: Tx, user_id: Any) -> User | None:
+    query = (
+        select(User)
+        .options(
+            selectinload(User.emails),
+            selectinload(User.phone_numbers),
+            selectinload(User.groups),
+            joinedload(User.account),
+        )
+        .where(User.id == user_id)
+    )
+    return tx.scalar(query)
+
+
+def claims_for(tx: Tx, user: User, scopes: set[str]) -> dict[str, Any]:
+    """The claims these scopes release about the user."""
+    claims: dict[str, Any] = {"sub": str(user.id)}
+    if "profile" in scopes:
+        claims |= _profile(user)
+    if "email" in scopes and user.primary_email:
+        claims |= {"email": user.primary_email, "email_verified": bool(user.email_verified)}
+    if "phone" in scopes and user.phone_numbers:
+        claims |= {"phone_number": user.phone_numbers[0].value, "phone_number_verified": False}
+    if "community" in scopes:
+        claims |= _community(tx, user)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _profile(user: User) -> dict[str, Any]:
+    name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
+    return {
+        "name": name or None,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "preferred_username": user.user_name,
+        "locale": user.locale,
+        "zoneinfo": user.timezone,
+        "updated_at": int(user.modified_at.timestamp()) if user.modified_at else None,
+    }
+
+
+def _community(tx: Tx, user: User) -> dict[str, Any]:
+    account: Account | None = user.account
+    profile = Profile(user.profile) if user.profile else None
+    entitlements = set(account.entitlements) if account else set()
+    roles = [g.display_name for g in user.groups if g.is_contact_role]
+    return {
+        "account": {"id": str(account.id), "name": account.name} if account else None,
+        "profile": profile.value if profile else None,
+        "permissions": permissions(profile, entitlements) if profile else [],
+        "contact_roles": sorted(roles),
+        "applications": [a.key for a in access.applications_for(tx, user)],
+    }

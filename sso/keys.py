@@ -1,0 +1,38 @@
+"""The issuer name and the keys tokens are signed with (kept in the database by store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from joserfc.jwk import KeySet, RSAKey
+
+from store import signing_keys
+from store.actors import Actor, Door
+from store.db import Tx
+
+ALGORITHM = signing_keys.ALGORITHM
+
+
+def issuer() -> str:
+    """ROLLCALL_ISSUER when set (production), else the URL this request came to."""
+    configured = current_app.config["ROLLCALL_SETTINGS"].issuer
+    return (configured or request.host_url).rstrip("/")
+
+
+def signing_key(tx: Tx) -> RSAKey:
+    """The key that signs now (made on first use of a new deployment)."""
+    key = signing_keys.ensure_current(tx, Actor.system(Door.SSO, "token signing"))
+    return RSAKey.import_key(key.private_jwk)
+
+
+def signing_key_set(tx: Tx) -> KeySet:
+    return KeySet([signing_key(tx)])
+
+
+def jwks(tx: Tx) -> dict[str, Any]:
+    return signing_keys.jwks(tx)
+
+
+def verification_keys(tx: Tx) -> KeySet:
+    return KeySet.import_key_set(jwks(tx))

@@ -1,0 +1,149 @@
+"""Pages of single sign-on: sign in, the home page of applications, sign out and RP logout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, redirect, render_template, request
+from flask_wtf import FlaskForm
+from joserfc import jwt
+from joserfc.errors import JoseError
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from portal.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
+from rollcall.app import database
+from sso import keys, session
+from store import access, clients
+from store.signin import SignInRefused, authenticate
+
+bp = Blueprint("sso", __name__, template_folder="templates")
+
+
+class SignInForm(FlaskForm):
+    login = StringField("Username or email", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    next = HiddenField()
+
+
+class SignOutForm(FlaskForm):
+    """Only the CSRF token: signing out is a POST, so another site cannot sign people out."""
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+@limiter.limit(SIGN_IN_PER_IP, methods=["POST"])
+@limiter.limit(SIGN_IN_PER_LOGIN, methods=["POST"], key_func=named_login("login"))
+def signin() -> Any:
+    next_path = safe_next(request.values.get("next"))
+    fresh = request.values.get("fresh") == "1"
+    if request.method == "GET" and not fresh and session.current_user() is not None:
+        return redirect(next_path)
+    form = SignInForm(data={"login": request.args.get("login_hint", ""), "next": next_path})
+    refusal = None
+    if form.validate_on_submit():
+        try:
+            with database().transaction() as tx:
+                user = authenticate(tx, form.login.data, form.password.data)
+                tx.expunge(user)
+        except SignInRefused as refused:
+            refusal = refused
+        else:
+            session.sign_in(user)
+            return redirect(next_path)
+    status = 200 if refusal is None and not form.errors else 400
+    page = render_template("sso/signin.html", form=form, refusal=refusal, fresh=fresh)
+    return page, status
+
+
+@bp.route("/signout", methods=["GET", "POST"])
+def signout() -> Any:
+    form = SignOutForm()
+    if request.method == "POST" and form.validate_on_submit():
+        session.sign_out()
+        return render_template("sso/signed_out.html")
+    if session.current_user() is None:
+        return render_template("sso/signed_out.html")
+    return render_template("sso/signout.html", form=form)
+
+
+@bp.get("/")
+def home() -> Any:
+    user = session.current_user()
+    if user is None:
+        return render_template("sso/welcome.html")
+    with database().transaction(write=False) as tx:
+        applications = list(access.applications_for(tx, user))
+        tx.expunge_all()
+    return render_template("sso/home.html", applications=applications)
+
+
+@bp.route("/oauth/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    """OpenID Connect RP-Initiated Logout 1.0.
+
+    With a valid `id_token_hint` the session ends at once; without one the person confirms first
+    (a POST, so no other site can sign them out). `post_logout_redirect_uri` must be registered
+    for the client, else the signed-out page is shown instead of redirecting.
+    """
+    values = request.values
+    with database().transaction(write=False) as tx:
+        hinted = _id_token_claims(tx, values.get("id_token_hint"))
+        client_id = values.get("client_id") or (hinted or {}).get("aud")
+        if isinstance(client_id, list):
+            client_id = client_id[0] if client_id else None
+        client = clients.find_client(tx, client_id) if client_id else None
+    if values.get("id_token_hint") and hinted is None:
+        return render_template("sso/error.html", error=_LogoutError()), 400
+    target = values.get("post_logout_redirect_uri")
+    if target and (client is None or target not in client.post_logout_redirect_uris):
+        error = _LogoutError("post_logout_redirect_uri")
+        return render_template("sso/error.html", error=error), 400
+    form = SignOutForm()
+    confirmed = hinted is not None or (request.method == "POST" and form.validate_on_submit())
+    current = session.current_user()
+    if current is not None and not confirmed:
+        return render_template("sso/signout.html", form=form, client=client)
+    session.sign_out()
+    if target:
+        state = values.get("state")
+        if state:
+            target += ("&" if "?" in target else "?") + urlencode({"state": state})
+        return redirect(target)
+    return render_template("sso/signed_out.html", client=client)
+
+
+class _LogoutError:
+    status_code = 400
+
+    def __init__(self, what: str = "id_token_hint") -> None:
+        self.error = "invalid_request"
+        self.description = (
+            "The post_logout_redirect_uri is not registered for this application."
+            if what == "post_logout_redirect_uri"
+            else "The id_token_hint is not an ID token this server issued."
+        )
+
+
+def _id_token_claims(tx: Any, token: str | None) -> dict[str, Any] | None:
+    """The claims of an ID token we signed (expired ones too, as the spec allows)."""
+    if not token:
+        return None
+    try:
+        decoded = jwt.decode(token, keys.verification_keys(tx), algorithms=[keys.ALGORITHM])
+    except (JoseError, ValueError):
+        return None
+    found = dict(decoded.claims)
+    return found if found.get("iss") == keys.issuer() else None
+
+
+def safe_next(value: str | None) -> str:
+    """Only paths on this site: never an open redirect."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value:
+        return "/"
+    return value

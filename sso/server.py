@@ -1,0 +1,138 @@
+"""Authlib's authorization server put together: grants, token format, revocation, introspection.
+
+Access tokens are signed JWTs in the RFC 9068 profile (`typ: at+jwt`), so a resource server may
+verify them offline against the JWKS; Rollcall also keeps each one's hash, so userinfo,
+introspection and SCIM see a revocation at once. Refresh tokens are opaque random strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from flask import Flask
+
+from sso import keys
+from sso.clients import Client
+from sso.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    IdTokens,
+    IdTokensForCodes,
+    Person,
+    RefreshTokenGrant,
+    S256Challenge,
+    Token,
+    save_token,
+    tx,
+)
+from store import clients, oauth
+from store.models import User
+
+ACCESS_TOKEN_LIFETIME = 600
+SCOPES = list(clients.SCOPES)
+
+
+class AccessTokens(JWTBearerTokenGenerator):
+    """RFC 9068 access tokens signed with the current key; the issuer is read per request."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            issuer="",
+            alg=keys.ALGORITHM,
+            refresh_token_generator=lambda *_args, **_kw: oauth.new_secret(),
+            expires_generator=lambda _client, _grant: ACCESS_TOKEN_LIFETIME,
+        )
+
+    @property  # type: ignore[override]
+    def issuer(self) -> str:
+        return keys.issuer()
+
+    @issuer.setter
+    def issuer(self, _value: str) -> None:
+        pass
+
+    def get_jwks(self) -> Any:
+        return keys.signing_key_set(tx())
+
+    def get_auth_time(self, user: Person | None) -> int | None:
+        if user is None or user.auth_time is None:
+            return None
+        return int(user.auth_time.timestamp())
+
+    def get_extra_claims(self, client: Client, grant_type: str, user: Any, scope: str) -> dict:
+        account = client.row.account_id if user is None else None
+        return {"account_id": str(account)} if account else {}
+
+
+class Revocation(RevocationEndpoint):
+    """RFC 7009; public clients identify themselves with client_id alone."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        row = oauth.find_token(tx(), token_string)
+        return Token(row) if row else None
+
+    def revoke_token(self, token: Token, request: Any) -> None:
+        oauth.revoke(tx(), token.row)
+
+
+class Introspection(IntrospectionEndpoint):
+    """RFC 7662 for confidential clients (resource servers); dead tokens answer active: false."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        row = oauth.find_token(tx(), token_string)
+        if row is None or not oauth.is_live(row):
+            return None
+        if row.user_id is not None:  # the user must still be active
+            user = tx().get(User, row.user_id)
+            if user is None or not user.active:
+                return None
+        return Token(row)
+
+    def check_permission(self, token: Token, client: Client, request: Any) -> bool:
+        return True
+
+    def introspect_token(self, token: Token) -> dict[str, Any]:
+        row = token.row
+        payload = {
+            "active": True,
+            "client_id": row.client_id,
+            "scope": row.scope,
+            "token_type": "Bearer" if row.kind == oauth.ACCESS else "refresh_token",
+            "exp": int(row.expires_at.timestamp()),
+            "iat": int(row.created_at.timestamp()),
+            "iss": keys.issuer(),
+            "sub": str(row.user_id) if row.user_id else row.client_id,
+            "aud": row.client_id,
+        }
+        if row.user_id is not None:
+            user = tx().get(User, row.user_id)
+            payload["username"] = user.user_name if user else None
+        return payload
+
+
+def create_server(app: Flask) -> AuthorizationServer:
+    server = AuthorizationServer(query_client=_query_client, save_token=save_token)
+    server.init_app(app)
+    server.scopes_supported = SCOPES
+    server.register_token_generator("default", AccessTokens())
+    server.register_grant(
+        AuthorizationCodeGrant, [S256Challenge(required=True), IdTokensForCodes()]
+    )
+    server.register_grant(RefreshTokenGrant, [IdTokens()])
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    return server
+
+
+def _query_client(client_id: str) -> Client | None:
+    row = clients.find_client(tx(), client_id)
+    return Client(row) if row else None

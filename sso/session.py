@@ -1,0 +1,132 @@
+"""The SSO session of the browser making this request: the cookie, and who it signs in.
+
+The cookie holds a random token (the database keeps its SHA-256); it is HttpOnly, SameSite=Lax and
+Secure outside development. Views read the session with `current_session()` / `current_user()`,
+which look it up once per request on the request's own read.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import current_app, g, redirect, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.wrappers import Response
+
+from rollcall.app import database
+from store import sso_sessions
+from store.db import Tx
+from store.models import SsoSession, User
+
+COOKIE = "rollcall_sso"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def current_session() -> SsoSession | None:
+    """The live SSO session of this browser, or None; looked up once per request."""
+    if "sso_session" not in g:
+        token = request.cookies.get(COOKIE)
+        g.sso_session = None
+        g.sso_user = None
+        if token:
+            with database().transaction(write=False) as tx:
+                session = sso_sessions.find(tx, token)
+                user = _signed_in_user(tx, session.user_id) if session else None
+                if user is not None and user.active:
+                    tx.expunge_all()
+                    g.sso_session, g.sso_user = session, user
+            if g.sso_session is not None and sso_sessions.needs_touch(g.sso_session):
+                with database().transaction() as tx:
+                    sso_sessions.touch(tx, g.sso_session.id)
+    return g.sso_session
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, or None."""
+    current_session()
+    return g.sso_user
+
+
+def sign_in(user: User) -> SsoSession:
+    """Start a session for a user who just proved who they are (the cookie goes on the response)."""
+    with database().transaction() as tx:
+        previous = _previous_session_id()
+        if previous is not None:
+            sso_sessions.end(tx, previous)
+        session, token = sso_sessions.start(tx, user)
+        tx.expunge(session)
+    g.sso_session, g.sso_user = session, user
+    g.sso_cookie = token
+    return session
+
+
+def sign_out() -> bool:
+    """End this browser's session (its applications are told); the cookie is cleared."""
+    session = current_session()
+    g.sso_cookie = ""
+    g.sso_session, g.sso_user = None, None
+    if session is None:
+        return False
+    with database().transaction() as tx:
+        return sso_sessions.end(tx, session.id)
+
+
+def write_cookie(response: Response) -> Response:
+    """after_request: set or clear the cookie when this request signed in or out."""
+    token = g.get("sso_cookie")
+    if token is None:
+        return response
+    settings = current_app.config["ROLLCALL_SETTINGS"]
+    if token:
+        response.set_cookie(
+            COOKIE,
+            token,
+            max_age=int(sso_sessions.ABSOLUTE.total_seconds()),
+            secure=not settings.development,
+            httponly=True,
+            samesite="Lax",
+            path="/",
+        )
+    else:
+        response.delete_cookie(COOKIE, path="/", secure=not settings.development, httponly=True)
+    return response
+
+
+def login_required(view: View) -> View:
+    """Send people who are not signed in to the sign-in page, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(signin_url(request.full_path))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def signin_url(next_path: str, **extra: str) -> str:
+    params = {"next": next_path.rstrip("?")} | {k: v for k, v in extra.items() if v}
+    return "/signin?" + urlencode(params)
+
+
+def _previous_session_id() -> Any:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with database().transaction(write=False) as tx:
+        session = sso_sessions.find(tx, token)
+        return session.id if session else None
+
+
+def _signed_in_user(tx: Tx, user_id: Any) -> User | None:
+    """The user with what pages show of them loaded (they outlive the read)."""
+    query = (
+        select(User)
+        .options(selectinload(User.emails), joinedload(User.account))
+        .where(User.id == user_id)
+    )
+    return tx.scalar(query)

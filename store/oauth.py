@@ -1,0 +1,209 @@
+"""Authorization codes, tokens and consents of the OpenID Connect provider.
+
+Every code and token is random and only its SHA-256 is stored. A code is used once: presenting it
+again revokes every token it issued (RFC 6749 §4.1.2). Refresh tokens rotate: each use marks the
+presented one used and issues the next in the same family; presenting a used one again means it
+was stolen, so the whole family (refresh and access tokens) is revoked (RFC 9700 §4.14.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from store.db import Tx, now
+from store.models import AuthorizationCode, OAuthConsent, OAuthToken
+
+CODE_LIFETIME = timedelta(seconds=60)
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+def new_secret() -> str:
+    """A fresh code or refresh token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def save_code(
+    tx: Tx,
+    code: str,
+    *,
+    client_id: str,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    redirect_uri: str,
+    scope: str,
+    nonce: str | None,
+    code_challenge: str | None,
+    code_challenge_method: str | None,
+    auth_time: datetime,
+) -> None:
+    moment = now()
+    tx.add(
+        AuthorizationCode(
+            code_hash=digest(code),
+            client_id=client_id,
+            user_id=user_id,
+            session_id=session_id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            nonce=nonce,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            auth_time=auth_time,
+            created_at=moment,
+            expires_at=moment + CODE_LIFETIME,
+        )
+    )
+    tx.flush()
+
+
+def find_code(tx: Tx, code: str, client_id: str) -> AuthorizationCode | None:
+    """The unused, unexpired code of this client; a replayed code revokes what it issued."""
+    row = tx.scalar(
+        select(AuthorizationCode)
+        .where(AuthorizationCode.code_hash == digest(code))
+        .with_for_update()
+    )
+    if row is None or row.client_id != client_id:
+        return None
+    if row.used_at is not None:
+        revoke_where(tx, OAuthToken.code_id == row.id)
+        return None
+    if row.expires_at <= now():
+        return None
+    return row
+
+
+def use_code(tx: Tx, row: AuthorizationCode) -> None:
+    row.used_at = now()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What a token is about, recorded with it."""
+
+    client_id: str
+    scope: str
+    user_id: uuid.UUID | None = None
+    account_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    code_id: uuid.UUID | None = None
+    family_id: uuid.UUID | None = None
+    auth_time: datetime | None = None
+
+
+def save_token(tx: Tx, kind: str, token: str, expires_in: int, about: Issued) -> OAuthToken:
+    moment = now()
+    row = OAuthToken(
+        kind=kind,
+        token_hash=digest(token),
+        client_id=about.client_id,
+        scope=about.scope,
+        user_id=about.user_id,
+        account_id=about.account_id,
+        session_id=about.session_id,
+        code_id=about.code_id,
+        family_id=about.family_id,
+        auth_time=about.auth_time,
+        created_at=moment,
+        expires_at=moment + timedelta(seconds=expires_in),
+    )
+    tx.add(row)
+    return row
+
+
+def find_token(tx: Tx, token: str, kind: str | None = None) -> OAuthToken | None:
+    """A stored token by its value, live or not (the caller decides what a dead one means)."""
+    query = select(OAuthToken).where(OAuthToken.token_hash == digest(token))
+    if kind is not None:
+        query = query.where(OAuthToken.kind == kind)
+    return tx.scalar(query)
+
+
+def is_live(row: OAuthToken | None) -> bool:
+    return row is not None and row.revoked_at is None and row.expires_at > now()
+
+
+def live_token(tx: Tx, token: str, kind: str = ACCESS) -> OAuthToken | None:
+    row = find_token(tx, token, kind)
+    return row if is_live(row) else None
+
+
+def find_refresh(tx: Tx, token: str, client_id: str) -> OAuthToken | None:
+    """The live refresh token of this client; a rotated one presented again revokes its family."""
+    row = tx.scalar(
+        select(OAuthToken)
+        .where(OAuthToken.token_hash == digest(token), OAuthToken.kind == REFRESH)
+        .with_for_update()
+    )
+    if row is None or row.client_id != client_id:
+        return None
+    if row.used_at is not None:
+        revoke_family(tx, row)
+        return None
+    return row if is_live(row) else None
+
+
+def rotate(tx: Tx, row: OAuthToken) -> None:
+    """Mark a refresh token used; access tokens issued from it stay valid until they expire."""
+    row.used_at = now()
+
+
+def revoke_family(tx: Tx, row: OAuthToken) -> None:
+    if row.family_id is not None:
+        revoke_where(tx, OAuthToken.family_id == row.family_id)
+    else:
+        revoke_where(tx, OAuthToken.id == row.id)
+
+
+def revoke(tx: Tx, row: OAuthToken) -> None:
+    """RFC 7009: revoking a refresh token also revokes the access tokens of its grant."""
+    if row.kind == REFRESH:
+        revoke_family(tx, row)
+    else:
+        revoke_where(tx, OAuthToken.id == row.id)
+
+
+def revoke_where(tx: Tx, condition: object) -> None:
+    tx.execute(
+        update(OAuthToken)
+        .where(condition, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type]
+        .values(revoked_at=now())
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def consented(tx: Tx, user_id: uuid.UUID, client_id: str, scopes: Iterable[str]) -> bool:
+    row = tx.get(OAuthConsent, (user_id, client_id))
+    return row is not None and set(scopes) <= set(row.scopes)
+
+
+def record_consent(tx: Tx, user_id: uuid.UUID, client_id: str, scopes: Iterable[str]) -> None:
+    row = tx.get(OAuthConsent, (user_id, client_id))
+    if row is None:
+        tx.add(OAuthConsent(user_id=user_id, client_id=client_id, scopes=sorted(set(scopes))))
+    else:
+        row.scopes = sorted(set(row.scopes) | set(scopes))
+        row.granted_at = now()
+
+
+def purge_expired(tx: Tx, older_than: timedelta = timedelta(days=1)) -> None:
+    """Forget codes and tokens that can no longer be used (kept a day for replay detection)."""
+    limit = now() - older_than
+    tx.execute(AuthorizationCode.__table__.delete().where(AuthorizationCode.expires_at < limit))
+    tx.execute(
+        OAuthToken.__table__.delete().where(
+            or_(OAuthToken.expires_at < limit, OAuthToken.revoked_at < limit)
+        )
+    )

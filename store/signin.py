@@ -1,0 +1,120 @@
+"""Checking a person's password at sign-in, with the states of SPEC §2 (FAQ 7, 8).
+
+The answer for an unknown login and for a wrong password is the same, and costs the same (a
+password hash is verified either way). Wrong passwords are counted in the database with one atomic
+update, so concurrent attempts lose no increment: the 6th wrong one in a row locks the user, and
+exactly one attempt sees the lock happen and queues the mail that says so.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select, update
+
+from store import audit, outbox, passwords
+from store.actors import Actor, Door
+from store.db import Tx, now
+from store.errors import DomainError
+from store.models import User, UserEmail, fold
+
+LOCK_AFTER = 6  # "More than 5 wrong passwords in a row lock the account."
+
+MESSAGES = {
+    "invalid": "The username or password is not correct.",
+    "not_enabled": (
+        "This account is not enabled yet: follow the link in the verification email we sent. "
+        "We can send the link again."
+    ),
+    "locked": (
+        "This account is locked after too many wrong passwords. "
+        "Reset your password (Forgot Password) to unlock it."
+    ),
+    "inactive": "This account has been deactivated. Ask a main contact of your organization.",
+}
+
+
+class SignInRefused(DomainError):
+    """Sign-in did not succeed; `reason` is one of invalid, not_enabled, locked, inactive."""
+
+    def __init__(self, reason: str, user: User | None = None) -> None:
+        super().__init__(MESSAGES[reason])
+        self.reason = reason
+        self.user = user
+
+
+_DUMMY_HASH = passwords.hash_password("not a real password, only spent time")
+
+
+def find_login(tx: Tx, login: str) -> User | None:
+    """The user a sign-in form names: by userName, else by a unique primary email."""
+    key = fold(login.strip())
+    if not key:
+        return None
+    user = tx.scalar(select(User).where(User.user_name_ci == key))
+    if user is not None or "@" not in key:
+        return user
+    owners = tx.scalars(
+        select(User).join(UserEmail).where(UserEmail.value_ci == key, UserEmail.primary).limit(2)
+    ).all()
+    return owners[0] if len(owners) == 1 else None
+
+
+def authenticate(tx: Tx, login: str, password: str) -> User:
+    """The user whose password this is, allowed to sign in; otherwise SignInRefused."""
+    user = find_login(tx, login)
+    if user is None:
+        passwords.verify_password(_DUMMY_HASH, password)
+        raise SignInRefused("invalid")
+    if user.locked_at is not None:
+        passwords.verify_password(_DUMMY_HASH, password)
+        raise SignInRefused("locked", user)
+    if not passwords.verify_password(user.password_hash or _DUMMY_HASH, password):
+        _count_failure(tx, user)
+        raise SignInRefused("locked" if user.locked_at else "invalid", user)
+    if not user.email_verified:
+        raise SignInRefused("not_enabled", user)
+    if not user.active:
+        raise SignInRefused("inactive", user)
+    _record_success(tx, user, password)
+    return user
+
+
+def _count_failure(tx: Tx, user: User) -> None:
+    moment = now()
+    count = tx.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            failed_logins=User.failed_logins + 1,
+            locked_at=case(
+                (User.failed_logins + 1 >= LOCK_AFTER, func.coalesce(User.locked_at, moment)),
+                else_=User.locked_at,
+            ),
+        )
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    tx.expire(user, ["failed_logins", "locked_at"])
+    if count == LOCK_AFTER:
+        actor = Actor.system(Door.SSO, "sign-in")
+        audit.record(
+            tx,
+            actor,
+            "user.locked_out",
+            target_type="user",
+            target_id=user.id,
+            account_id=user.account_id,
+        )
+        outbox.enqueue_email(tx, user, "account_locked")
+
+
+def _record_success(tx: Tx, user: User, password: str) -> None:
+    values: dict[str, object] = {"failed_logins": 0, "last_login_at": now()}
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        values["password_hash"] = passwords.hash_password(password)
+    tx.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    tx.expire(user, list(values))

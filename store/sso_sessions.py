@@ -1,0 +1,106 @@
+"""SSO sessions: one per signed-in browser, found by the SHA-256 of its cookie token.
+
+A session ends after `IDLE` without use or `ABSOLUTE` after sign-in, whichever comes first, as
+Keycloak's SSO Session Idle and Max do. Ending one tells every application signed in through it
+(back-channel logout, queued in the outbox and delivered after commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from store import outbox
+from store.db import Tx, now
+from store.models import OAuthToken, SsoSession, SsoSessionClient, User
+
+IDLE = timedelta(minutes=30)
+ABSOLUTE = timedelta(hours=10)
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(tx: Tx, user: User) -> tuple[SsoSession, str]:
+    """A new session for a user who just proved who they are; returns it with its cookie token."""
+    token = secrets.token_urlsafe(32)
+    moment = now()
+    session = SsoSession(
+        user_id=user.id,
+        token_hash=digest(token),
+        created_at=moment,
+        auth_time=moment,
+        last_seen_at=moment,
+        expires_at=moment + ABSOLUTE,
+    )
+    tx.add(session)
+    tx.flush()
+    return session, token
+
+
+def find(tx: Tx, token: str | None) -> SsoSession | None:
+    """The live session of a cookie token, or None (unknown, ended, idle or past its maximum)."""
+    if not token:
+        return None
+    session = tx.scalar(select(SsoSession).where(SsoSession.token_hash == digest(token)))
+    if session is None or session.ended_at is not None:
+        return None
+    moment = now()
+    if session.expires_at is not None and session.expires_at <= moment:
+        return None
+    if session.last_seen_at + IDLE <= moment:
+        return None
+    return session
+
+
+def needs_touch(session: SsoSession) -> bool:
+    return session.last_seen_at + TOUCH_EVERY <= now()
+
+
+def touch(tx: Tx, session_id: uuid.UUID) -> None:
+    """Record use, so the idle timeout counts from now (at most once a minute per session)."""
+    tx.execute(
+        update(SsoSession)
+        .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
+        .values(last_seen_at=now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_client(tx: Tx, session_id: uuid.UUID, client_id: str) -> None:
+    """Remember that an application signed in through this session (for back-channel logout)."""
+    table = SsoSessionClient.__table__
+    values = {"session_id": session_id, "client_id": client_id, "created_at": now()}
+    dialect = postgresql if tx.bind.dialect.name == "postgresql" else sqlite
+    tx.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
+
+
+def end(tx: Tx, session_id: uuid.UUID) -> bool:
+    """End one session (sign-out): its tokens are revoked and its applications told."""
+    moment = now()
+    ended = tx.execute(
+        update(SsoSession)
+        .where(SsoSession.id == session_id, SsoSession.ended_at.is_(None))
+        .values(ended_at=moment)
+        .returning(SsoSession.user_id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if ended is None:
+        return False
+    tx.execute(
+        update(OAuthToken)
+        .where(OAuthToken.session_id == session_id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    outbox.enqueue(
+        tx, outbox.BACKCHANNEL_LOGOUT, {"user_id": str(ended), "sessions": [str(session_id)]}
+    )
+    return True
