@@ -19,6 +19,7 @@ class Settings:
     environment: str = "development"
     secret_key: str = DEVELOPMENT_SECRET
     log_level: str = "INFO"
+    issuer: str = ""  # the OpenID Provider's public URL; empty: the URL each request came to
     # The address people reach Rollcall at, for links in mails (required for mail in production;
     # in development a mail sent inline links to the address of the request that caused it).
     base_url: str = ""
@@ -56,6 +57,7 @@ class Settings:
             environment=environment,
             secret_key=secret,
             log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
+            issuer=env.get("ROLLCALL_ISSUER", "").strip().rstrip("/"),
             base_url=env.get("ROLLCALL_BASE_URL", "").strip().rstrip("/"),
             smtp_url=env.get("ROLLCALL_SMTP_URL", "").strip(),
             mail_from=env.get("ROLLCALL_MAIL_FROM", cls.mail_from).strip() or cls.mail_from,
