@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import string
+from functools import cache
+from importlib import resources
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -24,6 +28,37 @@ def check_policy(password: str, user_name: str | None = None) -> None:
         )
     if user_name and len(user_name) >= 3 and user_name.casefold() in password.casefold():
         raise InvalidInput("The password must not contain the username.", field="password")
+    if is_common(password):
+        raise InvalidInput(
+            "That password is too common and easy to guess; choose another one "
+            "(a few unrelated words make a good password).",
+            field="password",
+        )
+
+
+_RUNS = (
+    "0123456789012345678901234567890 9876543210987654321098765432109876 abcdefghijklmnopqrstuvwxyz"
+)
+_PADDING = string.digits + string.punctuation + string.whitespace
+
+
+def is_common(password: str) -> bool:
+    """A password of the shipped common list, a common one with digits or symbols around it
+    ("Password123!"), or one made of one or two characters ("aaaaaaaaaaaa")."""
+    folded = password.casefold()
+    if len(set(folded)) <= 2 or folded in _RUNS:
+        return True
+    common = _common_passwords()
+    core = folded.strip(_PADDING)
+    return folded in common or (len(core) >= 4 and core in common)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("store").joinpath("common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
 
 
 def hash_password(password: str) -> str:

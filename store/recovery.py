@@ -1,0 +1,100 @@
+"""Forgotten username or password, and the reset that unlocks (SPEC §2, FAQ 5, 8).
+
+Asking never tells whether an address or username is known: the same answer comes back, and the
+work done for a known one (a link and a queued mail) is a few inserts, delivered after the
+response.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store import audit, links, outbox, sessions, users
+from store.actors import Actor, Door
+from store.db import Tx
+from store.errors import Forbidden
+from store.models import User, UserEmail, fold
+
+
+def _by_email(tx: Tx, email: str) -> list[User]:
+    return list(
+        tx.scalars(
+            select(User)
+            .join(UserEmail)
+            .where(UserEmail.value_ci == fold(email.strip()), User.active.is_(True))
+            .order_by(User.user_name_ci)
+        ).unique()
+    )
+
+
+def send_username(tx: Tx, email: str) -> None:
+    """Mail the usernames of the address's accounts to that address."""
+    found = _by_email(tx, email)
+    if not found:
+        return
+    outbox.enqueue(
+        tx,
+        outbox.EMAIL,
+        {
+            "template": "forgot_username",
+            "to": email.strip(),
+            "user_names": [u.user_name for u in found],
+        },
+    )
+
+
+def send_password_reset(tx: Tx, login: str) -> None:
+    """Mail a reset link to the account of a username, or to every account of an address."""
+    login = login.strip()
+    if not login:
+        return
+    found = _by_email(tx, login) if "@" in login else []
+    if not found:
+        user = tx.scalar(select(User).where(User.user_name_ci == fold(login)))
+        found = [user] if user is not None and user.active else []
+    for user in found:
+        token = links.issue(tx, user, links.RESET_PASSWORD)
+        outbox.enqueue_email(
+            tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name
+        )
+
+
+def reset_password(tx: Tx, token: str, password: str) -> User:
+    """Set a new password through a reset link: the account is unlocked, its address counts as
+    verified (the link reached it), and every session of the user ends."""
+    link = links.consume(tx, links.RESET_PASSWORD, token)
+    user = tx.get(User, link.user_id)
+    assert user is not None
+    if not user.active:
+        raise Forbidden(
+            "This account has been deactivated; a main contact of your organization can "
+            "activate it again."
+        )
+    actor = Actor.for_user(user, Door.PORTAL)
+    user = users.update_user(tx, actor, user.id, {"password": password})
+    unlocked = user.locked_at is not None
+    user.locked_at = None
+    user.failed_logins = 0
+    user.email_verified = True
+    sessions.end_all(tx, user)
+    audit.record(
+        tx,
+        actor,
+        "user.password_reset",
+        target_type="user",
+        target_id=user.id,
+        account_id=user.account_id,
+        changes={"unlocked": unlocked},
+    )
+    outbox.enqueue_email(
+        tx, user, "password_changed", how="reset", unlocked=unlocked, user_name=user.user_name
+    )
+    return user
+
+
+def reset_link_user(tx: Tx, token: str) -> User:
+    """The user a reset link is for, if it can still be used (the page shows whose it is)."""
+    link = links.peek(tx, links.RESET_PASSWORD, token)
+    user = tx.get(User, link.user_id)
+    assert user is not None
+    return user

@@ -1,0 +1,141 @@
+"""Self-registration and enabling an account by its emailed link (SPEC §2, FAQ 2, 3, 7).
+
+A registered account is "not enabled" until the person follows the link mailed to the address
+they gave. Registering with an address that already has an account creates nothing and mails that
+address instead, and the page says the same in both cases, so the form does not tell who has an
+account.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import exists, select
+
+from store import audit, csc, links, outbox, passwords, users
+from store.actors import Actor, Door
+from store.db import Tx
+from store.errors import Conflict, InvalidInput
+from store.models import User, UserEmail, fold
+from store.validation import clean_email
+
+# Registration acts for nobody yet: the audit trail shows the portal's self-registration.
+SELF_REGISTRATION = Actor.system(Door.PORTAL, "self-registration")
+
+
+class Choice(StrEnum):
+    CSC_MEMBER = "csc_member"  # uses the software and has CSC access
+    CSC_REQUEST = "csc_request"  # uses the software and would like CSC access
+    GUEST = "guest"  # does not use the software
+
+
+def register(
+    tx: Tx,
+    *,
+    choice: Choice | str,
+    email: str,
+    given_name: str,
+    family_name: str,
+    user_name: str | None = None,
+    password: str | None = None,
+    csc_user_name: str | None = None,
+    csc_password: str | None = None,
+    verifier: csc.CscVerifier | None = None,
+) -> User | None:
+    """Register a person; the new user (None when the address already had an account)."""
+    choice = Choice(choice)
+    email = clean_email(email, "email")
+    identity = None
+    if choice == Choice.CSC_MEMBER:
+        identity = (verifier or csc.LocalDirectory()).verify(
+            tx, csc_user_name or "", csc_password or ""
+        )
+        if identity is None:
+            raise InvalidInput(
+                "The Client Support Center username or password is not correct.",
+                field="csc_user_name",
+            )
+        # The web account reuses the CSC login (FAQ 4); afterwards the two are independent.
+        user_name, password = identity.user_name, csc_password
+    if not user_name or not password:
+        raise InvalidInput("Choose a username and a password.", field="user_name")
+    if tx.scalar(select(exists().where(User.user_name_ci == fold(user_name.strip())))):
+        if identity is not None:
+            raise Conflict(
+                "A web account with this Client Support Center username already exists. "
+                "Use Forgot Password to get into it.",
+                field="csc_user_name",
+            )
+        raise Conflict(f"The username {user_name.strip()!r} is taken.", field="user_name")
+    passwords.check_policy(password, user_name)
+    owner = _owner_of(tx, email)
+    if owner is not None:
+        outbox.enqueue_email(tx, owner, "account_exists")
+        return None
+    user = users.create_user(
+        tx,
+        SELF_REGISTRATION,
+        account_id=None,
+        user_name=user_name,
+        given_name=given_name,
+        family_name=family_name,
+        emails=[{"value": email, "type": "work", "primary": True}],
+        password=password,
+    )
+    if identity is not None:
+        csc.record_verified(tx, user, identity)
+    elif choice == Choice.CSC_REQUEST:
+        csc.request_access(tx, user)
+    audit.record(
+        tx,
+        SELF_REGISTRATION,
+        "user.registered",
+        target_type="user",
+        target_id=user.id,
+        account_id=None,
+        changes={"choice": choice.value},
+    )
+    send_verification(tx, user)
+    return user
+
+
+def _owner_of(tx: Tx, email: str) -> User | None:
+    return tx.scalar(select(User).join(UserEmail).where(UserEmail.value_ci == fold(email)).limit(1))
+
+
+def send_verification(tx: Tx, user: User) -> None:
+    """Mail the user a new verification link (earlier ones stop working)."""
+    token = links.issue(tx, user, links.VERIFY_EMAIL, {"email": user.primary_email})
+    outbox.enqueue_email(
+        tx, user, "verify_email", link=f"/verify/{token}", user_name=user.user_name
+    )
+
+
+def resend_verification(tx: Tx, login: str) -> None:
+    """Send the link again to a not-enabled account named by username or email; the caller
+    learns nothing either way."""
+    user = users.find_by_login(tx, login) if login.strip() else None
+    if user is not None and user.active and not user.email_verified and user.primary_email:
+        send_verification(tx, user)
+
+
+def verify_email(tx: Tx, token: str) -> User:
+    """Enable the account of a verification link."""
+    link = links.consume(tx, links.VERIFY_EMAIL, token)
+    user = tx.get(User, link.user_id, with_for_update=True)
+    assert user is not None
+    sent_to = link.payload.get("email")
+    if sent_to and fold(sent_to) != fold(user.primary_email or ""):
+        raise links.LinkRefused("expired")  # the address changed since the mail was sent
+    if not user.email_verified:
+        user.email_verified = True
+        audit.record(
+            tx,
+            Actor.for_user(user, Door.PORTAL),
+            "user.email_verified",
+            target_type="user",
+            target_id=user.id,
+            account_id=user.account_id,
+            changes={"email": user.primary_email},
+        )
+    return user
