@@ -12,9 +12,15 @@ from rollcall.settings import Settings
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from portal import limits, site
+    from portal import dev_mail, limits, profile, recovery, registration, site
     from rollcall import mail
+    from store import csc
 
     site.init_app(app)
     limits.init_app(app, settings.ratelimit_url)
     mail.init_app(app, settings)
+    app.extensions.setdefault("rollcall.csc_verifier", csc.LocalDirectory())
+    for module in (registration, recovery, profile):
+        app.register_blueprint(module.bp)
+    if settings.development:
+        app.register_blueprint(dev_mail.bp)

@@ -13,7 +13,7 @@ from wtforms import (
     SubmitField,
     TelField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from store.errors import DomainError
 
@@ -79,7 +79,7 @@ class RegisterForm(FlaskForm):
     )
     email = EmailField(
         "Email address",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+        validators=[DataRequired(), Length(max=320)],
         render_kw={"autocomplete": "email"},
     )
     user_name = StringField(
@@ -128,7 +128,7 @@ class LoginForm(FlaskForm):
 class EmailForm(FlaskForm):
     email = EmailField(
         "Email address",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+        validators=[DataRequired(), Length(max=320)],
         render_kw={"autocomplete": "email"},
     )
     submit = SubmitField("Email me my username")
@@ -176,7 +176,7 @@ class PasswordChangeForm(FlaskForm):
 class EmailChangeForm(FlaskForm):
     new_email = EmailField(
         "New email address",
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=320)],
+        validators=[DataRequired(), Length(max=320)],
         render_kw={"autocomplete": "email"},
     )
     current_password = PasswordField(

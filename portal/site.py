@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app
+from flask_wtf.csrf import generate_csrf
+
+from portal.forms import PASSWORD_HINT
 
 bp = Blueprint(
     "portal",
@@ -58,4 +61,6 @@ def security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
+    # Forms written by hand (the sign-in page's "send the link again") carry `csrf_token()`.
+    app.jinja_env.globals.update(csrf_token=generate_csrf, password_hint=PASSWORD_HINT)
     app.register_blueprint(bp)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import smtplib
 import ssl
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -223,11 +224,14 @@ def _claim(database: Database, limit: int) -> list[Claimed]:
         for row in rows:
             row.available_at = moment + LEASE
             row.attempts += 1
-            claimed.append(Claimed(row.id, dict(row.payload), row.attempts, _user(tx, row.payload)))
+            claimed.append(
+                Claimed(row.id, dict(row.payload), row.attempts, user_of(tx, row.payload))
+            )
         return claimed
 
 
-def _user(tx: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
+def user_of(tx: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """What mails say about their user (greeting, username), if the user still exists."""
     try:
         user = tx.get(User, uuid.UUID(payload["user_id"])) if payload.get("user_id") else None
     except ValueError:
@@ -278,8 +282,10 @@ def _keep_for_dev_sink(database: Database, claimed: list[Claimed], base_url: str
     return len(claimed)
 
 
-# Inline delivery: a request that queued a mail sends it once its response has gone out, so
-# neither the answer nor its timing waits on the mail server.
+# Inline delivery: a request that queued a mail has it sent by a thread of its own once the
+# change is committed, so neither the answer nor its timing waits on the mail server. (Not
+# `response.call_on_close`: the development server may hold a response open while it drains the
+# client's socket, and the mail would wait with it.)
 
 _QUEUED = "rollcall.mail_queued"
 
@@ -294,8 +300,7 @@ def _deliver_after_response(response: Response) -> Response:
     if not g.get(_QUEUED):
         return response
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    deliver = _delivery_for(app, request.url_root)
-    response.call_on_close(deliver)
+    threading.Thread(target=_delivery_for(app, request.url_root), daemon=True).start()
     return response
 
 

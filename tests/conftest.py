@@ -15,6 +15,8 @@ from store import accounts, migrate, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
 from store.models import Account, User
+from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
+from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 
 
 @pytest.fixture(scope="session")

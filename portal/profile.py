@@ -1,0 +1,160 @@
+"""The profile page: "Edit Basic Information", password change, email change (FAQ 6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from portal.forms import BasicInformationForm, EmailChangeForm, PasswordChangeForm, show_refusal
+from portal.limits import limiter
+from portal.links import link_page
+from rollcall.app import database
+from sso.session import current_user, login_required, sign_in
+from store import csc, links, self_service, users
+from store.actors import Actor, Door
+from store.errors import DomainError
+from store.models import User
+from store.profiles import DISPLAY_NAMES, Profile
+
+bp = Blueprint("profile", __name__)
+
+PASSWORD_CHANGES = "10 per hour"
+FIELDS = {"phone_numbers": "phone", "emails": "new_email"}
+
+
+def _me() -> User:
+    signed_in = current_user()
+    assert signed_in is not None
+    with database().transaction(write=False) as tx:
+        return users.get_user(tx, _self_actor(signed_in), signed_in.id, related=True)
+
+
+def _self_actor(user: User) -> Actor:
+    return Actor.for_user(user, Door.PORTAL)
+
+
+def _page(user: User, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
+    basic = forms.get("basic") or BasicInformationForm(
+        prefix="basic",
+        data={
+            "given_name": user.given_name,
+            "family_name": user.family_name,
+            "phone": user.phone_numbers[0].value if user.phone_numbers else "",
+            "preferred_contact_method": user.preferred_contact_method,
+        },
+    )
+    password = forms.get("password") or PasswordChangeForm(prefix="password")
+    email = forms.get("email") or EmailChangeForm(prefix="email")
+    with database().transaction(write=False) as tx:
+        csc_access = csc.has_access(tx, user)
+    profile_name = DISPLAY_NAMES.get(Profile(user.profile), user.profile) if user.profile else ""
+    return (
+        render_template(
+            "profile.html",
+            user=user,
+            profile_name=profile_name,
+            csc_access=csc_access,
+            basic=basic,
+            password=password,
+            email=email,
+        ),
+        status,
+    )
+
+
+@bp.get("/profile")
+@login_required
+def show() -> Any:
+    return _page(_me())
+
+
+@bp.post("/profile")
+@login_required
+def update_basic() -> Any:
+    user = _me()
+    form = BasicInformationForm(prefix="basic")
+    if form.validate_on_submit():
+        try:
+            with database().transaction() as tx:
+                self_service.update_basic_information(
+                    tx,
+                    user.id,
+                    given_name=form.given_name.data,
+                    family_name=form.family_name.data,
+                    phone=form.phone.data,
+                    preferred_contact_method=form.preferred_contact_method.data,
+                )
+        except DomainError as error:
+            show_refusal(form, error, FIELDS)
+        else:
+            flash("Your basic information is saved.", "success")
+            return redirect("/profile")
+    return _page(user, 400, basic=form)
+
+
+@bp.post("/profile/password")
+@login_required
+@limiter.limit(PASSWORD_CHANGES)
+def change_password() -> Any:
+    user = _me()
+    form = PasswordChangeForm(prefix="password")
+    if form.validate_on_submit():
+        try:
+            with database().transaction() as tx:
+                changed = self_service.change_password(
+                    tx, user.id, form.current_password.data, form.password.data
+                )
+        except DomainError as error:
+            show_refusal(form, error)
+        else:
+            sign_in(changed)  # every session ended with the change; this browser stays in
+            flash(
+                "Your password is changed. Other browsers signed in to your account were "
+                "signed out. Your Client Support Center password did not change.",
+                "success",
+            )
+            return redirect("/profile")
+    return _page(user, 400, password=form)
+
+
+@bp.post("/profile/email")
+@login_required
+@limiter.limit(PASSWORD_CHANGES)
+def change_email() -> Any:
+    user = _me()
+    form = EmailChangeForm(prefix="email")
+    if form.validate_on_submit():
+        try:
+            with database().transaction() as tx:
+                new_email = self_service.request_email_change(
+                    tx, user.id, form.new_email.data, form.current_password.data
+                )
+        except DomainError as error:
+            show_refusal(form, error, FIELDS)
+        else:
+            flash(
+                f"We sent a confirmation link to {new_email}. Your address changes when you "
+                "follow it; until then mail goes to your current address.",
+                "success",
+            )
+            return redirect("/profile")
+    return _page(user, 400, email=form)
+
+
+@bp.route("/profile/email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Any:
+    def done(address: str) -> Response:
+        flash(f"Your email address is now {address}.", "success")
+        return redirect("/profile")
+
+    return link_page(
+        token,
+        links.CHANGE_EMAIL,
+        template="confirm_email.html",
+        use=lambda tx: self_service.confirm_email_change(tx, token).primary_email,
+        done=done,
+        context=lambda _tx, link: {"new_email": link.payload.get("email", "")},
+    )
