@@ -127,6 +127,21 @@ def account_named(tx: Tx, name: str) -> Account:
     return account
 
 
+def search_accounts(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Sequence[Account]:
+    """Support's account search: names starting with the text given, in name order."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can search every account.")
+    key = fold(search.strip())
+    query = select(Account).order_by(Account.name_ci).limit(limit)
+    if key:
+        query = query.where(
+            Account.name_ci >= key,
+            Account.name_ci < key + "\U0010ffff",
+            Account.name_ci.startswith(key, autoescape=True),
+        )
+    return tx.scalars(query).all()
+
+
 def children(tx: Tx, account: Account) -> Sequence[Account]:
     return tx.scalars(
         select(Account).where(Account.parent_id == account.id).order_by(Account.name_ci)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from store.actors import Actor
 from store.db import Tx
+from store.errors import Forbidden
 from store.models import AuditEvent
 
 
@@ -45,3 +46,28 @@ def events_for(tx: Tx, target_type: str, target_id: object) -> Sequence[AuditEve
         .order_by(AuditEvent.id)
     )
     return tx.scalars(query).all()
+
+
+def recent(
+    tx: Tx,
+    actor: Actor,
+    *,
+    account_id: uuid.UUID | None = None,
+    action: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> Sequence[AuditEvent]:
+    """The newest events first, for support (optionally one account's, or one action prefix);
+    `before_id` pages back. Main contacts see their own account's."""
+    if not actor.privileged:
+        if actor.account_id is None or not actor.manages_users:
+            raise Forbidden("Only support staff and main contacts read the audit log.")
+        account_id = actor.account_id
+    query = select(AuditEvent)
+    if account_id is not None:
+        query = query.where(AuditEvent.account_id == account_id)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    return tx.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()

@@ -1,0 +1,94 @@
+"""Mails a main contact (or support) sends to a user from the console: the sign-in mail of a new
+user with a link to choose a password, a password reset link, and the confirmation of an address
+they changed. The links are `store.links` ones, opened by the self-service pages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from store import audit, links, outbox, rules, users
+from store.actors import Actor
+from store.db import Tx, now
+from store.errors import Conflict, InvalidInput
+from store.models import User, UserLink, fold
+from store.validation import clean_email
+
+# A first password is chosen from the sign-in mail, which may wait in an inbox for days.
+FIRST_PASSWORD_LINK = timedelta(days=7)
+
+
+def send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
+    """The sign-in mail of a user added (or activated) in the console, with a set-password link."""
+    token = links.issue(tx, user, links.RESET_PASSWORD)
+    tx.flush()
+    tx.execute(
+        update(UserLink)
+        .where(UserLink.token_hash == links.digest(token))
+        .values(expires_at=now() + FIRST_PASSWORD_LINK)
+        .execution_options(synchronize_session=False)
+    )
+    outbox.enqueue_email(tx, user, "sign_in", reason=reason, link=f"/reset/{token}")
+
+
+def send_password_reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+    """Reset Password: the user is mailed a single-use reset link; nothing else changes."""
+    user = users.get_user(tx, actor, user_id, related=True)
+    rules.ensure_manages(actor, user.account)
+    if not user.active:
+        raise Conflict(f"{user.user_name} is inactive; activate them first.")
+    if user.primary_email is None:
+        raise InvalidInput(f"{user.user_name} has no email address to send a reset link to.")
+    token = links.issue(tx, user, links.RESET_PASSWORD)
+    outbox.enqueue_email(
+        tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name
+    )
+    audit.record(
+        tx,
+        actor,
+        "user.password_reset_sent",
+        target_type="user",
+        target_id=user.id,
+        account_id=user.account_id,
+        changes={"to": user.primary_email},
+    )
+    return user
+
+
+def request_email_change(tx: Tx, actor: Actor, user_id: uuid.UUID, new_email: str) -> str:
+    """A main contact changes a user's address: the new address gets a confirmation link and the
+    address changes when it is followed; the current address is told. Returns the new address."""
+    user = users.get_user(tx, actor, user_id, related=True)
+    rules.ensure_manages(actor, user.account)
+    rules.check_ownership(actor, user, ["emails"])
+    new_email = clean_email(new_email, "emails")
+    if fold(new_email) == fold(user.primary_email or ""):
+        return new_email
+    token = links.issue(tx, user, links.CHANGE_EMAIL, {"email": new_email})
+    outbox.enqueue(
+        tx,
+        outbox.EMAIL,
+        {
+            "template": "email_change_confirm",
+            "to": new_email,
+            "user_id": str(user.id),
+            "link": f"/profile/email/{token}",
+            "new_email": new_email,
+            "user_name": user.user_name,
+        },
+    )
+    outbox.enqueue_email(
+        tx, user, "email_change_notice", new_email=new_email, user_name=user.user_name
+    )
+    audit.record(
+        tx,
+        actor,
+        "user.email_change_requested",
+        target_type="user",
+        target_id=user.id,
+        account_id=user.account_id,
+        changes={"new_email": new_email},
+    )
+    return new_email

@@ -1,0 +1,185 @@
+"""The Manage Users table: a page of an account's active or inactive users, searched and sorted
+in SQL, with the counts the page shows ("1 - 25 of 1220 · Page 1 of 49").
+
+Every sort order has an index (account, active, sort columns..., userName), so a page is read from
+the index: the page's userNames first (an index-only scan on PostgreSQL, however deep the page),
+then those users with their emails, roles and applications. A page past the middle of the list is
+read from the other end. Searching matches each word as the start of the first name, last name,
+username or an email address, as index ranges. Sorting by email has no index of its own: it sorts
+the account's users on each request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from store import rules
+from store.actors import Actor
+from store.db import Tx
+from store.errors import Forbidden, NotFound
+from store.models import Account, User, UserEmail, fold
+
+PER_PAGE_CHOICES = (5, 10, 25, 50, 100)
+DEFAULT_PER_PAGE = 25
+MAX_SEARCH_WORDS = 5
+_HIGHEST = "\U0010ffff"  # sorts after every character: the end of a prefix range
+
+_PRIMARY_EMAIL = (
+    select(UserEmail.value_ci)
+    .where(UserEmail.user_id == User.id)
+    .order_by(UserEmail.primary.desc(), UserEmail.position)
+    .limit(1)
+    .correlate(User)
+    .scalar_subquery()
+)
+
+# Each order ends in the unique userName, so pages never overlap or skip.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "first_name": (User.given_name_ci, User.family_name_ci, User.user_name_ci),
+    "last_name": (User.family_name_ci, User.given_name_ci, User.user_name_ci),
+    "email": (_PRIMARY_EMAIL, User.user_name_ci),
+    "user_name": (User.user_name_ci,),
+    "profile": (User.profile, User.user_name_ci),
+    "last_login": (User.last_login_at, User.user_name_ci),
+}
+DEFAULT_SORT = "first_name"
+
+_PAGE_LOADS = (
+    selectinload(User.emails),
+    selectinload(User.groups),
+    selectinload(User.applications),
+)
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: Sequence[User]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    sort: str
+    descending: bool
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first user (1-based), 0 on an empty list."""
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.users) - 1 if self.total else 0
+
+
+def managed_account(tx: Tx, actor: Actor, account_id: uuid.UUID) -> Account:
+    """The account whose users the caller manages: its main contacts and support only."""
+    account = tx.get(Account, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    rules.ensure_manages(actor, account)
+    return account
+
+
+def page_of_users(
+    tx: Tx,
+    actor: Actor,
+    account_id: uuid.UUID,
+    *,
+    active: bool = True,
+    search: str = "",
+    sort: str = DEFAULT_SORT,
+    descending: bool = False,
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> UserPage:
+    """One page of the account's active (or inactive) users; out-of-range pages are clamped."""
+    managed_account(tx, actor, account_id)
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    per_page = per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
+    where = [User.account_id == account_id, User.active == active, *_matching(search)]
+    total = tx.scalar(select(func.count()).select_from(User).where(*where)) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    offset = (page - 1) * per_page
+    count = max(0, min(per_page, total - offset))
+    # Past the middle, count from the end instead: the last page is as quick as the first.
+    from_end = offset > total - offset - count
+    reverse = descending != from_end
+    order = [key.desc() if reverse else key.asc() for key in SORTS[sort]]
+    skip = total - offset - count if from_end else offset
+    keys = list(
+        tx.scalars(
+            select(User.user_name_ci).where(*where).order_by(*order).offset(skip).limit(count)
+        )
+    )
+    if from_end:
+        keys.reverse()
+    found = {
+        u.user_name_ci: u
+        for u in tx.scalars(select(User).where(User.user_name_ci.in_(keys)).options(*_PAGE_LOADS))
+    }
+    users = [found[key] for key in keys if key in found]
+    return UserPage(users, total, page, pages, per_page, sort, descending)
+
+
+def inactive_matches(tx: Tx, actor: Actor, account_id: uuid.UUID, email: str) -> Sequence[User]:
+    """The account's inactive users with this email address: activate one instead of adding a
+    duplicate (the guide: "confirm that the user isn't already in the inactive users list")."""
+    managed_account(tx, actor, account_id)
+    key = fold(email.strip())
+    if not key:
+        return []
+    query = (
+        select(User)
+        .join(UserEmail, UserEmail.user_id == User.id)
+        .where(User.account_id == account_id, User.active.is_(False), UserEmail.value_ci == key)
+        .options(selectinload(User.emails))
+        .order_by(User.user_name_ci)
+        .limit(10)
+    )
+    return tx.scalars(query).unique().all()
+
+
+def find_users(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Sequence[User]:
+    """Support's search over every account: users whose names, username or email start with
+    the words given, with their accounts."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can search every account.")
+    conditions = _matching(search)
+    if not conditions:
+        return []
+    query = (
+        select(User)
+        .where(User.is_support.is_(False), *conditions)
+        .options(selectinload(User.emails), selectinload(User.account))
+        .order_by(User.user_name_ci)
+        .limit(limit)
+    )
+    return tx.scalars(query).all()
+
+
+def _matching(search: str) -> list[ColumnElement[bool]]:
+    """Every word must start the first name, last name, username or one email of the user."""
+    conditions = []
+    for word in fold(search).split()[:MAX_SEARCH_WORDS]:
+        emails = select(UserEmail.user_id).where(_starts(UserEmail.value_ci, word))
+        conditions.append(
+            or_(
+                _starts(User.given_name_ci, word),
+                _starts(User.family_name_ci, word),
+                _starts(User.user_name_ci, word),
+                User.id.in_(emails),
+            )
+        )
+    return conditions
+
+
+def _starts(column: Any, word: str) -> ColumnElement[bool]:
+    # The range uses the column's index; LIKE keeps the match exact under any collation.
+    return and_(column >= word, column < word + _HIGHEST, column.startswith(word, autoescape=True))
