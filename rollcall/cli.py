@@ -467,3 +467,76 @@ def keys_list(obj: Context) -> None:
             click.echo(
                 f"{key.kid}  {key.algorithm}  signs from {key.signs_from:%Y-%m-%d %H:%M} {until}"
             )
+
+
+@main.group()
+def mail() -> None:
+    """Mail in the outbox."""
+
+
+@mail.command("send")
+@click.option("--once", is_flag=True, help="Send what is due and stop (default: keep running).")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600),
+    help="Seconds between looks at the outbox.",
+)
+@pass_context
+def mail_send(obj: Context, once: bool, interval: float) -> None:
+    """Deliver queued mails over SMTP (ROLLCALL_SMTP_URL); failures are retried later."""
+    import time
+
+    from rollcall.mail import deliver_pending
+
+    settings = obj.settings
+    if not settings.smtp_url and not settings.development:
+        raise click.ClickException("ROLLCALL_SMTP_URL is not set: there is no server to send to.")
+    if not settings.base_url and not settings.development:
+        raise click.ClickException("ROLLCALL_BASE_URL is not set: mails could not link back.")
+    while True:
+        sent = deliver_pending(obj.database, settings)
+        if sent or once:
+            click.echo(f"sent {sent} mail(s)")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.group()
+def csc() -> None:
+    """The Client Support Center directory and access requests."""
+
+
+@csc.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@pass_context
+def csc_import(obj: Context, file: Any) -> None:
+    """Load CSC logins from a CSV (username, password or password_hash, email)."""
+    from store import csc as csc_store
+
+    with obj.transaction() as tx:
+        added, updated = csc_store.import_csv(tx, OPERATOR, file)
+    click.echo(f"csc directory: {added} added, {updated} updated")
+
+
+@csc.command("overdue")
+@pass_context
+def csc_overdue(obj: Context) -> None:
+    """Access requests still undecided after 72 hours (exit status 1 when there are any)."""
+    from store import csc as csc_store
+    from store.db import now
+
+    with obj.transaction() as tx:
+        late = csc_store.overdue(tx)
+        for request, user in late:
+            hours = int((now() - request.created_at).total_seconds() // 3600)
+            click.echo(
+                f"{request.id}  {user.user_name}  {user.primary_email or '-'}  "
+                f"requested {request.created_at:%Y-%m-%d %H:%M} UTC ({hours} h ago)"
+            )
+    if not late:
+        click.echo("no overdue requests")
+    else:
+        raise SystemExit(1)
