@@ -10,9 +10,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from sso import blueprint, pages, server, session
+    from sso import backchannel, blueprint, pages, server, session
 
     app.extensions["rollcall.oauth"] = server.create_server(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(blueprint.bp)
     app.after_request(session.write_cookie)
+    backchannel.init_app(app)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants, scope_to_list
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6749.models import TokenMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
@@ -226,7 +226,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """A machine acting for the account its client is bound to (scope scim: SCIM access)."""
+
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        requested = set(scope_to_list(self.request.payload.scope) or ())
+        if requested - set(self.request.client.row.scopes):
+            raise InvalidScopeError("The client may not ask for these scopes.")
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:

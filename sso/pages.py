@@ -42,13 +42,13 @@ def signin() -> Any:
     form = SignInForm(data={"login": request.args.get("login_hint", ""), "next": next_path})
     refusal = None
     if form.validate_on_submit():
-        try:
-            with database().transaction() as tx:
+        with database().transaction() as tx:  # committed on refusal too: it counts
+            try:
                 user = authenticate(tx, form.login.data, form.password.data)
                 tx.expunge(user)
-        except SignInRefused as refused:
-            refusal = refused
-        else:
+            except SignInRefused as refused:
+                refusal = refused
+        if refusal is None:
             session.sign_in(user)
             return redirect(next_path)
     status = 200 if refusal is None and not form.errors else 400

@@ -59,7 +59,11 @@ def find_login(tx: Tx, login: str) -> User | None:
 
 
 def authenticate(tx: Tx, login: str, password: str) -> User:
-    """The user whose password this is, allowed to sign in; otherwise SignInRefused."""
+    """The user whose password this is, allowed to sign in; otherwise SignInRefused.
+
+    A refusal changes the database too (the count of wrong passwords, the lock and its mail):
+    the caller commits `tx` whether or not this raises.
+    """
     user = find_login(tx, login)
     if user is None:
         passwords.verify_password(_DUMMY_HASH, password)

@@ -17,6 +17,7 @@ from store.db import Base, Database, scratch_database
 from store.models import Account, User
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
+from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
 
 
 @pytest.fixture(scope="session")

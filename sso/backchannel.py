@@ -1,0 +1,167 @@
+"""OpenID Connect Back-Channel Logout 1.0: telling applications that a session has ended.
+
+`store` queues a `backchannel_logout` outbox message in the transaction that ends sessions
+(sign-out, RP logout, deactivation from any door). After the response of that request has gone
+out, the server posts a signed logout token to each application signed in through those sessions;
+`rollcall logout send` retries what failed (an application that was down).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, current_app, g, has_request_context
+from joserfc import jwt
+from sqlalchemy import event, select
+
+from sso import keys
+from store import outbox
+from store.db import Database, Tx, now
+from store.models import OAuthClient, OutboxMessage, SsoSession, SsoSessionClient
+
+log = logging.getLogger(__name__)
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+TOKEN_LIFETIME = 120
+TIMEOUT = 5
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+
+
+def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str) -> str:
+    moment = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": client_id,
+        "iat": moment,
+        "exp": moment + TOKEN_LIFETIME,
+        "jti": uuid.uuid4().hex,
+        "sub": user_id,
+        "sid": sid,
+        "events": {EVENT: {}},
+    }
+    key = keys.signing_key(tx)
+    header = {"alg": keys.ALGORITHM, "kid": key.kid, "typ": "logout+jwt"}
+    return jwt.encode(header, claims, key)
+
+
+def deliver_pending(database: Database, issuer: str, limit: int = 50) -> int:
+    """Post the logout tokens that are due; returns how many messages were completed."""
+    done = 0
+    for message_id, payload, attempts in _claim(database, limit):
+        failures = 0
+        for url, token in _notices(database, issuer, payload):
+            try:
+                _post(url, token)
+            except (OSError, urllib.error.URLError) as exc:
+                log.warning("back-channel logout to %s failed: %s", url, exc)
+                failures += 1
+        _finish(database, message_id, attempts, failures)
+        done += failures == 0
+    return done
+
+
+def _claim(database: Database, limit: int) -> list[tuple[int, dict[str, Any], int]]:
+    moment = now()
+    with database.transaction() as tx:
+        rows = tx.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.kind == outbox.BACKCHANNEL_LOGOUT,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.available_at <= moment,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.available_at = moment + LEASE
+            row.attempts += 1
+        return [(row.id, dict(row.payload), row.attempts) for row in rows]
+
+
+def _notices(database: Database, issuer: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """(URL, logout token) for every application signed in through the ended sessions."""
+    sessions = [uuid.UUID(s) for s in payload.get("sessions", [])]
+    if not sessions:
+        return []
+    with database.transaction() as tx:
+        rows = tx.execute(
+            select(SsoSession.id, SsoSession.user_id, OAuthClient)
+            .join(SsoSessionClient, SsoSessionClient.session_id == SsoSession.id)
+            .join(OAuthClient, OAuthClient.client_id == SsoSessionClient.client_id)
+            .where(SsoSession.id.in_(sessions), OAuthClient.backchannel_logout_uri.is_not(None))
+        ).all()
+        return [
+            (
+                client.backchannel_logout_uri,
+                logout_token(tx, issuer, client.client_id, str(user_id), str(session_id)),
+            )
+            for session_id, user_id, client in rows
+        ]
+
+
+def _post(url: str, token: str) -> None:
+    body = urllib.parse.urlencode({"logout_token": token}).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+        response.read()
+
+
+def _finish(database: Database, message_id: int, attempts: int, failures: int) -> None:
+    with database.transaction() as tx:
+        row = tx.get(OutboxMessage, message_id)
+        if row is None:
+            return
+        if failures == 0 or attempts >= MAX_ATTEMPTS:
+            row.sent_at = now()
+            row.last_error = None if failures == 0 else f"{failures} applications unreachable"
+        else:
+            row.available_at = now() + timedelta(minutes=2**attempts)
+            row.last_error = f"{failures} applications unreachable"
+
+
+# Inline delivery: once the response that ended sessions has gone out.
+
+_QUEUED = "rollcall.logout_queued"
+
+
+@event.listens_for(OutboxMessage, "after_insert")
+def _note_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> None:
+    if target.kind == outbox.BACKCHANNEL_LOGOUT and has_request_context():
+        g.setdefault(_QUEUED, True)
+
+
+def _deliver_after_response(response: Response) -> Response:
+    if g.get(_QUEUED):
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(_delivery_for(app, keys.issuer()))
+    return response
+
+
+def _delivery_for(app: Flask, issuer: str) -> Callable[[], None]:
+    def deliver() -> None:
+        try:
+            deliver_pending(app.extensions["rollcall.database"], issuer)
+        except Exception:
+            log.exception("back-channel logout failed; `rollcall logout send` will retry")
+
+    return deliver
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_deliver_after_response)

@@ -1,0 +1,194 @@
+"""What the provider refuses, and how: error pages where the redirect URI is not trusted, OAuth
+errors to the client where it is, and tokens that stop working the moment they should."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from tests.oidc import Browser, pkce_pair, query
+
+
+def signed_in(provider: Any, login: str = "ada") -> Browser:
+    browser = Browser(provider.base)
+    assert browser.sign_in(login).status_code == 302
+    return browser
+
+
+def code_for(provider: Any, browser: Browser, rp: Any, scope: str = "openid", **params: str):
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(scope, code_challenge=challenge, code_challenge_method="S256", **params)
+    response = browser.follow(browser.get(url), until=rp.redirect_uri)
+    return query(response.headers["Location"])["code"], verifier
+
+
+def tokens_for(provider: Any, scope: str = "openid offline_access") -> dict[str, Any]:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, scope)
+    response = rp.exchange(code, verifier)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_wrong_redirect_uri_shows_an_error_page_and_does_not_redirect(provider: Any) -> None:
+    browser = signed_in(provider)
+    rp = provider.first_party
+    for uri in ("https://evil.example/cb", rp.redirect_uri + "/extra", rp.redirect_uri + "?x=1"):
+        response = browser.get(rp.authorize_url(redirect_uri=uri))
+        assert response.status_code == 400
+        assert "Location" not in response.headers
+        assert "cannot be completed" in response.text
+
+
+def test_unknown_client_shows_an_error_page(provider: Any) -> None:
+    response = Browser(provider.base).get(
+        provider.first_party.authorize_url(client_id="no-such-client")
+    )
+    assert response.status_code in (400, 401) and "Location" not in response.headers
+
+
+def test_missing_redirect_uri_is_refused_without_redirect(provider: Any) -> None:
+    browser = signed_in(provider)
+    url = provider.first_party.authorize_url(redirect_uri="").replace("redirect_uri=&", "")
+    response = browser.get(url)
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_a_code_is_single_use_and_a_replay_revokes_what_it_issued(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp)
+    first = rp.exchange(code, verifier)
+    assert first.status_code == 200
+    access = first.json()["access_token"]
+    assert rp.introspect(access)["active"] is True
+    replay = rp.exchange(code, verifier)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert rp.introspect(access)["active"] is False
+    assert rp.userinfo(access).status_code == 401
+
+
+def test_pkce_verifier_must_match(provider: Any) -> None:
+    rp = provider.first_party
+    code, _ = code_for(provider, signed_in(provider), rp)
+    wrong, _ = pkce_pair()
+    response = rp.exchange(code, wrong)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    missing_code, _ = code_for(provider, signed_in(provider), rp)
+    response = rp.exchange(missing_code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_public_clients_must_send_an_s256_challenge(provider: Any) -> None:
+    rp = provider.community
+    browser = signed_in(provider)
+    response = browser.get(rp.authorize_url(state="s1"))
+    location = response.headers["Location"]
+    assert location.startswith(rp.redirect_uri)
+    assert query(location)["error"] == "invalid_request" and query(location)["state"] == "s1"
+    plain = browser.get(rp.authorize_url(code_challenge="a" * 43, code_challenge_method="plain"))
+    assert query(plain.headers["Location"])["error"] == "invalid_request"
+
+
+def test_wrong_client_secret_is_invalid_client(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp)
+    response = requests.post(
+        f"{provider.base}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+        },
+        auth=(rp.client_id, "not-the-secret"),
+        timeout=10,
+    )
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    assert rp.exchange(code, verifier).status_code == 200  # the code survived the bad attempt
+
+
+def test_redirect_uri_at_the_token_endpoint_must_match(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp)
+    response = rp.token(
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        redirect_uri=rp.redirect_uri + "x",
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_revoked_token_is_refused_at_userinfo(provider: Any) -> None:
+    rp = provider.first_party
+    tokens = tokens_for(provider)
+    assert rp.userinfo(tokens["access_token"]).status_code == 200
+    assert rp.revoke(tokens["access_token"], "access_token").status_code == 200
+    refused = rp.userinfo(tokens["access_token"])
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert rp.introspect(tokens["access_token"])["active"] is False
+
+
+def test_userinfo_without_a_token_asks_for_one(provider: Any) -> None:
+    response = requests.get(f"{provider.base}/oauth/userinfo", timeout=10)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_prompt_none_without_a_session_answers_login_required(provider: Any) -> None:
+    rp = provider.first_party
+    _, challenge = pkce_pair()
+    response = Browser(provider.base).get(
+        rp.authorize_url(prompt="none", state="xyz", code_challenge=challenge,
+                         code_challenge_method="S256")
+    )  # fmt: skip
+    found = query(response.headers["Location"])
+    assert response.headers["Location"].startswith(rp.redirect_uri)
+    assert found["error"] == "login_required" and found["state"] == "xyz"
+    assert "code" not in found
+
+
+def test_prompt_none_with_a_session_signs_in_silently(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, prompt="none")
+    assert rp.exchange(code, verifier).status_code == 200
+
+
+def test_denied_application_shows_a_page_and_never_a_code(provider: Any) -> None:
+    rp = provider.first_party  # ICD-10; bob has not been granted it
+    browser = signed_in(provider, "bob")
+    _, challenge = pkce_pair()
+    url = rp.authorize_url(state="st", code_challenge=challenge, code_challenge_method="S256")
+    response = browser.get(url)
+    assert response.status_code == 403
+    assert "do not have access to ICD-10" in response.text
+    assert "error=access_denied" in response.text and "code=" not in response.text
+    silent = browser.get(url + "&prompt=none")
+    assert query(silent.headers["Location"])["error"] == "access_denied"
+
+
+def test_deactivation_ends_everything_at_once(provider: Any, operator: Any) -> None:
+    from store import users
+
+    rp = provider.first_party
+    tokens = tokens_for(provider)
+    with provider.db.transaction() as tx:
+        users.deactivate(tx, operator, provider.ada.id)
+    assert rp.introspect(tokens["access_token"])["active"] is False
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+    refreshed = rp.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
+
+
+def test_prompt_login_and_max_age_ask_for_the_password_again(provider: Any) -> None:
+    rp = provider.first_party
+    browser = signed_in(provider)
+    _, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256"}
+    for params in ({"prompt": "login"}, {"max_age": "0"}):
+        response = browser.follow(browser.get(rp.authorize_url(**pkce, **params)))
+        assert response.status_code == 200 and 'name="password"' in response.text
+        back = browser.follow(browser.sign_in("ada", page=response), until=rp.redirect_uri)
+        assert "code" in query(back.headers["Location"])

@@ -1,0 +1,94 @@
+"""Refresh tokens (rotation, reuse detection), client credentials, revocation and introspection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt as pyjwt
+import requests
+
+from tests.test_oidc_errors import tokens_for
+
+
+def test_refresh_rotates_and_a_reused_token_revokes_the_family(provider: Any) -> None:
+    rp = provider.first_party
+    first = tokens_for(provider)
+    second = rp.refresh(first["refresh_token"])
+    assert second.status_code == 200, second.text
+    second = second.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert second["id_token"] and rp.userinfo(second["access_token"]).status_code == 200
+
+    reused = rp.refresh(first["refresh_token"])
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    # The stolen token's whole family is gone: the newest refresh and access tokens too.
+    assert rp.refresh(second["refresh_token"]).status_code == 400
+    assert rp.introspect(second["access_token"])["active"] is False
+
+
+def test_no_refresh_token_without_offline_access(provider: Any) -> None:
+    tokens = tokens_for(provider, "openid email")
+    assert "refresh_token" not in tokens
+
+
+def test_refresh_token_belongs_to_its_client(provider: Any) -> None:
+    tokens = tokens_for(provider)
+    other = provider.community.refresh(tokens["refresh_token"])
+    assert other.status_code == 400  # unauthorized_client or invalid_grant, never tokens
+    assert "access_token" not in other.json()
+
+
+def test_revoking_a_refresh_token_revokes_its_access_tokens(provider: Any) -> None:
+    rp = provider.first_party
+    tokens = tokens_for(provider)
+    assert rp.revoke(tokens["refresh_token"], "refresh_token").status_code == 200
+    assert rp.introspect(tokens["access_token"])["active"] is False
+    assert rp.refresh(tokens["refresh_token"]).status_code == 400
+    assert rp.revoke("never-issued").status_code == 200  # RFC 7009 §2.2
+
+
+def test_introspection_describes_a_live_token(provider: Any) -> None:
+    rp = provider.first_party
+    tokens = tokens_for(provider, "openid email offline_access")
+    found = rp.introspect(tokens["access_token"])
+    assert found["active"] is True
+    assert found["client_id"] == rp.client_id and found["sub"] == str(provider.ada.id)
+    assert found["username"] == "ada" and "email" in found["scope"].split()
+    assert rp.introspect("garbage")["active"] is False
+
+
+def test_introspection_needs_client_authentication(provider: Any) -> None:
+    tokens = tokens_for(provider)
+    anonymous = requests.post(
+        f"{provider.base}/oauth/introspect", data={"token": tokens["access_token"]}, timeout=10
+    )
+    assert anonymous.status_code == 401
+    public = requests.post(
+        f"{provider.base}/oauth/introspect",
+        data={"token": tokens["access_token"], "client_id": provider.community.client_id},
+        timeout=10,
+    )
+    assert public.status_code == 401
+
+
+def test_client_credentials_give_a_scim_token_for_the_bound_account(provider: Any) -> None:
+    machine = provider.machine
+    response = machine.token(grant_type="client_credentials", scope="scim")
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["scope"] == "scim" and "refresh_token" not in token
+    claims = pyjwt.decode(token["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == machine.client_id
+    assert claims["account_id"] == str(provider.account.id)
+
+
+def test_a_client_without_an_account_gets_no_scim_scope(provider: Any) -> None:
+    rp = provider.first_party  # signs people in; registered without scim and without account
+    response = rp.token(grant_type="client_credentials", scope="scim")
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("unauthorized_client", "invalid_scope")
+
+
+def test_client_credentials_refuse_scopes_the_client_was_not_given(provider: Any) -> None:
+    response = provider.machine.token(grant_type="client_credentials", scope="scim openid")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"

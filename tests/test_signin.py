@@ -1,0 +1,116 @@
+"""The sign-in page and the SSO session: the states of SPEC §2, lockout, sign-out."""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from sqlalchemy import select
+
+from store import users
+from store.models import OutboxMessage, User
+from tests.oidc import PASSWORD, Browser
+
+
+def refusal(response: Any) -> str:
+    assert response.status_code == 400
+    return response.text
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(provider: Any) -> None:
+    browser = Browser(provider.base)
+    unknown = refusal(browser.sign_in("nobody", PASSWORD))
+    wrong = refusal(browser.sign_in("ada", "wrong password here"))
+    assert "The username or password is not correct." in unknown
+    strip = lambda page: page.replace('value="nobody"', "").replace('value="ada"', "")  # noqa: E731
+    no_tokens = lambda page: re.sub(r'value="[^"]{40,}"', "", strip(page))  # noqa: E731
+    assert no_tokens(unknown) == no_tokens(wrong)
+
+
+def test_sign_in_by_email_sets_a_secure_session_cookie(provider: Any) -> None:
+    browser = Browser(provider.base)
+    response = browser.sign_in("ADA@example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    cookie = response.headers["Set-Cookie"]
+    assert "rollcall_sso=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    home = browser.get("/")
+    assert "Your applications" in home.text and "ICD-10" in home.text
+
+
+def test_the_sixth_wrong_password_locks_and_mails(provider: Any) -> None:
+    browser = Browser(provider.base)
+    for attempt in range(5):
+        assert "not correct" in refusal(browser.sign_in("bob", f"wrong password {attempt}"))
+    locked = refusal(browser.sign_in("bob", "wrong password 6"))
+    assert "locked" in locked and "/forgot-password" in locked
+    assert "locked" in refusal(browser.sign_in("bob", PASSWORD))  # even the right one now
+    with provider.db.transaction(write=False) as tx:
+        queued = tx.scalars(select(OutboxMessage)).all()
+        mails = [m for m in queued if m.payload.get("template") == "account_locked"]
+        assert len(mails) == 1 and mails[0].payload["to"] == "bob@example.test"
+
+
+def test_a_correct_password_resets_the_count(provider: Any) -> None:
+    browser = Browser(provider.base)
+    for attempt in range(4):  # 4 + 1 + 5 sign-ins stay within the per-account rate limit
+        browser.sign_in("bob", f"wrong password {attempt}")
+    assert browser.sign_in("bob").status_code == 302
+    browser = Browser(provider.base)
+    for attempt in range(5):
+        assert "not correct" in refusal(browser.sign_in("bob", f"wrong again {attempt}"))
+
+
+def test_concurrent_wrong_passwords_lose_no_count(provider: Any) -> None:
+    browsers = [Browser(provider.base) for _ in range(6)]
+    threads = [
+        threading.Thread(target=b.sign_in, args=("bob", f"wrong password {i}"))
+        for i, b in enumerate(browsers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with provider.db.transaction(write=False) as tx:
+        bob = tx.get(User, provider.bob.id)
+        assert bob.failed_logins == 6 and bob.locked_at is not None
+
+
+def test_not_enabled_offers_to_resend_the_link(provider: Any, make_user: Any) -> None:
+    make_user(provider.account, "newcomer", password=PASSWORD, email_verified=False)
+    page = refusal(Browser(provider.base).sign_in("newcomer"))
+    assert "not enabled" in page and 'action="/verify/resend"' in page
+
+
+def test_inactive_users_are_refused(provider: Any, operator: Any) -> None:
+    with provider.db.transaction() as tx:
+        users.deactivate(tx, operator, provider.bob.id)
+    assert "deactivated" in refusal(Browser(provider.base).sign_in("bob"))
+
+
+def test_deactivation_ends_the_browser_session(provider: Any, operator: Any) -> None:
+    browser = Browser(provider.base)
+    browser.sign_in("bob")
+    assert "Your applications" in browser.get("/").text
+    with provider.db.transaction() as tx:
+        users.deactivate(tx, operator, provider.bob.id)
+    assert "Your applications" not in browser.get("/").text
+
+
+def test_sign_out_needs_a_post_and_ends_the_session(provider: Any) -> None:
+    browser = Browser(provider.base)
+    browser.sign_in("ada")
+    confirm = browser.get("/signout")
+    assert "Sign out" in confirm.text and "Your applications" in browser.get("/").text
+    done = browser.submit(confirm, "/signout")
+    assert "signed out" in done.text
+    assert "Your applications" not in browser.get("/").text
+
+
+def test_next_never_leaves_the_site(provider: Any) -> None:
+    browser = Browser(provider.base)
+    for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+        page = browser.get(f"/signin?next={target}")
+        response = browser.sign_in("ada", page=page)
+        assert response.headers["Location"] == "/"
+        browser = Browser(provider.base)
