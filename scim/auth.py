@@ -1,16 +1,24 @@
-"""Who is calling: `Authorization: Bearer` with a provisioning token (OAuth tokens later)."""
+"""Who is calling: `Authorization: Bearer` with a provisioning token or an OAuth access token.
+
+OAuth access tokens come from Rollcall's own token endpoint and are checked against their stored
+hash, so a revoked one stops at once. A client-credentials token with scope `scim` acts for the
+account its client is bound to, like a provisioning token. A person's token reaches only `/Me`:
+reading needs scope `openid`, changing needs scope `scim`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import request
-from scim2_models import UnauthorizedException
+from scim2_models import ForbiddenException, UnauthorizedException
 
 from rollcall.app import database
 from scim.context import reading
-from store import credentials
-from store.actors import Actor, Door
+from store import credentials, oauth
+from store.actors import Actor, ActorType, Door
+from store.db import Tx
+from store.models import OAuthToken, User
 
 
 @dataclass(frozen=True)
@@ -30,9 +38,39 @@ def authenticate() -> Caller:
         )
     with reading() as tx:
         credential = credentials.find_live(tx, token)
+        if credential is None and token.count(".") == 2:
+            return _oauth_caller(tx, token)
     if credential is None:
         raise UnauthorizedException(detail="The token is unknown or has been revoked.")
     if credentials.needs_use_recorded(credential):
         with database().transaction() as tx:
             credentials.record_use(tx, credential.id)
     return Caller(Actor.for_credential(credential, Door.SCIM), str(credential.id))
+
+
+def _oauth_caller(tx: Tx, token: str) -> Caller:
+    row: OAuthToken | None = oauth.live_token(tx, token)
+    if row is None:
+        raise UnauthorizedException(detail="The token is unknown, expired or has been revoked.")
+    scopes = set(row.scope.split())
+    if row.user_id is None:
+        if "scim" not in scopes or row.account_id is None:
+            raise ForbiddenException(detail="The token has no scim scope.")
+        actor = Actor(
+            ActorType.CREDENTIAL,
+            f"client {row.client_id}",
+            Door.SCIM,
+            row.client_id,
+            row.account_id,
+            manages_users=True,
+        )
+        return Caller(actor, None)
+    user = tx.get(User, row.user_id)
+    if user is None or not user.active:
+        raise UnauthorizedException(detail="The token's user is no longer active.")
+    if not request.path.rstrip("/").endswith("/Me"):
+        raise ForbiddenException(detail="A person's access token reaches only /Me.")
+    needed = "openid" if request.method in ("GET", "HEAD") else "scim"
+    if needed not in scopes:
+        raise ForbiddenException(detail=f"The token needs the {needed} scope for this.")
+    return Caller(Actor.for_user(user, Door.SCIM), None)
