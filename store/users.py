@@ -52,6 +52,8 @@ def create_user(
         raise Forbidden("Users of NextGen Office accounts are created in NextGen Office.")
     kind = AccountKind(account.kind) if account else None
     profile = rules.check_profile(actor, account, None, fields.pop("profile", None))
+    if fields.get("applications"):
+        rules.applications_allowed(account)
     user = User(
         account_id=account.id if account else None,
         user_name="",
