@@ -24,3 +24,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.register_blueprint(module.bp)
     if settings.development:
         app.register_blueprint(dev_mail.bp)
+    from portal import console_provisioning, manage_users, support
+
+    for console in (manage_users, console_provisioning, support):
+        app.register_blueprint(console.bp)

@@ -1,0 +1,114 @@
+"""Pages for support staff: search accounts and users across the deployment, decide Client
+Support Center access requests (flagged after 72 hours), and read the audit log. Granting or
+removing the main profile and managing a child account's users happen in the account's own Manage
+Users pages, which support may open for any account."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from portal.console_forms import DecisionForm
+from portal.manage_users import actor, refused
+from rollcall.app import database
+from sso.session import login_required
+from store import accounts, audit, csc, user_search
+from store.actors import Actor
+from store.errors import DomainError, Forbidden
+
+bp = Blueprint("support", __name__, url_prefix="/support")
+bp.register_error_handler(DomainError, refused)
+
+AUDIT_PAGE = 50
+
+
+def support_actor() -> Actor:
+    acting = actor()
+    if not acting.privileged:
+        raise Forbidden("These pages are for support staff.")
+    return acting
+
+
+@bp.get("")
+@login_required
+def home() -> Any:
+    acting = support_actor()
+    search = request.args.get("q", "")[:200]
+    with database().transaction(write=False) as tx:
+        found_accounts = accounts.search_accounts(tx, acting, search) if search else []
+        found_users = user_search.find_users(tx, acting, search) if search else []
+        requests = csc.open_requests(tx)
+        overdue = sum(1 for r, _ in requests if csc.is_overdue(r))
+    return render_template(
+        "console/support.html",
+        search=search,
+        accounts=found_accounts,
+        users=found_users,
+        open_requests=len(requests),
+        overdue=overdue,
+    )
+
+
+@bp.get("/csc-requests")
+@login_required
+def csc_requests() -> Any:
+    support_actor()
+    with database().transaction(write=False) as tx:
+        requests = [(r, u, csc.is_overdue(r)) for r, u in csc.open_requests(tx)]
+        for _, user, _ in requests:
+            _ = (user.emails, user.account)
+    return render_template(
+        "console/csc_requests.html",
+        requests=requests,
+        form=DecisionForm(),
+        due_hours=int(csc.DECISION_DUE.total_seconds() // 3600),
+    )
+
+
+@bp.post("/csc-requests/<uuid:request_id>")
+@login_required
+def decide(request_id: uuid.UUID) -> Any:
+    acting = support_actor()
+    form = DecisionForm()
+    if form.validate_on_submit() and form.decision.data in ("approve", "reject"):
+        approve = form.decision.data == "approve"
+        with database().transaction() as tx:
+            csc.decide(tx, acting, request_id, approve=approve, note=form.note.data or None)
+        flash(
+            f"The request was {'approved' if approve else 'rejected'}; the person is emailed "
+            "the decision.",
+            "success",
+        )
+    return redirect(url_for(".csc_requests"))
+
+
+@bp.get("/audit")
+@login_required
+def audit_log() -> Any:
+    acting = support_actor()
+    account_id = _uuid(request.args.get("account"))
+    before = request.args.get("before", type=int)
+    action = request.args.get("action", "")[:64]
+    with database().transaction(write=False) as tx:
+        events = audit.recent(
+            tx,
+            acting,
+            account_id=account_id,
+            action=action or None,
+            before_id=before,
+            limit=AUDIT_PAGE,
+        )
+        account = tx.get(accounts.Account, account_id) if account_id else None
+    older = events[-1].id if len(events) == AUDIT_PAGE else None
+    return render_template(
+        "console/audit.html", events=events, account=account, action=action, older=older
+    )
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,235 @@
+"""The Manage Users table's store side: paging counts, every sort read from either end, prefix
+search, tenancy, inactive matches, the quarterly review and the CSV export."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from store import accounts, exports, reviews, user_search, users
+from store.actors import Actor, Door
+from store.db import now
+from store.errors import Forbidden, NotFound
+from store.models import Account, User
+
+NAMES = ["Ada", "bob", "Cleo", "dora", "Émile", "Finn", "gus", "", "Hal", "ida", "Jo", "kai"]
+
+
+@pytest.fixture
+def crowd(db, enterprise, make_user):
+    """The enterprise account with 36 more users: names with mixed case, blanks and repeats,
+    sign-ins on some, a few inactive."""
+    made = []
+    for i in range(36):
+        given = NAMES[i % len(NAMES)]
+        made.append(
+            make_user(
+                enterprise.account,
+                f"u{i:02d}.{given or 'blank'}",
+                given_name=given or None,
+                family_name=NAMES[(i * 5) % len(NAMES)] or None,
+                emails=[{"value": f"{given or 'x'}{i}@Example.test", "primary": True}],
+            )
+        )
+    with db.transaction() as tx:
+        for i, user in enumerate(made[:10]):
+            tx.execute(
+                update(User).where(User.id == user.id).values(last_login_at=now() - timedelta(i))
+            )
+        for user in made[30:]:
+            users.deactivate(tx, enterprise.actor, user.id)
+    return made
+
+
+def page(db, actor, account, **options):
+    with db.transaction(write=False) as tx:
+        return user_search.page_of_users(tx, actor, account.id, **options)
+
+
+def all_names(db, actor, account, **options):
+    """Every user of the list, read page by page."""
+    first = page(db, actor, account, per_page=5, **options)
+    names = []
+    for number in range(1, first.pages + 1):
+        names += [
+            u.user_name for u in page(db, actor, account, per_page=5, page=number, **options).users
+        ]
+    return names
+
+
+def test_counts_and_clamped_pages(db, enterprise, crowd):
+    first = page(db, enterprise.actor, enterprise.account, per_page=5)
+    assert (first.total, first.pages, first.first, first.last) == (31, 7, 1, 5)
+    last = page(db, enterprise.actor, enterprise.account, per_page=5, page=99)
+    assert (last.page, last.first, last.last, len(last.users)) == (7, 31, 31, 1)
+    assert page(db, enterprise.actor, enterprise.account, page=-3).page == 1
+    inactive = page(db, enterprise.actor, enterprise.account, active=False)
+    assert inactive.total == 6 and all(not u.active for u in inactive.users)
+    empty = page(db, enterprise.actor, enterprise.account, search="nobody-at-all")
+    assert (empty.total, empty.pages, empty.first, empty.last) == (0, 1, 0, 0)
+
+
+SORT_KEYS = {
+    "first_name": lambda u: (u.given_name_ci, u.family_name_ci, u.user_name_ci),
+    "last_name": lambda u: (u.family_name_ci, u.given_name_ci, u.user_name_ci),
+    "email": lambda u: (u.primary_email.casefold(), u.user_name_ci),
+    "user_name": lambda u: (u.user_name_ci,),
+    "profile": lambda u: (u.profile, u.user_name_ci),
+}
+
+
+def active_users(db, account):
+    with db.transaction(write=False) as tx:
+        found = tx.scalars(
+            select(User).where(User.account_id == account.id, User.active.is_(True))
+        ).all()
+        for user in found:
+            _ = user.emails
+        return found
+
+
+def test_every_sort_pages_without_gaps_from_either_end(db, enterprise, crowd):
+    """Pages past the middle are read backwards: together the pages are the whole order."""
+    for sort in user_search.SORTS:
+        for descending in (False, True):
+            check_sort(db, enterprise, sort, descending)
+
+
+def check_sort(db, enterprise, sort, descending):
+    names = all_names(db, enterprise.actor, enterprise.account, sort=sort, descending=descending)
+    assert len(names) == len(set(names)) == 31
+    if sort in SORT_KEYS:
+        expected = sorted(active_users(db, enterprise.account), key=SORT_KEYS[sort])
+        assert names == [u.user_name for u in (expected[::-1] if descending else expected)]
+    else:  # last sign-in: where never-signed-in users go is the database's choice
+        signed_in = [n for n in names if n.split(".")[0] in {f"u{i:02d}" for i in range(10)}]
+        newest_first = [f"u{i:02d}" for i in range(10)]
+        assert [n.split(".")[0] for n in signed_in] == (
+            newest_first if not descending else newest_first[::-1]
+        )[::-1]
+
+
+def matches(user, search):
+    fields = [user.given_name_ci, user.family_name_ci, user.user_name_ci]
+    fields += [e.value.casefold() for e in user.emails]
+    return all(any(f.startswith(word) for f in fields) for word in search.casefold().split())
+
+
+SEARCHES = ["ADA", "émile", "u01", "bob13@example", "ada fin", "da", "%", "_", "KAI  jo"]
+
+
+def test_search_matches_word_starts_of_names_email_and_username(db, enterprise, crowd):
+    for search in SEARCHES:
+        check_search(db, enterprise, search)
+
+
+def check_search(db, enterprise, search):
+    result = page(db, enterprise.actor, enterprise.account, search=search, per_page=100)
+    expected = {u.user_name for u in active_users(db, enterprise.account) if matches(u, search)}
+    assert {u.user_name for u in result.users} == expected
+    assert result.total == len(expected)
+    if search in ("ADA", "u01", "bob13@example", "émile"):
+        assert expected
+
+
+def test_search_of_inactive_users(db, enterprise, crowd):
+    result = page(db, enterprise.actor, enterprise.account, search="gus", active=False)
+    assert [u.user_name for u in result.users] == ["u30.gus"]
+
+
+def test_other_accounts_and_plain_users_are_refused(
+    db, enterprise, make_account, make_user, support
+):
+    other = make_account()
+    with db.transaction(write=False) as tx, pytest.raises(NotFound):
+        user_search.page_of_users(tx, enterprise.actor, other.id)
+    client = make_user(enterprise.account, "plain.client")
+    with db.transaction(write=False) as tx, pytest.raises(Forbidden):
+        user_search.page_of_users(tx, Actor.for_user(client, Door.PORTAL), enterprise.account.id)
+    with db.transaction(write=False) as tx:
+        assert user_search.page_of_users(tx, support, other.id).total == 0
+    with db.transaction(write=False) as tx, pytest.raises(Forbidden):
+        user_search.find_users(tx, enterprise.actor, "main")
+
+
+def test_inactive_matches_find_the_same_address(db, enterprise, crowd):
+    with db.transaction(write=False) as tx:
+        matches = user_search.inactive_matches(
+            tx, enterprise.actor, enterprise.account.id, "GUS30@example.TEST "
+        )
+        assert [u.user_name for u in matches] == ["u30.gus"]
+        assert (
+            user_search.inactive_matches(
+                tx, enterprise.actor, enterprise.account.id, "ada0@example.test"
+            )
+            == []
+        )
+
+
+def test_review_is_due_after_90_days(db, enterprise, crowd):
+    with db.transaction(write=False) as tx:
+        state = reviews.review_state(tx, enterprise.actor, enterprise.account.id)
+    assert state.due and state.last_reviewed_at is None
+    assert state.dormant_users == 31 - 10 + 0  # ten signed in within days; the rest never
+    with db.transaction() as tx:
+        accounts.mark_reviewed(tx, enterprise.actor, enterprise.account.id)
+    with db.transaction() as tx:
+        account = tx.get(Account, enterprise.account.id)
+        assert not reviews.is_due(account)
+        assert reviews.is_due(account, at=now() + timedelta(days=91))
+
+
+def test_csv_export_lists_everyone_with_roles_applications_and_sign_in(
+    db, enterprise, make_user, operator
+):
+    from store.applications import ensure_application
+
+    with db.transaction() as tx:
+        ensure_application(tx, operator, key="icd10", name="ICD-10")
+    make_user(
+        enterprise.account,
+        "formula.person",
+        given_name="=HYPERLINK(1)",
+        family_name="Person",
+        applications=["icd10"],
+        contact_roles=["IT Receiver", "Super User"],
+    )
+    rows = list(exports.users_csv_rows(db, enterprise.actor, enterprise.account.id))
+    assert rows[0][0] == "Username" and len(rows) == 3
+    person = next(r for r in rows if r[0] == "formula.person")
+    assert person[1] == "'=HYPERLINK(1)"
+    assert person[4] == "Client Community User"
+    assert person[7] == "IT Receiver; Super User" and person[8] == "ICD-10" and person[9] == "Never"
+
+
+def test_deep_pages_are_read_from_the_sort_index(db, enterprise, crowd):
+    """The page's userNames come from the index of its order, not from sorting the table."""
+    with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))
+            conn.execute(text("SET enable_sort = off"))
+            plan = "\n".join(
+                conn.execute(
+                    text(
+                        "EXPLAIN SELECT user_name_ci FROM users WHERE account_id = :a AND active "
+                        "ORDER BY given_name_ci, family_name_ci, user_name_ci OFFSET 10 LIMIT 5"
+                    ),
+                    {"a": enterprise.account.id},
+                ).scalars()
+            )
+        else:
+            plan = "\n".join(
+                str(row[-1])
+                for row in conn.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT user_name_ci FROM users WHERE account_id = :a "
+                        "AND active = 1 ORDER BY given_name_ci, family_name_ci, user_name_ci "
+                        "LIMIT 5 OFFSET 10"
+                    ),
+                    {"a": enterprise.account.id.hex},
+                )
+            )
+    assert "ix_users_account_given_name" in plan
+    assert "Sort" not in plan and "TEMP B-TREE" not in plan
