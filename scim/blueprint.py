@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 
 from rollcall.app import database
 from scim import auth, bulk, context, discovery, groups, responses, users
-from store import provisioning_log
 from store.errors import DomainError
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
@@ -64,36 +63,21 @@ def _unexpected(exc: Exception) -> Response:
 
 @bp.after_request
 def _log(response: Response) -> Response:
-    """Record what the identity provider asked for and what came of it (SPEC: 30 days)."""
+    """Record what the identity provider asked for and what came of it (SPEC: 30 days).
+
+    Changes that went through were logged in their own transaction (context.change).
+    """
     caller = g.get("caller")
     is_search = request.path.endswith("/.search")
-    if caller is None or request.method not in CHANGES or is_search:
+    if caller is None or request.method not in CHANGES or is_search or g.get("scim_logged"):
         return response
     try:
-        _record(caller, response)
+        with database().transaction() as tx:
+            context.log_request(tx, response.status_code, g.scim_error)
     except SQLAlchemyError:
         # The change itself is committed; failing to log it must not turn it into an error.
         current_app.logger.exception("provisioning log not written for %s", request.path)
     return response
-
-
-def _record(caller: Any, response: Response) -> None:
-    with database().transaction() as tx:
-        provisioning_log.record(
-            tx,
-            credential_id=caller.credential_id,
-            account_id=caller.actor.account_id,
-            method=request.method,
-            path=request.path,
-            status=response.status_code,
-            request=g.get("scim_body"),
-            outcome=g.scim_error or _outcome(response.status_code),
-            resource_id=g.get("scim_resource_id"),
-        )
-
-
-def _outcome(status: int) -> str:
-    return {201: "created", 204: "done", 304: "not modified"}.get(status, "done")
 
 
 def _route(rule: str, view: Any, methods: list[str], endpoint: str | None = None) -> None:

@@ -1,4 +1,5 @@
-"""What every SCIM view needs from the request: the caller, the base URL, the projection."""
+"""What every SCIM view needs from the request: the caller, the base URL, the projection, and the
+transaction a change runs in (with its provisioning log entry)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from scim2_models import ResponseParameters
 
 from rollcall.app import database
 from scim.schemas import parametrized
+from store import provisioning_log
 from store.db import Tx
 
 
@@ -39,6 +41,11 @@ def base_url() -> str:
     return request.host_url.rstrip("/") + "/scim/v2"
 
 
+def projected() -> bool:
+    """Whether the query string narrows the response (`attributes` / `excludedAttributes`)."""
+    return "attributes" in request.args or "excludedAttributes" in request.args
+
+
 def projection(model: Any) -> ResponseParameters[Any]:
     """`attributes` / `excludedAttributes` of the query string, for any response."""
     args = {
@@ -55,3 +62,36 @@ def remember(body: Any = None, resource_id: Any = None) -> None:
         g.scim_body = body
     if resource_id is not None:
         g.scim_resource_id = str(resource_id)
+
+
+@contextmanager
+def change(logged_status: int) -> Iterator[Tx]:
+    """The transaction of a single-resource change, with the request's provisioning log entry
+    written in it: the change and its entry commit together, in one round of the database.
+
+    `logged_status` is what the response will say if the change goes through; a refused or failed
+    change rolls back with its entry, and the blueprint logs the refusal afterwards instead.
+    """
+    with database().transaction() as tx:
+        yield tx
+        log_request(tx, logged_status)
+    g.scim_logged = True
+
+
+def log_request(tx: Tx, status: int, error: str | None = None) -> None:
+    """The provisioning log entry of this request (SPEC: kept 30 days)."""
+    caller = g.caller
+    provisioning_log.record(
+        tx,
+        credential_id=caller.credential_id,
+        account_id=caller.actor.account_id,
+        method=request.method,
+        path=request.path,
+        status=status,
+        request=g.get("scim_body"),
+        outcome=error or _OUTCOMES.get(status, "done"),
+        resource_id=g.get("scim_resource_id"),
+    )
+
+
+_OUTCOMES = {201: "created", 204: "done", 304: "not modified"}

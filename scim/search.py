@@ -11,6 +11,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -53,6 +54,29 @@ def from_query(model: Any, args: Mapping[str, str]) -> SearchRequest[Any]:
     return parametrized(SearchRequest, model).model_validate(
         payload, scim_ctx=Context.SEARCH_REQUEST
     )
+
+
+# `userName eq "..."` as identity providers write it: one space each side, a plain string value.
+_USER_NAME_EQ = re.compile(r'(?i:username) (?i:eq) "([^"\\\x00-\x1f]*)"')
+_ANSWERED_BY_LOOKUP = {"filter", "startIndex", "count"}
+
+
+def user_name_lookup(args: Mapping[str, str]) -> str | None:
+    """The userName a GET /Users asks for when it is a plain lookup by userName (a filter
+    `userName eq "x"`, the first page, no sorting, cursor or projection), else None.
+
+    Such a search has one result or none, so the whole search machinery is not needed for it.
+    """
+    present = {key for key in QUERY_PARAMETERS if key in args}
+    if "filter" not in present or not present <= _ANSWERED_BY_LOOKUP:
+        return None
+    if args.get("startIndex", "1") != "1":
+        return None
+    count = args.get("count", "1")
+    if not (count.isascii() and count.isdigit() and int(count) >= 1):
+        return None
+    match = _USER_NAME_EQ.fullmatch(args["filter"])
+    return match.group(1) if match else None
 
 
 def from_body(model: Any, body: Mapping[str, Any]) -> SearchRequest[Any]:

@@ -13,16 +13,25 @@ from scim2_models import (
 )
 
 from rollcall.app import database
-from scim import mapping, quirks, search
-from scim.context import base_url, caller, projection, reading, remember
+from scim import mapping, quirks, search, user_json
+from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, UserResource, parametrized
-from store import accounts, users
+from store import accounts, listing, users
 from store.actors import ActorType
+from store.db import Tx
 from store.profiles import AccountKind, default_profile
 
 
 def list_users() -> Response:
+    user_name = search.user_name_lookup(request.args)
+    if user_name is not None:
+        # The lookup identity providers send before each push: one user or none, no sorting or
+        # paging to do, so it is answered from plain rows (see user_json).
+        with reading() as tx:
+            view = listing.user_view_by_name(tx, caller().actor, user_name)
+        documents = [] if view is None else [user_json.user_json(view, base_url())]
+        return scim_json(user_json.list_response(documents, len(documents)))
     query = search.from_query(UserResource, request.args)
     with reading() as tx:
         return scim_json(search.search_users(tx, caller().actor, query, base_url()))
@@ -35,6 +44,18 @@ def search_users() -> Response:
 
 
 def get_user(resource_id: str) -> Response:
+    if projected():
+        return _get_projected_user(resource_id)
+    with reading() as tx:
+        view = listing.user_view(tx, caller().actor, mapping.parse_id(resource_id))
+    document = user_json.user_json(view, base_url())
+    version = document["meta"]["version"]
+    if not_modified(version):
+        return Response(status=304, headers={"ETag": version})
+    return scim_json(document, headers={"ETag": version})
+
+
+def _get_projected_user(resource_id: str) -> Response:
     params = projection(UserResource)
     with reading() as tx:
         user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id), related=True)
@@ -48,102 +69,134 @@ def create_user() -> Response:
     body = json_body()
     remember(body)
     params = projection(UserResource)  # a bad projection is refused before anything is created
-    created = create(body)
-    remember(resource_id=created.id)
-    return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
+    with change(201) as tx:
+        user = _create(tx, body)
+        remember(resource_id=user.id)
+        return _respond(user, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
 
 
 def replace_user(resource_id: str) -> Response:
     body = json_body()
     remember(body, resource_id)
     params = projection(UserResource)
-    replaced = replace(resource_id, body, if_match())
-    return render(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
+    with change(200) as tx:
+        user = _replace(tx, resource_id, body, if_match())
+        return _respond(user, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
 
 
 def patch_user(resource_id: str) -> Response:
     body = json_body()
     remember(body, resource_id)
     params = projection(UserResource)
-    patched = patch(resource_id, body, if_match())
-    return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
+    with change(200) as tx:
+        user = _patch(tx, resource_id, body, if_match())
+        return _respond(user, Context.RESOURCE_PATCH_RESPONSE, params)
 
 
 def delete_user(resource_id: str) -> Response:
     remember(resource_id=resource_id)
-    delete(resource_id, if_match())
+    with change(204) as tx:
+        _delete(tx, resource_id, if_match())
     return Response(status=204)
 
 
-# The operations themselves, shared with /Bulk: each parses, runs one store operation in its own
-# transaction and returns the resulting SCIM resource.
+def _respond(
+    user: Any, context: Context, params: Any, status: int = 200, location: bool = False
+) -> Response:
+    """The changed user, rendered in the change's transaction (its relations are at hand)."""
+    if projected():
+        return render(mapping.user_to_scim(user, base_url()), context, params, status, location)
+    document = user_json.user_json(listing.UserView.of(user), base_url())
+    headers = {"ETag": document["meta"]["version"]}
+    if location:
+        headers["Location"] = document["meta"]["location"]
+    return scim_json(document, status, headers)
+
+
+# The operations for /Bulk: each runs in its own transaction and returns the SCIM resource.
 
 
 def create(body: dict[str, Any]) -> Any:
-    actor = caller().actor
     with database().transaction() as tx:
-        account = accounts.get_account(tx, actor, _account_for(actor))
-        defaults = {
-            "profile": default_profile(AccountKind(account.kind)).value,
-            "noLongerAtAccount": False,
-            "preferredContactMethod": "email",
-        }
-        resource = UserResource.model_validate(
-            quirks.with_defaults(quirks.resource(body), True, defaults),
-            scim_ctx=Context.RESOURCE_CREATION_REQUEST,
-            scim_policy=POLICY,
-        )
-        user = users.create_user(
-            tx,
-            actor,
-            account_id=account.id,
-            email_verified=actor.type != ActorType.USER,
-            **mapping.user_fields(resource),
-        )
-        return mapping.user_to_scim(user, base_url())
+        return mapping.user_to_scim(_create(tx, body), base_url())
 
 
 def replace(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
-    actor = caller().actor
-    user_id = mapping.parse_id(resource_id)
     with database().transaction() as tx:
-        current = users.get_user(tx, actor, user_id)
-        defaults = {
-            "profile": current.profile,
-            "noLongerAtAccount": current.no_longer_at_account,
-            "preferredContactMethod": current.preferred_contact_method,
-        }
-        resource = UserResource.model_validate(
-            quirks.with_defaults(quirks.resource(body), current.active, defaults),
-            scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
-            scim_policy=POLICY,
-        )
-        fields = mapping.user_fields(resource)
-        user = users.replace_user(tx, actor, user_id, fields, if_match=version)
-        return mapping.user_to_scim(user, base_url())
+        return mapping.user_to_scim(_replace(tx, resource_id, body, version), base_url())
 
 
 def patch(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+    with database().transaction() as tx:
+        return mapping.user_to_scim(_patch(tx, resource_id, body, version), base_url())
+
+
+def delete(resource_id: str, version: int | None) -> None:
+    with database().transaction() as tx:
+        _delete(tx, resource_id, version)
+
+
+# Each parses with scim2-models and runs one store operation in the given transaction.
+
+
+def _create(tx: Tx, body: dict[str, Any]) -> Any:
+    actor = caller().actor
+    account = accounts.get_account(tx, actor, _account_for(actor))
+    defaults = {
+        "profile": default_profile(AccountKind(account.kind)).value,
+        "noLongerAtAccount": False,
+        "preferredContactMethod": "email",
+    }
+    resource = UserResource.model_validate(
+        quirks.with_defaults(quirks.resource(body), True, defaults),
+        scim_ctx=Context.RESOURCE_CREATION_REQUEST,
+        scim_policy=POLICY,
+    )
+    return users.create_user(
+        tx,
+        actor,
+        account_id=account.id,
+        email_verified=actor.type != ActorType.USER,
+        **mapping.user_fields(resource),
+    )
+
+
+def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+    actor = caller().actor
+    user_id = mapping.parse_id(resource_id)
+    current = users.get_user(tx, actor, user_id)
+    defaults = {
+        "profile": current.profile,
+        "noLongerAtAccount": current.no_longer_at_account,
+        "preferredContactMethod": current.preferred_contact_method,
+    }
+    resource = UserResource.model_validate(
+        quirks.with_defaults(quirks.resource(body), current.active, defaults),
+        scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST,
+        scim_policy=POLICY,
+    )
+    fields = mapping.user_fields(resource)
+    return users.replace_user(tx, actor, user_id, fields, if_match=version)
+
+
+def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None) -> Any:
     """All operations applied to the user as SCIM sees it, then stored as one change."""
     operations = parametrized(PatchOp, UserResource).model_validate(
         quirks.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
-    with database().transaction() as tx:
-        user = users.get_user(tx, actor, user_id, related=True)
-        before = mapping.user_to_scim(user, base_url())
-        after = before.model_copy(deep=True)
-        with POLICY:
-            operations.patch(after)
-        changes = _changed(mapping.user_fields(before), mapping.user_fields(after))
-        user = users.update_user(tx, actor, user_id, changes, if_match=version)
-        return mapping.user_to_scim(user, base_url())
+    user = users.get_user(tx, actor, user_id, related=True)
+    before = mapping.user_to_scim(user, base_url())
+    after = before.model_copy(deep=True)
+    with POLICY:
+        operations.patch(after)
+    changes = _changed(mapping.user_fields(before), mapping.user_fields(after))
+    return users.update_user(tx, actor, user_id, changes, if_match=version)
 
 
-def delete(resource_id: str, version: int | None) -> None:
-    with database().transaction() as tx:
-        users.delete_user(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
+def _delete(tx: Tx, resource_id: str, version: int | None) -> None:
+    users.delete_user(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
 
 
 def me() -> Response:

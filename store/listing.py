@@ -3,6 +3,9 @@
 The door (SCIM) compiles its filter and sort into SQL expressions and gives the whole order (ending
 in a unique key); this module adds the caller's scope, counts, pages and loads the related rows in a
 fixed number of queries.
+
+The single-user reads an identity provider sends before every push (by id, by userName) come as
+plain rows instead of ORM objects: two indexed queries, nothing tracked, nothing lazily loaded.
 """
 
 from __future__ import annotations
@@ -11,12 +14,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
+from store import rules
 from store.actors import Actor
 from store.db import Tx
-from store.models import Group, User
+from store.errors import NotFound
+from store.models import (
+    Application,
+    ApplicationGrant,
+    Group,
+    Membership,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+    fold,
+)
 
 
 @dataclass(frozen=True)
@@ -103,3 +133,116 @@ def _page(
     elif count:
         total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, total)
+
+
+# Single users as plain rows.
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A user as shown to the caller: its columns (`user.title`, ...) and related rows, in the
+    order the ORM relationships give them (emails and phones by position, groups by name)."""
+
+    user: Any  # a row of SHOWN_COLUMNS, or a User
+    emails: Sequence[Any]  # .value .type .primary .display
+    phone_numbers: Sequence[Any]
+    groups: Sequence[Any]  # .id .display_name
+    application_keys: Sequence[str]
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        """The view of a user already loaded as an ORM object (after a change)."""
+        return cls(
+            user,
+            user.emails,
+            user.phone_numbers,
+            user.groups,
+            [a.key for a in user.applications],
+        )
+
+
+# Every column but the sign-in secrets and state, and the folded keys lookups use.
+_HIDDEN = {"password_hash", "password_changed_at", "failed_logins", "locked_at"}
+SHOWN_COLUMNS = tuple(
+    c for c in User.__table__.c if c.key not in _HIDDEN and not c.key.endswith("_ci")
+)
+
+
+def user_view(tx: Tx, actor: Actor, user_id: Any) -> UserView:
+    """The user by id, if the caller may see it (as `users.get_user`: others' are NotFound)."""
+    row = tx.execute(_BY_ID, {"user_id": user_id}).first()
+    if row is None:
+        raise NotFound("No such user.")
+    if actor.id != str(row.id):
+        rules.ensure_visible(actor, row.account_id)
+    return _with_related(tx, row)
+
+
+def user_view_by_name(tx: Tx, actor: Actor, user_name: str) -> UserView | None:
+    """The user the caller may list with this userName (case-insensitive), if there is one."""
+    query = _BY_NAME.where(user_scope(actor))
+    row = tx.execute(query, {"user_name_ci": fold(user_name)}).first()
+    return None if row is None else _with_related(tx, row)
+
+
+def _with_related(tx: Tx, row: Row[Any]) -> UserView:
+    """Emails, phones, groups and application keys of one user in one query."""
+    related: dict[str, list[Any]] = {"e": [], "p": [], "g": [], "a": []}
+    for item in tx.execute(_RELATED, {"user_id": row.id}):
+        related[item.kind].append(item)
+    return UserView(
+        row,
+        related["e"],
+        related["p"],
+        [_Group(item.ref, item.value) for item in related["g"]],
+        [item.value for item in related["a"]],
+    )
+
+
+@dataclass(frozen=True)
+class _Group:
+    id: Any
+    display_name: str
+
+
+def _related_query() -> Any:
+    user_id = bindparam("user_id")
+    emails, phones = UserEmail.__table__, UserPhoneNumber.__table__
+    memberships, groups = Membership.__table__, Group.__table__
+    grants, applications = ApplicationGrant.__table__, Application.__table__
+    # The first SELECT types the result columns (SQLite needs them to read UUIDs and booleans).
+    no_ref, no_text = cast(null(), Uuid), cast(null(), String)
+    no_flag, zero = cast(null(), Boolean), literal(0, Integer)
+    query = union_all(
+        select(
+            literal("e").label("kind"),
+            emails.c.position.label("n"),
+            emails.c.value,
+            emails.c.type,
+            emails.c.primary,
+            emails.c.display,
+            no_ref.label("ref"),
+        ).where(emails.c.user_id == user_id),
+        select(
+            literal("p"),
+            phones.c.position,
+            phones.c.value,
+            phones.c.type,
+            phones.c.primary,
+            phones.c.display,
+            no_ref,
+        ).where(phones.c.user_id == user_id),
+        select(literal("g"), zero, groups.c.display_name, no_text, no_flag, no_text, groups.c.id)
+        .select_from(memberships.join(groups))
+        .where(memberships.c.user_id == user_id),
+        select(literal("a"), zero, applications.c.key, no_text, no_flag, no_text, no_ref)
+        .select_from(grants.join(applications))
+        .where(grants.c.user_id == user_id),
+    )
+    return query.order_by("kind", "n", "value")
+
+
+# Built once: composing a statement costs more than running it (cache keys are kept with it).
+_BY_ID = select(*SHOWN_COLUMNS).where(User.__table__.c.id == bindparam("user_id"))
+_BY_NAME = select(*SHOWN_COLUMNS).where(User.__table__.c.user_name_ci == bindparam("user_name_ci"))
+_RELATED = _related_query()

@@ -63,12 +63,16 @@ def create_user(
         active=True,
         no_longer_at_account=False,
         preferred_contact_method="email",
+        # A new user has none of these yet: saying so spares a query for each when it is shown.
+        emails=[],
+        phone_numbers=[],
+        groups=[],
+        applications=[],
     )
     clean = user_fields.normalize(tx, user, {"user_name": user_name, **fields})
-    _ensure_user_name_free(tx, clean["user_name"])
     user_fields.assign(user, clean)
     tx.add(user)
-    _flush(tx)
+    _flush(tx, clean["user_name"])  # the unique index says whether the userName is free
     roles = list(contact_roles)
     if roles:
         roles = _set_contact_roles(tx, user, roles)
@@ -360,12 +364,13 @@ def _check_version(user: User, if_match: int | None) -> None:
         )
 
 
-def _flush(tx: Tx) -> None:
+def _flush(tx: Tx, user_name: str | None = None) -> None:
     """Flush so a concurrent insert of the same userName fails here, as a Conflict."""
     try:
         tx.flush()
     except IntegrityError as exc:
-        raise Conflict("That userName is already taken.", field="user_name") from exc
+        taken = f"The userName {user_name!r}" if user_name else "That userName"
+        raise Conflict(f"{taken} is already taken.", field="user_name") from exc
 
 
 def _target(user: User) -> dict[str, Any]:

@@ -1,0 +1,206 @@
+"""The fast paths answer exactly as scim2-models would: GET by id, the `userName eq` lookup and the
+responses to changes are built as plain dicts (scim.user_json); these tests put them byte for byte
+beside the scim2-models rendering of the same user (scim.mapping + scim.responses)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import pytest
+from scim2_models import Context
+from sqlalchemy import update
+
+from scim import mapping, responses, search
+from scim.schemas import UserResource
+from scim.user_json import user_json
+from store import applications, listing, users
+from store.models import User
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"
+BASE = "http://localhost/scim/v2"
+RESPONSE_CONTEXTS = (
+    Context.RESOURCE_QUERY_RESPONSE,
+    Context.RESOURCE_CREATION_RESPONSE,
+    Context.RESOURCE_REPLACEMENT_RESPONSE,
+    Context.RESOURCE_PATCH_RESPONSE,
+)
+
+
+def rich_body(manager_id: str) -> dict:
+    return {
+        "schemas": [USER, ENTERPRISE, COMMUNITY],
+        "userName": "Rich.Person",
+        "externalId": "00u-rich",
+        "name": {
+            "givenName": "Rich",
+            "familyName": "Persön",
+            "middleName": "M",
+            "honorificPrefix": "Dr.",
+            "honorificSuffix": "III",
+            "formatted": "Dr. Rich M Persön III",
+        },
+        "displayName": "Rich P",
+        "nickName": "Richie",
+        "profileUrl": "https://example.com/rich",
+        "title": 'Chief "Quoted" Officer',
+        "userType": "Employee",
+        "preferredLanguage": "en-US",
+        "locale": "en-US",
+        "timezone": "America/New_York",
+        "active": True,
+        "emails": [
+            {"value": "rich@example.com", "type": "work", "primary": True, "display": "Rich W"},
+            {"value": "rich@home.example", "type": "Home"},
+        ],
+        "phoneNumbers": [
+            {"value": "+1 555 0100", "type": "work", "primary": True},
+            {"value": "+1 555 0101", "type": "mobile", "display": "cell"},
+        ],
+        "addresses": [
+            {
+                "type": "work",
+                "streetAddress": "1 Main St",
+                "locality": "Town",
+                "region": "CA",
+                "postalCode": "90000",
+                "country": "US",
+                "primary": True,
+                "formatted": "1 Main St\nTown",
+            }
+        ],
+        "ims": [{"value": "rich_im", "type": "aim"}],
+        "photos": [{"value": "https://example.com/p.jpg", "type": "photo"}],
+        "entitlements": [{"value": "e1"}],
+        "roles": [{"value": "r1", "primary": True}],
+        "x509Certificates": [{"value": "MIIB"}],
+        ENTERPRISE: {
+            "employeeNumber": "42",
+            "costCenter": "cc",
+            "organization": "org",
+            "division": "div",
+            "department": "dep",
+            "manager": {"value": manager_id},
+        },
+        COMMUNITY: {"profile": "client", "preferredContactMethod": "phone"},
+    }
+
+
+@pytest.fixture
+def rich(db, scim, enterprise, operator):
+    """A user with every attribute Rollcall stores, two groups, an application and a sign-in."""
+    boss = scim.create_user("boss")
+    created = scim.post("/Users", rich_body(boss["id"]))
+    assert created.status_code == 201, created.get_json()
+    user_id = uuid.UUID(created.get_json()["id"])
+    scim.create_group("Zeta team", [str(user_id)])
+    scim.create_group("alpha team", [str(user_id)])
+    with db.transaction() as tx:
+        applications.ensure_application(tx, operator, key="connected_health", name="CH")
+        users.grant_application(tx, operator, user_id, "connected_health")
+        signed_in = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)  # no microseconds
+        tx.execute(update(User).where(User.id == user_id).values(last_login_at=signed_in))
+    return user_id
+
+
+def full_rendering(app, db, actor, user_id, context=Context.RESOURCE_QUERY_RESPONSE) -> bytes:
+    with app.test_request_context(), db.transaction(write=False) as tx:
+        user = users.get_user(tx, actor, uuid.UUID(str(user_id)), related=True)
+        return responses.render(mapping.user_to_scim(user, BASE), context).get_data()
+
+
+def full_search(app, db, actor, args) -> bytes:
+    with app.test_request_context(), db.transaction(write=False) as tx:
+        query = search.from_query(UserResource, args)
+        return responses.scim_json(search.search_users(tx, actor, query, BASE)).get_data()
+
+
+def test_get_by_id_is_byte_for_byte_the_scim2_models_rendering(app, db, scim, enterprise, rich):
+    response = scim.get(f"/Users/{rich}")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert {g["display"] for g in body["groups"]} == {"Zeta team", "alpha team"}
+    assert body[COMMUNITY]["applications"] == ["connected_health"]
+    assert body[COMMUNITY]["lastLogin"] == "2024-05-06T07:08:09Z"
+    assert response.get_data() == full_rendering(app, db, enterprise.okta, rich)
+    assert response.headers["ETag"] == body["meta"]["version"]
+    assert response.mimetype == "application/scim+json"
+
+
+def test_every_response_context_renders_a_user_alike(app, db, enterprise, rich):
+    with app.test_request_context(), db.transaction(write=False) as tx:
+        view = listing.user_view(tx, enterprise.okta, rich)
+        lean = responses.scim_json(user_json(view, BASE))
+    for context in RESPONSE_CONTEXTS:
+        assert lean.get_data() == full_rendering(app, db, enterprise.okta, rich, context)
+
+
+def test_a_bare_user_renders_alike(app, db, scim, enterprise):
+    bare = scim.post("/Users", {"schemas": [USER], "userName": "bare"}).get_json()
+    with db.transaction() as tx:
+        tx.execute(update(User).where(User.id == uuid.UUID(bare["id"])).values(profile=None))
+    response = scim.get(f"/Users/{bare['id']}")
+    assert "emails" not in response.get_json()
+    assert response.get_data() == full_rendering(app, db, enterprise.okta, bare["id"])
+
+
+def test_user_name_lookup_is_byte_for_byte_the_search(app, db, scim, enterprise, rich):
+    for text in ('userName eq "rich.person"', 'USERNAME EQ "RICH.PERSON"', 'userName eq "nobody"'):
+        for extra in ("", "&startIndex=1&count=100", "&count=1"):
+            response = scim.get("/Users?filter=" + quote(text) + extra)
+            assert response.status_code == 200
+            args = {"filter": text}
+            expected = full_search(app, db, enterprise.okta, args)
+            assert response.get_data() == expected, (text, extra)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'filter=userName eq "rich.person"&startIndex=2',
+        'filter=userName eq "rich.person"&count=0',
+        'filter=userName eq "rich.person"&attributes=userName',
+        'filter=userName eq "rich.person"&excludedAttributes=emails',
+        'filter=userName eq "rich.person"&sortBy=title',
+        'filter=userName  eq "rich.person"',
+        'filter=userName eq "rich\\u002eperson"',
+        'filter=userName eq "rich.person" or userName eq "boss"',
+    ],
+)
+def test_other_searches_take_the_full_path(app, db, scim, enterprise, rich, query):
+    assert search.user_name_lookup(dict(p.split("=", 1) for p in query.split("&"))) is None
+    response = scim.get("/Users?" + quote(query, safe="=&"))
+    args = dict(p.split("=", 1) for p in query.split("&"))
+    if response.status_code == 200:
+        assert response.get_data() == full_search(app, db, enterprise.okta, args)
+
+
+def test_the_lookup_sees_only_the_callers_users(scim, scim_client, make_account, make_token, rich):
+    other = scim_client(make_token(make_account(), "other"))
+    body = other.get("/Users?filter=" + quote('userName eq "rich.person"')).get_json()
+    assert body["totalResults"] == 0
+    assert other.get(f"/Users/{rich}").status_code == 404
+
+
+def test_changes_answer_with_the_scim2_models_rendering(app, db, scim, enterprise):
+    boss = scim.create_user("boss")
+    created = scim.post("/Users", rich_body(boss["id"]))
+    user_id = created.get_json()["id"]
+    expected = full_rendering(app, db, enterprise.okta, user_id)
+    assert created.get_data() == expected
+    assert created.headers["Location"] == created.get_json()["meta"]["location"]
+    patched = scim.patch(
+        f"/Users/{user_id}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": "Dean"}],
+        },
+    )
+    assert patched.status_code == 200
+    assert patched.get_data() == full_rendering(app, db, enterprise.okta, user_id)
+    replaced = scim.put(f"/Users/{user_id}", rich_body(boss["id"]))
+    assert replaced.status_code == 200
+    assert replaced.get_data() == full_rendering(app, db, enterprise.okta, user_id)
