@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from store import audit
 from store.actors import Actor
@@ -132,7 +133,9 @@ def search_accounts(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Se
     if not actor.privileged:
         raise Forbidden("Only support staff can search every account.")
     key = fold(search.strip())
-    query = select(Account).order_by(Account.name_ci).limit(limit)
+    query = (
+        select(Account).options(joinedload(Account.parent)).order_by(Account.name_ci).limit(limit)
+    )
     if key:
         query = query.where(
             Account.name_ci >= key,
