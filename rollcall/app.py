@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.config.update(
         SECRET_KEY=settings.secret_key,
         ROLLCALL_SETTINGS=settings,
+        SESSION_COOKIE_NAME="rollcall_session",
         SESSION_COOKIE_SECURE=not settings.development,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

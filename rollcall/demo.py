@@ -11,12 +11,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store import accounts, applications, credentials, users
+from store import accounts, applications, clients, credentials, users
 from store.actors import Actor, Door
 from store.db import Tx
 from store.models import ProvisioningCredential, User, fold
 
 PASSWORD = "community-demo-2026"
+# The example linked application (examples/oidc_client) signs in as ICD-10 with these.
+EXAMPLE_CLIENT_ID = "demo-icd10"
+EXAMPLE_CLIENT_SECRET = "demo-icd10-secret-for-local-use-only"
+EXAMPLE_URL = "http://127.0.0.1:5000"
 OPERATOR = Actor.system(Door.CLI, "demo loader")
 
 APPLICATIONS = [
@@ -112,6 +116,7 @@ def load(tx: Tx) -> Iterator[str]:
         )
         yield "user: support (support operator)"
     yield from _token(tx)
+    yield from _example_client(tx)
     yield f"password of every demo user: {PASSWORD}"
 
 
@@ -160,3 +165,22 @@ def _token(tx: Tx) -> Iterator[str]:
         return
     _, secret = credentials.create_credential(tx, OPERATOR, account_id=account.id, name="demo")
     yield f"SCIM token for NextGen Healthcare (shown once): {secret}"
+
+
+def _example_client(tx: Tx) -> Iterator[str]:
+    """ICD-10 as an OIDC client, for the example application at 127.0.0.1:5000."""
+    if clients.find_client(tx, EXAMPLE_CLIENT_ID) is None:
+        clients.create_client(
+            tx,
+            OPERATOR,
+            name="ICD-10",
+            redirect_uris=[f"{EXAMPLE_URL}/callback"],
+            post_logout_redirect_uris=[f"{EXAMPLE_URL}/"],
+            scopes=["openid", "profile", "email", "phone", "community", "offline_access"],
+            backchannel_logout_uri=f"{EXAMPLE_URL}/backchannel-logout",
+            application=applications.application_by_key(tx, "icd10"),
+            first_party=True,
+            client_id=EXAMPLE_CLIENT_ID,
+            secret=EXAMPLE_CLIENT_SECRET,
+        )
+    yield f"OIDC client for examples/oidc_client: {EXAMPLE_CLIENT_ID} (ICD-10, {EXAMPLE_URL})"

@@ -166,10 +166,11 @@ def authorize() -> Any:
         redirect_uri = grant.redirect_uri
         params = request.values
         prompts = set((params.get("prompt") or "").split())
-        if person is None or "login" in prompts or _too_old(current, params.get("max_age")):
+        again = "login" in prompts or _too_old(current, params.get("max_age"))
+        if person is None or again:
             if "none" in prompts:
                 return _authorization_error(LoginRequiredError(redirect_uri=redirect_uri))
-            return _to_sign_in()
+            return _to_sign_in(again=again)
         client_row = grant.client.row
         if not access.may_open(tx, person.user, client_row):
             denied = server().handle_error_response(
@@ -221,7 +222,7 @@ def _too_old(current: Any, max_age: str | None) -> bool:
     return (now() - current.auth_time).total_seconds() > limit
 
 
-def _to_sign_in() -> Response:
+def _to_sign_in(*, again: bool) -> Response:
     """Sign in first, then come back without the parameters that asked for a fresh sign-in."""
     kept = [
         (k, v)
@@ -233,7 +234,7 @@ def _to_sign_in() -> Response:
         kept.append(("prompt", prompt))
     back = f"{request.path}?{urlencode(kept)}"
     hint = request.values.get("login_hint", "")
-    return redirect(session.signin_url(back, login_hint=hint, fresh="1"))
+    return redirect(session.signin_url(back, login_hint=hint, fresh="1" if again else ""))
 
 
 def _bearer() -> str | None:

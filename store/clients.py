@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from store import audit
+from store import applications, audit
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
@@ -39,8 +40,15 @@ def create_client(
     account: Account | None = None,
     application: Application | None = None,
     first_party: bool = False,
+    client_id: str | None = None,
+    secret: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
-    """Register a client; returns it with its secret (None for a public client)."""
+    """Register a client; returns it with its secret (None for a public client).
+
+    A client that admits only granted users and names no application gets one of its own (named
+    like the client), so that main contacts can grant it. `client_id` and `secret` are random
+    unless given (the demo data gives fixed ones so the example application runs as is).
+    """
     if not actor.privileged:
         raise Forbidden("Only support staff can register applications.")
     chosen = sorted(set(scopes))
@@ -54,9 +62,13 @@ def create_client(
     redirects = [_redirect_uri(u) for u in redirect_uris]
     if not redirects and not ("scim" in chosen and not public):
         raise InvalidInput("A client that signs people in needs at least one redirect URI.")
-    secret = None if public else secrets.token_urlsafe(32)
+    secret = None if public else (secret or secrets.token_urlsafe(32))
+    if application is None and access == "granted" and redirects:
+        application = applications.ensure_application(
+            tx, actor, key=_key_of(name), name=name, access="granted"
+        )
     client = OAuthClient(
-        client_id=secrets.token_hex(16),
+        client_id=client_id or secrets.token_hex(16),
         name=clean_text(OAuthClient, "name", name, required=True),
         secret_hash=_digest(secret) if secret else None,
         token_endpoint_auth_method="none" if public else "client_secret_basic",
@@ -133,6 +145,11 @@ def _redirect_uri(uri: str) -> str:
             field="redirect_uri",
         )
     return value
+
+
+def _key_of(name: str) -> str:
+    """An application key from a client name: `NG Share` -> `ng_share`."""
+    return re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_")[:64] or "application"
 
 
 def _digest(secret: str) -> str:

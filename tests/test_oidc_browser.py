@@ -1,0 +1,80 @@
+"""In Chromium: a person signs in through Rollcall's page into the example linked application
+(examples/oidc_client), sees their claims, and signs out through Rollcall."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from store import applications, clients
+from tests.browser import ARTIFACTS
+from tests.live import live
+from tests.oidc import PASSWORD
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "oidc_client" / "app.py"
+
+
+def example_app(rollcall: str, client_id: str, secret: str) -> Any:
+    spec = importlib.util.spec_from_file_location("example_oidc_client", EXAMPLE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.create_app(rollcall, client_id, secret)
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"oidc-{name}.png"), full_page=True)
+
+
+def test_sign_in_through_the_page_into_the_example_application(
+    provider: Any, chromium: Any, operator: Any
+) -> None:
+    secret = "example-secret-for-this-test"
+    app = example_app(provider.base, "example-icd10", secret)
+    with live(app) as example:
+        with provider.db.transaction() as tx:
+            clients.create_client(
+                tx,
+                operator,
+                name="ICD-10 example",
+                redirect_uris=[f"{example}/callback"],
+                post_logout_redirect_uris=[f"{example}/"],
+                scopes=["openid", "profile", "email", "community"],
+                application=applications.application_by_key(tx, "icd10"),
+                first_party=True,
+                client_id="example-icd10",
+                secret=secret,
+            )
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        try:
+            page.goto(example + "/")
+            page.click("#login")
+            page.wait_for_selector("input[name=password]")
+            assert page.locator("h1").inner_text() == "Sign in"
+            shot(page, "signin")
+            page.fill("input[name=login]", "ada")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("#welcome")
+            assert page.url.startswith(example)
+            assert "Ada Lovelace" in page.inner_text("#welcome")
+            assert provider.account.name in page.inner_text("#welcome")
+            assert '"contact_roles"' in page.inner_text("#claims")
+            shot(page, "example-signed-in")
+
+            page.goto(provider.base + "/")  # the SSO session: Rollcall's home lists ICD-10
+            assert "ICD-10" in page.inner_text("main")
+
+            page.goto(example + "/")
+            page.click("#logout")
+            page.wait_for_selector("#login")
+            assert page.url.startswith(example)
+            page.goto(provider.base + "/")
+            assert "Your applications" not in page.inner_text("main")
+            shot(page, "signed-out")
+        finally:
+            context.close()
