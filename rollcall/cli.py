@@ -505,6 +505,42 @@ def mail_send(obj: Context, once: bool, interval: float) -> None:
 
 
 @main.group()
+def logout() -> None:
+    """Back-channel logout notices to the linked applications."""
+
+
+@logout.command("send")
+@click.option("--once", is_flag=True, help="Send what is due and stop (default: keep running).")
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0.5, 3600),
+    help="Seconds between looks at the outbox.",
+)
+@pass_context
+def logout_send(obj: Context, once: bool, interval: float) -> None:
+    """Post the logout tokens still due (the server sends them itself; this retries failures)."""
+    import time
+
+    from sso.backchannel import deliver_pending
+
+    settings = obj.settings
+    issuer = settings.issuer or settings.base_url.rstrip("/")
+    if not issuer:
+        if not settings.development:
+            raise click.ClickException("ROLLCALL_ISSUER is not set: logout tokens need it.")
+        issuer = "http://127.0.0.1:8000"
+    while True:
+        sent = deliver_pending(obj.database, issuer)
+        if sent or once:
+            click.echo(f"delivered {sent} logout notice(s)")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@main.group()
 def csc() -> None:
     """The Client Support Center directory and access requests."""
 
