@@ -300,8 +300,19 @@ def _deliver_after_response(response: Response) -> Response:
     if not g.get(_QUEUED):
         return response
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(target=_delivery_for(app, request.url_root), daemon=True).start()
+    sender = threading.Thread(target=_delivery_for(app, request.url_root), daemon=True)
+    _senders.add(sender)
+    sender.start()
     return response
+
+
+_senders: set[threading.Thread] = set()
+
+
+def wait_for_inline_deliveries(timeout: float = 10) -> None:
+    """Let the mails being sent inline go out (tests do before emptying the database)."""
+    for sender in list(_senders):
+        sender.join(timeout)
 
 
 def _delivery_for(app: Flask, base_url: str) -> Callable[[], None]:
@@ -314,6 +325,8 @@ def _delivery_for(app: Flask, base_url: str) -> Callable[[], None]:
             )
         except Exception:
             log.exception("inline mail delivery failed; `rollcall mail send` will retry")
+        finally:
+            _senders.discard(threading.current_thread())
 
     return deliver
 
