@@ -3,7 +3,7 @@ in SQL, with the counts the page shows ("1 - 25 of 1220 · Page 1 of 49").
 
 Every sort order has an index (account, active, sort columns..., userName), so a page is read from
 the index: the page's userNames first (an index-only scan on PostgreSQL, however deep the page),
-then those users with their emails, roles and applications. A page past the middle of the list is
+then those users with their emails. A page past the middle of the list is
 read from the other end. Searching matches each word as the start of the first name, last name,
 username or an email address, as index ranges. Sorting by email has no index of its own: it sorts
 the account's users on each request.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from store import rules
 from store.actors import Actor
@@ -50,11 +50,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 DEFAULT_SORT = "first_name"
 
-_PAGE_LOADS = (
-    selectinload(User.emails),
-    selectinload(User.groups),
-    selectinload(User.applications),
-)
+# The table shows names, email, username, profile and last sign-in: only the emails are needed.
+_PAGE_LOADS = (joinedload(User.emails),)
 
 
 @dataclass(frozen=True)
@@ -120,10 +117,8 @@ def page_of_users(
     )
     if from_end:
         keys.reverse()
-    found = {
-        u.user_name_ci: u
-        for u in tx.scalars(select(User).where(User.user_name_ci.in_(keys)).options(*_PAGE_LOADS))
-    }
+    query = select(User).where(User.user_name_ci.in_(keys)).options(*_PAGE_LOADS)
+    found = {u.user_name_ci: u for u in tx.scalars(query).unique()}
     users = [found[key] for key in keys if key in found]
     return UserPage(users, total, page, pages, per_page, sort, descending)
 
