@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Boolean,
@@ -161,8 +161,17 @@ class UserView:
         )
 
 
-# Every column but the sign-in secrets and state, and the folded keys lookups use.
-_HIDDEN = {"password_hash", "password_changed_at", "failed_logins", "locked_at"}
+# What a view shows: not the sign-in secrets and state, nor the folded keys lookups use (every
+# column read costs, a few microseconds each).
+_HIDDEN = {
+    "password_hash",
+    "password_changed_at",
+    "failed_logins",
+    "locked_at",
+    "email_verified",
+    "is_support",
+    "managed_by",
+}
 SHOWN_COLUMNS = tuple(
     c for c in User.__table__.c if c.key not in _HIDDEN and not c.key.endswith("_ci")
 )
@@ -170,58 +179,69 @@ SHOWN_COLUMNS = tuple(
 
 def user_view(tx: Tx, actor: Actor, user_id: Any) -> UserView:
     """The user by id, if the caller may see it (as `users.get_user`: others' are NotFound)."""
-    row = tx.execute(_BY_ID, {"user_id": user_id}).first()
-    if row is None:
+    view = _view(tx.execute(_BY_ID, {"user_id": user_id}).all())
+    if view is None:
         raise NotFound("No such user.")
-    if actor.id != str(row.id):
-        rules.ensure_visible(actor, row.account_id)
-    return _with_related(tx, row)
+    if actor.id != str(view.user.id):
+        rules.ensure_visible(actor, view.user.account_id)
+    return view
 
 
 def user_view_by_name(tx: Tx, actor: Actor, user_name: str) -> UserView | None:
     """The user the caller may list with this userName (case-insensitive), if there is one."""
-    query = _BY_NAME.where(user_scope(actor))
-    row = tx.execute(query, {"user_name_ci": fold(user_name)}).first()
-    return None if row is None else _with_related(tx, row)
+    key = {"user_name_ci": fold(user_name)}
+    # user_scope(actor), with the account as a parameter of a statement built once.
+    if actor.privileged:
+        return _view(tx.execute(_BY_NAME_ANY_ACCOUNT, key).all())
+    return _view(tx.execute(_BY_NAME_IN_ACCOUNT, key | {"account_id": actor.account_id}).all())
 
 
-def _with_related(tx: Tx, row: Row[Any]) -> UserView:
-    """Emails, phones, groups and application keys of one user in one query."""
-    related: dict[str, list[Any]] = {"e": [], "p": [], "g": [], "a": []}
-    for item in tx.execute(_RELATED, {"user_id": row.id}):
-        related[item.kind].append(item)
-    return UserView(
-        row,
-        related["e"],
-        related["p"],
-        [_Group(item.ref, item.value) for item in related["g"]],
-        [item.value for item in related["a"]],
-    )
+class _Entry(NamedTuple):
+    value: str
+    type: str | None
+    primary: bool
+    display: str | None
 
 
-@dataclass(frozen=True)
-class _Group:
+class _Group(NamedTuple):
     id: Any
     display_name: str
 
 
-def _related_query() -> Any:
-    user_id = bindparam("user_id")
+def _view(rows: Sequence[Row[Any]]) -> UserView | None:
+    """The user of the rows _view_query gives (one per related item, or one alone)."""
+    if not rows:
+        return None
+    related: dict[str | None, list[Any]] = {"e": [], "p": [], "g": [], "a": [], None: []}
+    for row in rows:
+        related[row.item_kind].append(row)
+    return UserView(
+        rows[0],
+        [_Entry(r.item_value, r.item_type, r.item_primary, r.item_display) for r in related["e"]],
+        [_Entry(r.item_value, r.item_type, r.item_primary, r.item_display) for r in related["p"]],
+        [_Group(r.item_ref, r.item_value) for r in related["g"]],
+        [r.item_value for r in related["a"]],
+    )
+
+
+def _view_query(user_id: Any, where: ColumnElement[bool]) -> Select[Any]:
+    """The user's columns, joined with its emails, phones, groups and application keys: a row per
+    item (in the order of the ORM relationships), in one round trip to the database."""
     emails, phones = UserEmail.__table__, UserPhoneNumber.__table__
     memberships, groups = Membership.__table__, Group.__table__
     grants, applications = ApplicationGrant.__table__, Application.__table__
     # The first SELECT types the result columns (SQLite needs them to read UUIDs and booleans).
     no_ref, no_text = cast(null(), Uuid), cast(null(), String)
     no_flag, zero = cast(null(), Boolean), literal(0, Integer)
-    query = union_all(
+    items = union_all(
         select(
-            literal("e").label("kind"),
-            emails.c.position.label("n"),
-            emails.c.value,
-            emails.c.type,
-            emails.c.primary,
-            emails.c.display,
-            no_ref.label("ref"),
+            literal("e").label("item_kind"),
+            emails.c.position.label("item_n"),
+            emails.c.value.label("item_value"),
+            emails.c.type.label("item_type"),
+            emails.c.primary.label("item_primary"),
+            emails.c.display.label("item_display"),
+            no_ref.label("item_ref"),
         ).where(emails.c.user_id == user_id),
         select(
             literal("p"),
@@ -238,11 +258,25 @@ def _related_query() -> Any:
         select(literal("a"), zero, applications.c.key, no_text, no_flag, no_text, no_ref)
         .select_from(grants.join(applications))
         .where(grants.c.user_id == user_id),
+    ).subquery("items")
+    return (
+        select(*SHOWN_COLUMNS, *items.c)
+        .select_from(User.__table__.outerjoin(items, true()))
+        .where(where)
+        .order_by(items.c.item_kind, items.c.item_n, items.c.item_value)
     )
-    return query.order_by("kind", "n", "value")
 
 
 # Built once: composing a statement costs more than running it (cache keys are kept with it).
-_BY_ID = select(*SHOWN_COLUMNS).where(User.__table__.c.id == bindparam("user_id"))
-_BY_NAME = select(*SHOWN_COLUMNS).where(User.__table__.c.user_name_ci == bindparam("user_name_ci"))
-_RELATED = _related_query()
+_USERS = User.__table__
+_NAMED = select(_USERS.c.id).where(_USERS.c.user_name_ci == bindparam("user_name_ci"))
+_BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
+_BY_NAME_ANY_ACCOUNT = _view_query(
+    _NAMED.scalar_subquery(),
+    (_USERS.c.user_name_ci == bindparam("user_name_ci")) & _USERS.c.is_support.is_(False),
+)
+_BY_NAME_IN_ACCOUNT = _view_query(
+    _NAMED.scalar_subquery(),
+    (_USERS.c.user_name_ci == bindparam("user_name_ci"))
+    & (_USERS.c.account_id == bindparam("account_id")),
+)
