@@ -321,7 +321,8 @@ def main() -> None:
         print(f", {options.requests} requests each")
         print(f"{'case':<44} {'p50 ms':>8} {'p99 ms':>8}   shown")
         for label, path in cases:
-            p50, p99, shown = timed(client, path, options.requests)
+            slow = "no index" in label  # sorts the whole account: fewer requests
+            p50, p99, shown = timed(client, path, options.requests // (10 if slow else 1))
             print(f"{label:<44} {p50:8.1f} {p99:8.1f}   {shown}")
         with db.engine.connect() as conn:
             plan = conn.execute(

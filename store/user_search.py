@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from store import rules
@@ -99,7 +99,11 @@ def page_of_users(
     managed_account(tx, actor, account_id)
     sort = sort if sort in SORTS else DEFAULT_SORT
     per_page = per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
-    where = [User.account_id == account_id, User.active == active, *_matching(search)]
+    where = [
+        User.account_id == account_id,
+        User.active == active,
+        *_matching(search, account_id, active),
+    ]
     total = tx.scalar(select(func.count()).select_from(User).where(*where)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)
@@ -159,19 +163,27 @@ def find_users(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Sequenc
     return tx.scalars(query).all()
 
 
-def _matching(search: str) -> list[ColumnElement[bool]]:
-    """Every word must start the first name, last name, username or one email of the user."""
+def _matching(
+    search: str, account_id: uuid.UUID | None = None, active: bool | None = None
+) -> list[ColumnElement[bool]]:
+    """Every word must start the first name, last name, username or one email of the user.
+
+    Each word is a union of index range reads (one per field, within the account's active or
+    inactive users when given), so a search never reads the whole account.
+    """
+    scope = []
+    if account_id is not None:
+        scope.append(User.account_id == account_id)
+    if active is not None:
+        scope.append(User.active == active)
     conditions = []
     for word in fold(search).split()[:MAX_SEARCH_WORDS]:
-        emails = select(UserEmail.user_id).where(_starts(UserEmail.value_ci, word))
-        conditions.append(
-            or_(
-                _starts(User.given_name_ci, word),
-                _starts(User.family_name_ci, word),
-                _starts(User.user_name_ci, word),
-                User.id.in_(emails),
-            )
-        )
+        by_field = [
+            select(User.id).where(*scope, _starts(column, word))
+            for column in (User.given_name_ci, User.family_name_ci, User.user_name_ci)
+        ]
+        by_email = select(UserEmail.user_id).where(_starts(UserEmail.value_ci, word))
+        conditions.append(User.id.in_(union(*by_field, by_email)))
     return conditions
 
 
