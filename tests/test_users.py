@@ -106,7 +106,7 @@ class TestCreate:
                 account_id=enterprise.account.id,
                 user_name="audited",
                 given_name="Au",
-                password="x" * 12 + "y",
+                password="quiet harbor lantern 42",
             )
         with db.transaction(write=False) as tx:
             (event,) = audit.events_for(tx, "user", user.id)
