@@ -172,11 +172,10 @@ def authorize() -> Any:
             return _to_sign_in(again=again)
         client_row = grant.client.row
         if not access.may_open(tx, person.user, client_row):
-            denied = server().handle_error_response(
-                grant.request,
+            denied = _authorization_error(
                 AccessDeniedError(
                     "The user has no access to this application.", redirect_uri=redirect_uri
-                ),
+                )
             )
             if "none" in prompts:
                 return denied

@@ -165,8 +165,8 @@ def test_denied_application_shows_a_page_and_never_a_code(provider: Any) -> None
     assert response.status_code == 403
     assert "do not have access to ICD-10" in response.text
     assert "error=access_denied" in response.text and "code=" not in response.text
-    silent = browser.get(url + "&prompt=none")
-    assert query(silent.headers["Location"])["error"] == "access_denied"
+    silent = query(browser.get(url + "&prompt=none").headers["Location"])
+    assert silent["error"] == "access_denied" and silent["state"] == "st"
 
 
 def test_deactivation_ends_everything_at_once(provider: Any, operator: Any) -> None:
