@@ -70,22 +70,8 @@ def deliver_pending(database: Database, issuer: str, limit: int = 50) -> int:
 
 
 def _claim(database: Database, limit: int) -> list[tuple[int, dict[str, Any], int]]:
-    moment = now()
     with database.transaction() as tx:
-        rows = tx.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.kind == outbox.BACKCHANNEL_LOGOUT,
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.available_at <= moment,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for row in rows:
-            row.available_at = moment + LEASE
-            row.attempts += 1
+        rows = outbox.claim(tx, outbox.BACKCHANNEL_LOGOUT, limit, LEASE)
         return [(row.id, dict(row.payload), row.attempts) for row in rows]
 
 

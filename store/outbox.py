@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from store.db import Tx
+from store.db import Tx, now
 from store.models import OutboxMessage, User
 
 EMAIL = "email"
@@ -34,3 +35,24 @@ def pending(tx: Tx, kind: str | None = None) -> Sequence[OutboxMessage]:
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)
     return tx.scalars(query.order_by(OutboxMessage.id)).all()
+
+
+def claim(tx: Tx, kind: str, limit: int, lease: timedelta) -> list[OutboxMessage]:
+    """Take up to `limit` due messages of a kind for one sender: they are hidden from other
+    senders for `lease` (a crashed sender's messages come back then) and count an attempt."""
+    moment = now()
+    rows = tx.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == kind,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.available_at <= moment,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.available_at = moment + lease
+        row.attempts += 1
+    return list(rows)
