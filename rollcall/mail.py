@@ -16,9 +16,7 @@ import contextlib
 import logging
 import smtplib
 import ssl
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -27,10 +25,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from rollcall import senders
 from rollcall.settings import Settings, SettingsError
 from store import outbox
 from store.db import Database, now
@@ -282,57 +281,14 @@ def _keep_for_dev_sink(database: Database, claimed: list[Claimed], base_url: str
     return len(claimed)
 
 
-# Inline delivery: a request that queued a mail has it sent by a thread of its own once the
-# change is committed, so neither the answer nor its timing waits on the mail server. (Not
-# `response.call_on_close`: the development server may hold a response open while it drains the
-# client's socket, and the mail would wait with it.)
-
-_QUEUED = "rollcall.mail_queued"
-
-
-@event.listens_for(OutboxMessage, "after_insert")
-def _note_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> None:
-    if target.kind == outbox.EMAIL and has_request_context():
-        g.setdefault(_QUEUED, True)
-
-
-def _deliver_after_response(response: Response) -> Response:
-    if not g.get(_QUEUED):
-        return response
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    sender = threading.Thread(target=_delivery_for(app, request.url_root), daemon=True)
-    _senders.add(sender)
-    sender.start()
-    return response
-
-
-_senders: set[threading.Thread] = set()
-
-
-def wait_for_inline_deliveries(timeout: float = 10) -> None:
-    """Let the mails being sent inline go out (tests do before emptying the database)."""
-    for sender in list(_senders):
-        sender.join(timeout)
-
-
-def _delivery_for(app: Flask, base_url: str) -> Callable[[], None]:
-    def deliver() -> None:
-        try:
-            deliver_pending(
-                app.extensions["rollcall.database"],
-                app.config["ROLLCALL_SETTINGS"],
-                base_url=base_url,
-            )
-        except Exception:
-            log.exception("inline mail delivery failed; `rollcall mail send` will retry")
-        finally:
-            _senders.discard(threading.current_thread())
-
-    return deliver
+def _send_inline(app: Flask, base_url: str) -> None:
+    deliver_pending(
+        app.extensions["rollcall.database"], app.config["ROLLCALL_SETTINGS"], base_url=base_url
+    )
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     if settings.smtp_url:
         Smtp(settings.smtp_url)  # a malformed URL fails at start, not at the first mail
     if settings.deliver_mail_inline:
-        app.after_request(_deliver_after_response)
+        senders.register(app, outbox.EMAIL, _send_inline)

@@ -14,14 +14,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask
 from joserfc import jwt
-from sqlalchemy import event, select
+from sqlalchemy import select
 
+from rollcall import senders
 from sso import keys
 from store import outbox
 from store.db import Database, Tx, now
@@ -121,33 +121,10 @@ def _finish(database: Database, message_id: int, attempts: int, failures: int) -
             row.last_error = f"{failures} applications unreachable"
 
 
-# Inline delivery: once the response that ended sessions has gone out.
-
-_QUEUED = "rollcall.logout_queued"
-
-
-@event.listens_for(OutboxMessage, "after_insert")
-def _note_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> None:
-    if target.kind == outbox.BACKCHANNEL_LOGOUT and has_request_context():
-        g.setdefault(_QUEUED, True)
-
-
-def _deliver_after_response(response: Response) -> Response:
-    if g.get(_QUEUED):
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        response.call_on_close(_delivery_for(app, keys.issuer()))
-    return response
-
-
-def _delivery_for(app: Flask, issuer: str) -> Callable[[], None]:
-    def deliver() -> None:
-        try:
-            deliver_pending(app.extensions["rollcall.database"], issuer)
-        except Exception:
-            log.exception("back-channel logout failed; `rollcall logout send` will retry")
-
-    return deliver
+def _send_inline(app: Flask, base_url: str) -> None:
+    issuer = app.config["ROLLCALL_SETTINGS"].issuer or base_url.rstrip("/")
+    deliver_pending(app.extensions["rollcall.database"], issuer)
 
 
 def init_app(app: Flask) -> None:
-    app.after_request(_deliver_after_response)
+    senders.register(app, outbox.BACKCHANNEL_LOGOUT, _send_inline)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from rollcall.mail import wait_for_inline_deliveries
+from rollcall import senders
 from rollcall.settings import Settings
 from store.db import Database
 from tests.mail import Mailbox
@@ -55,7 +55,7 @@ class LiveServer:
     def __exit__(self, *_exc: object) -> None:
         self.server.shutdown()
         self.thread.join(timeout=10)
-        wait_for_inline_deliveries()  # before the database is emptied under them
+        senders.wait()  # before the database is emptied under them
 
 
 @pytest.fixture

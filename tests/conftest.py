@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from rollcall import senders
 from store import accounts, migrate, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
@@ -40,8 +41,9 @@ def migrated(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(migrated: Database) -> Iterator[Database]:
-    """The migrated database, emptied after each test."""
+    """The migrated database, emptied after each test (once what it queued has been sent)."""
     yield migrated
+    senders.wait()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with migrated.engine.begin() as conn:
         if migrated.dialect == "postgresql":

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from rollcall import senders
 from rollcall.app import create_app
-from rollcall.mail import wait_for_inline_deliveries
 from rollcall.settings import Settings
 from store import links
 from store.db import Database, now
@@ -25,7 +25,7 @@ from store.models import OutboxMessage, User, UserLink
 def _mails_sent_before_cleanup(db: Database) -> Iterator[None]:
     """Pages send mail from a thread after answering; let it finish before the tables empty."""
     yield
-    wait_for_inline_deliveries()
+    senders.wait()
 
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
