@@ -206,27 +206,12 @@ def _due(database: Database, limit: int) -> list[OutboxMessage]:
 
 
 def _claim(database: Database, limit: int) -> list[Claimed]:
-    moment = now()
     with database.transaction() as tx:
-        rows = tx.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.kind == outbox.EMAIL,
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.available_at <= moment,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        claimed = []
-        for row in rows:
-            row.available_at = moment + LEASE
-            row.attempts += 1
-            claimed.append(
-                Claimed(row.id, dict(row.payload), row.attempts, user_of(tx, row.payload))
-            )
-        return claimed
+        rows = outbox.claim(tx, outbox.EMAIL, limit, LEASE)
+        return [
+            Claimed(row.id, dict(row.payload), row.attempts, user_of(tx, row.payload))
+            for row in rows
+        ]
 
 
 def user_of(tx: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
