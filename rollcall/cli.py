@@ -6,7 +6,8 @@ ends with one line saying why and a non-zero exit, never a stack trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -486,8 +487,6 @@ def mail() -> None:
 @pass_context
 def mail_send(obj: Context, once: bool, interval: float) -> None:
     """Deliver queued mails over SMTP (ROLLCALL_SMTP_URL); failures are retried later."""
-    import time
-
     from rollcall.mail import deliver_pending
 
     settings = obj.settings
@@ -495,13 +494,9 @@ def mail_send(obj: Context, once: bool, interval: float) -> None:
         raise click.ClickException("ROLLCALL_SMTP_URL is not set: there is no server to send to.")
     if not settings.base_url and not settings.development:
         raise click.ClickException("ROLLCALL_BASE_URL is not set: mails could not link back.")
-    while True:
-        sent = deliver_pending(obj.database, settings)
-        if sent or once:
-            click.echo(f"sent {sent} mail(s)")
-        if once:
-            return
-        time.sleep(interval)
+    _keep_sending(
+        lambda: deliver_pending(obj.database, settings), "sent {} mail(s)", once, interval
+    )
 
 
 @main.group()
@@ -521,8 +516,6 @@ def logout() -> None:
 @pass_context
 def logout_send(obj: Context, once: bool, interval: float) -> None:
     """Post the logout tokens still due (the server sends them itself; this retries failures)."""
-    import time
-
     from sso.backchannel import deliver_pending
 
     settings = obj.settings
@@ -531,10 +524,16 @@ def logout_send(obj: Context, once: bool, interval: float) -> None:
         if not settings.development:
             raise click.ClickException("ROLLCALL_ISSUER is not set: logout tokens need it.")
         issuer = "http://127.0.0.1:8000"
+    report = "delivered {} logout notice(s)"
+    _keep_sending(lambda: deliver_pending(obj.database, issuer), report, once, interval)
+
+
+def _keep_sending(send: Callable[[], int], report: str, once: bool, interval: float) -> None:
+    """A worker loop: send what is due, say how many went, and look again after `interval`."""
     while True:
-        sent = deliver_pending(obj.database, issuer)
+        sent = send()
         if sent or once:
-            click.echo(f"delivered {sent} logout notice(s)")
+            click.echo(report.format(sent))
         if once:
             return
         time.sleep(interval)
