@@ -30,8 +30,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.register_blueprint(scim_bp)
     import portal
+    from portal.limits import limiter
 
     portal.init_app(app, settings)
+    limiter.exempt(scim_bp)  # machines with secret tokens; the pages people use are limited
     import sso
 
     sso.init_app(app)
