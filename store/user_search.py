@@ -115,8 +115,9 @@ def page_of_users(
     order = [key.desc() if reverse else key.asc() for key in SORTS[sort]]
     skip = total - offset - count if from_end else offset
     keys_query = select(User.user_name_ci).where(*where)
-    if search.strip():
-        # The few matches first, then their order: never a walk of the sort index testing each.
+    if len(search.split()) > 1:
+        # Several words match few users: take them first, then their order, instead of walking
+        # the sort index testing each entry against every word.
         matched = select(User.id).where(*where).cte("matched").prefix_with("MATERIALIZED")
         keys_query = select(User.user_name_ci).join(matched, matched.c.id == User.id)
     keys = list(tx.scalars(keys_query.order_by(*order).offset(skip).limit(count)))
