@@ -40,8 +40,11 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> b
 
 
 @contextmanager
-def served(database_url: str, log_dir: Path, *extra: str) -> Iterator[str]:
-    """`rollcall serve` on a free port; yields its base URL and stops it afterwards."""
+def served(
+    database_url: str, log_dir: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`rollcall serve` on a free port (with `env` added to a clean environment); yields its base
+    URL and stops it afterwards."""
     port = free_port()
     with (log_dir / f"server-{port}.log").open("w") as log:  # an unread pipe would block it
         process = subprocess.Popen(
@@ -49,7 +52,7 @@ def served(database_url: str, log_dir: Path, *extra: str) -> Iterator[str]:
             stdout=log,
             stderr=log,
             text=True,
-            env=clean_env(),
+            env=clean_env() | (env or {}),
         )
         try:
             base = f"http://127.0.0.1:{port}"
