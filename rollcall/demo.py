@@ -169,6 +169,8 @@ def _token(tx: Tx) -> Iterator[str]:
 
 def _example_client(tx: Tx) -> Iterator[str]:
     """ICD-10 as an OIDC client, for the example application at 127.0.0.1:5000."""
+    icd10 = applications.application_by_key(tx, "icd10")
+    icd10.launch_url = icd10.launch_url or f"{EXAMPLE_URL}/login"  # one click from the home page
     if clients.find_client(tx, EXAMPLE_CLIENT_ID) is None:
         clients.create_client(
             tx,
@@ -178,7 +180,7 @@ def _example_client(tx: Tx) -> Iterator[str]:
             post_logout_redirect_uris=[f"{EXAMPLE_URL}/"],
             scopes=["openid", "profile", "email", "phone", "community", "offline_access"],
             backchannel_logout_uri=f"{EXAMPLE_URL}/backchannel-logout",
-            application=applications.application_by_key(tx, "icd10"),
+            application=icd10,
             first_party=True,
             client_id=EXAMPLE_CLIENT_ID,
             secret=EXAMPLE_CLIENT_SECRET,

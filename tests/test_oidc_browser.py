@@ -35,6 +35,8 @@ def test_sign_in_through_the_page_into_the_example_application(
     app = example_app(provider.base, "example-icd10", secret)
     with live(app) as example:
         with provider.db.transaction() as tx:
+            icd10 = applications.application_by_key(tx, "icd10")
+            icd10.launch_url = f"{example}/login"
             clients.create_client(
                 tx,
                 operator,
@@ -42,7 +44,7 @@ def test_sign_in_through_the_page_into_the_example_application(
                 redirect_uris=[f"{example}/callback"],
                 post_logout_redirect_uris=[f"{example}/"],
                 scopes=["openid", "profile", "email", "community"],
-                application=applications.application_by_key(tx, "icd10"),
+                application=icd10,
                 first_party=True,
                 client_id="example-icd10",
                 secret=secret,
@@ -76,5 +78,16 @@ def test_sign_in_through_the_page_into_the_example_application(
             page.goto(provider.base + "/")
             assert "Your applications" not in page.inner_text("main")
             shot(page, "signed-out")
+
+            # Signed in at Rollcall first, the home page opens the application in one click.
+            page.goto(provider.base + "/signin")
+            page.fill("input[name=login]", "ada")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_selector("text=Your applications")
+            shot(page, "home")
+            page.click("text=ICD-10")
+            page.wait_for_selector("#welcome")
+            assert page.url.startswith(example) and "Ada Lovelace" in page.inner_text("#welcome")
         finally:
             context.close()

@@ -36,6 +36,14 @@ def test_sign_in_by_email_sets_a_secure_session_cookie(provider: Any) -> None:
     assert "rollcall_sso=" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     home = browser.get("/")
     assert "Your applications" in home.text and "ICD-10" in home.text
+    assert 'href="/my-account"' in home.text  # Ada is a main contact
+
+
+def test_home_offers_my_account_only_to_main_contacts(provider: Any) -> None:
+    browser = Browser(provider.base)
+    browser.sign_in("bob")
+    home = browser.get("/")
+    assert "Your applications" in home.text and "/my-account" not in home.text
 
 
 def test_the_sixth_wrong_password_locks_and_mails(provider: Any) -> None:
