@@ -28,6 +28,7 @@ from store.db import Tx, now
 from store.models import AuthorizationCode, OAuthToken, User
 
 ID_TOKEN_LIFETIME = 300
+REFRESH_LIFETIME = 30 * 24 * 3600
 
 
 def tx() -> Tx:
@@ -261,6 +262,3 @@ def save_token(token: dict[str, Any], request: Any) -> None:
         oauth.save_token(
             tx(), oauth.REFRESH, token["refresh_token"], REFRESH_LIFETIME, refresh_about
         )
-
-
-REFRESH_LIFETIME = 30 * 24 * 3600
