@@ -109,6 +109,13 @@ class User(Timestamps, Base):
         Index(
             "ix_users_account_last_login", "account_id", "active", "last_login_at", "user_name_ci"
         ),
+        Index(
+            "ix_users_account_primary_email",
+            "account_id",
+            "active",
+            "primary_email_ci",
+            "user_name_ci",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -123,6 +130,9 @@ class User(Timestamps, Base):
     # Case-folded names ('' when absent) for the console's sorting and name search.
     given_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
     family_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # The case-folded address `primary_email` shows ('' when none), for sorting by email; written
+    # with the emails (user_fields.assign).
+    primary_email_ci: Mapped[str] = mapped_column(String(320), default="", server_default="")
     middle_name: Mapped[str | None] = mapped_column(String(255))
     honorific_prefix: Mapped[str | None] = mapped_column(String(64))
     honorific_suffix: Mapped[str | None] = mapped_column(String(64))

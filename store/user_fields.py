@@ -16,7 +16,7 @@ from sqlalchemy import select
 from store import passwords
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import Application, User, UserEmail, UserPhoneNumber
+from store.models import Application, User, UserEmail, UserPhoneNumber, fold
 from store.validation import clean_bool, clean_email, clean_text
 
 TEXT_FIELDS = (
@@ -148,6 +148,7 @@ def assign(user: User, clean: Mapping[str, Any]) -> dict[str, list[Any]]:
         before = current(user, field)
         if field == "emails":
             user.emails = [UserEmail(position=i, **asdict(e)) for i, e in enumerate(value)]
+            user.primary_email_ci = fold(user.primary_email or "")
         elif field == "phone_numbers":
             user.phone_numbers = [
                 UserPhoneNumber(position=i, **asdict(p)) for i, p in enumerate(value)

@@ -3,16 +3,21 @@ search, tenancy, inactive matches, the quarterly review and the CSV export."""
 
 from __future__ import annotations
 
+import os
+import uuid
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import Uuid, column, insert, select, table, text, update
 
-from store import accounts, exports, reviews, user_search, users
+from store import accounts, exports, migrate, outbox, reviews, self_service, user_search, users
 from store.actors import Actor, Door
-from store.db import now
+from store.db import Database, now, scratch_database
 from store.errors import Forbidden, NotFound
-from store.models import Account, User
+from store.models import Account, User, UserEmail
+
+PASSWORD = "a long enough pass phrase"
 
 NAMES = ["Ada", "bob", "Cleo", "dora", "Émile", "Finn", "gus", "", "Hal", "ida", "Jo", "kai"]
 
@@ -204,32 +209,154 @@ def test_csv_export_lists_everyone_with_roles_applications_and_sign_in(
     assert person[7] == "IT Receiver; Super User" and person[8] == "ICD-10" and person[9] == "Never"
 
 
-def test_deep_pages_are_read_from_the_sort_index(db, enterprise, crowd):
+SORT_INDEXES: dict[str, str | tuple[str, ...]] = {
+    "first_name": "ix_users_account_given_name",
+    "last_name": "ix_users_account_family_name",
+    "email": "ix_users_account_primary_email",
+    # On few rows PostgreSQL may walk the unique userName index instead: also in order.
+    "user_name": ("ix_users_account_user_name", "uq_users_user_name_ci"),
+    "profile": "ix_users_account_profile",
+    "last_login": "ix_users_account_last_login",
+}
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["ascending", "reversed"])
+@pytest.mark.parametrize("sort", SORT_INDEXES)
+def test_deep_pages_are_read_from_the_sort_index(db, enterprise, crowd, sort, reverse):
     """The page's userNames come from the index of its order, not from sorting the table."""
+    active = True
+    query = (
+        select(User.user_name_ci)
+        .where(User.account_id == enterprise.account.id, User.active == active)
+        .order_by(*user_search.sort_order(sort, reverse=reverse))
+        .offset(10)
+        .limit(5)
+    )
     with db.engine.connect() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
         if db.dialect == "postgresql":
             conn.execute(text("SET enable_seqscan = off"))
             conn.execute(text("SET enable_sort = off"))
-            plan = "\n".join(
-                conn.execute(
-                    text(
-                        "EXPLAIN SELECT user_name_ci FROM users WHERE account_id = :a AND active "
-                        "ORDER BY given_name_ci, family_name_ci, user_name_ci OFFSET 10 LIMIT 5"
-                    ),
-                    {"a": enterprise.account.id},
-                ).scalars()
-            )
+            plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
         else:
             plan = "\n".join(
-                str(row[-1])
-                for row in conn.execute(
-                    text(
-                        "EXPLAIN QUERY PLAN SELECT user_name_ci FROM users WHERE account_id = :a "
-                        "AND active = 1 ORDER BY given_name_ci, family_name_ci, user_name_ci "
-                        "LIMIT 5 OFFSET 10"
-                    ),
-                    {"a": enterprise.account.id.hex},
-                )
+                str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
             )
-    assert "ix_users_account_given_name" in plan
+    indexes = SORT_INDEXES[sort]
+    assert any(index in plan for index in ([indexes] if isinstance(indexes, str) else indexes))
     assert "Sort" not in plan and "TEMP B-TREE" not in plan
+
+
+def primary_email_key(db, user_id):
+    with db.transaction(write=False) as tx:
+        return tx.get(User, user_id).primary_email_ci
+
+
+def test_the_email_sort_key_follows_every_change_of_emails(db, enterprise, scim, make_user):
+    """SCIM create, PATCH and PUT, a confirmed change of address and the console all keep the
+    case-folded primary address the email sort reads."""
+    created = scim.create_user(
+        "kim",
+        emails=[
+            {"value": "Kim@Home.test", "type": "home"},
+            {"value": "KIM@Work.test", "type": "work", "primary": True},
+        ],
+    )
+    kim = uuid.UUID(created["id"])
+    assert primary_email_key(db, kim) == "kim@work.test"
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "replace", "path": 'emails[type eq "work"].primary', "value": False},
+            {"op": "replace", "path": 'emails[type eq "home"].primary', "value": True},
+        ],
+    }
+    assert scim.patch(f"/Users/{kim}", patch).status_code == 200
+    assert primary_email_key(db, kim) == "kim@home.test"
+    put = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "kim"}
+    assert scim.put(f"/Users/{kim}", put).status_code == 200
+    assert primary_email_key(db, kim) == ""
+
+    lee = make_user(enterprise.account, "lee", password=PASSWORD)
+    assert primary_email_key(db, lee.id) == "lee@example.test"
+    with db.transaction() as tx:
+        self_service.request_email_change(tx, lee.id, "Lee@New.test", PASSWORD)
+        token = next(
+            m.payload["link"].rsplit("/", 1)[1]
+            for m in outbox.pending(tx)
+            if m.payload["template"] == "email_change_confirm"
+        )
+    with db.transaction() as tx:
+        self_service.confirm_email_change(tx, token)
+    assert primary_email_key(db, lee.id) == "lee@new.test"
+    with db.transaction() as tx:
+        users.update_user(tx, enterprise.actor, lee.id, {"emails": [{"value": "a@LEE.test"}]})
+    assert primary_email_key(db, lee.id) == "a@lee.test"
+
+    by_email = page(db, enterprise.actor, enterprise.account, sort="email", per_page=100)
+    assert [u.user_name for u in by_email.users] == ["kim", "lee", "main.contact"]
+
+
+def test_migration_0006_fills_the_email_sort_key_from_existing_emails(tmp_path):
+    """Users already there when the column arrives get their primary (else first) address."""
+    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
+    if configured.startswith(("postgresql", "postgres:")):
+        scratch = scratch_database(configured, "rollcall_migration")
+    else:
+        scratch = nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
+    with scratch as url:
+        database = Database(url)
+        try:
+            migrate.upgrade(database, "0005")
+            ids = [uuid.uuid4() for _ in range(3)]
+            old_users = table(
+                "users",
+                *(column(n) for n in ("user_name", "user_name_ci", "addresses")),
+                *(column(n) for n in ("other_attributes", "active", "is_support")),
+                *(column(n) for n in ("no_longer_at_account", "preferred_contact_method")),
+                *(column(n) for n in ("email_verified", "failed_logins", "version")),
+                *(column(n) for n in ("created_at", "modified_at")),
+                column("id", Uuid),
+            )
+            emails = UserEmail.__table__
+            with database.engine.begin() as conn:
+                for i, user_id in enumerate(ids):
+                    conn.execute(
+                        insert(old_users).values(
+                            id=user_id,
+                            user_name=f"old{i}",
+                            user_name_ci=f"old{i}",
+                            addresses="[]",
+                            other_attributes="{}",
+                            active=True,
+                            is_support=False,
+                            no_longer_at_account=False,
+                            preferred_contact_method="email",
+                            email_verified=False,
+                            failed_logins=0,
+                            version=1,
+                            created_at=now(),
+                            modified_at=now(),
+                        )
+                    )
+                rows = [
+                    (ids[0], 0, "First@Zero.test", False),
+                    (ids[0], 1, "Primary@Zero.test", True),
+                    (ids[1], 0, "Only@One.test", False),
+                ]
+                for user_id, position, value, primary in rows:
+                    conn.execute(
+                        insert(emails).values(
+                            user_id=user_id,
+                            position=position,
+                            value=value,
+                            value_ci=value.casefold(),
+                            primary=primary,
+                        )
+                    )
+            migrate.upgrade(database)
+            with database.engine.connect() as conn:
+                keys = dict(conn.execute(select(User.user_name, User.primary_email_ci)).all())
+            assert keys == {"old0": "primary@zero.test", "old1": "only@one.test", "old2": ""}
+        finally:
+            database.dispose()
