@@ -1,4 +1,5 @@
-"""Forgot Username, Forgot Password, and the reset page of the emailed link (FAQ 5, 8)."""
+"""Forgot Username, Forgot Password, the reset page of the emailed link (FAQ 5, 8), and the page
+where a new user chooses a first password."""
 
 from __future__ import annotations
 
@@ -60,6 +61,29 @@ def reset(token: str) -> Any:
         use=lambda tx: recovery.reset_password(tx, token, form.password.data).user_name,
         done=done,
         context=_whose,
+    )
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+@limiter.limit(RECOVERY_PER_IP, methods=["POST"])
+def set_password(token: str) -> Any:
+    """The link of the sign-in mail a new (or activated) user without a password gets."""
+
+    def done(user_name: str) -> Any:
+        flash(f"Your password is set. Sign in as {user_name} with it.", "success")
+        return redirect("/signin")
+
+    form = ResetForm()
+    form.password.label.text = "Password"
+    form.confirm.label.text = "Password again"
+    return link_page(
+        token,
+        links.SET_PASSWORD,
+        template="reset.html",
+        form=form,
+        use=lambda tx: recovery.set_first_password(tx, token, form.password.data).user_name,
+        done=done,
+        context=lambda tx, link: _whose(tx, link) | {"first": True},
     )
 
 

@@ -1,4 +1,5 @@
-"""Single-use emailed links: verify an address, reset a password, confirm a new address.
+"""Single-use emailed links: verify an address, reset a password, choose a first password,
+confirm a new address.
 
 The mail carries a random token; only its SHA-256 is kept. A link works once and until it expires;
 issuing a new link for the same purpose makes the user's earlier ones expire, so only the newest
@@ -20,11 +21,14 @@ from store.models import User, UserLink
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"
+SET_PASSWORD = "set_password"
 CHANGE_EMAIL = "change_email"
 
 LIFETIMES = {
     VERIFY_EMAIL: timedelta(hours=24),
     RESET_PASSWORD: timedelta(hours=1),
+    # A first password is chosen from the sign-in mail, which may wait in an inbox for days.
+    SET_PASSWORD: timedelta(days=7),
     CHANGE_EMAIL: timedelta(hours=24),
 }
 

@@ -1,4 +1,5 @@
-"""Forgotten username or password, and the reset that unlocks (SPEC §2, FAQ 5, 8).
+"""Forgotten username or password, the reset that unlocks (SPEC §2, FAQ 5, 8), and the first
+password chosen from the sign-in mail.
 
 Asking never tells whether an address or username is known: the same answer comes back, and the
 work done for a known one (a link and a queued mail) is a few inserts, delivered after the
@@ -13,7 +14,7 @@ from store import audit, links, outbox, sessions, users
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
-from store.models import User, UserEmail, fold
+from store.models import User, UserEmail, UserLink, fold
 
 
 def _by_email(tx: Tx, email: str) -> list[User]:
@@ -63,6 +64,25 @@ def reset_password(tx: Tx, token: str, password: str) -> User:
     """Set a new password through a reset link: the account is unlocked, its address counts as
     verified (the link reached it), and every session of the user ends."""
     link = links.consume(tx, links.RESET_PASSWORD, token)
+    user, actor, unlocked = _choose_password(tx, link, password)
+    sessions.end_all(tx, user)
+    _record(tx, actor, user, "user.password_reset", unlocked)
+    outbox.enqueue_email(
+        tx, user, "password_changed", how="reset", unlocked=unlocked, user_name=user.user_name
+    )
+    return user
+
+
+def set_first_password(tx: Tx, token: str, password: str) -> User:
+    """Choose the first password through the link of the sign-in mail of a new (or activated)
+    user: as with a reset, the address counts as verified, since the link reached it."""
+    link = links.consume(tx, links.SET_PASSWORD, token)
+    user, actor, unlocked = _choose_password(tx, link, password)
+    _record(tx, actor, user, "user.password_set", unlocked)
+    return user
+
+
+def _choose_password(tx: Tx, link: UserLink, password: str) -> tuple[User, Actor, bool]:
     user = tx.get(User, link.user_id)
     assert user is not None
     if not user.active:
@@ -76,20 +96,19 @@ def reset_password(tx: Tx, token: str, password: str) -> User:
     user.locked_at = None
     user.failed_logins = 0
     user.email_verified = True
-    sessions.end_all(tx, user)
+    return user, actor, unlocked
+
+
+def _record(tx: Tx, actor: Actor, user: User, action: str, unlocked: bool) -> None:
     audit.record(
         tx,
         actor,
-        "user.password_reset",
+        action,
         target_type="user",
         target_id=user.id,
         account_id=user.account_id,
         changes={"unlocked": unlocked},
     )
-    outbox.enqueue_email(
-        tx, user, "password_changed", how="reset", unlocked=unlocked, user_name=user.user_name
-    )
-    return user
 
 
 def reset_link_user(tx: Tx, token: str) -> User:

@@ -5,32 +5,19 @@ they changed. The links are `store.links` ones, opened by the self-service pages
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-
-from sqlalchemy import update
 
 from store import audit, links, outbox, rules, users
 from store.actors import Actor
-from store.db import Tx, now
+from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import User, UserLink, fold
+from store.models import User, fold
 from store.validation import clean_email
-
-# A first password is chosen from the sign-in mail, which may wait in an inbox for days.
-FIRST_PASSWORD_LINK = timedelta(days=7)
 
 
 def send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
     """The sign-in mail of a user added (or activated) in the console, with a set-password link."""
-    token = links.issue(tx, user, links.RESET_PASSWORD)
-    tx.flush()
-    tx.execute(
-        update(UserLink)
-        .where(UserLink.token_hash == links.digest(token))
-        .values(expires_at=now() + FIRST_PASSWORD_LINK)
-        .execution_options(synchronize_session=False)
-    )
-    outbox.enqueue_email(tx, user, "sign_in", reason=reason, link=f"/reset/{token}")
+    token = links.issue(tx, user, links.SET_PASSWORD)
+    outbox.enqueue_email(tx, user, "sign_in", reason=reason, link=f"/set-password/{token}")
 
 
 def send_password_reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:

@@ -108,7 +108,7 @@ def test_a_main_contact_manages_the_accounts_users(
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".flash-success")).to_contain_text("pat@horsham.test was added")
     welcome = mailbox.wait_for("pat@horsham.test", "account is ready")
-    assert "/reset/" in welcome.link("/reset/")
+    assert "/set-password/" in welcome.link("/set-password/")
 
     # Edit: a phone and a role.
     row(page, "pat@horsham.test").get_by_role("link", name="Edit").click()

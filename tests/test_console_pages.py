@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from store import credentials, csc, sso_sessions, users
+from store import credentials, csc, links, passwords, sso_sessions, users
 from store.applications import ensure_application
-from store.models import AuditEvent, OutboxMessage, User
+from store.db import now
+from store.models import AuditEvent, OutboxMessage, User, UserLink
+
+PASSWORD = "a long enough pass phrase"
 
 
 class Console:
@@ -226,8 +230,10 @@ def test_form_fields_cannot_grant_main_or_reach_past_the_rules(
 
 
 def test_new_user_offers_the_inactive_match_then_adds_with_a_sign_in_mail(
-    db, enterprise, make_user, main_console
+    app, db, enterprise, make_user, main_console
 ):
+    """The sign-in mail's link lasts a week and opens "Choose your password", which also
+    confirms the address."""
     account = enterprise.account
     former = make_user(account, "former.staff", emails=[{"value": "pat@x.test", "primary": True}])
     with db.transaction() as tx:
@@ -253,7 +259,25 @@ def test_new_user_offers_the_inactive_match_then_adds_with_a_sign_in_mail(
         assert users.contact_roles_of(user) == ["IT Receiver", "Super User"]
         mail = tx.scalars(select(OutboxMessage)).all()[-1]
         assert mail.payload["template"] == "sign_in" and mail.payload["to"] == "PAT@x.test"
-        assert mail.payload["link"].startswith("/reset/")
+        assert mail.payload["link"].startswith("/set-password/")
+        link = tx.scalar(select(UserLink).where(UserLink.user_id == user.id))
+        assert link.purpose == links.SET_PASSWORD
+        assert timedelta(days=6, hours=23) < link.expires_at - now() <= timedelta(days=7)
+        assert not user.email_verified and user.password_hash is None
+    token = mail.payload["link"].removeprefix("/set-password/")
+    visitor = app.test_client()
+    assert visitor.get(f"/reset/{token}").status_code == 404  # not a reset link
+    page = visitor.get(mail.payload["link"])
+    assert page.status_code == 200
+    assert "Choose your password" in text(page) and "PAT@x.test" in text(page)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text(page)).group(1)
+    chosen = {"csrf_token": csrf, "password": PASSWORD, "confirm": PASSWORD}
+    response = visitor.post(mail.payload["link"], data=chosen)
+    assert response.status_code == 302 and response.headers["Location"] == "/signin"
+    user = reload(db, user.id)
+    assert user.email_verified and passwords.verify_password(user.password_hash, PASSWORD)
+    assert actions(db)[-1][0] == "user.password_set"
+    assert visitor.get(mail.payload["link"]).status_code == 410  # used up
 
 
 def test_the_last_main_contact_is_refused_with_the_way_to_add_one(db, enterprise, main_console):
