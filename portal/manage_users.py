@@ -174,9 +174,9 @@ def new_user(account_id: uuid.UUID) -> Any:
                     account_id=account_id,
                     user_name=form.user_name.data or form.email.data,
                     contact_roles=form.contact_roles.data,
+                    send_sign_in_email=True,
                     **_new_user_fields(form, options),
                 )
-                user_mail.send_sign_in(tx, user, reason="created")
         except DomainError as error:
             show_refusal(form, error, FORM_FIELDS)
         else:

@@ -1,6 +1,6 @@
-"""Mails a main contact (or support) sends to a user from the console: the sign-in mail of a new
-user with a link to choose a password, a password reset link, and the confirmation of an address
-they changed. The links are `store.links` ones, opened by the self-service pages."""
+"""Mails a main contact (or support) sends to a user from the console: a password reset link, and
+the confirmation of an address they changed. The links are `store.links` ones, opened by the
+self-service pages. (The sign-in mail of a new or activated user is sent by `store.users`.)"""
 
 from __future__ import annotations
 
@@ -12,12 +12,6 @@ from store.db import Tx
 from store.errors import Conflict, InvalidInput
 from store.models import User, fold
 from store.validation import clean_email
-
-
-def send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
-    """The sign-in mail of a user added (or activated) in the console, with a set-password link."""
-    token = links.issue(tx, user, links.SET_PASSWORD)
-    outbox.enqueue_email(tx, user, "sign_in", reason=reason, link=f"/set-password/{token}")
 
 
 def send_password_reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:

@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from store import audit, outbox, rules, sessions, user_fields
+from store import audit, links, outbox, rules, sessions, user_fields
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.db import Tx, now
@@ -37,7 +37,8 @@ def create_user(
     """Add a user to an account (or a guest without one) with the profile rules applied.
 
     A user created without a profile gets the account kind's default; users of Office accounts and
-    users pushed by an identity provider are owned by that source from the start.
+    users pushed by an identity provider are owned by that source from the start. The sign-in
+    email of a user without a password carries a link to choose one.
     """
     account = _account(tx, actor, account_id)
     if account is None:
@@ -79,7 +80,7 @@ def create_user(
     changes = user_fields.snapshot(user) | ({"contact_roles": roles} if roles else {})
     audit.record(tx, actor, "user.created", **_target(user), changes=changes)
     if send_sign_in_email:
-        outbox.enqueue_email(tx, user, "sign_in", reason="created")
+        _send_sign_in(tx, user, reason="created")
     return user
 
 
@@ -206,7 +207,8 @@ def deactivate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
 
 
 def activate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
-    """Give sign-in back; the user is sent a sign-in email."""
+    """Give sign-in back; the user is sent a sign-in email (with a set-password link if the user
+    has no password)."""
     return update_user(tx, actor, user_id, {"active": True})
 
 
@@ -284,9 +286,20 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         sessions.end_all(tx, user)
     elif user.active and not was_active:
         action = "user.activated"
-        outbox.enqueue_email(tx, user, "sign_in", reason="activated")
+        _send_sign_in(tx, user, reason="activated")
     audit.record(tx, actor, action, **_target(user), changes=changes)
     return user
+
+
+def _send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
+    """The sign-in mail of a user added or activated: while the user has no password it carries
+    a link to choose one (a week long); otherwise it points to sign-in."""
+    if user.primary_email is None:
+        return
+    context = {}
+    if user.password_hash is None:
+        context["link"] = f"/set-password/{links.issue(tx, user, links.SET_PASSWORD)}"
+    outbox.enqueue_email(tx, user, "sign_in", reason=reason, **context)
 
 
 def _main_contact_after(user: User, diff: Mapping[str, Any]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from store import audit, outbox, passwords, users
+from store import audit, links, outbox, passwords, users
 from store.actors import Actor, ActorType, Door
 from store.db import now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -290,19 +290,57 @@ class TestDeactivation:
             assert audit.events_for(tx, "user", user.id)[-1].action == "user.deactivated"
 
     def test_activation_restores_and_sends_a_sign_in_email(self, db, enterprise, make_user):
+        """With a set-password link when the user has no password yet, else just sign-in."""
         user = make_user(enterprise.account, "returning")
-        with db.transaction() as tx:
-            users.deactivate(tx, enterprise.actor, user.id)
-        with db.transaction() as tx:
-            users.activate(tx, enterprise.actor, user.id)
+        with_password = make_user(enterprise.account, "known", password="a long enough phrase")
+        for someone in (user, with_password):
+            with db.transaction() as tx:
+                users.deactivate(tx, enterprise.actor, someone.id)
+            with db.transaction() as tx:
+                users.activate(tx, enterprise.actor, someone.id)
         assert reload(db, user.id).active is True
         with db.transaction(write=False) as tx:
-            (mail,) = outbox.pending(tx, outbox.EMAIL)
-            assert (mail.payload["to"], mail.payload["template"]) == (
+            first, second = outbox.pending(tx, outbox.EMAIL)
+            assert (first.payload["to"], first.payload["template"]) == (
                 "returning@example.test",
                 "sign_in",
             )
+            assert first.payload["reason"] == "activated"
+            token = first.payload["link"].removeprefix("/set-password/")
+            assert links.peek(tx, links.SET_PASSWORD, token).user_id == user.id
+            assert (second.payload["to"], second.payload["template"]) == (
+                "known@example.test",
+                "sign_in",
+            )
+            assert "link" not in second.payload
             assert audit.events_for(tx, "user", user.id)[-1].action == "user.activated"
+
+    def test_a_new_users_sign_in_email_links_to_a_first_password_unless_one_was_given(
+        self, db, enterprise
+    ):
+        with db.transaction() as tx:
+            fresh = users.create_user(
+                tx,
+                enterprise.actor,
+                account_id=enterprise.account.id,
+                user_name="fresh",
+                emails=[{"value": "fresh@example.test", "primary": True}],
+                send_sign_in_email=True,
+            )
+            users.create_user(
+                tx,
+                enterprise.actor,
+                account_id=enterprise.account.id,
+                user_name="ready",
+                emails=[{"value": "ready@example.test", "primary": True}],
+                password="a long enough phrase",
+                send_sign_in_email=True,
+            )
+        with db.transaction(write=False) as tx:
+            first, second = outbox.pending(tx, outbox.EMAIL)
+            token = first.payload["link"].removeprefix("/set-password/")
+            assert links.peek(tx, links.SET_PASSWORD, token).user_id == fresh.id
+            assert second.payload["to"] == "ready@example.test" and "link" not in second.payload
 
 
 class TestMainContactInvariant:
