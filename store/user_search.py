@@ -7,6 +7,8 @@ then those users with their emails. A page past the middle of the list is
 read from the other end. Searching matches each word as the start of the first name, last name,
 username or an email address, as index ranges. Sorting by email reads the user's case-folded
 primary address (`primary_email_ci`, kept with the emails); users without one sort first.
+Sorting by last sign-in puts users who never signed in last, or first when descending (see
+`sort_order`).
 """
 
 from __future__ import annotations
@@ -121,8 +123,19 @@ def page_of_users(
 
 
 def sort_order(sort: str, *, reverse: bool = False) -> list[Any]:
-    """The ORDER BY of a sort, ascending or reversed."""
-    return [key.desc() if reverse else key.asc() for key in SORTS[sort]]
+    """The ORDER BY of a sort, ascending or reversed.
+
+    An empty value (never signed in, no profile) sorts after every value: last ascending, first
+    descending, on both databases. That is how PostgreSQL's indexes hold NULLs, so it reads the
+    sort index either way; SQLite, whose NULLs come first, reads its index in two ranges.
+    """
+    return [_ordered(key, reverse) for key in SORTS[sort]]
+
+
+def _ordered(key: Any, reverse: bool) -> Any:
+    if not key.expression.nullable:
+        return key.desc() if reverse else key.asc()
+    return key.desc().nulls_first() if reverse else key.asc().nulls_last()
 
 
 def inactive_matches(tx: Tx, actor: Actor, account_id: uuid.UUID, email: str) -> Sequence[User]:
