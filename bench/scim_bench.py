@@ -584,6 +584,21 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def serve(stack: ExitStack, db: Database, app: str, clients: int) -> tuple[Server, Server, Pool]:
+    """Rollcall (`app`, a gunicorn app spec) and the bare app served, and the client processes;
+    all stopped when the stack closes."""
+    logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_")))
+    env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
+    served = stack.enter_context(gunicorn(app, free_port(), "/healthz", env, logs / "app.log"))
+    bare = stack.enter_context(
+        gunicorn("scim_bench:bare_app", free_port(), "/ping", env, logs / "bare.log")
+    )
+    pool = client_pool(clients)
+    stack.callback(pool.join)
+    stack.callback(pool.terminate)
+    return served, bare, pool
+
+
 def client_pool(processes: int) -> Pool:
     pool = multiprocessing.get_context("spawn").Pool(processes, initializer=ignore_interrupts)
     pool.map(time.sleep, [0.1] * processes, chunksize=1)  # every process up and importing done
@@ -688,17 +703,7 @@ def main() -> None:
     with ExitStack() as stack:
         db = stack.enter_context(bench_database())
         directory = set_up(db, args.concurrency)
-        logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scim_bench_")))
-        env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
-        app = stack.enter_context(
-            gunicorn("rollcall.wsgi:app", free_port(), "/healthz", env, logs / "app.log")
-        )
-        bare = stack.enter_context(
-            gunicorn("scim_bench:bare_app", free_port(), "/ping", env, logs / "bare.log")
-        )
-        pool = client_pool(args.concurrency)
-        stack.callback(pool.join)
-        stack.callback(pool.terminate)
+        app, bare, pool = serve(stack, db, "rollcall.wsgi:app", args.concurrency)
         setup = Setup(pool, app, bare, args.requests, args.concurrency, args.time_limit, rng)
         idle_load = machine_busy(2.0)
         note(

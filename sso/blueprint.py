@@ -134,14 +134,17 @@ def userinfo() -> Response:
     if presented is None:
         return _bearer_error(401, None)
     with database().transaction(write=False) as tx:
-        row = oauth.live_token(tx, presented)
-        user = claims.load_user(tx, row.user_id) if row and row.user_id else None
-        if row is None or user is None or not user.active:
+        holder = oauth.token_holder(tx, presented)
+        if holder is None:
             return _bearer_error(401, "invalid_token", "The access token is not valid.")
-        scopes = set(scope_to_list(row.scope) or ())
+        scopes = set(scope_to_list(holder.scope) or ())
         if "openid" not in scopes:
             return _bearer_error(403, "insufficient_scope", "The token has no openid scope.")
-        found = claims.claims_for(tx, user, scopes)
+        if "community" in scopes:  # account, roles and applications: the whole user
+            user = claims.load_user(tx, holder.id)
+            found = claims.claims_for(tx, user, scopes) if user else {}
+        else:
+            found = claims.standard_claims(holder, scopes)
     response = jsonify(found)
     response.headers["Cache-Control"] = "no-store"
     return response

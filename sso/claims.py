@@ -38,19 +38,26 @@ def load_user(tx: Tx, user_id: Any) -> User | None:
 
 def claims_for(tx: Tx, user: User, scopes: set[str]) -> dict[str, Any]:
     """The claims these scopes release about the user."""
-    claims: dict[str, Any] = {"sub": str(user.id)}
-    if "profile" in scopes:
-        claims |= _profile(user)
-    if "email" in scopes and user.primary_email:
-        claims |= {"email": user.primary_email, "email_verified": bool(user.email_verified)}
-    if "phone" in scopes and user.phone_numbers:
-        claims |= {"phone_number": user.phone_numbers[0].value, "phone_number_verified": False}
+    claims = standard_claims(user, scopes)
     if "community" in scopes:
-        claims |= _community(tx, user)
+        claims |= {k: v for k, v in _community(tx, user).items() if v is not None}
+    return claims
+
+
+def standard_claims(person: Any, scopes: set[str]) -> dict[str, Any]:
+    """The claims of every scope but community, from a User or a row with the same names
+    (`store.oauth.token_holder`'s, which userinfo reads in one statement)."""
+    claims: dict[str, Any] = {"sub": str(person.id)}
+    if "profile" in scopes:
+        claims |= _profile(person)
+    if "email" in scopes and person.primary_email:
+        claims |= {"email": person.primary_email, "email_verified": bool(person.email_verified)}
+    if "phone" in scopes and person.phone_number:
+        claims |= {"phone_number": person.phone_number, "phone_number_verified": False}
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _profile(user: User) -> dict[str, Any]:
+def _profile(user: Any) -> dict[str, Any]:
     name = user.display_name or " ".join(p for p in (user.given_name, user.family_name) if p)
     return {
         "name": name or None,

@@ -22,8 +22,7 @@ def issuer() -> str:
 
 def signing_key(tx: Tx) -> RSAKey:
     """The key that signs now (made on first use of a new deployment)."""
-    key = signing_keys.ensure_current(tx, Actor.system(Door.SSO, "token signing"))
-    return RSAKey.import_key(key.private_jwk)
+    return signing_keys.signing_key(tx, Actor.system(Door.SSO, "token signing"))
 
 
 def signing_key_set(tx: Tx) -> KeySet:

@@ -205,6 +205,10 @@ class User(Timestamps, Base):
         return chosen.value if chosen else None
 
     @property
+    def phone_number(self) -> str | None:
+        return self.phone_numbers[0].value if self.phone_numbers else None
+
+    @property
     def externally_managed(self) -> bool:
         return self.managed_by is not None
 

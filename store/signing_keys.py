@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import RSAKey
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from store import audit
 from store.actors import Actor
@@ -22,6 +22,13 @@ from store.models import SigningKey
 ALGORITHM = "RS256"
 # Longest life of anything a key signs (ID and access tokens live far less).
 MAX_SIGNED_LIFETIME = timedelta(hours=24)
+# How long a process signs with the key it found before asking the database again.
+CHECK_EVERY = timedelta(seconds=60)
+
+# This process's memory: imported keys by kid, and per database the signing key and until when.
+_IMPORTED_KEPT = 8
+_imported: dict[str, RSAKey] = {}
+_current: dict[str, tuple[RSAKey, datetime]] = {}
 
 
 def generate(signs_from: datetime) -> SigningKey:
@@ -62,6 +69,31 @@ def ensure_current(tx: Tx, actor: Actor) -> SigningKey:
     return key
 
 
+def signing_key(tx: Tx, actor: Actor) -> RSAKey:
+    """The key to sign with now, ready for use; the database is asked at most once a minute.
+
+    Every process switches to a rotated key within `CHECK_EVERY` of its `signs_from` (at once in
+    the process that rotated); the key it replaces stays published long after, so what either
+    signs verifies. Tokens are issued often, and this saves a query on each.
+    """
+    moment = now()
+    place = str(tx.get_bind().url)
+    known = _current.get(place)
+    if known is None or known[1] <= moment:
+        key = ensure_current(tx, actor)
+        upcoming = tx.scalar(
+            select(func.min(SigningKey.signs_from)).where(SigningKey.signs_from > moment)
+        )
+        until = min(moment + CHECK_EVERY, upcoming or moment + CHECK_EVERY)
+        known = _current[place] = (private_key(key), until)
+    return known[0]
+
+
+def forget() -> None:
+    """Ask the database again at the next signing (after keys were changed behind our back)."""
+    _current.clear()
+
+
 def rotate(tx: Tx, actor: Actor, *, delay: timedelta = timedelta(hours=1)) -> SigningKey:
     """Add a key that signs after `delay`; the current one retires then, published a day more."""
     if not actor.privileged:
@@ -74,6 +106,7 @@ def rotate(tx: Tx, actor: Actor, *, delay: timedelta = timedelta(hours=1)) -> Si
         old.published_until = new.signs_from + MAX_SIGNED_LIFETIME
     tx.flush()
     _audit(tx, actor, "signing_key.rotated", new)
+    forget()
     return new
 
 
@@ -92,7 +125,16 @@ def jwks(tx: Tx) -> dict[str, Any]:
 
 
 def private_key(key: SigningKey) -> RSAKey:
-    return RSAKey.import_key(key.private_jwk)
+    """The key ready to sign, imported once per process: an RSA import costs tens of milliseconds.
+
+    The kid is the key's RFC 7638 thumbprint, so one kid never names two different keys.
+    """
+    imported = _imported.get(key.kid)
+    if imported is None:
+        if len(_imported) >= _IMPORTED_KEPT:
+            _imported.clear()  # rotations are rare; the current key is imported again at once
+        imported = _imported[key.kid] = RSAKey.import_key(key.private_jwk)
+    return imported
 
 
 def _audit(tx: Tx, actor: Actor, action: str, key: SigningKey) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from rollcall import senders
-from store import accounts, migrate, users
+from store import accounts, migrate, signing_keys, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
 from store.models import Account, User
@@ -52,6 +52,7 @@ def db(migrated: Database) -> Iterator[Database]:
             conn.execute(text("UPDATE accounts SET parent_id = NULL"))
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+    signing_keys.forget()  # the keys this process signed with are gone with the tables
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from typing import Any
 import jwt as pyjwt
 import requests
 
+from sso import claims
+from store import users
 from tests.test_oidc_errors import tokens_for
 
 
@@ -92,3 +94,28 @@ def test_a_client_without_an_account_gets_no_scim_scope(provider: Any) -> None:
 def test_client_credentials_refuse_scopes_the_client_was_not_given(provider: Any) -> None:
     response = provider.machine.token(grant_type="client_credentials", scope="scim openid")
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, operator: Any) -> None:
+    """Userinfo reads the standard claims in one statement; they match the full user's claims."""
+    changes = {
+        "emails": [
+            {"value": "ada.old@example.com", "type": "home"},
+            {"value": "ada.work@example.com", "type": "work", "primary": True},
+        ],
+        "phone_numbers": [{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0199"}],
+        "display_name": "Countess Lovelace",
+        "locale": "en-GB",
+    }
+    with provider.db.transaction() as tx:
+        users.update_user(tx, operator, provider.ada.id, changes)
+    for scope in ("openid", "openid profile", "openid email phone", "openid profile email phone"):
+        info = provider.first_party.userinfo(tokens_for(provider, scope)["access_token"])
+        assert info.status_code == 200, info.text
+        with provider.db.transaction(write=False) as tx:
+            user = claims.load_user(tx, provider.ada.id)
+            expected = claims.claims_for(tx, user, set(scope.split()))
+        assert info.json() == expected
+    assert expected["email"] == "ada.work@example.com"
+    assert expected["phone_number"] == "+1 555 0100"
+    assert expected["name"] == "Countess Lovelace" and expected["locale"] == "en-GB"
