@@ -12,7 +12,12 @@ from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, scope_to_list
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
 from flask import (
     Blueprint,
     Response,
@@ -28,7 +33,7 @@ from flask_wtf import FlaskForm
 from rollcall.app import database
 from sso import claims, keys, session
 from sso.grants import Person
-from sso.server import SCOPES
+from sso.server import SCOPES, Issuer
 from store import access, oauth, sso_sessions
 from store.db import now
 
@@ -89,7 +94,7 @@ def discovery() -> Response:
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
-        "authorization_response_iss_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
     }
     response = jsonify(document)
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -167,6 +172,10 @@ def authorize() -> Any:
             return _authorization_error(error)
         redirect_uri = grant.redirect_uri
         params = request.values
+        if params.get("request"):  # OIDC Core §6: request objects are not supported here
+            return _authorization_error(RequestNotSupportedError(redirect_uri=redirect_uri))
+        if params.get("request_uri"):
+            return _authorization_error(RequestURINotSupportedError(redirect_uri=redirect_uri))
         prompts = set((params.get("prompt") or "").split())
         again = "login" in prompts or _too_old(current, params.get("max_age"))
         if person is None or again:
@@ -209,7 +218,9 @@ def _authorization_error(error: OAuth2Error) -> Any:
     """Errors before the redirect URI is trusted are shown here; later ones go to the client."""
     error.state = getattr(error, "state", None) or request.values.get("state")
     if getattr(error, "redirect_uri", None):
-        return server().handle_error_response(None, error)
+        response = server().handle_error_response(None, error)
+        Issuer().add_issuer_parameter(server(), response)
+        return response
     return render_template("sso/error.html", error=error), error.status_code or 400
 
 

@@ -13,6 +13,7 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 
 from sso import keys
@@ -66,6 +67,14 @@ class AccessTokens(JWTBearerTokenGenerator):
     def get_extra_claims(self, client: Client, grant_type: str, user: Any, scope: str) -> dict:
         account = client.row.account_id if user is None else None
         return {"account_id": str(account)} if account else {}
+
+
+class Issuer(IssuerParameter):
+    """RFC 9207: every authorization response names the issuer, so a client that signs in
+    through several providers cannot be handed another provider's code (a mix-up attack)."""
+
+    def get_issuer(self) -> str:
+        return keys.issuer()
 
 
 class Revocation(RevocationEndpoint):
@@ -130,6 +139,7 @@ def create_server(app: Flask) -> AuthorizationServer:
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    server.register_extension(Issuer())
     return server
 
 

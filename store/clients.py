@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from store import applications, audit
 from store.actors import Actor
@@ -99,8 +99,11 @@ def create_client(
 
 
 def find_client(tx: Tx, client_id: str) -> OAuthClient | None:
-    client = tx.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
+    client = tx.scalar(_CLIENT_BY_ID, {"client_id": client_id})
     return client if client is not None and client.revoked_at is None else None
+
+
+_CLIENT_BY_ID = select(OAuthClient).where(OAuthClient.client_id == bindparam("client_id"))
 
 
 def client_named(tx: Tx, client_id: str) -> OAuthClient:

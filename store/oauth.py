@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, Select, bindparam, or_, select, true, update
+from sqlalchemy import Row, Select, bindparam, insert, or_, select, true, update
 
 from store.db import Tx, now
 from store.models import (
@@ -110,24 +110,20 @@ class Issued:
     auth_time: datetime | None = None
 
 
-def save_token(tx: Tx, kind: str, token: str, expires_in: int, about: Issued) -> OAuthToken:
+def save_token(tx: Tx, kind: str, token: str, expires_in: int, about: Issued) -> None:
+    """Keep a token's hash with what it is about (a Core insert: issued on every sign-in)."""
     moment = now()
-    row = OAuthToken(
-        kind=kind,
-        token_hash=digest(token),
-        client_id=about.client_id,
-        scope=about.scope,
-        user_id=about.user_id,
-        account_id=about.account_id,
-        session_id=about.session_id,
-        code_id=about.code_id,
-        family_id=about.family_id,
-        auth_time=about.auth_time,
-        created_at=moment,
-        expires_at=moment + timedelta(seconds=expires_in),
-    )
-    tx.add(row)
-    return row
+    values = about.__dict__ | {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        "token_hash": digest(token),
+        "created_at": moment,
+        "expires_at": moment + timedelta(seconds=expires_in),
+    }
+    tx.execute(_INSERT_TOKEN, values)
+
+
+_INSERT_TOKEN = insert(OAuthToken)
 
 
 def find_token(tx: Tx, token: str, kind: str | None = None) -> OAuthToken | None:

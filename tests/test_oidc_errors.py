@@ -148,6 +148,37 @@ def test_prompt_none_without_a_session_answers_login_required(provider: Any) -> 
     assert response.headers["Location"].startswith(rp.redirect_uri)
     assert found["error"] == "login_required" and found["state"] == "xyz"
     assert "code" not in found
+    assert found["iss"] == provider.base  # RFC 9207, on errors too
+
+
+def test_authorization_responses_name_the_issuer(provider: Any) -> None:
+    rp = provider.first_party
+    browser = signed_in(provider)
+    _, challenge = pkce_pair()
+    url = rp.authorize_url(code_challenge=challenge, code_challenge_method="S256")
+    found = query(browser.follow(browser.get(url), until=rp.redirect_uri).headers["Location"])
+    assert found["code"] and found["iss"] == provider.base
+    document = requests.get(f"{provider.base}/.well-known/openid-configuration").json()
+    assert document["authorization_response_iss_parameter_supported"] is True
+
+
+def test_request_objects_are_refused_as_not_supported(provider: Any) -> None:
+    """OIDC Core §6: a provider without request objects says so rather than ignoring them."""
+    rp = provider.first_party
+    browser = signed_in(provider)
+    _, challenge = pkce_pair()
+    cases = {
+        "request": ("eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.", "request_not_supported"),
+        "request_uri": ("https://rp.example/request.jwt", "request_uri_not_supported"),
+    }
+    for name, (value, error) in cases.items():
+        url = rp.authorize_url(state="s1", code_challenge=challenge, code_challenge_method="S256",
+                               **{name: value})  # fmt: skip
+        response = browser.get(url)
+        assert response.status_code == 302
+        found = query(response.headers["Location"])
+        assert response.headers["Location"].startswith(rp.redirect_uri)
+        assert found["error"] == error and found["state"] == "s1" and "code" not in found
 
 
 def test_prompt_none_with_a_session_signs_in_silently(provider: Any) -> None:
