@@ -28,7 +28,7 @@ from scim2_models import (
 from sqlalchemy import Uuid, literal, select, tuple_
 from sqlalchemy.orm import object_session
 
-from scim import filters, mapping
+from scim import filters, mapping, user_json
 from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, parametrized
 from store import listing
 from store.actors import Actor
@@ -95,9 +95,19 @@ USERS = _Kind(UserRow, filters.USER_COLUMNS)
 GROUPS = _Kind(GroupRow, filters.GROUP_COLUMNS)
 
 
-def search_users(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
+def search_users(
+    tx: Tx, actor: Actor, search: SearchRequest[Any], base: str, *, lean: bool = True
+) -> dict[str, Any]:
+    """A page of users. Pages by index without a projection, which identity providers read
+    through while importing, are written as plain dicts like a GET (scim.user_json); `lean=False`
+    renders every page with scim2-models (the tests compare the two)."""
     plan = _Plan(search, USERS)
     page = listing.users(tx, actor, **plan.query())
+    plain = plan.cursor is None and not (search.attributes or search.excluded_attributes)
+    if lean and plain:
+        documents = [user_json.user_json(listing.UserView.of(u), base) for u in page.items]
+        start = max(search.start_index or 1, 1)
+        return user_json.list_response(documents, page.total or 0, start_index=start)
     resources = [mapping.user_to_scim(u, base) for u in page.items]
     return plan.respond(UserResource, resources, page)
 

@@ -105,12 +105,14 @@ def user_json(view: UserView, base: str) -> dict[str, Any]:
     return document
 
 
-def list_response(documents: list[dict[str, Any]], total: int) -> dict[str, Any]:
-    """A ListResponse of a first page (startIndex 1) holding these resources."""
+def list_response(
+    documents: list[dict[str, Any]], total: int, *, start_index: int = 1
+) -> dict[str, Any]:
+    """A ListResponse of a page (paged by index) holding these resources."""
     return {
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": total,
-        "startIndex": 1,
+        "startIndex": start_index,
         "itemsPerPage": len(documents),
         "Resources": documents,
     }

@@ -115,7 +115,8 @@ def full_rendering(app, db, actor, user_id, context=Context.RESOURCE_QUERY_RESPO
 def full_search(app, db, actor, args) -> bytes:
     with app.test_request_context(), db.transaction(write=False) as tx:
         query = search.from_query(UserResource, args)
-        return responses.scim_json(search.search_users(tx, actor, query, BASE)).get_data()
+        found = search.search_users(tx, actor, query, BASE, lean=False)
+        return responses.scim_json(found).get_data()
 
 
 def test_get_by_id_is_byte_for_byte_the_scim2_models_rendering(app, db, scim, enterprise, rich):
@@ -176,6 +177,34 @@ def test_other_searches_take_the_full_path(app, db, scim, enterprise, rich, quer
     args = dict(p.split("=", 1) for p in query.split("&"))
     if response.status_code == 200:
         assert response.get_data() == full_search(app, db, enterprise.okta, args)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "startIndex=2&count=2",
+        "count=0",
+        "startIndex=99",
+        "sortBy=userName&sortOrder=descending",
+        'filter=emails.value co "example"&sortBy=name.familyName',
+        "filter=active eq true&count=1",
+    ],
+)
+def test_list_pages_are_byte_for_byte_the_scim2_models_rendering(
+    app, db, scim, enterprise, rich, query
+):
+    scim.create_user("second.person")
+    scim.create_user("third.person")
+    args = dict(p.split("=", 1) for p in query.split("&")) if query else {}
+    response = scim.get("/Users?" + quote(query, safe="=&"))
+    assert response.status_code == 200
+    assert response.get_data() == full_search(app, db, enterprise.okta, args), query
+    searched = scim.post("/Users/.search", {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        **{k: int(v) if v.isdigit() else v for k, v in args.items()},
+    })  # fmt: skip
+    assert searched.get_data() == response.get_data()
 
 
 def test_the_lookup_sees_only_the_callers_users(scim, scim_client, make_account, make_token, rich):
