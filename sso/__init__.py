@@ -10,10 +10,11 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from sso import backchannel, blueprint, pages, server, session
+    from sso import backchannel, blueprint, cors, pages, server, session
 
     app.extensions["rollcall.oauth"] = server.create_server(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(blueprint.bp)
     app.after_request(session.write_cookie)
+    app.after_request(cors.add_headers)
     backchannel.init_app(app)

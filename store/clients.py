@@ -113,6 +113,22 @@ def client_named(tx: Tx, client_id: str) -> OAuthClient:
     return client
 
 
+def redirects_to_origin(tx: Tx, origin: str) -> bool:
+    """Whether an active client has a redirect URI at this origin (scheme://host[:port])."""
+    wanted = origin.strip().lower().rstrip("/")
+    for uris in tx.scalars(
+        select(OAuthClient.redirect_uris).where(OAuthClient.revoked_at.is_(None))
+    ):
+        if any(_origin_of(uri) == wanted for uri in uris or ()):
+            return True
+    return False
+
+
+def _origin_of(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def check_secret(client: OAuthClient, secret: str) -> bool:
     """Constant-time comparison of a presented secret with the stored digest."""
     if client.secret_hash is None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from store import clients
 from tests.oidc import Browser, pkce_pair, query
 
 
@@ -223,3 +224,39 @@ def test_prompt_login_and_max_age_ask_for_the_password_again(provider: Any) -> N
         assert response.status_code == 200 and 'name="password"' in response.text
         back = browser.follow(browser.sign_in("ada", page=response), until=rp.redirect_uri)
         assert "code" in query(back.headers["Location"])
+
+
+def test_browser_applications_get_cors_for_their_own_origin_only(
+    provider: Any, operator: Any
+) -> None:
+    with provider.db.transaction() as tx:
+        clients.create_client(
+            tx,
+            operator,
+            name="Single-page app",
+            redirect_uris=["https://spa.example/callback"],
+            public=True,
+            access="everyone",
+        )
+    spa, evil = "https://spa.example", "https://evil.example"
+    for path in ("/oauth/token", "/oauth/userinfo", "/oauth/revoke"):
+        allowed = requests.options(f"{provider.base}{path}", headers={
+            "Origin": spa, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        })  # fmt: skip
+        assert allowed.headers["Access-Control-Allow-Origin"] == spa, path
+        assert "Authorization" in allowed.headers["Access-Control-Allow-Headers"]
+        assert "Access-Control-Allow-Credentials" not in allowed.headers
+        refused = requests.options(f"{provider.base}{path}", headers={"Origin": evil})
+        assert "Access-Control-Allow-Origin" not in refused.headers, path
+    failed = requests.post(f"{provider.base}/oauth/token", data={"grant_type": "password"},
+                           headers={"Origin": spa})  # fmt: skip
+    assert failed.status_code in (400, 401) and failed.headers["Access-Control-Allow-Origin"] == spa
+    denied = requests.get(f"{provider.base}/oauth/userinfo", headers={"Origin": spa})
+    assert denied.status_code == 401
+    assert "WWW-Authenticate" in denied.headers["Access-Control-Expose-Headers"]
+    for path in ("/.well-known/openid-configuration", "/oauth/jwks"):
+        public = requests.get(f"{provider.base}{path}", headers={"Origin": evil})
+        assert public.headers["Access-Control-Allow-Origin"] == "*"
+    introspection = requests.options(f"{provider.base}/oauth/introspect", headers={"Origin": spa})
+    assert "Access-Control-Allow-Origin" not in introspection.headers
