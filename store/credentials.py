@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, now
+from store.db import Tx, fetch, now
 from store.errors import Forbidden, NotFound
 from store.models import Account, ProvisioningCredential
 from store.validation import clean_text
@@ -70,8 +70,8 @@ def create_credential(
 def find_live(tx: Tx, token: str) -> ProvisioningCredential | None:
     """The unrevoked credential this token belongs to, in one indexed query (every SCIM request
     asks): a detached copy of its id, account, kind, name and last use, not a tracked row."""
-    row = tx.execute(_LIVE, {"token_hash": _digest(token)}).first()
-    return None if row is None else ProvisioningCredential(**row._mapping)
+    rows = fetch(tx, _LIVE, {"token_hash": _digest(token)})
+    return ProvisioningCredential(**rows[0]._asdict()) if rows else None
 
 
 def needs_use_recorded(credential: ProvisioningCredential) -> bool:

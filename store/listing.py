@@ -35,7 +35,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from store import rules
 from store.actors import Actor
-from store.db import Tx
+from store.db import Tx, fetch
 from store.errors import NotFound
 from store.models import (
     Application,
@@ -179,7 +179,7 @@ SHOWN_COLUMNS = tuple(
 
 def user_view(tx: Tx, actor: Actor, user_id: Any) -> UserView:
     """The user by id, if the caller may see it (as `users.get_user`: others' are NotFound)."""
-    view = _view(tx.execute(_BY_ID, {"user_id": user_id}).all())
+    view = _view(fetch(tx, _BY_ID, {"user_id": user_id}))
     if view is None:
         raise NotFound("No such user.")
     if actor.id != str(view.user.id):
@@ -192,8 +192,8 @@ def user_view_by_name(tx: Tx, actor: Actor, user_name: str) -> UserView | None:
     key = {"user_name_ci": fold(user_name)}
     # user_scope(actor), with the account as a parameter of a statement built once.
     if actor.privileged:
-        return _view(tx.execute(_BY_NAME_ANY_ACCOUNT, key).all())
-    return _view(tx.execute(_BY_NAME_IN_ACCOUNT, key | {"account_id": actor.account_id}).all())
+        return _view(fetch(tx, _BY_NAME_ANY_ACCOUNT, key))
+    return _view(fetch(tx, _BY_NAME_IN_ACCOUNT, key | {"account_id": actor.account_id}))
 
 
 class _Entry(NamedTuple):

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, insert, or_, select, true, update
+from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
-from store.db import Tx, now
+from store.db import Tx, fetch, now
 from store.models import (
     AuthorizationCode,
     OAuthConsent,
@@ -134,14 +135,15 @@ def find_token(tx: Tx, token: str, kind: str | None = None) -> OAuthToken | None
     return tx.scalar(query)
 
 
-def token_holder(tx: Tx, token: str) -> Row | None:
+def token_holder(tx: Tx, token: str) -> Any:
     """A live access token of an active person, with what the standard claims say about them.
 
     One statement, built once, because userinfo is asked on every page load of some applications:
     the row has the token's `scope` and the user's `id`, names, `locale`, `timezone`,
     `modified_at`, `email_verified`, `primary_email` and `phone_number` (the first by position).
     """
-    return tx.execute(_TOKEN_HOLDER, {"token_hash": digest(token), "moment": now()}).first()
+    rows = fetch(tx, _TOKEN_HOLDER, {"token_hash": digest(token), "moment": now()})
+    return rows[0] if rows else None
 
 
 def _token_holder_query() -> Select:
