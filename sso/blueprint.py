@@ -162,10 +162,10 @@ class ConsentForm(FlaskForm):
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize() -> Any:
     current = session.current_session()
+    user = session.current_user()  # read with the session, in this request
+    person = Person(user, current.id, current.auth_time) if current and user else None
     with database().transaction() as tx:
         g.oauth_tx = tx
-        user = claims.load_user(tx, current.user_id) if current else None
-        person = Person(user, current.id, current.auth_time) if current and user else None
         try:
             grant = server().get_consent_grant(end_user=person)
         except OAuth2Error as error:

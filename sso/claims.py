@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from store import access
@@ -23,17 +23,16 @@ from store.profiles import Profile, permissions
 
 
 def load_user(tx: Tx, user_id: Any) -> User | None:
-    query = (
-        select(User)
-        .options(
-            selectinload(User.emails),
-            selectinload(User.phone_numbers),
-            selectinload(User.groups),
-            joinedload(User.account),
-        )
-        .where(User.id == user_id)
-    )
-    return tx.scalar(query)
+    """The user with account and emails, which most scopes ask for; phones and groups (the phone
+    and community scopes) load when read, within the same transaction."""
+    return tx.scalar(_USER_BY_ID, {"user_id": user_id})
+
+
+_USER_BY_ID = (
+    select(User)
+    .options(selectinload(User.emails), joinedload(User.account))
+    .where(User.id == bindparam("user_id"))
+)
 
 
 def claims_for(tx: Tx, user: User, scopes: set[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oauth2.rfc9207 import IssuerParameter
-from flask import Flask
+from flask import Flask, g
 
 from sso import keys
 from sso.clients import Client
@@ -144,5 +144,9 @@ def create_server(app: Flask) -> AuthorizationServer:
 
 
 def _query_client(client_id: str) -> Client | None:
-    row = clients.find_client(tx(), client_id)
-    return Client(row) if row else None
+    """The client, read once per request (Authlib asks again while validating)."""
+    known = g.setdefault("oauth_clients", {})
+    if client_id not in known:
+        row = clients.find_client(tx(), client_id)
+        known[client_id] = Client(row) if row else None
+    return known[client_id]
