@@ -125,8 +125,12 @@ def _page(
 ) -> Page:
     items: Sequence[Any] = []
     if limit > 0:
-        ordered = query.order_by(*(order or (model.created_at, model.id)))
-        items = tx.scalars(ordered.offset(offset).limit(limit).options(*loads)).unique().all()
+        # The page's ids first, then their rows: a deep page skips entries of the sort index
+        # alone instead of reading every skipped row (a "deferred join").
+        order = order or (model.created_at, model.id)
+        ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
+        page = select(model).where(model.id.in_(ids.scalar_subquery())).order_by(*order)
+        items = tx.scalars(page.options(*loads)).unique().all()
     total = None
     if count and 0 < len(items) < limit:
         total = offset + len(items)  # a page that is not full ends the list: no need to count
