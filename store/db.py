@@ -147,6 +147,9 @@ def fetch(tx: Tx, statement: Executable, params: Mapping[str, Any]) -> list[Any]
         return list(tx.execute(statement, params).all())
     from psycopg.rows import namedtuple_row  # PostgreSQL's driver, not needed for SQLite
 
+    if tx.new or tx.dirty or tx.deleted:
+        tx.flush()  # what the session would do before a query of its own (autoflush)
+
     ready = _compiled.get(id(statement)) or _compile(statement, tx.get_bind().dialect)
     values = ready.defaults | {
         key: ready.processors[key](value) if key in ready.processors else value

@@ -48,3 +48,12 @@ def test_fetch_refuses_lists_it_cannot_pass_as_they_are(db) -> None:
     listed = select(User.id).where(User.user_name.in_(bindparam("names", expanding=True)))
     with db.transaction(write=False) as tx, pytest.raises(TypeError):
         fetch(tx, listed, {"names": ["a"]})
+
+
+def test_fetch_sees_changes_not_yet_flushed(db, make_account, make_user) -> None:
+    user = make_user(make_account(), "renamed.person")
+    with db.transaction() as tx:
+        tx.get(User, user.id).title = "Dean"
+        rows = fetch(tx, listing._BY_ID, {"user_id": user.id})
+        tx.rollback()
+    assert rows[0].title == "Dean"
