@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import AccessDeniedError, scope_to_list
+from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, scope_to_list
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     LoginRequiredError,
@@ -212,6 +212,22 @@ def authorize() -> Any:
             oauth.record_consent(tx, person.user.id, client_row.client_id, scopes)
         sso_sessions.add_client(tx, person.session_id, client_row.client_id)
         return server().create_authorization_response(grant=grant, grant_user=person)
+
+
+@bp.errorhandler(ValueError)
+def _unreadable(exc: ValueError) -> Any:
+    """A request Authlib cannot even describe (bytes that are not UTF-8 in HTTP Basic, characters
+    an error description may not echo) is still an OAuth error, never a server fault."""
+    current_app.logger.warning("unreadable OAuth request to %s: %r", request.path, exc)
+    error = InvalidRequestError("The request contains characters that cannot be read.")
+    if request.endpoint == "oidc.authorize":
+        return render_template("sso/error.html", error=error), 400
+    if request.endpoint == "oidc.userinfo":
+        return _bearer_error(400, "invalid_request", error.description)
+    response = jsonify(error="invalid_request", error_description=error.description)
+    response.status_code = 400
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _authorization_error(error: OAuth2Error) -> Any:

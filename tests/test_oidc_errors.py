@@ -3,6 +3,7 @@ errors to the client where it is, and tokens that stop working the moment they s
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import requests
@@ -260,3 +261,23 @@ def test_browser_applications_get_cors_for_their_own_origin_only(
         assert public.headers["Access-Control-Allow-Origin"] == "*"
     introspection = requests.options(f"{provider.base}/oauth/introspect", headers={"Origin": spa})
     assert "Access-Control-Allow-Origin" not in introspection.headers
+
+
+def test_unreadable_requests_get_oauth_errors_not_server_faults(provider: Any) -> None:
+    """Authlib refuses to echo some characters or to decode some bytes; the answer stays an
+    OAuth error (invalid_request), never a 500."""
+    rp = provider.first_party
+    not_utf8 = "Basic " + base64.b64encode(b"\xff\xfe:secret").decode()
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        form = {"grant_type": "client_credentials", "token": "x"}
+        headers = {"Authorization": not_utf8}
+        response = requests.post(f"{provider.base}{path}", headers=headers, data=form)
+        assert response.status_code == 400, path
+        assert response.json()["error"] == "invalid_request"
+    _, challenge = pkce_pair()
+    for name in ("response_type", "redirect_uri"):
+        url = rp.authorize_url(code_challenge=challenge, code_challenge_method="S256",
+                               **{name: "ü"})  # fmt: skip
+        page = Browser(provider.base).get(url)
+        assert page.status_code == 400 and "Location" not in page.headers
+        assert "cannot be completed" in page.text
