@@ -106,9 +106,38 @@ def json_body() -> Any:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise InvalidSyntaxException(detail=_TOO_DEEP) from None
+    _check_shape(body)
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object.")
     return body
+
+
+# SCIM bodies nest a few levels (a bulk operation's user's emails); far deeper is an attack on the
+# recursion of whatever reads it next.
+MAX_NESTING = 32
+_TOO_DEEP = f"The request body is nested deeper than {MAX_NESTING} levels."
+
+
+def _check_shape(body: Any) -> None:
+    """Refuse nesting past MAX_NESTING and text that is not Unicode (a JSON escape such as
+    \\ud800 decodes to half a character, which no database stores), without recursing."""
+    pending = [(body, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode()
+            except UnicodeEncodeError:
+                raise InvalidSyntaxException(
+                    detail="The request body holds text that is not valid Unicode."
+                ) from None
+        elif isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                raise InvalidSyntaxException(detail=_TOO_DEEP)
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
 
 
 def if_match() -> int | None:

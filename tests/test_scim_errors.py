@@ -118,6 +118,24 @@ class TestInvalidSyntax:
         assert "JSON" in body["detail"]
         assert user_count(db) == before
 
+    @pytest.mark.parametrize("depth", [40, 900, 5000])
+    @pytest.mark.parametrize("path", ["/Users", "/Bulk", "/Users/.search"])
+    def test_bodies_nested_too_deeply(self, db, scim, path, depth):
+        nested = '{"a":' * depth + "1" + "}" * depth
+        raw = f'{{"schemas":["{USER}"],"userName":"deep","title":{nested}}}'
+        before = user_count(db)
+        body = error(scim.post(path, raw), 400, "invalidSyntax")
+        assert "nested" in body["detail"]
+        assert user_count(db) == before
+
+    def test_text_that_is_not_unicode(self, db, scim):
+        alice = scim.create_user("alice")
+        before = user_count(db)
+        for raw in (f'{{"schemas":["{USER}"],"userName":"\\ud800"}}', '{"\\udfff": 1}'):
+            error(scim.post("/Users", raw), 400, "invalidSyntax")
+            error(scim.put(f"/Users/{alice['id']}", raw), 400, "invalidSyntax")
+        assert user_count(db) == before
+
     def test_unknown_attribute(self, scim):
         response = scim.post("/Users", {"schemas": [USER], "userName": "q", "shoeSize": 42})
         body = error(response, 400, "invalidSyntax")
