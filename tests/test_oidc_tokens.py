@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import jwt as pyjwt
@@ -9,7 +10,7 @@ import requests
 
 from sso import claims
 from store import users
-from tests.test_oidc_errors import tokens_for
+from tests.test_oidc_errors import code_for, signed_in, tokens_for
 
 
 def test_refresh_rotates_and_a_reused_token_revokes_the_family(provider: Any) -> None:
@@ -119,3 +120,20 @@ def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, oper
     assert expected["email"] == "ada.work@example.com"
     assert expected["phone_number"] == "+1 555 0100"
     assert expected["name"] == "Countess Lovelace" and expected["locale"] == "en-GB"
+
+
+def test_a_refreshed_id_token_keeps_the_original_sign_in(provider: Any) -> None:
+    """OIDC Core §12.2: same iss, sub, aud, azp and auth_time, a new iat, and no nonce (the
+    refresh is not an authentication request, so it has none to echo)."""
+    rp = provider.first_party
+    browser = signed_in(provider)
+    code, verifier = code_for(provider, browser, rp, "openid offline_access", nonce="n-123")
+    first = rp.exchange(code, verifier).json()
+    time.sleep(1.1)  # iat counts seconds
+    second = rp.refresh(first["refresh_token"]).json()
+    original = pyjwt.decode(first["id_token"], options={"verify_signature": False})
+    renewed = pyjwt.decode(second["id_token"], options={"verify_signature": False})
+    assert original["nonce"] == "n-123" and "nonce" not in renewed
+    for claim in ("iss", "sub", "aud", "azp", "auth_time"):
+        assert renewed.get(claim) == original.get(claim), claim
+    assert renewed["iat"] > original["iat"]
