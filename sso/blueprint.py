@@ -8,7 +8,7 @@ application, and consent.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, scope_to_list
@@ -24,6 +24,7 @@ from flask import (
     current_app,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -40,6 +41,7 @@ from store.db import now
 bp = Blueprint("oidc", __name__, template_folder="templates")
 
 RESPONSE_TYPES = ["code"]
+RESPONSE_MODES = ("query", "fragment", "form_post")
 CLAIMS = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
     "name", "given_name", "family_name", "preferred_username", "locale", "zoneinfo",
@@ -67,7 +69,7 @@ def discovery() -> Response:
         "end_session_endpoint": f"{base}/oauth/logout",
         "scopes_supported": SCOPES,
         "response_types_supported": RESPONSE_TYPES,
-        "response_modes_supported": ["query"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [keys.ALGORITHM],
@@ -161,6 +163,11 @@ class ConsentForm(FlaskForm):
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize() -> Any:
+    """The authorization endpoint; its answers to the client go back in the response mode asked."""
+    return _in_response_mode(_authorize())
+
+
+def _authorize() -> Any:
     current = session.current_session()
     user = session.current_user()  # read with the session, in this request
     person = Person(user, current.id, current.auth_time) if current and user else None
@@ -172,6 +179,12 @@ def authorize() -> Any:
             return _authorization_error(error)
         redirect_uri = grant.redirect_uri
         params = request.values
+        mode = params.get("response_mode") or "query"
+        if mode not in RESPONSE_MODES:
+            unknown = InvalidRequestError("This response_mode is not supported.")
+            unknown.redirect_uri = redirect_uri
+            return _authorization_error(unknown)
+        g.response_mode, g.client_redirect = mode, redirect_uri
         if params.get("request"):  # OIDC Core §6: request objects are not supported here
             return _authorization_error(RequestNotSupportedError(redirect_uri=redirect_uri))
         if params.get("request_uri"):
@@ -212,6 +225,22 @@ def authorize() -> Any:
             oauth.record_consent(tx, person.user.id, client_row.client_id, scopes)
         sso_sessions.add_client(tx, person.session_id, client_row.client_id)
         return server().create_authorization_response(grant=grant, grant_user=person)
+
+
+def _in_response_mode(response: Any) -> Any:
+    """A redirect to the client carries its parameters in the query (the default), in the
+    fragment, or in a form posted from the browser (OAuth 2.0 Form Post Response Mode)."""
+    mode, target = g.get("response_mode", "query"), g.get("client_redirect")
+    location = getattr(response, "location", None) or ""
+    if mode == "query" or not target or not location.startswith(target):
+        return response
+    fields = parse_qsl(location[len(target) :].lstrip("?&"), keep_blank_values=True)
+    if mode == "fragment":
+        response.location = f"{target}#{urlencode(fields)}"
+        return response
+    page = make_response(render_template("sso/form_post.html", action=target, fields=fields))
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @bp.errorhandler(ValueError)

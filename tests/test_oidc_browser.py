@@ -6,11 +6,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from store import applications, clients
 from tests.browser import ARTIFACTS
 from tests.live import live
-from tests.oidc import PASSWORD
+from tests.oidc import PASSWORD, pkce_pair
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "oidc_client" / "app.py"
 
@@ -91,3 +92,34 @@ def test_sign_in_through_the_page_into_the_example_application(
             assert page.url.startswith(example) and "Ada Lovelace" in page.inner_text("#welcome")
         finally:
             context.close()
+
+
+def test_form_post_response_mode_posts_the_code_to_the_application(
+    provider: Any, chromium: Any
+) -> None:
+    """The page of response_mode=form_post submits itself (its script is allowed by the CSP)."""
+    rp = provider.first_party
+    verifier, challenge = pkce_pair()
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    posted: list[dict[str, str]] = []
+
+    def application(route: Any) -> None:
+        posted.append(dict(parse_qsl(route.request.post_data or "")) | {"_": route.request.method})
+        route.fulfill(status=200, content_type="text/html", body="<p id=done>received</p>")
+
+    try:
+        page.route(rp.redirect_uri, application)
+        page.goto(provider.base + "/signin")
+        page.fill("input[name=login]", "ada")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("text=Your applications")
+        page.goto(rp.authorize_url(response_mode="form_post", state="fp1", code_challenge=challenge,
+                                   code_challenge_method="S256"))  # fmt: skip
+        page.wait_for_selector("#done")
+    finally:
+        context.close()
+    assert posted and posted[0]["_"] == "POST" and posted[0]["state"] == "fp1"
+    assert rp.exchange(posted[0]["code"], verifier).status_code == 200

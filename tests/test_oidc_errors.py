@@ -4,7 +4,10 @@ errors to the client where it is, and tokens that stop working the moment they s
 from __future__ import annotations
 
 import base64
+import html
+import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 import requests
 
@@ -281,3 +284,32 @@ def test_unreadable_requests_get_oauth_errors_not_server_faults(provider: Any) -
         page = Browser(provider.base).get(url)
         assert page.status_code == 400 and "Location" not in page.headers
         assert "cannot be completed" in page.text
+
+
+FORM_FIELD = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def test_response_modes_fragment_and_form_post(provider: Any) -> None:
+    rp = provider.first_party
+    browser = signed_in(provider)
+    verifier, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256", "state": "s9"}
+    fragment = browser.get(rp.authorize_url(response_mode="fragment", **pkce))
+    base, _, carried = fragment.headers["Location"].partition("#")
+    found = dict(parse_qsl(carried))
+    assert base == rp.redirect_uri and found["state"] == "s9" and found["iss"] == provider.base
+    assert rp.exchange(found["code"], verifier).status_code == 200
+
+    verifier, challenge = pkce_pair()
+    pkce["code_challenge"] = challenge
+    page = browser.get(rp.authorize_url(response_mode="form_post", **pkce))
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert f'action="{rp.redirect_uri}"' in page.text and "<script" in page.text
+    posted = {name: html.unescape(value) for name, value in FORM_FIELD.findall(page.text)}
+    assert posted["state"] == "s9" and posted["iss"] == provider.base
+    assert rp.exchange(posted["code"], verifier).status_code == 200
+
+    refused = browser.get(rp.authorize_url(response_mode="web_message", **pkce))
+    assert query(refused.headers["Location"])["error"] == "invalid_request"
+    document = requests.get(f"{provider.base}/.well-known/openid-configuration").json()
+    assert set(document["response_modes_supported"]) == {"query", "fragment", "form_post"}
