@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import options
 from store.contact_roles import CONTACT_ROLES
 
 
@@ -53,11 +54,11 @@ class UserForm(FlaskForm):
     applications = CheckboxesField("Access to Applications")
     preferred_contact_method = SelectField(
         "Preferred Method of Contact",
-        choices=[("email", "Email"), ("phone", "Phone")],
+        choices=options([("email", "Email"), ("phone", "Phone")]),
         validate_choice=False,  # the store says what is wrong with a value
     )
     contact_roles = CheckboxesField(
-        "Contact's Roles", choices=[(name, name) for name in CONTACT_ROLES]
+        "Contact's Roles", choices=options((name, name) for name in CONTACT_ROLES)
     )
     version = HiddenField()
     confirm_new = HiddenField()

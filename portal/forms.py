@@ -3,6 +3,8 @@ on them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -13,6 +15,7 @@ from wtforms import (
     SubmitField,
     TelField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from store.errors import DomainError
@@ -42,6 +45,11 @@ def _password(label: str = "Password") -> PasswordField:
     )
 
 
+def options(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as the choices of a select, radio or checkbox field."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 CHOICES = [
     (
         "csc_member",
@@ -56,7 +64,9 @@ CHOICES = [
 
 
 class RegisterForm(FlaskForm):
-    choice = RadioField("How do you use NextGen software?", choices=CHOICES, default="guest")
+    choice = RadioField(
+        "How do you use NextGen software?", choices=options(CHOICES), default="guest"
+    )
     csc_user_name = StringField(
         "Client Support Center username",
         validators=[Optional(), Length(max=255)],
@@ -153,7 +163,7 @@ class BasicInformationForm(FlaskForm):
     )
     phone = TelField("Phone", validators=[Length(max=64)], render_kw={"autocomplete": "tel"})
     preferred_contact_method = SelectField(
-        "Preferred method of contact", choices=[("email", "Email"), ("phone", "Phone")]
+        "Preferred method of contact", choices=options([("email", "Email"), ("phone", "Phone")])
     )
     submit = SubmitField("Save")
 

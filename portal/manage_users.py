@@ -26,6 +26,7 @@ from flask import (
 )
 
 from portal.console_forms import ActionForm, UserForm
+from portal.forms import options as choices
 from portal.forms import show_refusal
 from rollcall.app import database
 from sso.pages import safe_next
@@ -362,8 +363,8 @@ def _owner(user: User | None) -> str:
 
 
 def _choices(form: UserForm, options: dict[str, Any]) -> None:
-    form.profile.choices = options["profiles"]
-    form.applications.choices = options["application_choices"]
+    form.profile.choices = choices(options["profiles"])
+    form.applications.choices = choices(options["application_choices"])
 
 
 def _current(user: User) -> dict[str, Any]:
