@@ -1,0 +1,72 @@
+"""What every `rollcall` command shares: the database it works on, and the operator it acts as."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from rollcall.settings import Settings
+from store.actors import Actor
+from store.db import Database, Tx
+
+
+class Context:
+    def __init__(self, database_url: str | None) -> None:
+        self._override = database_url
+        self._database: Database | None = None
+
+    @property
+    def settings(self) -> Settings:
+        settings = Settings.from_env()
+        if self._override:
+            from dataclasses import replace
+
+            settings = replace(settings, database_url=self._override)
+        return settings
+
+    @property
+    def database_url(self) -> str:
+        return self._override or Settings.from_env().database_url
+
+    @property
+    def database(self) -> Database:
+        if self._database is None:
+            try:
+                self._database = Database(self.database_url)
+            except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+                raise click.ClickException(f"Bad database URL: {exc}") from None
+        return self._database
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self.database.transaction() as tx:
+            yield tx
+
+
+pass_context = click.make_pass_decorator(Context)
+OPERATOR = Actor.system()
+
+
+def safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable URL)"
+
+
+def keep_sending(send: Callable[[], int], report: str, once: bool, interval: float) -> None:
+    """A worker loop: send what is due, say how many went, and look again after `interval`."""
+    while True:
+        sent = send()
+        if sent or once:
+            click.echo(report.format(sent))
+        if once:
+            return
+        time.sleep(interval)

@@ -1,0 +1,62 @@
+"""`rollcall serve|db|demo`: running Rollcall and its schema."""
+
+from __future__ import annotations
+
+import click
+
+from rollcall.cli.context import Context, pass_context, safe
+from store import migrate
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=0,
+    type=click.IntRange(0, 64),
+    help="Serve with gunicorn and this many worker processes (production). 0: development server.",
+)
+@pass_context
+def serve(obj: Context, host: str, port: int, workers: int) -> None:
+    """Serve Rollcall over HTTP."""
+    from rollcall.app import create_app
+
+    settings = obj.settings
+    if not migrate.is_current(obj.database):
+        raise click.ClickException(
+            f"The database at {safe(obj.database_url)} is not up to date: "
+            "run `rollcall db upgrade`."
+        )
+    if workers:
+        from rollcall.gunicorn import serve_with_gunicorn
+
+        serve_with_gunicorn(settings, host, port, workers)
+        return
+    app = create_app(settings, obj.database)
+    click.echo(f"Rollcall on http://{host}:{port}/ (development server; --workers for production)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@pass_context
+def db_upgrade(obj: Context) -> None:
+    """Create or migrate the schema to the newest revision."""
+    migrate.upgrade(obj.database)
+    click.echo(f"database at {safe(obj.database_url)} is at revision {migrate.head()}")
+
+
+@click.command()
+@pass_context
+def demo(obj: Context) -> None:
+    """Load demo data (safe to run again: what exists is left as it is)."""
+    from rollcall.demo import load
+
+    with obj.transaction() as tx:
+        for line in load(tx):
+            click.echo(line)
