@@ -129,7 +129,8 @@ def _page(
         # alone instead of reading every skipped row (a "deferred join").
         order = order or (model.created_at, model.id)
         ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
-        page = select(model).where(model.id.in_(ids.scalar_subquery())).order_by(*order)
+        page = select(model).where(model.id.in_(ids.correlate(None).scalar_subquery()))
+        page = page.order_by(*order)
         items = tx.scalars(page.options(*loads)).unique().all()
     total = None
     if count and 0 < len(items) < limit:

@@ -46,6 +46,19 @@ def test_default_order_is_creation_order(scim, five):
     ]
 
 
+def test_a_filtered_page_sorted_on_emails_is_a_slice_of_the_whole(scim, five):
+    """Pages are read as ids from the sort first, then their rows: the rows keep the order."""
+    query = {"filter": 'emails.value co "@" and not (userName eq "echo")', "sortBy": "emails"}
+    whole = user_names(listed(scim, **query))
+    assert whole == ["alpha", "bravo", "Charlie", "delta", "main.contact"]
+    for start in (1, 2, 4):
+        page = listed(scim, **query, sortOrder="ascending", startIndex=start, count=2)
+        assert user_names(page) == whole[start - 1 : start + 1]
+        assert page["totalResults"] == 5 and page["startIndex"] == start
+    backwards = listed(scim, **query, sortOrder="descending", startIndex=2, count=3)
+    assert user_names(backwards) == list(reversed(whole))[1:4]
+
+
 def test_sort_by_user_name_ignores_case(scim, five):
     ascending = ["alpha", "bravo", "Charlie", "delta", "echo", "main.contact"]
     assert user_names(listed(scim, sortBy="userName")) == ascending
