@@ -77,10 +77,23 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    # Timestamps come back in UTC, as UTCDateTime hands them out (and `fetch` reads them raw).
-    engine = create_engine(url, connect_args={"options": "-c timezone=UTC"}, **kwargs)
+    engine = create_engine(url, **kwargs)
     _ping_after_idle(engine)
+    _in_utc(engine)
     return engine
+
+
+def _in_utc(engine: Engine) -> None:
+    """Sessions in UTC: timestamps come back as UTCDateTime hands them out, also to `fetch`,
+    which reads them raw. (A SET, not a startup option, which connection poolers refuse.)"""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.autocommit = autocommit
 
 
 PING_AFTER_IDLE = 10.0  # seconds
