@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -92,6 +93,21 @@ def test_rotation_publishes_the_new_key_before_it_signs(db, operator):
     with db.transaction(write=False) as tx:
         assert all("d" not in k for k in signing_keys.jwks(tx)["keys"])
         assert signing_keys.private_key(old).kid == first.kid
+
+
+def test_a_process_signs_with_the_upcoming_key_from_its_moment(db, operator):
+    """The key a process remembers is good only until an upcoming key's signs_from, even when
+    another process (here: a row written directly) scheduled that key."""
+    with db.transaction() as tx:
+        first = signing_keys.ensure_current(tx, operator)
+        upcoming = signing_keys.generate(signs_from=now() + timedelta(seconds=1))
+        tx.add(upcoming)
+        tx.get(SigningKey, first.kid).retired_at = upcoming.signs_from
+    with db.transaction() as tx:
+        assert signing_keys.signing_key(tx, operator).kid == first.kid
+    time.sleep(1.1)
+    with db.transaction() as tx:
+        assert signing_keys.signing_key(tx, operator).kid == upcoming.kid
 
 
 def test_cli_registers_a_client_and_rotates_keys(db, database_url):
