@@ -34,12 +34,11 @@ import random
 import re
 import secrets
 import signal
-import socket
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from multiprocessing.pool import Pool
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Flask
@@ -51,15 +50,16 @@ from scim_bench import (
     Server,
     Usage,
     bench_database,
-    busy_share,
     code_version,
-    cpu_times,
+    exit_on_term,
     machine_busy,
     note,
     print_table,
-    process_cpu,
+    run_jobs,
+    send,
     serve,
     summarize,
+    timed,
 )
 from sqlalchemy.engine import make_url
 
@@ -93,14 +93,7 @@ def http(port: int, method: str, path: str, headers: dict[str, str], body: bytes
     lines += [f"{name}: {value}" for name, value in headers.items()]
     lines.append(f"Content-Length: {len(body)}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(60)
-        sock.connect((HOST, port))
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    head, _, content = b"".join(chunks).partition(b"\r\n\r\n")
+    head, _, content = send(port, request).partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     found: dict[str, list[str]] = {}
     for line in header_lines:
@@ -228,24 +221,7 @@ class Job:
 
 def run_job(job: Job) -> Outcome:
     """Run the units one after another from `start_at`, until done or past the deadline."""
-    latencies: list[float] = []
-    errors, first_error = 0, None
-    time.sleep(max(0.0, job.start_at - time.monotonic()))
-    cpu, began = time.process_time(), time.monotonic()
-    for item in job.items:
-        sent = time.monotonic()
-        if sent > job.deadline:
-            break
-        try:
-            problem = job.unit(job.port, item)
-        except (OSError, ValueError) as exc:
-            problem = repr(exc)
-        latencies.append(time.monotonic() - sent)
-        if problem:
-            errors += 1
-            first_error = first_error or problem
-    ended = time.monotonic()
-    return Outcome(latencies, errors, first_error, began, ended, time.process_time() - cpu)
+    return timed(job.items, lambda item: job.unit(job.port, item), job.start_at, job.deadline)
 
 
 # The directory: one account, its people with passwords and SSO sessions, two clients.
@@ -324,7 +300,7 @@ class Operation:
 
 
 def measure(
-    pool: object,
+    pool: Pool,
     server: Server,
     op: Operation,
     requests: int,
@@ -344,16 +320,11 @@ def measure(
 
 
 def run_units(
-    pool: object, server: Server, unit: Unit, slices: list[list[str]], limit: float
+    pool: Pool, server: Server, unit: Unit, slices: list[list[str]], limit: float
 ) -> tuple[list[Outcome], Usage]:
     start_at = time.monotonic() + 0.2
     jobs = [Job(server.port, unit, items, start_at, start_at + limit) for items in slices]
-    pending = pool.map_async(run_job, jobs, chunksize=1)  # type: ignore[attr-defined]
-    time.sleep(max(0.0, start_at - time.monotonic()))
-    machine, served = cpu_times(), process_cpu(server.pid)
-    outcomes = pending.get()
-    machine_after, served_after = cpu_times(), process_cpu(server.pid)
-    return outcomes, Usage(busy_share(machine, machine_after), served_after - served)
+    return run_jobs(pool, server, run_job, jobs, start_at)
 
 
 def print_ratios(rows: list[Row], bare_label: str) -> None:
@@ -379,13 +350,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def _exit_on_term(_signum: int, _frame: object) -> None:
-    sys.exit(143)  # unwinds the ExitStack: servers stopped, database dropped
-
-
 def main() -> None:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_term)
+    signal.signal(signal.SIGTERM, exit_on_term)
     random.seed(1)
     code = code_version()
     with ExitStack() as stack:

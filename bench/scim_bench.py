@@ -127,8 +127,8 @@ def encode(call: Call, token: str, port: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def exchange(port: int, request: bytes) -> tuple[int, bytes]:
-    """Send a request and read the response to the end of the connection: status and body.
+def send(port: int, request: bytes) -> bytes:
+    """Send a request and read the response to the end of the connection.
 
     A raw socket costs the client a fraction of what http.client does, so the client process,
     which shares the machine with the servers, takes as little CPU from them as it can.
@@ -140,29 +140,50 @@ def exchange(port: int, request: bytes) -> tuple[int, bytes]:
         chunks = []
         while chunk := sock.recv(65536):
             chunks.append(chunk)
-    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    return b"".join(chunks)
+
+
+def exchange(port: int, request: bytes) -> tuple[int, bytes]:
+    """Status and body of the response to a request."""
+    head, _, body = send(port, request).partition(b"\r\n\r\n")
     return int(head[9:12]), body
 
 
 def run_job(job: Job) -> Outcome:
     """Send the calls one after another from `start_at`, until done or past the deadline."""
     requests = [(call, encode(call, job.token, job.port)) for call in job.calls]
+
+    def one(item: tuple[Call, bytes]) -> str | None:
+        call, request = item
+        status, body = exchange(job.port, request)
+        if status != call.expect:
+            return f"{call.method} {call.path} -> {status} {body[:200]!r}"
+        return None
+
+    return timed(requests, one, job.start_at, job.deadline)
+
+
+def timed(
+    items: list[Any], one: Callable[[Any], str | None], start_at: float, deadline: float
+) -> Outcome:
+    """Do `one` for each item in turn from `start_at`, until done or past the deadline, timing each;
+    `one` returns what went wrong, or None."""
     latencies: list[float] = []
     errors, first_error = 0, None
-    time.sleep(max(0.0, job.start_at - time.monotonic()))
+    time.sleep(max(0.0, start_at - time.monotonic()))
     cpu, began = time.process_time(), time.monotonic()
-    for call, request in requests:
+    for item in items:
         sent = time.monotonic()
-        if sent > job.deadline:
+        if sent > deadline:
             break
         try:
-            status, body = exchange(job.port, request)
+            problem = one(item)
         except (OSError, ValueError) as exc:
-            status, body = 0, repr(exc).encode()
+            problem = repr(exc)
         latencies.append(time.monotonic() - sent)
-        if status != call.expect:
+        if problem:
             errors += 1
-            first_error = first_error or f"{call.method} {call.path} -> {status} {body[:200]!r}"
+            first_error = first_error or problem
     ended = time.monotonic()
     return Outcome(latencies, errors, first_error, began, ended, time.process_time() - cpu)
 
@@ -187,7 +208,15 @@ def run_slices(
     """Run one list of calls per client process, all starting at the same moment."""
     start_at = time.monotonic() + 0.2
     jobs = [Job(server.port, token, calls, start_at, start_at + limit) for calls in slices]
-    pending = pool.map_async(run_job, jobs, chunksize=1)
+    return run_jobs(pool, server, run_job, jobs, start_at)
+
+
+def run_jobs(
+    pool: Pool, server: Server, worker: Callable[[Any], Outcome], jobs: list[Any], start_at: float
+) -> tuple[list[Outcome], Usage]:
+    """One job per client process, each starting at `start_at`: their outcomes, and what the
+    machine and the server spent meanwhile."""
+    pending = pool.map_async(worker, jobs, chunksize=1)
     time.sleep(max(0.0, start_at - time.monotonic()))
     machine, served = cpu_times(), process_cpu(server.pid)
     outcomes = pending.get()
@@ -691,13 +720,13 @@ def run_size(setup: Setup, directory: Directory, users: int) -> list[Row]:
     return rows
 
 
-def _exit_on_term(_signum: int, _frame: object) -> None:
+def exit_on_term(_signum: int, _frame: object) -> None:
     sys.exit(143)  # unwinds the ExitStack: servers stopped, database dropped
 
 
 def main() -> None:
     args = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_term)
+    signal.signal(signal.SIGTERM, exit_on_term)
     rng = random.Random(args.seed)
     code = code_version()  # before the servers import it
     with ExitStack() as stack:
