@@ -1,10 +1,10 @@
-"""What every page shares: the layout and stylesheet, the signed-in user, security headers."""
+"""What every page shares: the layout and stylesheet, the signed-in user."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask
 from flask_wtf.csrf import generate_csrf
 
 from portal.forms import PASSWORD_HINT
@@ -16,20 +16,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static/portal",
 )
-
-# No inline script or style anywhere, so the policy can forbid both.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    )
-)
-HSTS = "max-age=31536000; includeSubDomains"
 
 
 @bp.app_context_processor
@@ -43,20 +29,6 @@ def _current_user() -> Any:
     except ImportError:  # the sign-in door is not there (yet)
         return None
     return current_user()
-
-
-@bp.after_app_request
-def security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Cache-Control", "no-store")
-    if not current_app.config["ROLLCALL_SETTINGS"].development:
-        headers.setdefault("Strict-Transport-Security", HSTS)
-    return response
 
 
 def init_app(app: Flask) -> None:
