@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, current_app
 
+from rollcall.headers import add_security_headers
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from store.db import Database
@@ -24,11 +25,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    app.extensions["rollcall.database"] = database or Database(settings.database_url)
+    database = app.extensions["rollcall.database"] = database or Database(settings.database_url)
+    app.after_request(lambda response: add_security_headers(response, settings.development))
     app.register_blueprint(health_bp)
     from scim.blueprint import bp as scim_bp  # the doors import `database` from here
+    from scim.fast_reads import FastReads
 
     app.register_blueprint(scim_bp)
+    app.wsgi_app = FastReads(app.wsgi_app, database, settings.development)  # type: ignore[method-assign]
     import portal
     from portal.limits import limiter
 

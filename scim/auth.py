@@ -17,7 +17,8 @@ from rollcall.app import database
 from scim.context import reading
 from store import credentials, oauth
 from store.actors import Actor, ActorType, Door
-from store.db import Tx
+from store.credentials import LiveCredential
+from store.db import Database, Tx
 from store.models import OAuthToken, User
 
 
@@ -29,10 +30,8 @@ class Caller:
 
 def authenticate() -> Caller:
     """The caller of this request, or 401 with a reason."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
         raise UnauthorizedException(
             detail="Send a provisioning token as Authorization: Bearer <token>."
         )
@@ -42,8 +41,20 @@ def authenticate() -> Caller:
             return _oauth_caller(tx, token)
     if credential is None:
         raise UnauthorizedException(detail="The token is unknown or has been revoked.")
+    return credential_caller(database(), credential)
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def credential_caller(db: Database, credential: LiveCredential) -> Caller:
+    """The caller a live provisioning credential stands for, its use recorded (once a minute)."""
     if credentials.needs_use_recorded(credential):
-        with database().transaction() as tx:
+        with db.transaction() as tx:
             credentials.record_use(tx, credential.id)
     return Caller(Actor.for_credential(credential, Door.SCIM), str(credential.id))
 

@@ -33,8 +33,12 @@ UNIQUE_FIELDS = frozenset({"user_name", "display_name", "name"})
 
 
 def scim_json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return Response(body, status=status, headers=headers, content_type=MEDIA_TYPE)
+    return Response(scim_bytes(payload), status=status, headers=headers, content_type=MEDIA_TYPE)
+
+
+def scim_bytes(payload: Any) -> bytes:
+    """A SCIM body as sent: compact JSON in UTF-8."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def render(

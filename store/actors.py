@@ -5,9 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from store.models import ProvisioningCredential, User
+from store.models import User
 from store.profiles import MAIN_PROFILES
+
+if TYPE_CHECKING:
+    from store.credentials import LiveCredential
 
 
 class ActorType(StrEnum):
@@ -67,7 +71,7 @@ class Actor:
         )
 
     @classmethod
-    def for_credential(cls, credential: ProvisioningCredential, door: Door = Door.SCIM) -> Actor:
+    def for_credential(cls, credential: LiveCredential, door: Door = Door.SCIM) -> Actor:
         kind = ActorType.SUPPORT if credential.is_support else ActorType.CREDENTIAL
         return cls(
             kind,

@@ -10,13 +10,14 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, fetch, now
+from store.db import Reads, Tx, fetch, now
 from store.errors import Forbidden, NotFound
 from store.models import Account, ProvisioningCredential
 from store.validation import clean_text
@@ -49,7 +50,7 @@ def create_credential(
         account_id=account_id,
         is_support=account_id is None,
         name=clean_text(ProvisioningCredential, "name", name, required=True),
-        token_hash=_digest(token),
+        token_hash=digest(token),
         token_hint=token[: len(PREFIX) + 6],
         created_by=actor.label,
     )
@@ -67,14 +68,24 @@ def create_credential(
     return credential, token
 
 
-def find_live(tx: Tx, token: str) -> ProvisioningCredential | None:
+class LiveCredential(NamedTuple):
+    """What a request needs of the credential it came with (a plain row, not a tracked one)."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID | None
+    is_support: bool
+    name: str
+    last_used_at: datetime | None
+
+
+def find_live(tx: Reads, token: str) -> LiveCredential | None:
     """The unrevoked credential this token belongs to, in one indexed query (every SCIM request
-    asks): a detached copy of its id, account, kind, name and last use, not a tracked row."""
-    rows = fetch(tx, _LIVE, {"token_hash": _digest(token)})
-    return ProvisioningCredential(**rows[0]._asdict()) if rows else None
+    asks)."""
+    rows = fetch(tx, _LIVE, {"token_hash": digest(token)})
+    return LiveCredential(*rows[0]) if rows else None
 
 
-def needs_use_recorded(credential: ProvisioningCredential) -> bool:
+def needs_use_recorded(credential: LiveCredential) -> bool:
     last = credential.last_used_at
     return last is None or now() - last >= LAST_USED_RESOLUTION
 
@@ -87,7 +98,7 @@ def record_use(tx: Tx, credential_id: uuid.UUID) -> None:
     )
 
 
-def authenticate(tx: Tx, token: str) -> ProvisioningCredential | None:
+def authenticate(tx: Tx, token: str) -> LiveCredential | None:
     """The live credential for this token, recording when it was last used."""
     credential = find_live(tx, token)
     if credential is not None and needs_use_recorded(credential):
@@ -128,11 +139,13 @@ def credentials_of(tx: Tx, actor: Actor, account_id: uuid.UUID) -> Sequence[Prov
     return tx.scalars(query).all()
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """What is stored of a token, and looked up."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 _TABLE = ProvisioningCredential.__table__
-_LIVE = select(
-    *(_TABLE.c[name] for name in ("id", "account_id", "is_support", "name", "last_used_at"))
-).where(_TABLE.c.token_hash == bindparam("token_hash"), _TABLE.c.revoked_at.is_(None))
+LIVE_COLUMNS = tuple(_TABLE.c[name] for name in LiveCredential._fields)
+LIVE = (_TABLE.c.token_hash == bindparam("token_hash")) & _TABLE.c.revoked_at.is_(None)
+"""The credential of the token whose digest is the parameter `token_hash`, if it is live."""
+_LIVE = select(*LIVE_COLUMNS).where(LIVE)

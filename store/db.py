@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, Executable, MetaData, create_engine, event, make_url, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    Executable,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -25,6 +35,10 @@ from store.errors import Conflict
 
 Tx = Session
 """A unit of work: every directory operation takes one and runs inside it."""
+
+Reads = Session | Connection
+"""What the hot reads (`fetch`) run on: a unit of work, or a bare connection from
+`Database.reading` when nothing else is done in the request."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -147,28 +161,30 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def fetch(tx: Tx, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
+def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
     """The rows of a read statement built once (module level), with its columns as attributes.
 
     The hot reads (a bearer token, a user by id or userName) are asked on nearly every request,
     and SQLAlchemy spends more on running such a statement than the database does. On PostgreSQL
-    the SQL SQLAlchemy compiled for it runs straight on the session's psycopg connection, as a
-    prepared statement; psycopg reads UUIDs, booleans, JSON and (the connection is in UTC)
-    timestamps as SQLAlchemy would. Parameters must be plain values; elsewhere the session runs it.
+    the SQL SQLAlchemy compiled for it runs straight on the psycopg connection, as a prepared
+    statement; psycopg reads UUIDs, booleans, JSON and (the connection is in UTC) timestamps as
+    SQLAlchemy would. Parameters must be plain values; elsewhere SQLAlchemy runs it.
     """
-    if tx.get_bind().dialect.name != "postgresql":
+    dialect = tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
+    if dialect.name != "postgresql":
         return list(tx.execute(statement, params).all())
     from psycopg.rows import namedtuple_row  # PostgreSQL's driver, not needed for SQLite
 
-    if tx.new or tx.dirty or tx.deleted:
-        tx.flush()  # what the session would do before a query of its own (autoflush)
-
-    ready = _compiled.get(id(statement)) or _compile(statement, tx.get_bind().dialect)
+    if isinstance(tx, Session):
+        if tx.new or tx.dirty or tx.deleted:
+            tx.flush()  # what the session would do before a query of its own (autoflush)
+        tx = tx.connection()
+    ready = _compiled.get(id(statement)) or _compile(statement, dialect)
     values = ready.defaults | {
         key: ready.processors[key](value) if key in ready.processors else value
         for key, value in params.items()
     }
-    connection = tx.connection().connection.driver_connection
+    connection = tx.connection.driver_connection
     with connection.cursor(row_factory=namedtuple_row) as cursor:
         cursor.execute(ready.sql, values, prepare=True)
         return cursor.fetchall()
@@ -214,9 +230,8 @@ class Database:
         read_options = {"rollcall_write": False}
         if self.engine.dialect.name == "postgresql":
             read_options["isolation_level"] = "AUTOCOMMIT"
-        self._reader = sessionmaker(
-            self.engine.execution_options(**read_options), expire_on_commit=False
-        )
+        self._read_engine = self.engine.execution_options(**read_options)
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -244,6 +259,13 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection for `fetch` alone: a request that only reads a row or two
+        spends less on it than on a session's bookkeeping."""
+        with self._read_engine.connect() as connection:
+            yield connection
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

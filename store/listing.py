@@ -35,13 +35,15 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from store import rules
 from store.actors import Actor
-from store.db import Tx, fetch
+from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential, digest
+from store.db import Reads, Tx, fetch
 from store.errors import NotFound
 from store.models import (
     Application,
     ApplicationGrant,
     Group,
     Membership,
+    ProvisioningCredential,
     User,
     UserEmail,
     UserPhoneNumber,
@@ -182,9 +184,12 @@ SHOWN_COLUMNS = tuple(
 )
 
 
-def user_view(tx: Tx, actor: Actor, user_id: Any) -> UserView:
+def user_view(tx: Reads, actor: Actor, user_id: Any) -> UserView:
     """The user by id, if the caller may see it (as `users.get_user`: others' are NotFound)."""
-    view = _view(fetch(tx, _BY_ID, {"user_id": user_id}))
+    return _visible(actor, _view(fetch(tx, _BY_ID, {"user_id": user_id})))
+
+
+def _visible(actor: Actor, view: UserView | None) -> UserView:
     if view is None:
         raise NotFound("No such user.")
     if actor.id != str(view.user.id):
@@ -192,13 +197,53 @@ def user_view(tx: Tx, actor: Actor, user_id: Any) -> UserView:
     return view
 
 
-def user_view_by_name(tx: Tx, actor: Actor, user_name: str) -> UserView | None:
+def user_view_by_name(tx: Reads, actor: Actor, user_name: str) -> UserView | None:
     """The user the caller may list with this userName (case-insensitive), if there is one."""
     key = {"user_name_ci": fold(user_name)}
     # user_scope(actor), with the account as a parameter of a statement built once.
     if actor.privileged:
         return _view(fetch(tx, _BY_NAME_ANY_ACCOUNT, key))
     return _view(fetch(tx, _BY_NAME_IN_ACCOUNT, key | {"account_id": actor.account_id}))
+
+
+# The same two reads for the caller a provisioning token stands for, the token checked by the
+# same statement: one round trip for the requests identity providers send most.
+
+
+def user_view_for_token(
+    tx: Reads, token: str, user_id: Any
+) -> tuple[LiveCredential, UserView] | None:
+    """The token's live credential and `user_view` for it; None when the token is not live."""
+    rows = fetch(tx, _BY_ID_FOR_TOKEN, {"token_hash": digest(token), "user_id": user_id})
+    if not rows:
+        return None
+    credential = _credential(rows[0])
+    view = _view([row for row in rows if row.id is not None])
+    return credential, _visible(Actor.for_credential(credential), view)
+
+
+def user_view_by_name_for_token(
+    tx: Reads, token: str, user_name: str
+) -> tuple[LiveCredential, UserView | None] | None:
+    """The token's live credential and `user_view_by_name` for it; None when the token is not
+    live."""
+    key = {"token_hash": digest(token), "user_name_ci": fold(user_name)}
+    rows = fetch(tx, _BY_NAME_FOR_TOKEN, key)
+    if not rows:
+        return None
+    credential = _credential(rows[0])
+    actor = Actor.for_credential(credential)
+    listed = [r for r in rows if r.id is not None and _listable(actor, r.account_id, r.is_support)]
+    return credential, _view(listed)
+
+
+def _listable(actor: Actor, account_id: Any, is_support: bool) -> bool:
+    """`user_scope(actor)` for a user already read."""
+    return not is_support if actor.privileged else account_id == actor.account_id
+
+
+def _credential(row: Any) -> LiveCredential:
+    return LiveCredential(*row[: len(LiveCredential._fields)])
 
 
 class _Entry(NamedTuple):
@@ -284,4 +329,24 @@ _BY_NAME_IN_ACCOUNT = _view_query(
     _NAMED.scalar_subquery(),
     (_USERS.c.user_name_ci == bindparam("user_name_ci"))
     & (_USERS.c.account_id == bindparam("account_id")),
+)
+
+
+def _for_token(view: Select[Any]) -> Select[Any]:
+    """The rows of `view`, each after the live credential of the token `token_hash`: none when
+    the token is not live, one with the view's columns NULL when the view finds nothing."""
+    found = view.order_by(None).subquery("found")
+    return (
+        select(*(c.label(f"credential_{c.key}") for c in LIVE_COLUMNS), *found.c)
+        .select_from(ProvisioningCredential.__table__.outerjoin(found, true()))
+        .where(LIVE)
+        .order_by(found.c.item_kind, found.c.item_n, found.c.item_value)
+    )
+
+
+_BY_ID_FOR_TOKEN = _for_token(_BY_ID)
+_BY_NAME_FOR_TOKEN = _for_token(
+    _view_query(
+        _NAMED.scalar_subquery(), _USERS.c.user_name_ci == bindparam("user_name_ci")
+    ).add_columns(_USERS.c.is_support)
 )

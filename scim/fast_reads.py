@@ -1,0 +1,124 @@
+"""GET of one user, by id or by a userName lookup, answered before Flask.
+
+Why: identity providers read a user before nearly every push (Okta looks the userName up before
+each create, Entra ID reads by id before a PATCH), so these two reads are most of the SCIM traffic,
+and through Flask's request machinery (request context, cookie session, rate limiter, blueprint
+hooks) they cost about twice what the reads themselves do. This WSGI layer answers them when
+nothing about the request is unusual: a provisioning token, no projection, no conditional headers.
+It calls the same store operations and writes the same JSON and headers as the views in users.py
+(tests/test_scim_fast_reads.py compares the two byte for byte). Every other request, and every
+refusal (an unknown token, a user the caller may not see), goes on to Flask unchanged, so errors
+are still written in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.sansio.utils import get_current_url
+from werkzeug.wrappers import Request
+
+from rollcall.headers import security_headers
+from scim import auth, search, user_json
+from scim.mapping import parse_id
+from scim.responses import MEDIA_TYPE, scim_bytes
+from store import listing
+from store.db import Database
+from store.errors import DomainError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+USERS = "/scim/v2/Users"
+# Headers that change what a GET answers; requests carrying them take the full path.
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE")
+
+log = logging.getLogger(__name__)
+
+
+class Answer:
+    """A 200 response: its body and headers, as `scim.responses.scim_json` would write them."""
+
+    def __init__(self, payload: Any, extra: list[tuple[str, str]]) -> None:
+        self.body = scim_bytes(payload)
+        self.headers = [
+            ("Content-Type", MEDIA_TYPE),
+            ("Content-Length", str(len(self.body))),
+            *extra,
+        ]
+
+    def __call__(self, _environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", self.headers)
+        return [self.body]
+
+
+class FastReads:
+    """WSGI middleware: the plain user reads answered here, everything else by `app`."""
+
+    def __init__(self, app: WSGIApplication, db: Database, development: bool) -> None:
+        self.app = app
+        self.db = db
+        self.security_headers = security_headers(MEDIA_TYPE, development)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self.answer(environ)
+        if answer is None:
+            return self.app(environ, start_response)
+        return answer(environ, start_response)
+
+    def answer(self, environ: WSGIEnvironment) -> Answer | None:
+        """The response to a plain read of one user, or None when Flask should answer."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return None
+        path: str = environ.get("PATH_INFO", "")
+        if path == USERS:
+            resource_id = None
+        elif path.startswith(USERS + "/") and "/" not in path[len(USERS) + 1 :]:
+            resource_id = path[len(USERS) + 1 :]
+            if not resource_id or environ.get("QUERY_STRING"):
+                return None
+        else:
+            return None
+        if any(name in environ for name in CONDITIONAL):
+            return None
+        token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
+            return None
+        try:
+            return self._read(Request(environ), token, resource_id)
+        except DomainError:
+            return None  # refused: Flask writes the error
+        except Exception:
+            log.exception("fast read failed; handing %s to the full path", path)
+            return None
+
+    def _read(self, request: Request, token: str, resource_id: str | None) -> Answer | None:
+        if resource_id is None:
+            user_name = search.user_name_lookup(request.args)
+            if user_name is None:
+                return None
+            with self.db.reading() as tx:
+                found = listing.user_view_by_name_for_token(tx, token, user_name)
+        else:
+            with self.db.reading() as tx:
+                found = listing.user_view_for_token(tx, token, parse_id(resource_id))
+        if found is None:
+            return None  # unknown, revoked, or an OAuth access token
+        credential, view = found
+        auth.credential_caller(self.db, credential)  # its use recorded
+        base = _base_url(request.scheme, request.host)
+        if resource_id is None:
+            documents = [] if view is None else [user_json.user_json(view, base)]
+            return Answer(user_json.list_response(documents, len(documents)), self.security_headers)
+        document = user_json.user_json(view, base)
+        etag = ("ETag", document["meta"]["version"])
+        return Answer(document, [etag, *self.security_headers])
+
+
+@lru_cache(maxsize=64)
+def _base_url(scheme: str, host: str) -> str:
+    """`scim.context.base_url` for a request to this scheme and host (the few a server sees)."""
+    return get_current_url(scheme, host).rstrip("/") + "/scim/v2"
