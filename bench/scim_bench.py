@@ -458,6 +458,9 @@ PATCH = Operation("PATCH user (replace title)", plan_patch, expect(200))
 MEMBER_ADD = Operation("PATCH group (add 1 member)", plan_member_add, expect(204))
 CREATE = Operation("create user (no password)", plan_create, expect(201))
 OPERATIONS = (BARE, GET, FILTER, LIST, PATCH, MEMBER_ADD, CREATE)
+OPERATION_NAMES = dict(
+    zip(("get", "filter", "list", "patch", "member-add", "create"), OPERATIONS[1:], strict=True)
+)
 
 
 # Measuring.
@@ -659,11 +662,15 @@ def print_ratios(rows: list[Row], small: int, large: int) -> None:
     print()
     print(f"{'req/s as % of bare':<30} {f'{small:,} users':>14} {f'{large:,} users':>14}  target")
     for label, target in ((get, ">= 50%"), (flt, ">= 50%"), (create, ">= 25%")):
+        if (label, small) not in by:
+            continue
         shares = [by[label, n].rps / by[bare, n].rps for n in (small, large)]
         print(f"{label:<30} {shares[0]:>14.0%} {shares[1]:>14.0%}  {target}")
     print()
     print(f"{f'latency {large:,} vs {small:,} users':<30} {'p50':>14} {'p99':>14}  target")
     for label in (get, flt):
+        if (label, small) not in by:
+            continue
         p50 = by[label, large].p50 / by[label, small].p50
         p99 = by[label, large].p99 / by[label, small].p99
         print(f"{label:<30} {p50:>13.2f}x {p99:>13.2f}x  <= 1.5x")
@@ -680,6 +687,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="client connections")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per operation")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--only",
+        type=lambda text: {name.strip() for name in text.split(",")},
+        default=set(OPERATION_NAMES),
+        help=f"comma-separated operations to measure, of {','.join(OPERATION_NAMES)} "
+        "(the bare endpoint always is)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 1,000/5,000 users, 300 requests"
     )
@@ -708,12 +722,14 @@ def note(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def run_size(setup: Setup, directory: Directory, users: int) -> list[Row]:
+def run_size(
+    setup: Setup, directory: Directory, users: int, operations: list[Operation]
+) -> list[Row]:
     started = time.monotonic()
     added = fill(directory, users)
     note(f"{users:,} users: added {added:,} by COPY in {time.monotonic() - started:.1f}s")
     rows = []
-    for op in OPERATIONS:
+    for op in operations:
         rows.append(measure(setup, directory, op, users))
         r = rows[-1]
         note(f"  {r.label:<30} {r.rps:7.0f} req/s  p50 {r.p50:6.1f} ms  p99 {r.p99:6.1f} ms")
@@ -729,6 +745,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, exit_on_term)
     rng = random.Random(args.seed)
     code = code_version()  # before the servers import it
+    operations = [BARE] + [op for name, op in OPERATION_NAMES.items() if name in args.only]
     with ExitStack() as stack:
         db = stack.enter_context(bench_database())
         directory = set_up(db, args.concurrency)
@@ -742,7 +759,7 @@ def main() -> None:
         rows = [
             row
             for users in (args.users_small, args.users_large)
-            for row in run_size(setup, directory, users)
+            for row in run_size(setup, directory, users, operations)
         ]
     print()
     print(
