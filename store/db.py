@@ -173,7 +173,8 @@ def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[A
     dialect = tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
     if dialect.name != "postgresql":
         return list(tx.execute(statement, params).all())
-    from psycopg.rows import namedtuple_row  # PostgreSQL's driver, not needed for SQLite
+    from psycopg import RawCursor  # PostgreSQL's driver, not needed for SQLite
+    from psycopg.rows import namedtuple_row
 
     if isinstance(tx, Session):
         if tx.new or tx.dirty or tx.deleted:
@@ -184,15 +185,15 @@ def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[A
         key: ready.processors[key](value) if key in ready.processors else value
         for key, value in params.items()
     }
-    connection = tx.connection.driver_connection
-    with connection.cursor(row_factory=namedtuple_row) as cursor:
-        cursor.execute(ready.sql, values, prepare=True)
+    with RawCursor(tx.connection.driver_connection, row_factory=namedtuple_row) as cursor:
+        cursor.execute(ready.sql, [values[name] for name in ready.names], prepare=True)
         return cursor.fetchall()
 
 
 @dataclass(frozen=True)
 class _Ready:
-    sql: str
+    sql: str  # with PostgreSQL's own placeholders ($1, $2...), which psycopg sends as they are
+    names: tuple[str, ...]  # the parameter of each placeholder
     defaults: dict[str, Any]  # the values bound in the statement itself (literals)
     processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to a parameter first
 
@@ -202,7 +203,9 @@ _kept: list[Executable] = []  # the statements compiled, so that their ids stay 
 
 
 def _compile(statement: Executable, dialect: Dialect) -> _Ready:
-    compiled = statement.compile(dialect=dialect)
+    """The statement's SQL with numbered placeholders: psycopg would otherwise parse named ones
+    out of the text on every run of a statement this long (its cache keeps short ones only)."""
+    compiled = statement.compile(dialect=type(dialect)(paramstyle="numeric_dollar"))
     processors = {}
     for bind in compiled.binds.values():
         if bind.expanding:
@@ -213,7 +216,8 @@ def _compile(statement: Executable, dialect: Dialect) -> _Ready:
     defaults = {
         key: processors[key](v) if key in processors else v for key, v in compiled.params.items()
     }
-    ready = _compiled[id(statement)] = _Ready(str(compiled), defaults, processors)
+    names = tuple(compiled.positiontup or ())
+    ready = _compiled[id(statement)] = _Ready(str(compiled), names, defaults, processors)
     _kept.append(statement)
     return ready
 
