@@ -234,8 +234,15 @@ class Database:
         read_options = {"rollcall_write": False}
         if self.engine.dialect.name == "postgresql":
             read_options["isolation_level"] = "AUTOCOMMIT"
-        self._read_engine = self.engine.execution_options(**read_options)
-        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
+        read_engine = self.engine.execution_options(**read_options)
+        self._reader = sessionmaker(read_engine, expire_on_commit=False)
+        # `reading` connections on PostgreSQL: a pool of their own that stays in autocommit, so
+        # that nothing is set on taking one nor rolled back on returning it (half its cost).
+        self._hot: Engine = read_engine
+        if self.engine.dialect.name == "postgresql":
+            self._hot = make_engine(
+                self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
+            )
 
     @property
     def dialect(self) -> str:
@@ -268,7 +275,7 @@ class Database:
     def reading(self) -> Iterator[Connection]:
         """A read-only connection for `fetch` alone: a request that only reads a row or two
         spends less on it than on a session's bookkeeping."""
-        with self._read_engine.connect() as connection:
+        with self._hot.connect() as connection:
             yield connection
 
     def ping(self) -> None:
@@ -277,6 +284,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.engine.dialect.name == "postgresql":
+            self._hot.dispose()
 
 
 @contextmanager
