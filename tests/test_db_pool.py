@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import text
 
@@ -9,43 +11,32 @@ import store.db
 from store.db import Database
 
 
-def test_a_dropped_connection_is_replaced_after_idle(database_url: str, monkeypatch) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to drop connections")
-    database = Database(database_url)
-    try:
-        with database.transaction() as tx:
-            backend = tx.execute(text("SELECT pg_backend_pid()")).scalar()
-        killer = Database(database_url)
-        with killer.transaction() as tx:
-            tx.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-        killer.dispose()
-        monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
-        with database.transaction() as tx:
-            assert tx.execute(text("SELECT pg_backend_pid()")).scalar() != backend
-    finally:
-        database.dispose()
+def in_transaction(database: Database, sql: str) -> object:
+    with database.transaction() as tx:
+        return tx.execute(text(sql)).scalar()
 
 
-def test_a_dropped_reading_connection_is_replaced_after_idle(
-    database_url: str, monkeypatch
+def in_reading(database: Database, sql: str) -> object:
+    """`Database.reading` has a pool of its own on PostgreSQL."""
+    with database.reading() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+@pytest.mark.parametrize("ask", [in_transaction, in_reading])
+def test_a_dropped_connection_is_replaced_after_idle(
+    database_url: str, monkeypatch, ask: Callable[[Database, str], object]
 ) -> None:
-    """`Database.reading` has a pool of its own on PostgreSQL; it is looked after alike."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to drop connections")
     database = Database(database_url)
     try:
-        with database.reading() as conn:
-            backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
-            assert conn.execute(text("SHOW TIME ZONE")).scalar() == "UTC"
-        with database.reading() as conn:
-            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == backend
+        backend = ask(database, "SELECT pg_backend_pid()")
+        assert ask(database, "SELECT pg_backend_pid()") == backend  # pooled
+        assert ask(database, "SHOW TIME ZONE") == "UTC"
         killer = Database(database_url)
-        with killer.transaction() as tx:
-            tx.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
         killer.dispose()
         monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
-        with database.reading() as conn:
-            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+        assert ask(database, "SELECT pg_backend_pid()") != backend
     finally:
         database.dispose()
