@@ -6,7 +6,6 @@ absolute, no fragment, https (http only for a loopback address, as RFC 8252 allo
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -19,6 +18,7 @@ from store import applications, audit
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
+from store.hashes import digest
 from store.models import Account, Application, OAuthClient
 from store.validation import clean_text
 
@@ -70,7 +70,7 @@ def create_client(
     client = OAuthClient(
         client_id=client_id or secrets.token_hex(16),
         name=clean_text(OAuthClient, "name", name, required=True),
-        secret_hash=_digest(secret) if secret else None,
+        secret_hash=digest(secret) if secret else None,
         token_endpoint_auth_method="none" if public else "client_secret_basic",
         redirect_uris=redirects,
         post_logout_redirect_uris=[_redirect_uri(u) for u in post_logout_redirect_uris],
@@ -133,7 +133,7 @@ def check_secret(client: OAuthClient, secret: str) -> bool:
     """Constant-time comparison of a presented secret with the stored digest."""
     if client.secret_hash is None:
         return False
-    return hmac.compare_digest(client.secret_hash, _digest(secret))
+    return hmac.compare_digest(client.secret_hash, digest(secret))
 
 
 def all_clients(tx: Tx) -> Sequence[OAuthClient]:
@@ -169,7 +169,3 @@ def _redirect_uri(uri: str) -> str:
 def _key_of(name: str) -> str:
     """An application key from a client name: `NG Share` -> `ng_share`."""
     return re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_")[:64] or "application"
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()

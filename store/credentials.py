@@ -6,7 +6,6 @@ nothing). Each belongs to one account, or is a support token that may address ev
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from store import audit, rules
 from store.actors import Actor
 from store.db import Reads, Tx, fetch, now
 from store.errors import Forbidden, NotFound
+from store.hashes import digest
 from store.models import Account, ProvisioningCredential
 from store.validation import clean_text
 
@@ -137,11 +137,6 @@ def credentials_of(tx: Tx, actor: Actor, account_id: uuid.UUID) -> Sequence[Prov
         .order_by(ProvisioningCredential.created_at)
     )
     return tx.scalars(query).all()
-
-
-def digest(token: str) -> str:
-    """What is stored of a token, and looked up."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 _TABLE = ProvisioningCredential.__table__

@@ -8,7 +8,6 @@ mail works.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import select, update
 
 from store.db import Tx, now
 from store.errors import DomainError
+from store.hashes import digest
 from store.models import User, UserLink
 
 VERIFY_EMAIL = "verify_email"
@@ -45,10 +45,6 @@ class LinkRefused(DomainError):
     def __init__(self, reason: str) -> None:
         super().__init__(REFUSALS[reason])
         self.reason = reason
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def issue(tx: Tx, user: User, purpose: str, payload: dict[str, Any] | None = None) -> str:

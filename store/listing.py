@@ -35,9 +35,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from store import rules
 from store.actors import Actor
-from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential, digest
+from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential
 from store.db import Reads, Tx, fetch
 from store.errors import NotFound
+from store.hashes import digest
 from store.models import (
     Application,
     ApplicationGrant,

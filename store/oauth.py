@@ -8,7 +8,6 @@ was stolen, so the whole family (refresh and access tokens) is revoked (RFC 9700
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
 from store.db import Tx, fetch, now
+from store.hashes import digest
 from store.models import (
     AuthorizationCode,
     OAuthConsent,
@@ -36,10 +36,6 @@ REFRESH = "refresh"
 def new_secret() -> str:
     """A fresh code or refresh token: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
-
-
-def digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def save_code(
@@ -140,7 +136,8 @@ def token_holder(tx: Tx, token: str) -> Any:
 
     One statement, built once, because userinfo is asked on every page load of some applications:
     the row has the token's `scope` and the user's `id`, names, `locale`, `timezone`,
-    `modified_at`, `email_verified`, `primary_email` and `phone_number` (the first by position).
+    `modified_at`, `email_verified`, `primary_email` and `phone_number` (each the primary one, else
+    the first).
     """
     rows = fetch(tx, _TOKEN_HOLDER, {"token_hash": digest(token), "moment": now()})
     return rows[0] if rows else None
@@ -157,7 +154,7 @@ def _token_holder_query() -> Select:
     phone = (
         select(UserPhoneNumber.value)
         .where(UserPhoneNumber.user_id == User.id)
-        .order_by(UserPhoneNumber.position)
+        .order_by(UserPhoneNumber.primary.desc(), UserPhoneNumber.position)
         .limit(1)
         .scalar_subquery()
     )

@@ -7,7 +7,6 @@ Keycloak's SSO Session Idle and Max do. Ending one tells every application signe
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -17,15 +16,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from store import outbox
 from store.db import Tx, now
+from store.hashes import digest
 from store.models import OAuthToken, SsoSession, SsoSessionClient, User
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=10)
 TOUCH_EVERY = timedelta(minutes=1)
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start(tx: Tx, user: User) -> tuple[SsoSession, str]:
