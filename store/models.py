@@ -206,7 +206,10 @@ class User(Timestamps, Base):
 
     @property
     def phone_number(self) -> str | None:
-        return self.phone_numbers[0].value if self.phone_numbers else None
+        """The preferred number (OIDC `phone_number`): the primary one, else the first."""
+        chosen = next((p for p in self.phone_numbers if p.primary), None)
+        chosen = chosen or next(iter(self.phone_numbers), None)
+        return chosen.value if chosen else None
 
     @property
     def externally_managed(self) -> bool:

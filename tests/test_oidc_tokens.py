@@ -104,7 +104,10 @@ def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, oper
             {"value": "ada.old@example.com", "type": "home"},
             {"value": "ada.work@example.com", "type": "work", "primary": True},
         ],
-        "phone_numbers": [{"value": "+1 555 0100", "type": "work"}, {"value": "+1 555 0199"}],
+        "phone_numbers": [
+            {"value": "+1 555 0100", "type": "work"},
+            {"value": "+1 555 0199", "type": "mobile", "primary": True},
+        ],
         "display_name": "Countess Lovelace",
         "locale": "en-GB",
     }
@@ -118,7 +121,7 @@ def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, oper
             expected = claims.claims_for(tx, user, set(scope.split()))
         assert info.json() == expected
     assert expected["email"] == "ada.work@example.com"
-    assert expected["phone_number"] == "+1 555 0100"
+    assert expected["phone_number"] == "+1 555 0199"  # the primary one, as for the email
     assert expected["name"] == "Countess Lovelace" and expected["locale"] == "en-GB"
 
 
