@@ -25,7 +25,7 @@ from rollcall.headers import security_headers
 from scim import auth, search, user_json
 from scim.mapping import parse_id
 from scim.responses import MEDIA_TYPE, scim_bytes
-from store import listing
+from store import credentials, listing
 from store.db import Database
 from store.errors import DomainError
 
@@ -85,8 +85,8 @@ class FastReads:
         if any(name in environ for name in CONDITIONAL):
             return None
         token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
-        if token is None:
-            return None
+        if token is None or not token.startswith(credentials.PREFIX):
+            return None  # not a provisioning token (OAuth access tokens take the full path)
         try:
             return self._read(Request(environ), token, resource_id)
         except DomainError:

@@ -102,6 +102,7 @@ def test_a_read_records_when_the_token_was_last_used(app, db, scim, rich):
     "case",
     [
         "unknown token",
+        "access token",
         "no token",
         "basic credentials",
         "other account",
@@ -129,6 +130,7 @@ def test_everything_else_is_left_to_flask(
     stranger = make_user(other, "stranger")
     env = {
         "unknown token": lambda: environ(user, "rc_not-a-token"),
+        "access token": lambda: environ(user, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"),
         "no token": lambda: environ(user, None),
         "basic credentials": lambda: environ(user, None, Authorization="Basic b2t0YTpzZWNyZXQ="),
         "other account": lambda: environ(f"/scim/v2/Users/{stranger.id}", scim.token),
@@ -149,6 +151,7 @@ def test_everything_else_is_left_to_flask(
     assert answered(app, env) == full
     expected = {
         "unknown token": "401",
+        "access token": "401",
         "no token": "401",
         "basic credentials": "401",
         "other account": "404",
