@@ -1,14 +1,14 @@
 """GET of one user, by id or by a userName lookup, answered before Flask.
 
-Why: identity providers read a user before nearly every push (Okta looks the userName up before
-each create, Entra ID reads by id before a PATCH), so these two reads are most of the SCIM traffic,
-and through Flask's request machinery (request context, cookie session, rate limiter, blueprint
-hooks) they cost about twice what the reads themselves do. This WSGI layer answers them when
-nothing about the request is unusual: a provisioning token, no projection, no conditional headers.
-It calls the same store operations and writes the same JSON and headers as the views in users.py
-(tests/test_scim_fast_reads.py compares the two byte for byte). Every other request, and every
-refusal (an unknown token, a user the caller may not see), goes on to Flask unchanged, so errors
-are still written in one place.
+Why: identity providers read a user before nearly every push (they look the userName up before
+creating a user, and read it by id before changing it), so these two reads are most of the SCIM
+traffic, and through Flask's request machinery (request context, cookie session, rate limiter,
+blueprint hooks) they cost about twice what the reads themselves do. This WSGI layer answers them
+when nothing about the request is unusual: a provisioning token, no projection, no conditional
+headers. It calls the same store operations and writes the same JSON and headers as the views in
+users.py (tests/test_scim_fast_reads.py compares the two byte for byte). Every other request, and
+every refusal (an unknown token, a user the caller may not see), goes on to Flask unchanged, so
+errors are still written in one place.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class FastReads:
             with self.db.reading() as tx:
                 found = listing.user_view_for_token(tx, token, parse_id(resource_id))
         if found is None:
-            return None  # unknown, revoked, or an OAuth access token
+            return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
         base = _base_url(request.scheme, request.host)
