@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from scim.fast_reads import FastReads
 
     app.register_blueprint(scim_bp)
-    app.wsgi_app = FastReads(app.wsgi_app, database, settings.development)  # type: ignore[method-assign]
+    app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
     import portal
     from portal.limits import limiter
 

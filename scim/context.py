@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 from scim2_models import ResponseParameters
 
 from rollcall.app import database
@@ -38,7 +38,10 @@ def close_reading() -> None:
 
 
 def base_url() -> str:
-    return request.host_url.rstrip("/") + "/scim/v2"
+    """Where resources are located (`meta.location`): under ROLLCALL_BASE_URL when it is set, so
+    that a Host header cannot choose it, else under the URL this request came to."""
+    configured = current_app.config["ROLLCALL_SETTINGS"].base_url.rstrip("/")
+    return (configured or request.host_url.rstrip("/")) + "/scim/v2"
 
 
 def projected() -> bool:

@@ -22,6 +22,7 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
 from rollcall.headers import security_headers
+from rollcall.settings import Settings
 from scim import auth, search, user_json
 from scim.mapping import parse_id
 from scim.responses import MEDIA_TYPE, scim_bytes
@@ -58,10 +59,11 @@ class Answer:
 class FastReads:
     """WSGI middleware: the plain user reads answered here, everything else by `app`."""
 
-    def __init__(self, app: WSGIApplication, db: Database, development: bool) -> None:
+    def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
         self.app = app
         self.db = db
-        self.security_headers = security_headers(MEDIA_TYPE, development)
+        self.base_url = settings.base_url and settings.base_url.rstrip("/") + "/scim/v2"
+        self.security_headers = security_headers(MEDIA_TYPE, settings.development)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.answer(environ)
@@ -109,7 +111,7 @@ class FastReads:
             return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
-        base = _base_url(request.scheme, request.host)
+        base = self.base_url or _base_url(request.scheme, request.host)
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
             return Answer(user_json.list_response(documents, len(documents)), self.security_headers)
@@ -120,5 +122,6 @@ class FastReads:
 
 @lru_cache(maxsize=64)
 def _base_url(scheme: str, host: str) -> str:
-    """`scim.context.base_url` for a request to this scheme and host (the few a server sees)."""
+    """`scim.context.base_url` for a request to this scheme and host, when no base URL is set
+    (the few a server sees)."""
     return get_current_url(scheme, host).rstrip("/") + "/scim/v2"

@@ -89,6 +89,16 @@ def test_the_host_asked_for_is_the_base_of_locations(app, scim, rich):
     assert f"http://idp.example.org:8443/scim/v2/Users/{rich}".encode() in fast[2]
 
 
+def test_a_configured_base_url_locates_resources_whatever_the_host(db, scim, rich):
+    served = create_app(Settings(database_url=db.url, base_url="https://id.example.com"), db)
+    for path in (f"/scim/v2/Users/{rich}", lookup("Rich.Person")):
+        env = environ(path, scim.token, Host="attacker.example")
+        fast, full = fast_and_full(served, env)
+        assert fast == full
+        assert f"https://id.example.com/scim/v2/Users/{rich}".encode() in fast[2]
+        assert b"attacker.example" not in fast[2]
+
+
 def test_a_read_records_when_the_token_was_last_used(app, db, scim, rich):
     with db.transaction() as tx:
         credential = tx.scalars(select(ProvisioningCredential)).one()
