@@ -29,10 +29,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.after_request(lambda response: add_security_headers(response, settings.development))
     app.register_blueprint(health_bp)
     from scim.blueprint import bp as scim_bp  # the doors import `database` from here
-    from scim.fast_reads import FastReads
 
     app.register_blueprint(scim_bp)
-    app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
     import portal
     from portal.limits import limiter
 
@@ -41,6 +39,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     import sso
 
     sso.init_app(app)
+    from scim.fast_reads import FastReads
+    from sso.fast_userinfo import FastUserinfo
+
+    # The reads sent most, answered before Flask; each layer hands everything else on.
+    app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
+    app.wsgi_app = FastUserinfo(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
     return app
 
 

@@ -14,13 +14,13 @@ errors are still written in one place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
+from rollcall.answers import Answer, AnsweredFirst
 from rollcall.headers import security_headers
 from rollcall.settings import Settings
 from scim import auth, search, user_json
@@ -31,7 +31,7 @@ from store.db import Database
 from store.errors import DomainError
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 USERS = "/scim/v2/Users"
 # Headers that change what a GET answers; requests carrying them take the full path.
@@ -40,23 +40,7 @@ CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE")
 log = logging.getLogger(__name__)
 
 
-class Answer:
-    """A 200 response: its body and headers, as `scim.responses.scim_json` would write them."""
-
-    def __init__(self, payload: Any, extra: list[tuple[str, str]]) -> None:
-        self.body = scim_bytes(payload)
-        self.headers = [
-            ("Content-Type", MEDIA_TYPE),
-            ("Content-Length", str(len(self.body))),
-            *extra,
-        ]
-
-    def __call__(self, _environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        start_response("200 OK", self.headers)
-        return [self.body]
-
-
-class FastReads:
+class FastReads(AnsweredFirst):
     """WSGI middleware: the plain user reads answered here, everything else by `app`."""
 
     def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
@@ -64,12 +48,6 @@ class FastReads:
         self.db = db
         self.base_url = settings.base_url and settings.base_url.rstrip("/") + "/scim/v2"
         self.security_headers = security_headers(MEDIA_TYPE, settings.development)
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.answer(environ)
-        if answer is None:
-            return self.app(environ, start_response)
-        return answer(environ, start_response)
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
         """The response to a plain read of one user, or None when Flask should answer."""
@@ -114,10 +92,11 @@ class FastReads:
         base = self.base_url or _base_url(request.scheme, request.host)
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
-            return Answer(user_json.list_response(documents, len(documents)), self.security_headers)
+            listed = user_json.list_response(documents, len(documents))
+            return Answer(scim_bytes(listed), MEDIA_TYPE, self.security_headers)
         document = user_json.user_json(view, base)
         etag = ("ETag", document["meta"]["version"])
-        return Answer(document, [etag, *self.security_headers])
+        return Answer(scim_bytes(document), MEDIA_TYPE, [etag, *self.security_headers])
 
 
 @lru_cache(maxsize=64)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
-from store.db import Tx, fetch, now
+from store.db import Reads, Tx, fetch, now
 from store.hashes import digest
 from store.models import (
     AuthorizationCode,
@@ -131,7 +131,7 @@ def find_token(tx: Tx, token: str, kind: str | None = None) -> OAuthToken | None
     return tx.scalar(query)
 
 
-def token_holder(tx: Tx, token: str) -> Any:
+def token_holder(tx: Reads, token: str) -> Any:
     """A live access token of an active person, with what the standard claims say about them.
 
     One statement, built once, because userinfo is asked on every page load of some applications:

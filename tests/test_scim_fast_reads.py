@@ -36,9 +36,17 @@ def answered(wsgi: Any, env: dict[str, Any]) -> tuple[str, list[tuple[str, str]]
     return status, sorted(headers.to_wsgi_list()), b"".join(body)
 
 
+def layer(app: Any, kind: type) -> Any:
+    """The WSGI layer of this kind in front of the app's Flask."""
+    found = app.wsgi_app
+    while not isinstance(found, kind):
+        found = found.app
+    return found
+
+
 def fast_and_full(app: Any, env: dict[str, Any]) -> tuple[Any, Any]:
     """What the fast path answers (None: it passes), and what Flask alone answers."""
-    fast_reads: FastReads = app.wsgi_app
+    fast_reads: FastReads = layer(app, FastReads)
     response = fast_reads.answer(dict(env))
     fast = None if response is None else answered(response, env)
     return fast, answered(fast_reads.app, env)
@@ -51,7 +59,7 @@ def served(request: Any, db: Any) -> Any:
 
 
 def test_the_app_puts_the_fast_path_in_front(app):
-    assert isinstance(app.wsgi_app, FastReads)
+    assert isinstance(layer(app, FastReads), FastReads)
 
 
 def test_get_by_id_answers_as_flask_does(served, scim, rich):
@@ -103,7 +111,7 @@ def test_a_read_records_when_the_token_was_last_used(app, db, scim, rich):
     with db.transaction() as tx:
         credential = tx.scalars(select(ProvisioningCredential)).one()
         credential.last_used_at = None
-    assert app.wsgi_app.answer(environ(f"/scim/v2/Users/{rich}", scim.token)) is not None
+    assert layer(app, FastReads).answer(environ(f"/scim/v2/Users/{rich}", scim.token)) is not None
     with db.transaction() as tx:
         assert tx.scalars(select(ProvisioningCredential)).one().last_used_at is not None
 

@@ -1,0 +1,41 @@
+"""Requests answered before Flask (scim.fast_reads, sso.fast_userinfo): the WSGI layer that does
+it, and the 200 response it writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+class AnsweredFirst:
+    """WSGI middleware: what `answer` writes a response for is answered here, the rest by `app`."""
+
+    app: WSGIApplication
+
+    def answer(self, environ: WSGIEnvironment) -> Answer | None:
+        raise NotImplementedError
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self.answer(environ)
+        if answer is None:
+            return self.app(environ, start_response)
+        return answer(environ, start_response)
+
+
+class Answer:
+    """A 200 response: a body and its headers, in the order Flask would send them."""
+
+    def __init__(self, body: bytes, content_type: str, extra: list[tuple[str, str]]) -> None:
+        self.body = body
+        self.headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            *extra,
+        ]
+
+    def __call__(self, _environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", self.headers)
+        return [self.body]
