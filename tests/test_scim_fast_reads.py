@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
@@ -58,8 +59,13 @@ def served(request: Any, db: Any) -> Any:
     return create_app(Settings(database_url=db.url, environment=request.param), db)
 
 
-def test_the_app_puts_the_fast_path_in_front(app):
-    assert isinstance(layer(app, FastReads), FastReads)
+def test_the_app_puts_the_fast_paths_in_front_of_flask(app):
+    layers, found = [], app.wsgi_app
+    while hasattr(found, "app"):
+        layers.append(type(found).__name__)
+        found = found.app
+    assert layers == ["FastUserinfo", "FastReads"]
+    assert found == Flask.wsgi_app.__get__(app)  # then Flask itself
 
 
 def test_get_by_id_answers_as_flask_does(served, scim, rich):
