@@ -1,4 +1,5 @@
-"""The security headers every response carries, whichever door answered it."""
+"""The security headers every response carries, whichever door answered it, and the bearer token
+a request carries, whichever door reads it."""
 
 from __future__ import annotations
 
@@ -40,3 +41,10 @@ def add_security_headers(response: Response, development: bool) -> Response:
     for name, value in security_headers(response.mimetype, development):
         response.headers.setdefault(name, value)
     return response
+
+
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (scheme in any case), or None."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None

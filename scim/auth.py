@@ -14,6 +14,7 @@ from flask import request
 from scim2_models import ForbiddenException, UnauthorizedException
 
 from rollcall.app import database
+from rollcall.headers import bearer_token
 from scim.context import reading
 from store import credentials, oauth
 from store.actors import Actor, ActorType, Door
@@ -42,13 +43,6 @@ def authenticate() -> Caller:
     if credential is None:
         raise UnauthorizedException(detail="The token is unknown or has been revoked.")
     return credential_caller(database(), credential)
-
-
-def bearer_token(header: str) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, or None."""
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def credential_caller(db: Database, credential: LiveCredential) -> Caller:

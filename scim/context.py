@@ -38,10 +38,13 @@ def close_reading() -> None:
 
 
 def base_url() -> str:
+    return located_under(current_app.config["ROLLCALL_SETTINGS"].base_url, request.host_url)
+
+
+def located_under(configured: str, host_url: str) -> str:
     """Where resources are located (`meta.location`): under ROLLCALL_BASE_URL when it is set, so
-    that a Host header cannot choose it, else under the URL this request came to."""
-    configured = current_app.config["ROLLCALL_SETTINGS"].base_url.rstrip("/")
-    return (configured or request.host_url.rstrip("/")) + "/scim/v2"
+    that a Host header cannot choose it, else under the URL the request came to."""
+    return (configured.rstrip("/") or host_url.rstrip("/")) + "/scim/v2"
 
 
 def projected() -> bool:

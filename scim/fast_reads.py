@@ -21,9 +21,10 @@ from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
 
 from rollcall.answers import Answer, AnsweredFirst
-from rollcall.headers import security_headers
+from rollcall.headers import bearer_token, security_headers
 from rollcall.settings import Settings
 from scim import auth, search, user_json
+from scim.context import located_under
 from scim.mapping import parse_id
 from scim.responses import MEDIA_TYPE, scim_bytes
 from store import credentials, listing
@@ -46,7 +47,7 @@ class FastReads(AnsweredFirst):
     def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
         self.app = app
         self.db = db
-        self.base_url = settings.base_url and settings.base_url.rstrip("/") + "/scim/v2"
+        self.configured_base = settings.base_url
         self.security_headers = security_headers(MEDIA_TYPE, settings.development)
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
@@ -64,7 +65,7 @@ class FastReads(AnsweredFirst):
             return None
         if any(name in environ for name in CONDITIONAL):
             return None
-        token = auth.bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         if token is None or not token.startswith(credentials.PREFIX):
             return None  # not a provisioning token (OAuth access tokens take the full path)
         try:
@@ -89,7 +90,7 @@ class FastReads(AnsweredFirst):
             return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
-        base = self.base_url or _base_url(request.scheme, request.host)
+        base = _base_url(self.configured_base, request.scheme, request.host)
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
             listed = user_json.list_response(documents, len(documents))
@@ -100,7 +101,6 @@ class FastReads(AnsweredFirst):
 
 
 @lru_cache(maxsize=64)
-def _base_url(scheme: str, host: str) -> str:
-    """`scim.context.base_url` for a request to this scheme and host, when no base URL is set
-    (the few a server sees)."""
-    return get_current_url(scheme, host).rstrip("/") + "/scim/v2"
+def _base_url(configured: str, scheme: str, host: str) -> str:
+    """`scim.context.base_url` for a request to this scheme and host (the few a server sees)."""
+    return located_under(configured, get_current_url(scheme, host))

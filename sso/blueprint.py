@@ -32,6 +32,7 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from rollcall.app import database
+from rollcall.headers import bearer_token
 from sso import claims, keys, session
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
@@ -295,9 +296,9 @@ def _to_sign_in(*, again: bool) -> Response:
 
 
 def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer " and header[7:].strip():
-        return header[7:].strip()
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is not None:
+        return token
     if request.method == "POST" and request.form.get("access_token"):
         return request.form["access_token"]
     return None

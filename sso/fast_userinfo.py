@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from flask import Flask
 
 from rollcall.answers import Answer, AnsweredFirst
-from rollcall.headers import security_headers
+from rollcall.headers import bearer_token, security_headers
 from rollcall.settings import Settings
 from sso import claims
 from store import oauth
@@ -50,9 +50,8 @@ class FastUserinfo(AnsweredFirst):
             return None
         if environ.get("QUERY_STRING") or "HTTP_ORIGIN" in environ:
             return None
-        header = environ.get("HTTP_AUTHORIZATION", "")
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        if not token:
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         try:
             return self._read(token)
