@@ -100,13 +100,24 @@ def make_engine(url: str, **kwargs: object) -> Engine:
 def _in_utc(engine: Engine) -> None:
     """Sessions in UTC: timestamps come back as UTCDateTime hands them out, also to `fetch`,
     which reads them raw. (A SET, not a startup option, which connection poolers refuse.)"""
+    _set_on_connect(engine, "SET TIME ZONE 'UTC'")
+
+
+def _commit_asynchronously(engine: Engine) -> None:
+    """Commits that return before the disk has the write (PostgreSQL's `synchronous_commit off`):
+    for the pool of `Database.committing`, whose writes a client can ask for again."""
+    _set_on_connect(engine, "SET synchronous_commit TO off")
+
+
+def _set_on_connect(engine: Engine, statement: str) -> None:
+    """Run a SET on every new connection of the engine, outside any transaction."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         autocommit = dbapi_connection.autocommit
         dbapi_connection.autocommit = True
         with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.execute(statement)
         dbapi_connection.autocommit = autocommit
 
 
@@ -236,13 +247,15 @@ class Database:
             read_options["isolation_level"] = "AUTOCOMMIT"
         read_engine = self.engine.execution_options(**read_options)
         self._reader = sessionmaker(read_engine, expire_on_commit=False)
-        # `reading` connections on PostgreSQL: a pool of their own that stays in autocommit, so
-        # that nothing is set on taking one nor rolled back on returning it (half its cost).
+        # `reading` and `committing` connections on PostgreSQL: a pool of their own that stays in
+        # autocommit, so that nothing is set on taking one nor rolled back on returning it (half
+        # its cost), and whose commits do not wait for the disk.
         self._hot: Engine = read_engine
         if self.engine.dialect.name == "postgresql":
             self._hot = make_engine(
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
+            _commit_asynchronously(self._hot)
 
     @property
     def dialect(self) -> str:
@@ -277,6 +290,21 @@ class Database:
         spends less on it than on a session's bookkeeping."""
         with self._hot.connect() as connection:
             yield connection
+
+    @contextmanager
+    def committing(self) -> Iterator[Connection]:
+        """A bare connection for a request that reads a row or two and writes one statement that
+        a client can simply ask for again if lost: a short-lived token. On PostgreSQL each
+        statement commits at once (no BEGIN/COMMIT round trips) and without waiting for the disk
+        (asynchronous commit: visible to everyone at once, but a crash of the database in the
+        next moment may forget it); on SQLite all commit when the block ends. Anything else takes
+        `transaction`."""
+        if self.engine.dialect.name == "postgresql":
+            with self._hot.connect() as connection:
+                yield connection
+        else:
+            with self.engine.begin() as connection:
+                yield connection
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -39,4 +40,25 @@ def test_a_dropped_connection_is_replaced_after_idle(
         monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
         assert ask(database, "SELECT pg_backend_pid()") != backend
     finally:
+        database.dispose()
+
+
+def test_a_committing_write_is_seen_at_once_and_asks_no_disk_wait(database_url: str) -> None:
+    """`Database.committing`: one statement, committed when it runs (PostgreSQL, without waiting
+    for the disk) or when the block ends (SQLite); another connection sees it straight after."""
+    database = Database(database_url)
+    table = f"committing_{uuid.uuid4().hex[:8]}"
+    try:
+        with database.transaction() as tx:
+            tx.execute(text(f"CREATE TABLE {table} (n INTEGER)"))
+        with database.committing() as conn:
+            conn.execute(text(f"INSERT INTO {table} (n) VALUES (7)"))
+            if database.dialect == "postgresql":
+                assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        assert in_transaction(database, f"SELECT n FROM {table}") == 7
+        if database.dialect == "postgresql":  # the pool of units of work waits for the disk
+            assert in_transaction(database, "SHOW synchronous_commit") == "on"
+    finally:
+        with database.transaction() as tx:
+            tx.execute(text(f"DROP TABLE {table}"))
         database.dispose()
