@@ -10,7 +10,8 @@ and measuring this bench shares, each figure is set beside a bare Flask endpoint
 What one measured unit is:
 - code round trip: GET /oauth/authorize with an SSO session cookie (no password) and PKCE, the
   redirect's code exchanged at /oauth/token with the verifier: two requests, an ID token at the end;
-- token: a client-credentials grant of a confidential client (HTTP Basic), a signed access token;
+- token: a client-credentials grant of a confidential client (HTTP Basic): a machine's opaque
+  access token, its hash kept (the code exchange, with its two signatures, is in the round trip);
 - userinfo: GET /oauth/userinfo with a user's access token;
 - sign-in: GET /signin (session and CSRF cookie), then POST of username and password: one
   Argon2 verification with the parameters in use.

@@ -1,8 +1,11 @@
 """Authlib's authorization server put together: grants, token format, revocation, introspection.
 
-Access tokens are signed JWTs in the RFC 9068 profile (`typ: at+jwt`), so a resource server may
-verify them offline against the JWKS; Rollcall also keeps each one's hash, so userinfo,
-introspection and SCIM see a revocation at once. Refresh tokens are opaque random strings.
+Access tokens issued for a person are signed JWTs in the RFC 9068 profile (`typ: at+jwt`), so the
+linked applications' resource servers may verify them offline against the JWKS. A machine's
+token (client credentials: scope scim, read by Rollcall's SCIM API alone) is an opaque random
+string, like refresh tokens: its only reader looks it up by hash, so a signature would be work
+nobody checks, and a leaked one says nothing. Rollcall keeps the hash of every token, so userinfo,
+introspection and SCIM see a revocation at once.
 """
 
 from __future__ import annotations
@@ -35,10 +38,12 @@ from store.models import User
 
 ACCESS_TOKEN_LIFETIME = 600
 SCOPES = list(clients.SCOPES)
+MACHINE_GRANT = "client_credentials"  # its tokens are opaque
 
 
 class AccessTokens(JWTBearerTokenGenerator):
-    """RFC 9068 access tokens signed with the current key; the issuer is read per request."""
+    """RFC 9068 access tokens signed with the current key (the issuer is read per request), or
+    for a client-credentials grant an opaque one."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -56,6 +61,11 @@ class AccessTokens(JWTBearerTokenGenerator):
     def issuer(self, _value: str) -> None:
         pass
 
+    def access_token_generator(self, client: Client, grant_type: str, user: Any, scope: str) -> str:
+        if grant_type == MACHINE_GRANT:
+            return oauth.new_secret()
+        return super().access_token_generator(client, grant_type, user, scope)
+
     def get_jwks(self) -> Any:
         return keys.signing_key_set(tx())
 
@@ -63,10 +73,6 @@ class AccessTokens(JWTBearerTokenGenerator):
         if user is None or user.auth_time is None:
             return None
         return int(user.auth_time.timestamp())
-
-    def get_extra_claims(self, client: Client, grant_type: str, user: Any, scope: str) -> dict:
-        account = client.row.account_id if user is None else None
-        return {"account_id": str(account)} if account else {}
 
 
 class Issuer(IssuerParameter):
@@ -124,6 +130,8 @@ class Introspection(IntrospectionEndpoint):
         if row.user_id is not None:
             user = tx().get(User, row.user_id)
             payload["username"] = user.user_name if user else None
+        if row.account_id is not None:  # a machine's token: the account it provisions
+            payload["account_id"] = str(row.account_id)
         return payload
 
 
