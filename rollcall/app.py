@@ -40,11 +40,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     sso.init_app(app)
     from scim.fast_reads import FastReads
+    from sso.fast_token import FastToken
     from sso.fast_userinfo import FastUserinfo
 
-    # The reads sent most, answered before Flask; each layer hands everything else on.
+    # The requests sent most, answered before Flask; each layer hands everything else on.
     app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
     app.wsgi_app = FastUserinfo(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
+    app.wsgi_app = FastToken(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
     return app
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 
 from store import clients
@@ -11,9 +13,13 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 
 class Client(ClientMixin):
-    """A linked application. Redirect URIs match exactly; scopes outside its list are dropped."""
+    """A linked application. Redirect URIs match exactly; scopes outside its list are dropped.
 
-    def __init__(self, row: OAuthClient) -> None:
+    `row` is its `OAuthClient`, or for a client-credentials grant answered before Flask the plain
+    row of `store.clients.client_row`.
+    """
+
+    def __init__(self, row: OAuthClient | Any) -> None:
         self.row = row
         self.client_id = row.client_id
 

@@ -20,6 +20,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 from authlib.oidc.core.models import AuthorizationCodeMixin
 from flask import g
+from sqlalchemy import Connection
 
 from sso import claims, keys
 from sso.clients import Client
@@ -233,17 +234,32 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        requested = set(scope_to_list(self.request.payload.scope) or ())
-        if requested - set(self.request.client.row.scopes):
+        if not registered_for(self.request.client, self.request.payload.scope):
             raise InvalidScopeError("The client may not ask for these scopes.")
+
+
+def registered_for(client: Client, scope: str | None) -> bool:
+    """Whether a machine asks only for scopes its client was registered with."""
+    return set(scope_to_list(scope) or ()) <= set(client.row.scopes)
 
 
 def save_token(token: dict[str, Any], request: Any) -> None:
     """Keep the hashes of what the token endpoint just issued, with what they are about."""
-    client: Client = request.client
-    person: Person | None = request.user
     code = getattr(request, "authorization_code", None)
     previous = getattr(request, "refresh_token", None)
+    keep_issued(tx(), token, request.client, request.user, code, previous)
+
+
+def keep_issued(
+    tx: Tx | Connection,
+    token: dict[str, Any],
+    client: Client,
+    person: Person | None = None,
+    code: Code | None = None,
+    previous: Token | None = None,
+) -> None:
+    """Keep the hashes of an issued token response: for `person`, else for the client's account;
+    from an authorization `code` or a `previous` refresh token (whose family it joins)."""
     family = previous.row.family_id if previous is not None else uuid.uuid4()
     about = oauth.Issued(
         client_id=client.get_client_id(),
@@ -256,9 +272,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
         auth_time=person.auth_time if person else None,
     )
     expires_in = int(token.get("expires_in", 0))
-    oauth.save_token(tx(), oauth.ACCESS, token["access_token"], expires_in, about)
+    oauth.save_token(tx, oauth.ACCESS, token["access_token"], expires_in, about)
     if token.get("refresh_token"):
         refresh_about = oauth.Issued(**(about.__dict__ | {"session_id": None}))
-        oauth.save_token(
-            tx(), oauth.REFRESH, token["refresh_token"], REFRESH_LIFETIME, refresh_about
-        )
+        oauth.save_token(tx, oauth.REFRESH, token["refresh_token"], REFRESH_LIFETIME, refresh_about)

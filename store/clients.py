@@ -10,13 +10,14 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
 from store import applications, audit
 from store.actors import Actor
-from store.db import Tx
+from store.db import Reads, Tx, fetch
 from store.errors import Forbidden, InvalidInput, NotFound
 from store.hashes import digest
 from store.models import Account, Application, OAuthClient
@@ -106,6 +107,24 @@ def find_client(tx: Tx, client_id: str) -> OAuthClient | None:
 _CLIENT_BY_ID = select(OAuthClient).where(OAuthClient.client_id == bindparam("client_id"))
 
 
+def client_row(tx: Reads, client_id: str) -> Any:
+    """A live client as a plain row of what a token request is checked with (`client_id`,
+    `secret_hash`, `public`, `grant_types`, `scopes`, `account_id`), for a request answered
+    without a unit of work (`fetch`)."""
+    rows = fetch(tx, _CLIENT_ROW, {"client_id": client_id})
+    return rows[0] if rows else None
+
+
+_CLIENT_ROW = select(
+    OAuthClient.client_id,
+    OAuthClient.secret_hash,
+    (OAuthClient.token_endpoint_auth_method == "none").label("public"),
+    OAuthClient.grant_types,
+    OAuthClient.scopes,
+    OAuthClient.account_id,
+).where(OAuthClient.client_id == bindparam("client_id"), OAuthClient.revoked_at.is_(None))
+
+
 def client_named(tx: Tx, client_id: str) -> OAuthClient:
     client = find_client(tx, client_id)
     if client is None:
@@ -129,7 +148,7 @@ def _origin_of(uri: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def check_secret(client: OAuthClient, secret: str) -> bool:
+def check_secret(client: OAuthClient | Any, secret: str) -> bool:
     """Constant-time comparison of a presented secret with the stored digest."""
     if client.secret_hash is None:
         return False

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, true, update
+from sqlalchemy import Connection, Select, bindparam, insert, or_, select, true, update
 
 from store.db import Reads, Tx, fetch, now
 from store.hashes import digest
@@ -107,7 +107,7 @@ class Issued:
     auth_time: datetime | None = None
 
 
-def save_token(tx: Tx, kind: str, token: str, expires_in: int, about: Issued) -> None:
+def save_token(tx: Tx | Connection, kind: str, token: str, expires_in: int, about: Issued) -> None:
     """Keep a token's hash with what it is about (a Core insert: issued on every sign-in)."""
     moment = now()
     values = about.__dict__ | {
