@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask
+from werkzeug.http import parse_options_header
 
 from rollcall.answers import Answer, AnsweredFirst
 from rollcall.headers import security_headers
@@ -58,7 +59,7 @@ class FastToken(AnsweredFirst):
             return None
         if environ.get("QUERY_STRING") or "HTTP_ORIGIN" in environ:
             return None
-        if environ.get("CONTENT_TYPE") != FORM:
+        if not _is_form(environ.get("CONTENT_TYPE", "")):
             return None
         scope = _plain_grant(environ)
         if scope is None:
@@ -92,6 +93,13 @@ class FastToken(AnsweredFirst):
             )
             grants.keep_issued(tx, token, client)
         return Answer(self.flask.json.dumps(token).encode(), MEDIA_TYPE, self.headers)
+
+
+def _is_form(content_type: str) -> bool:
+    """A form body, as `application/x-www-form-urlencoded` alone or with `charset=utf-8`."""
+    kind, options = parse_options_header(content_type)
+    charset = options.get("charset", "utf-8").lower()
+    return kind.lower() == FORM and set(options) <= {"charset"} and charset == "utf-8"
 
 
 def _plain_grant(environ: WSGIEnvironment) -> str | None:

@@ -20,12 +20,11 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 from authlib.oidc.core.models import AuthorizationCodeMixin
 from flask import g
-from sqlalchemy import Connection
 
 from sso import claims, keys
 from sso.clients import Client
 from store import access, oauth
-from store.db import Tx, now
+from store.db import Reads, Tx, now
 from store.models import AuthorizationCode, OAuthToken, User
 
 ID_TOKEN_LIFETIME = 300
@@ -251,7 +250,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
 
 
 def keep_issued(
-    tx: Tx | Connection,
+    tx: Reads,
     token: dict[str, Any],
     client: Client,
     person: Person | None = None,

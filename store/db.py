@@ -37,8 +37,8 @@ Tx = Session
 """A unit of work: every directory operation takes one and runs inside it."""
 
 Reads = Session | Connection
-"""What the hot reads (`fetch`) run on: a unit of work, or a bare connection from
-`Database.reading` when nothing else is done in the request."""
+"""What the hot statements (`fetch`, `run`) run on: a unit of work, or a bare connection from
+`Database.reading` or `Database.committing` when nothing else is done in the request."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -181,24 +181,52 @@ def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[A
     statement; psycopg reads UUIDs, booleans, JSON and (the connection is in UTC) timestamps as
     SQLAlchemy would. Parameters must be plain values; elsewhere SQLAlchemy runs it.
     """
-    dialect = tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
+    dialect = _dialect(tx)
     if dialect.name != "postgresql":
         return list(tx.execute(statement, params).all())
-    from psycopg import RawCursor  # PostgreSQL's driver, not needed for SQLite
-    from psycopg.rows import namedtuple_row
+    from psycopg.rows import namedtuple_row  # PostgreSQL's driver, not needed for SQLite
+
+    with _raw_cursor(tx, namedtuple_row) as cursor:
+        _execute(cursor, statement, params, dialect)
+        return cursor.fetchall()
+
+
+def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> None:
+    """A write statement built once, run as `fetch` runs reads: for the hot write, the hash of
+    a token issued."""
+    dialect = _dialect(tx)
+    if dialect.name != "postgresql":
+        tx.execute(statement, params)
+        return
+    with _raw_cursor(tx, None) as cursor:
+        _execute(cursor, statement, params, dialect)
+
+
+def _dialect(tx: Reads) -> Dialect:
+    return tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
+
+
+def _raw_cursor(tx: Reads, row_factory: Any) -> Any:
+    """A psycopg cursor on the connection of `tx` that sends SQL with $n placeholders as it is."""
+    from psycopg import RawCursor
 
     if isinstance(tx, Session):
         if tx.new or tx.dirty or tx.deleted:
             tx.flush()  # what the session would do before a query of its own (autoflush)
         tx = tx.connection()
+    connection = tx.connection.driver_connection
+    return RawCursor(connection, row_factory=row_factory) if row_factory else RawCursor(connection)
+
+
+def _execute(
+    cursor: Any, statement: Executable, params: Mapping[str, Any], dialect: Dialect
+) -> None:
     ready = _compiled.get(id(statement)) or _compile(statement, dialect)
     values = ready.defaults | {
         key: ready.processors[key](value) if key in ready.processors else value
         for key, value in params.items()
     }
-    with RawCursor(tx.connection.driver_connection, row_factory=namedtuple_row) as cursor:
-        cursor.execute(ready.sql, [values[name] for name in ready.names], prepare=True)
-        return cursor.fetchall()
+    cursor.execute(ready.sql, [values[name] for name in ready.names], prepare=True)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, insert, or_, select, true, update
+from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
-from store.db import Reads, Tx, fetch, now
+from store.db import Reads, Tx, fetch, now, run
 from store.hashes import digest
 from store.models import (
     AuthorizationCode,
@@ -107,8 +107,9 @@ class Issued:
     auth_time: datetime | None = None
 
 
-def save_token(tx: Tx | Connection, kind: str, token: str, expires_in: int, about: Issued) -> None:
-    """Keep a token's hash with what it is about (a Core insert: issued on every sign-in)."""
+def save_token(tx: Reads, kind: str, token: str, expires_in: int, about: Issued) -> None:
+    """Keep a token's hash with what it is about (one prepared insert: issued on every sign-in,
+    and on every grant a machine asks for)."""
     moment = now()
     values = about.__dict__ | {
         "id": uuid.uuid4(),
@@ -117,10 +118,13 @@ def save_token(tx: Tx | Connection, kind: str, token: str, expires_in: int, abou
         "created_at": moment,
         "expires_at": moment + timedelta(seconds=expires_in),
     }
-    tx.execute(_INSERT_TOKEN, values)
+    run(tx, _INSERT_TOKEN, values)
 
 
-_INSERT_TOKEN = insert(OAuthToken)
+# Every column a parameter (those not given: NULL), so that it is compiled and prepared once.
+_INSERT_TOKEN = insert(OAuthToken).values(
+    {column.key: bindparam(column.key, value=None) for column in OAuthToken.__table__.columns}
+)
 
 
 def find_token(tx: Tx, token: str, kind: str | None = None) -> OAuthToken | None:

@@ -3,12 +3,13 @@ SQLAlchemy's say, timestamps, UUIDs, booleans and JSON included, with the same p
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, select
 
-from store import listing
+from store import listing, oauth
 from store.db import fetch, now
 from store.models import User
 
@@ -57,3 +58,21 @@ def test_fetch_sees_changes_not_yet_flushed(db, make_account, make_user) -> None
         rows = fetch(tx, listing._BY_ID, {"user_id": user.id})
         tx.rollback()
     assert rows[0].title == "Dean"
+
+
+def test_run_writes_what_sqlalchemy_would(db, make_account) -> None:
+    """`run` (the prepared insert of a token's hash) stores each value as the ORM reads it back."""
+    account = make_account()
+    about = oauth.Issued(
+        client_id="machine", scope="scim", account_id=account.id, family_id=uuid.uuid4()
+    )
+    with db.committing() as conn:
+        oauth.save_token(conn, oauth.ACCESS, "the-token", 600, about)
+    with db.transaction(write=False) as tx:
+        row = oauth.live_token(tx, "the-token")
+    assert row is not None and row.kind == oauth.ACCESS and row.account_id == account.id
+    assert (row.client_id, row.scope, row.family_id) == ("machine", "scim", about.family_id)
+    assert row.user_id is None and row.used_at is None and row.revoked_at is None
+    assert row.expires_at - row.created_at == timedelta(seconds=600)
+    assert row.created_at.utcoffset() == timedelta(0)
+    assert abs(row.created_at - now()) < timedelta(minutes=1)

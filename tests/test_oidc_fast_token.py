@@ -87,8 +87,11 @@ def test_a_plain_grant_answers_as_flask_does(provider, db, environment):
         [("scope", "scim"), ("grant_type", "client_credentials")],
         [("grant_type", "client_credentials")],
     )
-    for body in bodies:
-        fast, full = fast_and_full(served, request(machine(provider), body))
+    sent = [request(machine(provider), body) for body in bodies]
+    with_charset = f"{FORM}; charset=UTF-8"
+    sent.append(request(machine(provider), bodies[0], content_type=with_charset))
+    for body, make in zip([*bodies, bodies[0]], sent, strict=True):
+        fast, full = fast_and_full(served, make)
         assert fast is not None
         *fast_answer, fast_token = without_token(fast)
         *full_answer, full_token = without_token(full)
@@ -152,6 +155,10 @@ CASES: dict[str, tuple[Callable[[Any], Environ], str]] = {
     "another field": (lambda p: request(machine(p), "grant_type=client_credentials&x=1"), "200"),
     "a field twice": (
         lambda p: request(machine(p), "grant_type=client_credentials&scope=scim&scope=scim"),
+        "200",
+    ),
+    "another charset": (
+        lambda p: request(machine(p), "grant_type=client_credentials", f"{FORM}; charset=latin-1"),
         "200",
     ),
     "JSON": (
