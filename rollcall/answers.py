@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from store.db import Database
+
 
 class AnsweredFirst:
     """WSGI middleware: what `answer` writes a response for is answered here, the rest by `app`."""
 
-    app: WSGIApplication
+    def __init__(self, app: WSGIApplication, db: Database) -> None:
+        self.app = app
+        self.db = db
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
         raise NotImplementedError

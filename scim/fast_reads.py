@@ -45,8 +45,7 @@ class FastReads(AnsweredFirst):
     """WSGI middleware: the plain user reads answered here, everything else by `app`."""
 
     def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
-        self.app = app
-        self.db = db
+        super().__init__(app, db)
         self.configured_base = settings.base_url
         self.security_headers = security_headers(MEDIA_TYPE, settings.development)
 

@@ -46,9 +46,8 @@ class FastToken(AnsweredFirst):
     """WSGI middleware: plain client-credentials grants answered here, everything else by `app`."""
 
     def __init__(self, app: WSGIApplication, flask: Flask, db: Database, settings: Settings):
-        self.app = app
+        super().__init__(app, db)
         self.flask = flask
-        self.db = db
         self.tokens = AccessTokens()
         no_store = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
         self.headers = no_store + security_headers(MEDIA_TYPE, settings.development)

@@ -38,9 +38,8 @@ class FastUserinfo(AnsweredFirst):
     """WSGI middleware: plain userinfo requests answered here, everything else by `app`."""
 
     def __init__(self, app: WSGIApplication, flask: Flask, db: Database, settings: Settings):
-        self.app = app
+        super().__init__(app, db)
         self.flask = flask
-        self.db = db
         no_store = ("Cache-Control", "no-store")
         self.headers = [no_store, *security_headers(MEDIA_TYPE, settings.development)]
 
