@@ -1,5 +1,5 @@
-"""Requests answered before Flask (scim.fast_reads, sso.fast_userinfo): the WSGI layer that does
-it, and the 200 response it writes."""
+"""Requests answered before Flask (scim.fast_reads, sso.fast_userinfo, sso.fast_token): the WSGI
+layer that does it, and the 200 response it writes."""
 
 from __future__ import annotations
 
