@@ -54,14 +54,16 @@ from store.models import (
 Op = CompareOperator
 # Stands in for a dateTime that is not set (a user who never signed in) when sorting.
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Column:
-    """An attribute stored in one column, and how its values compare."""
+    """An attribute stored in one column, and how its values compare (for a complex attribute
+    used with `pr`, `expr` holds the Columns of its sub-attributes)."""
 
     expr: Any
-    kind: str = "text"  # text | folded | exact | uuid | bool | datetime | constant
+    kind: str = "text"  # text | folded | exact | uuid | bool | datetime | constant | complex
     child: Child | None = None  # the multi-valued attribute this column belongs to
 
 
@@ -257,6 +259,12 @@ class _Compiler(FilterVisitor[ColumnElement[bool]]):
             rows = self.columns.get(binding.urn.lower() + ".value")
             if rows is not None and rows.child is not None:
                 return Column(None, "any", rows.child)
+        if not comparison and binding.urn.lower() not in self.columns:
+            # `name pr`: a complex attribute is present when one of its sub-attributes is.
+            prefix = binding.urn.lower() + "."
+            parts = [c for key, c in self.columns.items() if key.startswith(prefix) and not c.child]
+            if parts:
+                return Column(parts, "complex")
         return lookup(binding, self.columns)
 
     def _wrap(self, column: Column, condition: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -280,12 +288,9 @@ class _Compiler(FilterVisitor[ColumnElement[bool]]):
             return false()
         if column.kind == "any":
             return self._wrap(column, true())
-        if column.kind == "constant":
-            return true()
-        condition = column.expr.is_not(None)
-        if column.kind in ("text", "folded", "exact"):
-            condition = and_(condition, column.expr != "")
-        return self._wrap(column, condition)
+        if column.kind == "complex":
+            return or_(*(_present(part) for part in column.expr))
+        return self._wrap(column, _present(column))
 
     def visit_not(self, node: Not) -> ColumnElement[bool]:
         return not_(self.visit(node.expr))
@@ -308,6 +313,15 @@ class _Compiler(FilterVisitor[ColumnElement[bool]]):
         return exists(column.child.source().where(condition)) if column.child else condition
 
 
+def _present(column: Column) -> ColumnElement[bool]:
+    if column.kind == "constant":
+        return true()
+    condition = column.expr.is_not(None)
+    if column.kind in ("text", "folded", "exact"):
+        condition = and_(condition, column.expr != "")
+    return condition
+
+
 def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
     expr, kind = column.expr, column.kind
     if kind == "constant":
@@ -322,7 +336,9 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
         except ValueError:
             return false()
     if kind == "bool":
-        return and_(expr.is_not(None), expr == bool(value))
+        if op != Op.eq:
+            raise InvalidFilterException(detail=f"Operator {op.value} does not apply to booleans.")
+        return and_(expr.is_not(None), expr == _boolean(value))
     if kind == "datetime":
         return _ordered(expr, op, _datetime(value))
     text = str(value)
@@ -373,7 +389,18 @@ def _compare_constant(constant: str, op: Op, value: Any) -> bool:
     }[op]
 
 
+def _boolean(value: Any) -> bool:
+    """A boolean as filters carry it: `true`, or quoted as some clients send it (`"False"`)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise InvalidFilterException(detail=f"{value!r} is not a boolean.")
+
+
 def _datetime(value: Any) -> datetime:
+    """A filter's dateTime in UTC; one beyond the years a dateTime can hold stands at its end."""
     if isinstance(value, datetime):
         moment = value
     else:
@@ -381,7 +408,12 @@ def _datetime(value: Any) -> datetime:
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             raise InvalidFilterException(detail=f"{value!r} is not a dateTime.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00, before the first representable moment
+        return EARLIEST if moment.year == 1 else _LATEST
 
 
 def _count_terms(node: Any) -> int:

@@ -145,6 +145,51 @@ def test_active_flag(scim, people):
     assert found(scim, 'active eq true and userName sw "b"') == []
 
 
+def test_booleans_quoted_as_strings_mean_what_they_say(scim, people):
+    scim.patch(
+        f"/Users/{people['bob']['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "replace", "path": "active", "value": False}],
+        },
+    )
+    assert found(scim, 'active eq "false"') == ["bob.brown"]
+    assert found(scim, 'active eq "False"') == ["bob.brown"]
+    assert found(scim, 'active ne "TRUE"') == ["bob.brown"]
+    assert found(scim, 'emails[primary eq "false"]') == ["Alice.Adams", "bob.brown"]
+
+
+@pytest.mark.parametrize("scim_filter", ['active eq "yes"', "active gt false", 'active co "t"'])
+def test_booleans_refuse_other_values_and_operators(scim, people, scim_filter):
+    response = scim.get(f"/Users?{urlencode({'filter': scim_filter})}")
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidFilter"
+
+
+def test_complex_attributes_are_present_when_a_sub_attribute_is(scim, people):
+    assert found(scim, "name pr") == ["Alice.Adams", "bob.brown", "carol.cruz", "main.contact"]
+    assert found(scim, "not (name pr)") == []
+    manager = f"{ENTERPRISE}:manager"
+    assert found(scim, f"{manager} pr") == []
+    scim.patch(
+        f"/Users/{people['bob']['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": manager, "value": people["alice"]["id"]}],
+        },
+    )
+    assert found(scim, f"{manager} pr") == ["bob.brown"]
+
+
+@pytest.mark.parametrize(
+    ("moment", "after"),
+    [("0001-01-01T00:00:00+14:00", 4), ("9999-12-31T23:59:59-14:00", 0)],
+)
+def test_dates_at_the_ends_of_the_calendar_compare(scim, people, moment, after):
+    assert len(found(scim, f'meta.lastModified gt "{moment}"')) == after
+    assert len(found(scim, f'meta.created le "{moment}"')) == 4 - after
+
+
 def test_last_modified_after_a_moment(scim, people):
     moment = people["carol"]["meta"]["lastModified"]
     assert found(scim, f'meta.lastModified gt "{moment}"') == []
