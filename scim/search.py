@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from scim2_models import (
     ScimFilter,
     SearchRequest,
 )
-from sqlalchemy import Uuid, literal, select, tuple_
+from sqlalchemy import Boolean, Uuid, literal, select, tuple_
 from sqlalchemy.orm import object_session
 
 from scim import filters, mapping, user_json
@@ -35,6 +36,8 @@ from store.actors import Actor
 from store.db import Tx, UTCDateTime
 from store.models import Group as GroupRow
 from store.models import User as UserRow
+
+MAX_OFFSET = 2**31
 
 QUERY_PARAMETERS = (
     "filter",
@@ -102,7 +105,7 @@ def search_users(
     through while importing, are written as plain dicts like a GET (scim.user_json); `lean=False`
     renders every page with scim2-models (the tests compare the two)."""
     plan = _Plan(search, USERS)
-    page = listing.users(tx, actor, **plan.query())
+    page = plan.fetch(functools.partial(listing.users, tx, actor))
     plain = plan.cursor is None and not (search.attributes or search.excluded_attributes)
     if lean and plain:
         documents = [user_json.user_json(listing.UserView.of(u), base) for u in page.items]
@@ -115,7 +118,7 @@ def search_users(
 def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
     plan = _Plan(search, GROUPS)
     with_members = wants_members(search)
-    page = listing.groups(tx, actor, with_members=with_members, **plan.query())
+    page = plan.fetch(functools.partial(listing.groups, tx, actor, with_members=with_members))
     resources = [
         mapping.group_to_scim(g, base, list(g.members) if with_members else None)
         for g in page.items
@@ -136,7 +139,7 @@ def search_everything(
     group_where = _compile_union(filter_text, Group, GROUPS)
     users_total = listing.users(tx, actor, where=user_where, limit=0).total or 0
     groups_total = listing.groups(tx, actor, where=group_where, limit=0).total or 0
-    offset = start - 1
+    offset = _offset(search)
     users = listing.users(
         tx, actor, where=user_where, offset=offset, limit=count, count=False
     ).items
@@ -183,6 +186,12 @@ def _compile_union(filter_text: str | None, model: Any, kind: _Kind) -> Any:
         return None
     bound = ScimFilter[model](filter_text)
     return filters.compile_filter(bound, kind.columns, unknown_is_false=True)
+
+
+def _offset(search: Any) -> int:
+    """Resources to skip for `startIndex`; one past any directory's size skips them all (a
+    larger number would not fit the database's integers)."""
+    return min(max((search.start_index or 1) - 1, 0), MAX_OFFSET)
 
 
 def _count(search: Any) -> int:
@@ -234,14 +243,22 @@ class _Plan:
                 "limit": self.count + 1,
                 "count": False,
             }
-        offset = max((self.search.start_index or 1) - 1, 0)
-        return {"where": where, "order": order, "offset": offset, "limit": self.count}
+        return {"where": where, "order": order, "offset": _offset(self.search), "limit": self.count}
+
+    def fetch(self, lister: Callable[..., listing.Page]) -> listing.Page:
+        """The page, from `listing.users` or `listing.groups` bound to the caller. A cursor page
+        is counted apart, over the whole filter: RFC 9865 §2 wants `totalResults` on it too."""
+        page = lister(**self.query())
+        if self.cursor is not None:
+            page = dataclasses.replace(page, total=lister(where=self.where, limit=0).total)
+        return page
 
     def respond(self, model: Any, resources: list[Any], page: listing.Page) -> dict[str, Any]:
         if self.cursor is not None:
             more = len(page.items) > self.count
             resources = resources[: self.count]
             response = parametrized(ListResponse, model)(
+                total_results=page.total,
                 items_per_page=len(resources),
                 resources=resources,
                 next_cursor=self._encode(page.items[self.count - 1])
@@ -280,8 +297,8 @@ class _Plan:
             raw = base64.urlsafe_b64decode(self.cursor + "=" * (-len(self.cursor) % 4))
             fingerprint, key_value, created, row_id = json.loads(raw)
             values = [
-                literal(datetime.fromisoformat(created), UTCDateTime()),
-                literal(uuid.UUID(row_id), Uuid()),
+                literal(_moment(created), UTCDateTime()),
+                literal(uuid.UUID(_text(row_id)), Uuid()),
             ]
             if self.key is not None:
                 # Bound as the key's own type: a dateTime or an id compares as one, not as text.
@@ -297,11 +314,29 @@ class _Plan:
 
 
 def _typed(value: Any, key_type: Any) -> Any:
-    """A sort value read back from a cursor's JSON as the Python type of its key."""
-    if value is not None and isinstance(key_type, UTCDateTime):
-        return datetime.fromisoformat(value)
-    if value is not None and isinstance(key_type, Uuid):
-        return uuid.UUID(value)
+    """A sort value read back from a cursor's JSON as the Python type of its key; ValueError
+    when it is not one (a cursor altered by hand)."""
+    if isinstance(key_type, UTCDateTime):
+        return _moment(value)
+    if isinstance(key_type, Uuid):
+        return uuid.UUID(_text(value))
+    if isinstance(key_type, Boolean):
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    return _text(value)
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise ValueError(value)
+    return moment
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(value)
     return value
 
 

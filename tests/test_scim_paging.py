@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -135,6 +137,53 @@ def test_cursor_pages_follow_next_cursor_to_the_end(scim, five):
     third = listed(scim, sortBy="userName", count=2, cursor=second["nextCursor"])
     assert user_names(third) == ["echo", "main.contact"]
     assert "nextCursor" not in third
+
+
+def test_cursor_pages_carry_the_total_and_count_zero_gives_only_it(scim, five):
+    first = listed(scim, sortBy="userName", count=2, cursor="")
+    second = listed(scim, sortBy="userName", count=2, cursor=first["nextCursor"])
+    assert first["totalResults"] == second["totalResults"] == 6
+    filtered = listed(scim, filter='userName sw "e"', count=0, cursor="")
+    assert filtered["totalResults"] == 1
+    assert filtered["itemsPerPage"] == 0 and not filtered.get("Resources")
+    groups = listed(scim, "/Groups", count=1, cursor="")
+    assert groups["totalResults"] == 12  # the account's contact roles
+
+
+def test_a_start_index_past_any_directory_gives_an_empty_page(scim, five):
+    body = listed(scim, startIndex=10**20, count=3)
+    assert body["totalResults"] == 6 and body["Resources"] == []
+    searched = scim.post("/.search", {"schemas": [SEARCH], "startIndex": 10**20})
+    assert searched.status_code == 200 and searched.get_json()["totalResults"] > 6
+
+
+def _altered(cursor, position, value):
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    values = json.loads(raw)
+    values[position] = value
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort_by", "position", "value"),
+    [
+        ("active", 1, "abc"),
+        ("active", 1, 5),
+        ("active", 1, [1]),
+        ("userName", 1, {"a": 1}),
+        ("userName", 1, None),
+        ("meta.lastModified", 1, "2026-11-30T07:11:41"),
+        ("userName", 2, "2026-11-30T07:11:41"),
+        ("userName", 2, 17),
+        ("userName", 3, ["not", "an", "id"]),
+    ],
+)
+def test_a_cursor_altered_by_hand_is_invalid_not_an_error(scim, five, sort_by, position, value):
+    first = listed(scim, sortBy=sort_by, count=1, cursor="")
+    cursor = _altered(first["nextCursor"], position, value)
+    response = scim.get(f"/Users?{urlencode({'sortBy': sort_by, 'count': 1, 'cursor': cursor})}")
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidCursor"
 
 
 def test_cursor_paging_by_post_search(scim, five):
