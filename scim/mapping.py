@@ -113,8 +113,8 @@ def user_fields(resource: Any) -> dict[str, Any]:
         "profile_url": _text(resource.profile_url),
         **{column: getattr(name, key) for key, column in NAME_FIELDS.items()},
         **{field: _text(getattr(resource, field)) for field in PLAIN_FIELDS},
-        "emails": [_entry(e) for e in resource.emails or []],
-        "phone_numbers": [_entry(p) for p in resource.phone_numbers or []],
+        "emails": [_entry(e) for e in resource.emails or [] if _given(e.value)],
+        "phone_numbers": [_entry(p) for p in resource.phone_numbers or [] if _given(p.value)],
         "addresses": [_dump(a) for a in resource.addresses or []],
         "other_attributes": {
             name: [_dump(item) for item in getattr(resource, attr) or []]
@@ -136,6 +136,12 @@ def user_fields(resource: Any) -> dict[str, Any]:
             if value is not None:
                 fields[field] = value
     return fields
+
+
+def _given(value: Any) -> bool:
+    """Whether an email or phone number has a value: clearing it (Entra ID replaces
+    `emails[type eq "work"].value` with "" when the source attribute is emptied) removes it."""
+    return value is not None and str(value).strip() != ""
 
 
 def group_to_scim(group: models.Group, base: str, members: list[models.User] | None) -> Group:

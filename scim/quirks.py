@@ -33,7 +33,8 @@ def group(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def patch(body: dict[str, Any]) -> dict[str, Any]:
-    """The same `manager` habit in PATCH operations, with a path or inside a no-path value."""
+    """The same `manager` habit in PATCH operations, with a path or inside a no-path value, and
+    a manager removal that names the manager removed."""
     operations = body.get("Operations")
     if not isinstance(operations, list):
         return body
@@ -42,7 +43,9 @@ def patch(body: dict[str, Any]) -> dict[str, Any]:
             continue
         path = str(operation.get("path") or "").lower()
         value = operation.get("value")
-        if path in (_MANAGER_PATH, "manager") and isinstance(value, str):
+        if path in (_MANAGER_PATH, "manager") and str(operation.get("op")).lower() == "remove":
+            operation.pop("value", None)  # Entra ID names the manager it removes; there is one
+        elif path in (_MANAGER_PATH, "manager") and isinstance(value, str):
             operation["value"] = {"value": value}
         elif not path and isinstance(value, dict):
             for key in list(value):

@@ -13,6 +13,8 @@ from store.errors import InvalidInput
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024
+# The shortest password an identity provider may push: NIST SP 800-63B's floor for any policy.
+PUSHED_MIN_LENGTH = 8
 
 _hasher = PasswordHasher()
 
@@ -32,6 +34,17 @@ def check_policy(password: str, user_name: str | None = None) -> None:
         raise InvalidInput(
             "That password is too common and easy to guess; choose another one "
             "(a few unrelated words make a good password).",
+            field="password",
+        )
+
+
+def check_pushed(password: str) -> None:
+    """A password an identity provider pushes (Okta's password sync) was chosen under that
+    provider's own policy; refusing it would refuse the whole user, so only what no policy may
+    allow is refused here."""
+    if not PUSHED_MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise InvalidInput(
+            f"The password must be {PUSHED_MIN_LENGTH} to {MAX_LENGTH} characters long.",
             field="password",
         )
 

@@ -82,8 +82,13 @@ class PhoneNumber:
     display: str | None = None
 
 
-def normalize(tx: Tx, user: User, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every value; unknown fields and bad values are refused before anything is written."""
+def normalize(
+    tx: Tx, user: User, changes: Mapping[str, Any], *, pushed: bool = False
+) -> dict[str, Any]:
+    """Check every value; unknown fields and bad values are refused before anything is written.
+
+    `pushed`: the values come from an identity provider, whose password policy governs.
+    """
     unknown = sorted(set(changes) - FIELDS)
     if unknown:
         raise InvalidInput(f"Users have no field {', '.join(unknown)}.", field=unknown[0])
@@ -109,7 +114,7 @@ def normalize(tx: Tx, user: User, changes: Mapping[str, Any]) -> dict[str, Any]:
             clean[field] = _contact_method(value)
         elif field == "password":
             clean[field] = _password(
-                value, clean.get("user_name") or changes.get("user_name") or user.user_name
+                value, clean.get("user_name") or changes.get("user_name") or user.user_name, pushed
             )
         elif field == "applications":
             clean[field] = _applications(tx, value)
@@ -290,10 +295,13 @@ def _contact_method(value: Any) -> str:
     return value.strip().lower()
 
 
-def _password(value: Any, user_name: str) -> str:
+def _password(value: Any, user_name: str, pushed: bool) -> str:
     if not isinstance(value, str):
         raise InvalidInput("password must be text.", field="password")
-    passwords.check_policy(value, user_name)
+    if pushed:
+        passwords.check_pushed(value)
+    else:
+        passwords.check_policy(value, user_name)
     return value
 
 

@@ -70,7 +70,9 @@ def create_user(
         groups=[],
         applications=[],
     )
-    clean = user_fields.normalize(tx, user, {"user_name": user_name, **fields})
+    clean = user_fields.normalize(
+        tx, user, {"user_name": user_name, **fields}, pushed=actor.is_identity_provider
+    )
     user_fields.assign(user, clean)
     tx.add(user)
     _flush(tx, clean["user_name"])  # the unique index says whether the userName is free
@@ -169,7 +171,7 @@ def update_user(
     """Change some fields; deactivation, activation and profile changes all come through here."""
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
-    clean = user_fields.normalize(tx, user, changes)
+    clean = user_fields.normalize(tx, user, changes, pushed=actor.is_identity_provider)
     if "profile" in clean:
         profile = rules.check_profile(actor, user.account, user.profile, clean["profile"])
         clean["profile"] = profile.value if profile else user.profile

@@ -45,6 +45,28 @@ class TestOkta:
         after = lookup(scim, 'userName eq "Dana.Diaz@example.com"', startIndex=1, count=100)
         assert [u["id"] for u in after["Resources"]] == [created.get_json()["id"]]
 
+    def test_creates_and_updates_with_the_password_of_its_own_policy(self, scim):
+        """Okta's SCIM test suite (and its default policy) uses 8-character passwords."""
+        created = scim.post(
+            "/Users",
+            {
+                "schemas": [USER],
+                "userName": "runscope.user@example.com",
+                "name": {"givenName": "Run", "familyName": "Scope"},
+                "emails": [{"primary": True, "value": "runscope@example.com", "type": "work"}],
+                "password": "1mz050nq",
+                "active": True,
+            },
+        )
+        assert created.status_code == 201, created.get_json()
+        url = f"/Users/{created.get_json()['id']}"
+        changed = scim.patch(url, ops({"op": "replace", "value": {"password": "7hx1kq2w"}}))
+        assert changed.status_code == 200
+        too_short = scim.patch(url, ops({"op": "replace", "value": {"password": "7hx1kq2"}}))
+        assert too_short.status_code == 400
+        assert too_short.get_json()["scimType"] == "invalidValue"
+        assert "8 to 1024 characters" in too_short.get_json()["detail"]
+
     def test_deactivates_with_a_path_less_replace_and_the_user_stays_listed(self, scim):
         dana = scim.create_user("dana")
         response = scim.patch(
@@ -171,6 +193,53 @@ class TestEntra:
             ),
         )
         assert [e["value"] for e in response.get_json()["emails"]] == ["ada.new@contoso.com"]
+
+    def test_clears_emails_and_phone_numbers_through_their_filters(self, scim):
+        """Microsoft's SCIM validator (null update test) and an admin emptying a user's mail,
+        mobile or fax in Entra ID: the value replaced by "" or null, or removed."""
+        ada = scim.create_user(
+            "ada",
+            displayName="Ada",
+            emails=[
+                {"value": "ada@contoso.com", "type": "work", "primary": True},
+                {"value": "ada@home.example.com", "type": "home"},
+            ],
+            phoneNumbers=[
+                {"value": "+1 555 0100", "type": "work"},
+                {"value": "+1 555 0101", "type": "mobile"},
+                {"value": "+1 555 0102", "type": "fax"},
+            ],
+        )
+        response = scim.patch(
+            f"/Users/{ada['id']}",
+            ops(
+                {"op": "Replace", "path": "displayName", "value": ""},
+                {"op": "Replace", "path": 'emails[type eq "work"].value', "value": ""},
+                {"op": "Replace", "path": 'phoneNumbers[type eq "work"].value', "value": ""},
+                {"op": "Replace", "path": 'phoneNumbers[type eq "mobile"].value', "value": None},
+                {"op": "Remove", "path": 'phoneNumbers[type eq "fax"].value'},
+            ),
+        )
+        assert response.status_code == 200, response.get_json()
+        body = scim.get(f"/Users/{ada['id']}").get_json()
+        assert "displayName" not in body and "phoneNumbers" not in body
+        assert [e["type"] for e in body["emails"]] == ["home"]
+        removed = scim.patch(
+            f"/Users/{ada['id']}", ops({"op": "Remove", "path": 'emails[type eq "home"].value'})
+        )
+        assert removed.status_code == 200
+        assert "emails" not in scim.get(f"/Users/{ada['id']}").get_json()
+
+    def test_removes_the_manager_it_names(self, scim, enterprise):
+        ada, boss = scim.create_user("ada"), scim.create_user("boss")
+        path = f"{ENTERPRISE}:manager"
+        for value in ([{"value": boss["id"]}], {"value": boss["id"]}, boss["id"]):
+            scim.patch(f"/Users/{ada['id']}", ops({"op": "Add", "path": path, "value": boss["id"]}))
+            removed = scim.patch(
+                f"/Users/{ada['id']}", ops({"op": "Remove", "path": path, "value": value})
+            )
+            assert removed.status_code == 200, removed.get_json()
+            assert ENTERPRISE not in removed.get_json()
 
     def test_sends_the_manager_as_a_bare_id(self, scim, enterprise):
         ada, boss = scim.create_user("ada"), scim.create_user("boss")
