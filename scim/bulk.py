@@ -17,7 +17,7 @@ from scim2_models import (
 
 from scim import groups, users
 from scim.context import base_url, remember
-from scim.responses import from_exception, json_body, parse_version, scim_json
+from scim.responses import from_exception, json_body, scim_json, versions_named
 from scim.schemas import MAX_OPERATIONS
 from store.errors import DomainError
 
@@ -91,7 +91,7 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
         )
     handler = HANDLERS[match.group(1).lower()]
     resource_id = match.group(2)
-    if_match = parse_version(version) if isinstance(version, str) else None
+    if_match = versions_named(version) if isinstance(version, str) else None
     if method == "POST" and resource_id is None:
         if bulk_id is None:
             raise InvalidValueException(detail="A POST bulk operation needs a bulkId.")

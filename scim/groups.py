@@ -17,6 +17,7 @@ from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group, parametrized
 from store import groups, users
 from store.db import Tx
+from store.versions import IfMatch
 
 
 def list_groups() -> Response:
@@ -98,7 +99,7 @@ def create(body: dict[str, Any], with_members: bool = True) -> Group:
 
 
 def replace(
-    resource_id: str, body: dict[str, Any], version: int | None, with_members: bool = True
+    resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool = True
 ) -> Group:
     resource = Group.model_validate(
         quirks.group(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
@@ -119,7 +120,7 @@ def replace(
 
 
 def patch(
-    resource_id: str, body: dict[str, Any], version: int | None, with_members: bool | None
+    resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool | None
 ) -> Group | None:
     """Apply the operations atomically; returns the group when `with_members` is not None."""
     operations = parametrized(PatchOp, Group).model_validate(
@@ -141,7 +142,7 @@ def patch(
         return _render_model(groups.get_group(tx, actor, group_id), with_members)
 
 
-def delete(resource_id: str, version: int | None) -> None:
+def delete(resource_id: str, version: IfMatch) -> None:
     with database().transaction() as tx:
         groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
 

@@ -144,23 +144,26 @@ def _check_shape(body: Any) -> None:
             pending.extend((child, depth + 1) for child in children)
 
 
-def if_match() -> int | None:
-    """The version an If-Match header asks for; None when absent or `*`."""
+def if_match() -> frozenset[int] | None:
+    """The versions an If-Match header names (RFC 7232 §3.1: any may match); None when absent
+    or `*`."""
     header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    if header is None:
         return None
-    version = parse_version(header)
-    if version is None:
+    versions = versions_named(header)
+    if versions is not None and not versions:
         raise PreconditionFailedException(
             detail=f"If-Match {header} names no version of this resource."
         )
-    return version
+    return versions
 
 
-def parse_version(header: str) -> int | None:
-    tag = header.split(",")[0].strip()
-    tag = tag.removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else None
+def versions_named(header: str) -> frozenset[int] | None:
+    """The versions a list of entity tags names (`W/"3", "4"`); None for `*`, any version."""
+    if header.strip() == "*":
+        return None
+    tags = (tag.strip().removeprefix("W/").strip('"') for tag in header.split(","))
+    return frozenset(int(tag) for tag in tags if tag.isascii() and tag.isdigit())
 
 
 def not_modified(etag: str) -> bool:
@@ -168,7 +171,5 @@ def not_modified(etag: str) -> bool:
     header = request.headers.get("If-None-Match")
     if header is None:
         return False
-    if header.strip() == "*":
-        return True
-    current = parse_version(etag)
-    return any(parse_version(tag) == current for tag in header.split(","))
+    named = versions_named(header)
+    return named is None or bool(named & (versions_named(etag) or frozenset()))

@@ -21,6 +21,7 @@ from store import accounts, listing, users
 from store.actors import ActorType
 from store.db import Tx
 from store.profiles import AccountKind, default_profile
+from store.versions import IfMatch
 
 
 def list_users() -> Response:
@@ -121,17 +122,17 @@ def create(body: dict[str, Any]) -> Any:
         return mapping.user_to_scim(_create(tx, body), base_url())
 
 
-def replace(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+def replace(resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     with database().transaction() as tx:
         return mapping.user_to_scim(_replace(tx, resource_id, body, version), base_url())
 
 
-def patch(resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+def patch(resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     with database().transaction() as tx:
         return mapping.user_to_scim(_patch(tx, resource_id, body, version), base_url())
 
 
-def delete(resource_id: str, version: int | None) -> None:
+def delete(resource_id: str, version: IfMatch) -> None:
     with database().transaction() as tx:
         _delete(tx, resource_id, version)
 
@@ -161,7 +162,7 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
     )
 
 
-def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
     current = users.get_user(tx, actor, user_id)
@@ -179,7 +180,7 @@ def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None
     return users.replace_user(tx, actor, user_id, fields, if_match=version)
 
 
-def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None) -> Any:
+def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     """All operations applied to the user as SCIM sees it, then stored as one change."""
     operations = parametrized(PatchOp, UserResource).model_validate(
         quirks.patch(body), scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
@@ -195,7 +196,7 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: int | None) 
     return users.update_user(tx, actor, user_id, changes, if_match=version)
 
 
-def _delete(tx: Tx, resource_id: str, version: int | None) -> None:
+def _delete(tx: Tx, resource_id: str, version: IfMatch) -> None:
     users.delete_user(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
 
 

@@ -13,6 +13,7 @@ from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, fold
 from store.validation import clean_text
+from store.versions import IfMatch, is_stale
 
 
 def create_group(
@@ -65,7 +66,7 @@ def update_group(
     *,
     display_name: str | None = None,
     external_id: str | None = None,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> Group:
     """Rename a pushed group or set its externalId; contact roles keep their names."""
     group = _for_change(tx, actor, group_id, if_match)
@@ -90,7 +91,7 @@ def update_group(
     return group
 
 
-def delete_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, if_match: int | None = None) -> None:
+def delete_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, if_match: IfMatch = None) -> None:
     group = _for_change(tx, actor, group_id, if_match)
     if group.is_contact_role:
         raise Forbidden(f"{group.display_name} is a contact role; contact roles cannot be deleted.")
@@ -107,7 +108,7 @@ def add_members(
     group_id: uuid.UUID,
     user_ids: Iterable[uuid.UUID],
     *,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> Group:
     group = _for_change(tx, actor, group_id, if_match)
     added = _add(tx, group, user_ids)
@@ -123,7 +124,7 @@ def remove_members(
     group_id: uuid.UUID,
     user_ids: Iterable[uuid.UUID],
     *,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> Group:
     group = _for_change(tx, actor, group_id, if_match)
     removed = sorted(_held(tx, group, set(user_ids)))
@@ -151,7 +152,7 @@ def set_members(
     group_id: uuid.UUID,
     user_ids: Iterable[uuid.UUID],
     *,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> Group:
     """Make the membership exactly this set (SCIM PUT and `replace members`)."""
     wanted = set(user_ids)
@@ -164,7 +165,7 @@ def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
     return tx.scalars(select(Membership.user_id).where(Membership.group_id == group_id)).all()
 
 
-def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: int | None) -> Group:
+def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: IfMatch) -> Group:
     """The group, locked: identity providers push members of one group in parallel, and each
     change must wait for the one before instead of failing on its version."""
     group = get_group(tx, actor, group_id, lock=True)
@@ -173,9 +174,9 @@ def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: int | None)
     return group
 
 
-def ensure_version(group: Group, if_match: int | None) -> None:
+def ensure_version(group: Group, if_match: IfMatch) -> None:
     """Refuse a change made against an older version of the group."""
-    if if_match is not None and if_match != group.version:
+    if is_stale(group.version, if_match):
         raise PreconditionFailed(
             f"The group {group.display_name} was changed since it was read "
             f"(now version {group.version}); read it again before changing it."

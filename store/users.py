@@ -21,6 +21,7 @@ from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, UserEmail, fold
 from store.profiles import AccountKind, default_profile
+from store.versions import IfMatch, is_stale
 
 
 def create_user(
@@ -166,7 +167,7 @@ def update_user(
     user_id: uuid.UUID,
     changes: Mapping[str, Any],
     *,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> User:
     """Change some fields; deactivation, activation and profile changes all come through here."""
     user = get_user(tx, actor, user_id, lock=True)
@@ -194,7 +195,7 @@ def replace_user(
     user_id: uuid.UUID,
     fields: Mapping[str, Any],
     *,
-    if_match: int | None = None,
+    if_match: IfMatch = None,
 ) -> User:
     """Full replacement (SCIM PUT): replaceable fields not given are cleared, the rest kept."""
     if "user_name" not in fields:
@@ -234,7 +235,7 @@ def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> Us
     return update_user(tx, actor, user_id, {"applications": sorted(keys)})
 
 
-def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: int | None = None) -> None:
+def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch = None) -> None:
     """Remove the user for good: sessions end, memberships and grants go with the record."""
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
@@ -371,8 +372,8 @@ def _ensure_user_name_free(tx: Tx, user_name: str) -> None:
         raise Conflict(f"The userName {user_name!r} is already taken.", field="user_name")
 
 
-def _check_version(user: User, if_match: int | None) -> None:
-    if if_match is not None and if_match != user.version:
+def _check_version(user: User, if_match: IfMatch) -> None:
+    if is_stale(user.version, if_match):
         raise PreconditionFailed(
             f"{user.user_name} was changed since it was read (now version {user.version}); "
             "read it again before changing it."

@@ -65,6 +65,21 @@ def test_if_match_on_the_current_version_proceeds(scim, alice):
     assert scim.delete(url, headers={"If-Match": put.headers["ETag"]}).status_code == 204
 
 
+def test_if_match_with_several_versions_proceeds_when_any_is_current(scim, alice):
+    url = f"/Users/{alice['id']}"
+    stale = scim.patch(url, title("Surgeon"), headers={"If-Match": 'W/"1", W/"9"'})
+    assert stale.status_code == 412
+    patched = scim.patch(url, title("Surgeon"), headers={"If-Match": 'W/"1", W/"2"'})
+    assert patched.status_code == 200
+    group = scim.create_group("Night Shift")
+    renamed = scim.patch(
+        f"/Groups/{group['id']}",
+        rename("Nights"),
+        headers={"If-Match": f'"0", {group["meta"]["version"]}'},
+    )
+    assert renamed.status_code in (200, 204)
+
+
 def test_if_match_star_matches_any_version(scim, alice):
     response = scim.patch(f"/Users/{alice['id']}", title("Surgeon"), headers={"If-Match": "*"})
     assert response.status_code == 200
