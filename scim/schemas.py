@@ -32,6 +32,7 @@ from scim2_models import (
     ScimProvider,
     ServiceProviderConfig,
     Sort,
+    Uniqueness,
 )
 from scim2_models import Email as ScimEmail
 from scim2_models import Group as ScimGroup
@@ -50,16 +51,24 @@ MAX_PAYLOAD_SIZE = 1_048_576  # bytes, for every request body
 MAX_FILTER_TERMS = 50  # comparisons in one filter (beyond: tooMany)
 
 
+UserReference = Reference["User"]  # a reference to a User resource (RFC 7643 §2.3.7)
+
+
 class Member(GroupMember):
     """A group member: users only (no nested groups); its display name is the server's."""
 
+    ref: Annotated[UserReference | None, Mutability.immutable] = Field(
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
     type: Annotated[str | None, Mutability.immutable] = Field(None, examples=["User"])
     display: Annotated[str | None, Mutability.read_only] = None
 
 
 class Group(ScimGroup):
-    """The core Group, with members as Rollcall keeps them."""
+    """The core Group, with members as Rollcall keeps them; a display name is unique within
+    its account (case aside)."""
 
+    display_name: Annotated[str | None, Required.true, Uniqueness.server] = None
     members: list[Member] | None = None
     Members: ClassVar[type[ComplexAttribute]] = Member
 

@@ -67,6 +67,16 @@ def test_schemas_describe_the_three_user_schemas_and_group(anonymous):
     assert anonymous.get("/Schemas/urn:nope").status_code == 404
 
 
+def test_the_group_schema_says_what_groups_really_allow(anonymous, scim):
+    group = {a["name"]: a for a in anonymous.get(f"/Schemas/{GROUP}").get_json()["attributes"]}
+    assert group["displayName"]["uniqueness"] == "server"
+    ref = next(s for s in group["members"]["subAttributes"] if s["name"] == "$ref")
+    assert ref["referenceTypes"] == ["User"]
+    scim.create_group("Night Shift")
+    again = scim.post("/Groups", {"schemas": [GROUP], "displayName": "night shift"})
+    assert again.status_code == 409 and again.get_json()["scimType"] == "uniqueness"
+
+
 def test_schemas_with_a_token_list_the_profiles_that_token_may_give(scim):
     community = scim.get(f"/Schemas/{COMMUNITY}").get_json()
     profile = next(a for a in community["attributes"] if a["name"] == "profile")
