@@ -1,9 +1,11 @@
 """/Bulk (RFC 7644 §3.7): operations run in order, each in its own transaction, with bulkId
-references resolved to the ids of resources created earlier in the same request."""
+references resolved to the ids of resources created in the same request (an operation that
+refers to a later POST waits for it)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response
@@ -19,7 +21,7 @@ from scim import groups, users
 from scim.context import base_url, remember
 from scim.responses import from_exception, json_body, scim_json, versions_named
 from scim.schemas import MAX_OPERATIONS
-from store.errors import DomainError
+from store.errors import Conflict, DomainError
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -41,25 +43,59 @@ def bulk() -> Response:
     fail_on_errors = body.get("failOnErrors")
     if fail_on_errors is not None and (not isinstance(fail_on_errors, int) or fail_on_errors < 1):
         raise InvalidValueException(detail="failOnErrors must be a positive integer.")
-    created: dict[str, str] = {}
-    results = []
+    results: dict[int, dict[str, Any]] = {}
     errors = 0
-    for operation in operations:
-        result = _run(operation, created)
-        results.append(result)
+    for index, result in _in_reference_order(operations):
+        results[index] = result
         if int(result["status"]) >= 400:
             errors += 1
             if fail_on_errors is not None and errors >= fail_on_errors:
                 break
-    return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
+    ran = [results[index] for index in sorted(results)]
+    return scim_json({"schemas": [BULK_RESPONSE], "Operations": ran})
+
+
+def _in_reference_order(operations: list[dict[str, Any]]) -> Iterator[tuple[int, Any]]:
+    """Each operation's result, with its index: in request order, except that one referring to
+    a resource a later POST creates waits for it (RFC 7644 §3.7.1); operations that wait on
+    each other in a circle are refused with 409."""
+    created: dict[str, str] = {}
+    posted = {str(o["bulkId"]) for o in operations if o.get("bulkId") is not None and _is_post(o)}
+    waiting = list(enumerate(operations))
+    while waiting:
+        still = []
+        for index, operation in waiting:
+            if _references(operation) & (posted - set(created)):
+                still.append((index, operation))
+                continue
+            result = _run(operation, created)
+            if _is_post(operation) and int(result["status"]) >= 400:
+                posted.discard(str(operation.get("bulkId")))
+            yield index, result
+        if len(still) == len(waiting):
+            for index, operation in still:
+                yield index, _circular(operation)
+            return
+        waiting = still
+
+
+def _result(operation: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {"method": str(operation.get("method", "")).upper()}
+    if operation.get("bulkId") is not None:
+        result["bulkId"] = operation["bulkId"]
+    return result
+
+
+def _failed(result: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    error = from_exception(exc)
+    result["status"] = str(error.status_code)
+    result["response"] = error.get_json(force=True)
+    return result
 
 
 def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
-    method = str(operation.get("method", "")).upper()
-    bulk_id = operation.get("bulkId")
-    result: dict[str, Any] = {"method": method}
-    if bulk_id is not None:
-        result["bulkId"] = bulk_id
+    result = _result(operation)
+    method, bulk_id = result["method"], operation.get("bulkId")
     try:
         path = _resolve(operation.get("path"), created)
         if method != "POST" and (location := _location(path)):
@@ -68,10 +104,7 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
         data = _resolve(operation.get("data"), created)
         resource = _dispatch(method, path, data, operation.get("version"), bulk_id)
     except (SCIMException, ValidationError, DomainError) as exc:
-        error = from_exception(exc)
-        result["status"] = str(error.status_code)
-        result["response"] = error.get_json(force=True)
-        return result
+        return _failed(result, exc)
     if resource is None:
         result["status"] = "204"
         return result
@@ -106,6 +139,29 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
         return users.patch(resource_id, _object(data), if_match)
     handler.delete(resource_id, if_match)
     return None
+
+
+def _is_post(operation: dict[str, Any]) -> bool:
+    return str(operation.get("method", "")).upper() == "POST"
+
+
+def _references(operation: dict[str, Any]) -> set[str]:
+    """The bulkIds an operation's path and data refer to as `bulkId:x`."""
+    return _referenced(operation.get("path")) | _referenced(operation.get("data"))
+
+
+def _referenced(value: Any) -> set[str]:
+    if isinstance(value, str):
+        match = _REFERENCE.match(value.rpartition("/")[2] if value.startswith("/") else value)
+        return {match.group(1)} if match else set()
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return set().union(*(_referenced(item) for item in items))
+
+
+def _circular(operation: dict[str, Any]) -> dict[str, Any]:
+    result = _result(operation)
+    refused = Conflict("The operation refers in a circle to resources this request creates.")
+    return _failed(result, refused)
 
 
 def _location(path: Any) -> str | None:

@@ -56,6 +56,61 @@ def test_a_group_can_name_a_user_created_earlier_by_bulk_id(scim):
     assert [m["value"] for m in group.get_json()["members"]] == [user.get_json()["id"]]
 
 
+def create_group(bulk_id, name, *member_bulk_ids):
+    return {
+        "method": "POST",
+        "path": "/Groups",
+        "bulkId": bulk_id,
+        "data": {
+            "schemas": [GROUP],
+            "displayName": name,
+            "members": [{"value": f"bulkId:{m}"} for m in member_bulk_ids],
+        },
+    }
+
+
+def test_an_operation_naming_a_later_post_waits_for_it(scim):
+    """RFC 7644 §3.7.1: the client's intent is kept whatever the order of the operations."""
+    results = bulk(
+        scim,
+        create_group("g2", "Night Shift", "u2"),
+        {
+            "method": "PATCH",
+            "path": "/Users/bulkId:u2",
+            "data": {
+                "schemas": [PATCH_OP],
+                "Operations": [{"op": "replace", "path": "title", "value": "Nurse"}],
+            },
+        },
+        create_user("u2", "bob"),
+    )
+    assert [r["status"] for r in results] == ["201", "200", "201"]
+    assert [r["method"] for r in results] == ["POST", "PATCH", "POST"]
+    bob = scim.get(results[2]["location"].removeprefix("http://localhost/scim/v2")).get_json()
+    assert bob["title"] == "Nurse"
+    group = scim.get(results[0]["location"].removeprefix("http://localhost/scim/v2")).get_json()
+    assert [m["value"] for m in group["members"]] == [bob["id"]]
+
+
+def test_operations_waiting_on_each_other_in_a_circle_are_409(scim):
+    results = bulk(
+        scim,
+        create_group("a", "Team A", "b"),
+        create_group("b", "Team B", "a"),
+        create_user("c", "carol"),
+    )
+    assert [r["status"] for r in results] == ["409", "409", "201"]
+    assert "circle" in results[0]["response"]["detail"]
+    assert "Team A" not in [g["displayName"] for g in scim.get("/Groups").get_json()["Resources"]]
+
+
+def test_an_operation_naming_a_failed_post_fails_itself(scim):
+    scim.create_user("taken")
+    results = bulk(scim, create_group("g", "Team", "u"), create_user("u", "taken"))
+    assert [r["status"] for r in results] == ["400", "409"]
+    assert "bulkId u" in results[0]["response"]["detail"]
+
+
 def test_put_patch_and_delete_address_resources_by_id_or_bulk_id(scim):
     alice = scim.create_user("alice")
     results = bulk(
