@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import Select, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
@@ -80,6 +81,7 @@ def update_group(
                 _ensure_name_free(tx, group.account_id, name)
             changes["display_name"] = [group.display_name, name]
             group.display_name = name
+            _groups_changed(tx, _member_ids(group.id))
     if external_id is not None:
         value = clean_text(Group, "external_id", external_id)
         if value != group.external_id:
@@ -98,6 +100,7 @@ def delete_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, if_match: IfMatch
     audit.record(
         tx, actor, "group.deleted", **_target(group), changes={"display_name": group.display_name}
     )
+    _groups_changed(tx, _member_ids(group.id))
     tx.delete(group)
     tx.flush()
 
@@ -134,6 +137,7 @@ def remove_members(
                 Membership.group_id == group.id, Membership.user_id.in_(removed)
             )
         )
+        _groups_changed(tx, removed)
         _touch(tx, group)
         tx.expire(group, ["members"])
         audit.record(
@@ -162,7 +166,7 @@ def set_members(
 
 
 def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
-    return tx.scalars(select(Membership.user_id).where(Membership.group_id == group_id)).all()
+    return tx.scalars(_member_ids(group_id)).all()
 
 
 def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: IfMatch) -> Group:
@@ -202,8 +206,26 @@ def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
     new = sorted(wanted - _held(tx, group, wanted))
     tx.add_all(Membership(group_id=group.id, user_id=u) for u in new)
     tx.flush()
+    _groups_changed(tx, new)
     tx.expire(group, ["members"])
     return [str(u) for u in new]
+
+
+def _groups_changed(tx: Tx, user_ids: Collection[uuid.UUID] | Select[Any]) -> None:
+    """A user's `groups` are part of the user: those whose groups changed get a new version
+    (and modification time), so their ETags no longer match what clients cached."""
+    if isinstance(user_ids, Collection) and not user_ids:
+        return
+    tx.execute(
+        update(User)
+        .where(User.id.in_(user_ids))
+        .values(version=User.version + 1, modified_at=now())
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _member_ids(group_id: uuid.UUID) -> Select[Any]:
+    return select(Membership.user_id).where(Membership.group_id == group_id)
 
 
 def _held(tx: Tx, group: Group, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:

@@ -111,3 +111,38 @@ def test_groups_have_versions_too(scim):
     current = scim.patch(url, rename("Team 2"), headers={"If-Match": group["meta"]["version"]})
     assert current.status_code == 204
     assert scim.get(url).headers["ETag"] != group["meta"]["version"]
+
+
+def test_a_users_version_changes_with_its_groups(scim, alice):
+    """`groups` is part of the user: a client holding its ETag must not be told 304 after."""
+    url = f"/Users/{alice['id']}"
+    members = {"schemas": [PATCH_OP], "Operations": []}
+
+    def etag():
+        response = scim.get(url)
+        assert response.status_code == 200
+        return response.headers["ETag"]
+
+    seen = etag()
+    group = scim.create_group("Night Shift")
+    for operation in (
+        {"op": "add", "path": "members", "value": [{"value": alice["id"]}]},
+        {"op": "replace", "path": "displayName", "value": "Nights"},
+        {"op": "remove", "path": f'members[value eq "{alice["id"]}"]'},
+    ):
+        changed = scim.patch(f"/Groups/{group['id']}", {**members, "Operations": [operation]})
+        assert changed.status_code in (200, 204)
+        assert scim.get(url, headers={"If-None-Match": seen}).status_code == 200
+        assert etag() != seen
+        seen = etag()
+    scim.patch(
+        f"/Groups/{group['id']}",
+        {
+            **members,
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": alice["id"]}]}],
+        },
+    )
+    seen = etag()
+    assert scim.delete(f"/Groups/{group['id']}").status_code == 204
+    assert etag() != seen
+    assert "groups" not in scim.get(url).get_json()
