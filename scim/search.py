@@ -26,7 +26,7 @@ from scim2_models import (
     ScimFilter,
     SearchRequest,
 )
-from sqlalchemy import Boolean, Uuid, literal, select, tuple_
+from sqlalchemy import Boolean, Uuid, cast, literal, null, select, tuple_, union_all
 from sqlalchemy.orm import object_session
 
 from scim import filters, mapping, user_json
@@ -89,13 +89,14 @@ def from_body(model: Any, body: Mapping[str, Any]) -> SearchRequest[Any]:
 class _Kind:
     """What differs between searching users and groups."""
 
-    def __init__(self, row: Any, columns: dict[str, filters.Column]) -> None:
+    def __init__(self, row: Any, model: Any, columns: dict[str, filters.Column]) -> None:
         self.row = row
+        self.model = model
         self.columns = columns
 
 
-USERS = _Kind(UserRow, filters.USER_COLUMNS)
-GROUPS = _Kind(GroupRow, filters.GROUP_COLUMNS)
+USERS = _Kind(UserRow, UserResource, filters.USER_COLUMNS)
+GROUPS = _Kind(GroupRow, Group, filters.GROUP_COLUMNS)
 
 
 def search_users(
@@ -129,46 +130,116 @@ def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -
 def search_everything(
     tx: Tx, actor: Actor, search: SearchRequest[Any], base: str
 ) -> dict[str, Any]:
-    """The root /.search: users first, then groups, one index-paged list."""
+    """The root /.search: users first, then groups, one index-paged list; with `sortBy`, one
+    order across both."""
     if search.cursor is not None:
         raise InvalidValueException(detail="Cursor paging is offered per resource type.")
-    start = max(search.start_index or 1, 1)
-    count = _count(search)
     filter_text = str(search.filter) if search.filter is not None else None
-    user_where = _compile_union(filter_text, UserResource, USERS)
-    group_where = _compile_union(filter_text, Group, GROUPS)
+    user_where = _compile_union(filter_text, USERS)
+    group_where = _compile_union(filter_text, GROUPS)
     users_total = listing.users(tx, actor, where=user_where, limit=0).total or 0
     groups_total = listing.groups(tx, actor, where=group_where, limit=0).total or 0
-    offset = _offset(search)
-    users = listing.users(
-        tx, actor, where=user_where, offset=offset, limit=count, count=False
-    ).items
-    remaining = count - len(users)
-    group_offset = max(offset - users_total, 0)
     with_members = wants_members(search)
-    groups = (
-        listing.groups(
-            tx,
-            actor,
-            where=group_where,
-            offset=group_offset,
-            limit=remaining,
-            count=False,
-            with_members=with_members,
-        ).items
-        if remaining > 0
-        else []
-    )
-    resources = [mapping.user_to_scim(u, base) for u in users] + [
-        mapping.group_to_scim(g, base, list(g.members) if with_members else None) for g in groups
+    if _sort_key(search, USERS) is None and _sort_key(search, GROUPS) is None:
+        found = _users_then_groups(
+            tx, actor, search, user_where, group_where, users_total, with_members
+        )
+    else:
+        found = _sorted_across(tx, actor, search, user_where, group_where, with_members)
+    resources = [
+        mapping.user_to_scim(row, base)
+        if isinstance(row, UserRow)
+        else mapping.group_to_scim(row, base, list(row.members) if with_members else None)
+        for row in found
     ]
     response = parametrized(ListResponse, UserResource | Group)(
         total_results=users_total + groups_total,
-        start_index=start,
+        start_index=max(search.start_index or 1, 1),
         items_per_page=len(resources),
         resources=resources,
     )
     return response.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=search)
+
+
+def _users_then_groups(
+    tx: Tx,
+    actor: Actor,
+    search: SearchRequest[Any],
+    user_where: Any,
+    group_where: Any,
+    users_total: int,
+    with_members: bool,
+) -> list[Any]:
+    offset, count = _offset(search), _count(search)
+    users = listing.users(tx, actor, where=user_where, offset=offset, limit=count, count=False)
+    remaining = count - len(users.items)
+    if remaining <= 0:
+        return list(users.items)
+    groups = listing.groups(
+        tx,
+        actor,
+        where=group_where,
+        offset=max(offset - users_total, 0),
+        limit=remaining,
+        count=False,
+        with_members=with_members,
+    )
+    return [*users.items, *groups.items]
+
+
+def _sorted_across(
+    tx: Tx,
+    actor: Actor,
+    search: SearchRequest[Any],
+    user_where: Any,
+    group_where: Any,
+    with_members: bool,
+) -> list[Any]:
+    """A page of users and groups in one order: the sort key where the resource type has the
+    attribute (those without it come last, whatever the order), then creation time and id."""
+    user_key, group_key = _sort_key(search, USERS), _sort_key(search, GROUPS)
+    typed = (user_key if user_key is not None else group_key).type
+    parts = []
+    for kind, key, where, scope in (
+        (USERS, user_key, user_where, listing.user_scope(actor)),
+        (GROUPS, group_key, group_where, listing.group_scope(actor)),
+    ):
+        part = select(
+            literal(key is None).label("missing"),
+            (key if key is not None else cast(null(), typed)).label("key"),
+            literal(kind is USERS).label("is_user"),
+            kind.row.created_at.label("created"),
+            kind.row.id.label("id"),
+        ).where(scope)
+        parts.append(part if where is None else part.where(where))
+    union = union_all(*parts).subquery()
+    descending = str(search.sort_order or "ascending").lower() == "descending"
+    order = [union.c.key, union.c.created, union.c.id]
+    page = tx.execute(
+        select(union.c.is_user, union.c.id)
+        .order_by(union.c.missing, *(c.desc() if descending else c.asc() for c in order))
+        .offset(_offset(search))
+        .limit(_count(search))
+    ).all()
+    user_ids = [row.id for row in page if row.is_user]
+    group_ids = [row.id for row in page if not row.is_user]
+    loaded = {
+        row.id: row
+        for row in listing.users(
+            tx, actor, where=UserRow.id.in_(user_ids), limit=len(user_ids), count=False
+        ).items
+    } | {
+        row.id: row
+        for row in listing.groups(
+            tx,
+            actor,
+            where=GroupRow.id.in_(group_ids),
+            limit=len(group_ids),
+            count=False,
+            with_members=with_members,
+        ).items
+    }
+    return [loaded[row.id] for row in page]
 
 
 def wants_members(search: Any) -> bool:
@@ -181,10 +252,10 @@ def wants_members(search: Any) -> bool:
     return True
 
 
-def _compile_union(filter_text: str | None, model: Any, kind: _Kind) -> Any:
+def _compile_union(filter_text: str | None, kind: _Kind) -> Any:
     if filter_text is None:
         return None
-    bound = ScimFilter[model](filter_text)
+    bound = ScimFilter[kind.model](filter_text)
     return filters.compile_filter(bound, kind.columns, unknown_is_false=True)
 
 
@@ -200,6 +271,20 @@ def _count(search: Any) -> int:
     return max(0, min(search.count, MAX_RESULTS))
 
 
+def _sort_key(search: SearchRequest[Any], kind: _Kind) -> Any:
+    """The SQL to order `kind` by for `sortBy`; None without one, or where the resource type
+    lacks the attribute (a search across types) or it is the same for all (resourceType)."""
+    if search.sort_by is None:
+        return None
+    binding = search.sort_by.resolve(kind.model)
+    if binding is None:
+        return None
+    if binding.is_multivalued and not binding.sub_field_name:
+        # RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its (primary) value.
+        binding = dataclasses.replace(binding, urn=binding.urn + ".value")
+    return filters.sort_key(binding, kind.columns)
+
+
 class _Plan:
     """One search turned into SQL: condition, order, and the page to fetch."""
 
@@ -209,19 +294,10 @@ class _Plan:
         self.count = _count(search)
         self.where = filters.compile_filter(search.filter, kind.columns) if search.filter else None
         self.descending = str(search.sort_order or "ascending").lower() == "descending"
-        self.key = self._sort_key()
+        self.key = _sort_key(search, kind)
         self.cursor = search.cursor
         if self.cursor is not None and search.start_index is not None:
             raise InvalidValueException(detail="Use either startIndex or cursor, not both.")
-
-    def _sort_key(self) -> Any:
-        if self.search.sort_by is None:
-            return None
-        binding = self.search.sort_by.resolve()
-        if binding.is_multivalued and not binding.sub_field_name:
-            # RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its (primary) value.
-            binding = dataclasses.replace(binding, urn=binding.urn + ".value")
-        return filters.sort_key(binding, self.kind.columns)
 
     def _order_columns(self) -> list[Any]:
         row = self.kind.row

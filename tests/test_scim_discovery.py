@@ -131,6 +131,45 @@ def test_root_search_pages_across_both_resource_types(scim):
     assert "displayName" in page["Resources"][1]
 
 
+def test_root_search_sorts_across_both_resource_types(scim):
+    for name in ("delta", "alpha"):
+        scim.create_user(name, displayName=name.capitalize())
+    scim.create_group("Bravo Team")
+
+    def shown(**params):
+        body = scim.post(
+            "/.search", {"schemas": [SEARCH], "filter": "displayName pr", **params}
+        ).get_json()
+        assert body["totalResults"] == 2 + 1 + 12
+        return [r["displayName"] for r in body["Resources"]]
+
+    ascending = shown(sortBy="displayName")
+    assert ascending == sorted(ascending, key=str.lower)
+    assert ascending.index("Alpha") < ascending.index("Bravo Team") < ascending.index("Delta")
+    descending = shown(sortBy="displayName", sortOrder="descending")
+    assert descending == list(reversed(ascending))
+    assert shown(sortBy="displayName", startIndex=3, count=4) == ascending[2:6]
+    # userName is a User attribute: groups, which lack it, come after the users either way.
+    by_user_name = scim.post(
+        "/.search", {"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "descending"}
+    ).get_json()["Resources"]
+    assert [r.get("userName") for r in by_user_name[:3]] == ["main.contact", "delta", "alpha"]
+    assert all("userName" not in r for r in by_user_name[3:])
+    newest_first = scim.post(
+        "/.search", {"schemas": [SEARCH], "sortBy": "meta.created", "sortOrder": "descending"}
+    ).get_json()["Resources"]
+    assert newest_first[0]["displayName"] == "Bravo Team"
+
+
+@pytest.mark.parametrize("sort_by", ["id", "externalId", "emails", "meta.lastModified", "active"])
+def test_root_search_sorts_on_any_attribute(scim, sort_by):
+    scim.create_user("alice", externalId="a-1", emails=[{"value": "a@example.com"}])
+    response = scim.post("/.search", {"schemas": [SEARCH], "sortBy": sort_by, "count": 5})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["totalResults"] == 2 + 12 and body["itemsPerPage"] == 5
+
+
 def test_root_search_refuses_cursors(scim):
     response = scim.post("/.search", {"schemas": [SEARCH], "cursor": ""})
     assert response.status_code == 400
