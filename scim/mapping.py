@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
@@ -113,11 +114,13 @@ def user_fields(resource: Any) -> dict[str, Any]:
         "profile_url": _text(resource.profile_url),
         **{column: getattr(name, key) for key, column in NAME_FIELDS.items()},
         **{field: _text(getattr(resource, field)) for field in PLAIN_FIELDS},
-        "emails": [_entry(e) for e in resource.emails or [] if _given(e.value)],
-        "phone_numbers": [_entry(p) for p in resource.phone_numbers or [] if _given(p.value)],
+        "emails": _unique(_entry(e) for e in resource.emails or [] if _given(e.value)),
+        "phone_numbers": _unique(
+            _entry(p) for p in resource.phone_numbers or [] if _given(p.value)
+        ),
         "addresses": [_dump(a) for a in resource.addresses or []],
         "other_attributes": {
-            name: [_dump(item) for item in getattr(resource, attr) or []]
+            name: _unique((_dump(item) for item in getattr(resource, attr) or []), fold=False)
             for name, attr in OTHER_FIELDS.items()
             if getattr(resource, attr)
         },
@@ -142,6 +145,21 @@ def _given(value: Any) -> bool:
     """Whether an email or phone number has a value: clearing it (Entra ID replaces
     `emails[type eq "work"].value` with "" when the source attribute is emptied) removes it."""
     return value is not None and str(value).strip() != ""
+
+
+def _unique(entries: Iterable[dict[str, Any]], fold: bool = True) -> list[dict[str, Any]]:
+    """Each value once (RFC 7644 §3.5.2.1: adding a value already there changes nothing): the
+    same value and type (ignoring case, with `fold`) is one entry, primary if either copy was."""
+    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in entries:
+        key = (str(entry.get("value")), str(entry.get("type")))
+        if fold:
+            key = (key[0].casefold(), key[1].casefold())
+        if key not in kept:
+            kept[key] = dict(entry)
+        elif entry.get("primary"):
+            kept[key]["primary"] = True
+    return list(kept.values())
 
 
 def group_to_scim(group: models.Group, base: str, members: list[models.User] | None) -> Group:

@@ -67,6 +67,12 @@ def error_response(status: int, detail: str, scim_type: str | None = None) -> Re
 def from_exception(exc: Exception) -> Response:
     """The one translation of every refusal into a SCIM Error (RFC 7644 §3.12)."""
     if isinstance(exc, SCIMException):
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, ValidationError):
+            # A PATCH value scim2-models found of the wrong type: its pydantic report is no
+            # sentence for a person, the first error's is.
+            detail = Error.from_validation_error(cause.errors()[0]).detail or exc.detail
+            return error_response(exc.status, detail, exc.scim_type or None)
         return error_response(exc.status, exc.detail, exc.scim_type or None)
     if isinstance(exc, ValidationError):
         error = Error.from_validation_error(exc.errors()[0])

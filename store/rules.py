@@ -90,7 +90,10 @@ def keep_a_main_contact(tx: Tx, user: User) -> None:
 def check_profile(
     actor: Actor, account: Account | None, current: str | None, wanted: str | None
 ) -> Profile | None:
-    """The profile must suit the account kind, and only support grants or removes main."""
+    """The profile must suit the account kind, and only support grants or removes main.
+    Profile names are matched without case ("Knowledge" is knowledge)."""
+    if isinstance(wanted, str):
+        wanted = wanted.strip().lower()
     if wanted is None or wanted == current:
         return Profile(current) if current else None
     try:

@@ -145,6 +145,18 @@ class TestInvalidSyntax:
         alice = scim.create_user("alice")
         error(scim.patch(f"/Users/{alice['id']}", "nope"), 400, "invalidSyntax")
 
+    @pytest.mark.parametrize(
+        ("path", "value"), [("title", 42), ("active", {}), ("name", "Ada"), ("emails", 7)]
+    )
+    def test_a_patch_value_of_the_wrong_type_is_explained_in_a_sentence(self, scim, path, value):
+        alice = scim.create_user("alice")
+        response = scim.patch(
+            f"/Users/{alice['id']}", ops({"op": "replace", "path": path, "value": value})
+        )
+        detail = error(response, 400, "invalidValue")["detail"]
+        assert "pydantic" not in detail and "validation error" not in detail
+        assert path in detail
+
 
 class TestPaths:
     def test_unknown_path_is_invalid_path(self, scim):

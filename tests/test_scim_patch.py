@@ -79,6 +79,31 @@ def test_add_to_a_multi_valued_attribute_appends(scim, alice):
     ]
 
 
+def test_adding_a_value_already_there_changes_nothing(scim, alice):
+    version = alice["meta"]["version"]
+    for value in (
+        {"value": "alice@home.example.com", "type": "home"},
+        {"value": "ALICE@Home.Example.com", "type": "Home"},
+    ):
+        user = patched(scim, alice, {"op": "add", "path": "emails", "value": [value]})
+        assert emails(user) == emails(alice)
+        assert user["meta"]["version"] == version
+    roles = [{"value": "r2", "primary": True}]
+    with_role = patched(scim, alice, {"op": "add", "path": "roles", "value": roles})
+    again = patched(scim, alice, {"op": "add", "path": "roles", "value": [{"value": "r2"}]})
+    assert again["roles"] == with_role["roles"] == roles
+    assert again["meta"]["version"] == with_role["meta"]["version"]
+
+
+def test_adding_a_value_already_there_as_primary_makes_it_primary(scim, alice):
+    added = {"value": "alice@home.example.com", "type": "home", "primary": True}
+    user = patched(scim, alice, {"op": "add", "path": "emails", "value": [added]})
+    assert emails(user) == [
+        ("alice@work.example.com", "work", False),
+        ("alice@home.example.com", "home", True),
+    ]
+
+
 def test_replace_a_multi_valued_attribute_replaces_all_values(scim, alice):
     user = patched(
         scim,
@@ -149,6 +174,13 @@ def test_community_extension_by_path_and_without_path(scim, alice):
         "noLongerAtAccount": False,
         "preferredContactMethod": "phone",
     }
+
+
+def test_profile_names_are_matched_without_case(scim, alice):
+    user = patched(
+        scim, alice, {"op": "replace", "path": f"{COMMUNITY}:profile", "value": "Knowledge"}
+    )
+    assert user[COMMUNITY]["profile"] == "knowledge"
 
 
 def test_enterprise_extension_by_path(scim, alice):
