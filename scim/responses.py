@@ -131,8 +131,8 @@ _TOO_DEEP = f"The request body is nested deeper than {MAX_NESTING} levels."
 
 
 def _check_shape(body: Any) -> None:
-    """Refuse nesting past MAX_NESTING and text that is not Unicode (a JSON escape such as
-    \\ud800 decodes to half a character, which no database stores), without recursing."""
+    """Refuse nesting past MAX_NESTING and text no database stores: not Unicode (a JSON escape
+    such as \\ud800 decodes to half a character) or holding NUL (\\u0000), without recursing."""
     pending = [(body, 0)]
     while pending:
         item, depth = pending.pop()
@@ -143,6 +143,10 @@ def _check_shape(body: Any) -> None:
                 raise InvalidSyntaxException(
                     detail="The request body holds text that is not valid Unicode."
                 ) from None
+            if "\x00" in item:
+                raise InvalidSyntaxException(
+                    detail="The request body holds a NUL character (\\u0000); no text may."
+                )
         elif isinstance(item, dict | list):
             if depth >= MAX_NESTING:
                 raise InvalidSyntaxException(detail=_TOO_DEEP)

@@ -411,7 +411,7 @@ def _moment(value: Any) -> datetime:
 
 
 def _text(value: Any) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise ValueError(value)
     return value
 

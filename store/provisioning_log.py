@@ -41,12 +41,12 @@ def record(
     entry = ProvisioningLogEntry(
         credential_id=uuid.UUID(credential_id) if credential_id else None,
         account_id=account_id,
-        method=method,
-        path=path[:1024],
+        method=_printable(method),
+        path=_printable(path[:1024]),
         status=status,
         request=_summary(request),
-        outcome=outcome,
-        resource_id=resource_id,
+        outcome=_printable(outcome) if outcome is not None else None,
+        resource_id=_printable(resource_id[:64]) if resource_id else None,
     )
     tx.add(entry)
     if random.random() < PURGE_CHANCE:  # often enough to keep 30 days, rarely enough to be free
@@ -102,3 +102,8 @@ def _summary(request: Any) -> Any:
     if len(text) > MAX_REQUEST_CHARS:
         return {"truncated": True, "characters": len(text)}
     return redacted
+
+
+def _printable(text: str) -> str:
+    """Text as the log can keep it: a NUL (which a request path may carry) stands as U+FFFD."""
+    return text.replace("\x00", "\ufffd")

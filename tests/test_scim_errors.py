@@ -136,6 +136,27 @@ class TestInvalidSyntax:
             error(scim.put(f"/Users/{alice['id']}", raw), 400, "invalidSyntax")
         assert user_count(db) == before
 
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"userName": "a\x00b"},
+            {"userName": "nul", "addresses": [{"country": "\x00"}]},
+            {"userName": "nul", "id": "\x00"},
+            {"userName": "nul", COMMUNITY: {"account": "a\x00"}},
+            {"userName": "nul", "\x00": 1},
+        ],
+    )
+    def test_text_holding_nul(self, db, scim, body):
+        """No database column takes NUL (PostgreSQL refuses it outright), so no body may."""
+        alice = scim.create_user("alice")
+        before = user_count(db)
+        for response in (
+            scim.post("/Users", {"schemas": [USER], **body}),
+            scim.put(f"/Users/{alice['id']}", {"schemas": [USER], **body}),
+        ):
+            assert "NUL" in error(response, 400, "invalidSyntax")["detail"]
+        assert user_count(db) == before
+
     def test_unknown_attribute(self, scim):
         response = scim.post("/Users", {"schemas": [USER], "userName": "q", "shoeSize": 42})
         body = error(response, 400, "invalidSyntax")

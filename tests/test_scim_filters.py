@@ -190,6 +190,15 @@ def test_dates_at_the_ends_of_the_calendar_compare(scim, people, moment, after):
     assert len(found(scim, f'meta.created le "{moment}"')) == 4 - after
 
 
+@pytest.mark.parametrize(
+    "scim_filter", ['userName eq "a\x00"', 'title co "\x00"', 'emails[value sw "\x00"]']
+)
+def test_a_nul_in_a_filter_is_invalid_filter(scim, people, scim_filter):
+    response = scim.get(f"/Users?{urlencode({'filter': scim_filter})}")
+    assert response.status_code == 400
+    assert response.get_json()["scimType"] == "invalidFilter"
+
+
 def test_last_modified_after_a_moment(scim, people):
     moment = people["carol"]["meta"]["lastModified"]
     assert found(scim, f'meta.lastModified gt "{moment}"') == []

@@ -79,6 +79,15 @@ def test_changes_and_refusals_are_logged_with_what_came_of_them(db, scim, enterp
     assert outcomes[4] == "done"
 
 
+@pytest.mark.parametrize("resource_id", ["%00", "a%00b", "x" * 100])
+def test_refusals_of_odd_ids_are_logged_as_far_as_the_log_can_keep_them(db, scim, resource_id):
+    response = scim.delete(f"/Users/{resource_id}")
+    assert response.status_code == 404
+    [entry] = log_entries(db)
+    assert entry.status == 404 and "\x00" not in entry.path
+    assert len(entry.resource_id) <= 64 and "\x00" not in entry.resource_id
+
+
 def test_reads_and_searches_are_not_logged(db, scim):
     alice = scim.create_user("alice")
     assert len(log_entries(db)) == 1

@@ -172,6 +172,7 @@ def _altered(cursor, position, value):
         ("active", 1, [1]),
         ("userName", 1, {"a": 1}),
         ("userName", 1, None),
+        ("userName", 1, "a\x00"),
         ("meta.lastModified", 1, "2026-11-30T07:11:41"),
         ("userName", 2, "2026-11-30T07:11:41"),
         ("userName", 2, 17),
