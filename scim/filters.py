@@ -203,9 +203,11 @@ def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
     column = lookup(binding, columns)
     if column.kind == "constant":
         return None
+    expr = column.expr
     if column.child is not None:
         if column.child is not EMAILS and column.child is not PHONES:
             raise InvalidFilterException(detail=f"Cannot sort on {binding.urn}.")
+        # A multi-valued attribute sorts by its primary value, else its first.
         table = UserEmail if column.child is EMAILS else UserPhoneNumber
         expr = (
             select(column.expr)
@@ -214,16 +216,15 @@ def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
             .limit(1)
             .scalar_subquery()
         )
-        return func.coalesce(expr, "")
     if column.kind == "text":
-        return func.coalesce(func.lower(column.expr), "")
+        return func.coalesce(func.lower(expr), "")
     if column.kind in ("folded", "exact"):
-        return func.coalesce(column.expr, "")
+        return func.coalesce(expr, "")
     if column.kind == "uuid":
-        return func.coalesce(column.expr, literal(uuid.UUID(int=0), Uuid()))
+        return func.coalesce(expr, literal(uuid.UUID(int=0), Uuid()))
     if column.kind == "bool":
-        return func.coalesce(column.expr, False)
-    return func.coalesce(column.expr, literal(EARLIEST, UTCDateTime()))
+        return func.coalesce(expr, False)
+    return func.coalesce(expr, literal(EARLIEST, UTCDateTime()))
 
 
 def lookup(binding: Any, columns: dict[str, Column]) -> Column:
@@ -342,12 +343,24 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
     if kind == "datetime":
         return _ordered(expr, op, _datetime(value))
     text = str(value)
+    if not _storable(text):
+        return false()  # no stored text holds NUL or half a character (\u0000, \ud800 escapes)
     if kind == "folded":
         text = text.casefold()
     elif kind == "text":
         expr, text = func.lower(expr), text.lower()
     condition = _string(expr, op, text)
     return and_(column.expr.is_not(None), condition)
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _string(expr: Any, op: Op, text: str) -> ColumnElement[bool]:

@@ -114,7 +114,7 @@ def json_body() -> Any:
         )
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or a number of thousands of digits
         raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {exc}.") from None
     except RecursionError:
         raise InvalidSyntaxException(detail=_TOO_DEEP) from None

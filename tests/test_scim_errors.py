@@ -157,6 +157,13 @@ class TestInvalidSyntax:
             assert "NUL" in error(response, 400, "invalidSyntax")["detail"]
         assert user_count(db) == before
 
+    def test_a_number_of_thousands_of_digits(self, db, scim):
+        before = user_count(db)
+        raw = f'{{"schemas":["{USER}"],"userName":"big","x":{"9" * 5000}}}'
+        for path in ("/Users", "/Bulk", "/.search"):
+            error(scim.post(path, raw), 400, "invalidSyntax")
+        assert user_count(db) == before
+
     def test_unknown_attribute(self, scim):
         response = scim.post("/Users", {"schemas": [USER], "userName": "q", "shoeSize": 42})
         body = error(response, 400, "invalidSyntax")

@@ -199,6 +199,16 @@ def test_a_nul_in_a_filter_is_invalid_filter(scim, people, scim_filter):
     assert response.get_json()["scimType"] == "invalidFilter"
 
 
+@pytest.mark.parametrize("escape", ["\\u0000", "a\\u0000b", "\\ud800"])
+@pytest.mark.parametrize("path", ["/Users", "/Groups"])
+def test_an_escape_no_stored_text_can_hold_matches_nothing(scim, people, escape, path):
+    attribute = "userName" if path == "/Users" else "externalId"
+    for op in ("eq", "co", "sw"):
+        assert found(scim, f'{attribute} {op} "{escape}"', path) == []
+    everyone = found(scim, f"{attribute} pr or not ({attribute} pr)", path)
+    assert found(scim, f'{attribute} ne "{escape}"', path) == everyone
+
+
 def test_last_modified_after_a_moment(scim, people):
     moment = people["carol"]["meta"]["lastModified"]
     assert found(scim, f'meta.lastModified gt "{moment}"') == []

@@ -157,6 +157,16 @@ def test_a_start_index_past_any_directory_gives_an_empty_page(scim, five):
     assert searched.status_code == 200 and searched.get_json()["totalResults"] > 6
 
 
+@pytest.mark.parametrize(
+    "sort_by", ["emails.primary", "phoneNumbers.primary", "emails.type", "emails.display"]
+)
+def test_sorting_on_a_sub_attribute_of_emails_or_phone_numbers(scim, five, sort_by):
+    body = listed(scim, sortBy=sort_by, count=3)
+    assert body["totalResults"] == 6 and len(body["Resources"]) == 3
+    root = scim.post("/.search", {"schemas": [SEARCH], "sortBy": sort_by, "count": 3})
+    assert root.status_code == 200, root.get_json()
+
+
 def _altered(cursor, position, value):
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     values = json.loads(raw)
