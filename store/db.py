@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -170,6 +170,28 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         write = conn.get_execution_options().get("rollcall_write", True)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_Row = TypeVar("_Row")
+
+
+def locked(tx: Tx, model: type[_Row], ident: Any) -> _Row | None:
+    """The row of `model` with this key, locked until the transaction ends and read afresh.
+
+    A row this transaction read earlier without the lock is refreshed, not version-checked as
+    SQLAlchemy checks a locked read of a loaded object: another request may have changed it and
+    committed since, which is what waiting for the lock is for, not a conflict.
+    """
+    loaded = tx.identity_map.get(tx.identity_key(model, ident))
+    if loaded is None:
+        return tx.get(model, ident, with_for_update=True, populate_existing=True)
+    try:
+        # OF the row's own table: related rows loaded with it are outer joins, which cannot be.
+        tx.refresh(loaded, with_for_update={"of": model})
+    except InvalidRequestError:  # deleted meanwhile
+        tx.expunge(loaded)
+        return None
+    return loaded
 
 
 def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[Any]:

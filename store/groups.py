@@ -10,7 +10,7 @@ from sqlalchemy import Select, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, now
+from store.db import Tx, locked, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, fold
 from store.validation import clean_text
@@ -53,7 +53,7 @@ def create_group(
 
 def get_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, lock: bool = False) -> Group:
     """The group, if the caller may see it; `lock` holds its row until the transaction ends."""
-    group = tx.get(Group, group_id, with_for_update=lock or None, populate_existing=lock)
+    group = locked(tx, Group, group_id) if lock else tx.get(Group, group_id)
     if group is None:
         raise NotFound("No such group.")
     rules.ensure_visible(actor, group.account_id, "group")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from store import audit, links, outbox, rules, sessions, user_fields
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
-from store.db import Tx, now
+from store.db import Tx, locked, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, UserEmail, fold
 from store.profiles import AccountKind, default_profile
@@ -139,7 +139,7 @@ def get_user(
     `lock` holds the user's row until the transaction ends, so concurrent changes queue.
     """
     if lock:
-        user = tx.get(User, user_id, with_for_update=True, populate_existing=True)
+        user = locked(tx, User, user_id)
     else:
         user = tx.get(User, user_id, options=WITH_RELATED if related else ())
     if user is None:
