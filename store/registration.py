@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 
 from store import audit, csc, links, outbox, passwords, users
 from store.actors import Actor, Door
-from store.db import Tx
+from store.db import Tx, locked
 from store.errors import Conflict, InvalidInput
 from store.models import User, UserEmail, fold
 from store.validation import clean_email
@@ -122,7 +122,7 @@ def resend_verification(tx: Tx, login: str) -> None:
 def verify_email(tx: Tx, token: str) -> User:
     """Enable the account of a verification link."""
     link = links.consume(tx, links.VERIFY_EMAIL, token)
-    user = tx.get(User, link.user_id, with_for_update=True)
+    user = locked(tx, User, link.user_id)
     assert user is not None
     sent_to = link.payload.get("email")
     if sent_to and fold(sent_to) != fold(user.primary_email or ""):

@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 
 from store import audit, links, outbox, passwords, rules, sessions, user_fields, users
 from store.actors import Actor, Door
-from store.db import Tx, now
+from store.db import Tx, locked, now
 from store.errors import Conflict, InvalidInput
 from store.models import User, UserEmail, fold
 from store.validation import clean_email
@@ -25,7 +25,7 @@ def _self(user: User) -> Actor:
 
 
 def _user(tx: Tx, user_id: uuid.UUID) -> User:
-    user = tx.get(User, user_id, with_for_update=True, populate_existing=True)
+    user = locked(tx, User, user_id)
     if user is None:
         raise InvalidInput("No such user.")
     return user
