@@ -324,7 +324,7 @@ class Database:
             session.commit()
         except IntegrityError as exc:
             session.rollback()
-            raise Conflict(_integrity_message(exc)) from exc
+            raise Conflict(integrity_message(exc)) from exc
         except StaleDataError as exc:
             session.rollback()
             raise Conflict("Someone else changed this at the same moment; try again.") from exc
@@ -387,7 +387,8 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def integrity_message(exc: IntegrityError) -> str:
+    """What a refused write clashed with, in words: a taken name, else changed data."""
     detail = str(exc.orig).lower()
     if "user_name" in detail:
         return "That userName is already taken."

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from store import audit, links, outbox, rules, sessions, user_fields
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
-from store.db import Tx, locked, now
+from store.db import Tx, integrity_message, locked, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, UserEmail, fold
 from store.profiles import AccountKind, default_profile
@@ -385,6 +385,9 @@ def _flush(tx: Tx, user_name: str | None = None) -> None:
     try:
         tx.flush()
     except IntegrityError as exc:
+        if "user_name" not in str(exc.orig).lower():
+            # e.g. the manager named was deleted meanwhile (a foreign key): no uniqueness error
+            raise Conflict(integrity_message(exc)) from exc
         taken = f"The userName {user_name!r}" if user_name else "That userName"
         raise Conflict(f"{taken} is already taken.", field="user_name") from exc
 

@@ -523,3 +523,19 @@ def test_a_support_token_speaks_for_the_source_of_a_pushed_user(db, enterprise):
     with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
         users.update_user(tx, support_console, pushed.id, {"title": "From the console"})
     assert reload(db, pushed.id).title == "Fixed by support"
+
+
+def test_a_write_refused_for_a_vanished_row_is_no_user_name_clash(db, enterprise, make_user):
+    """A manager deleted while a user naming it is saved breaks a foreign key, not uniqueness."""
+    import uuid
+
+    from store.models import UserEmail
+
+    user = make_user(enterprise.account, "orphaned")
+    with db.transaction() as tx:
+        tx.add(UserEmail(user_id=uuid.uuid4(), position=0, value="x@example.com"))
+        with pytest.raises(Conflict) as refused:
+            users._flush(tx, user.user_name)
+        tx.rollback()
+    assert refused.value.field != "user_name"
+    assert "taken" not in refused.value.message
