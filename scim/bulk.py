@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from pydantic import ValidationError
 from scim2_models import (
     InvalidSyntaxException,
@@ -19,7 +19,7 @@ from scim2_models import (
 
 from scim import groups, users
 from scim.context import base_url, remember
-from scim.responses import from_exception, json_body, scim_json, versions_named
+from scim.responses import error_response, from_exception, json_body, scim_json, versions_named
 from scim.schemas import MAX_OPERATIONS
 from store.errors import Conflict, DomainError
 
@@ -60,11 +60,20 @@ def _in_reference_order(operations: list[dict[str, Any]]) -> Iterator[tuple[int,
     a resource a later POST creates waits for it (RFC 7644 §3.7.1); operations that wait on
     each other in a circle are refused with 409."""
     created: dict[str, str] = {}
-    posted = {str(o["bulkId"]) for o in operations if o.get("bulkId") is not None and _is_post(o)}
+    first_post: dict[str, int] = {}
+    for index, operation in enumerate(operations):
+        if _is_post(operation) and isinstance(operation.get("bulkId"), str):
+            first_post.setdefault(operation["bulkId"], index)
+    posted = set(first_post)
     waiting = list(enumerate(operations))
     while waiting:
         still = []
         for index, operation in waiting:
+            bulk_id = operation.get("bulkId")
+            if isinstance(bulk_id, str) and _is_post(operation) and first_post[bulk_id] != index:
+                twice = InvalidValueException(detail=f"bulkId {bulk_id} names two operations.")
+                yield index, _refused(operation, twice)
+                continue
             if _references(operation) & (posted - set(created)):
                 still.append((index, operation))
                 continue
@@ -87,7 +96,10 @@ def _result(operation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failed(result: dict[str, Any], exc: Exception) -> dict[str, Any]:
-    error = from_exception(exc)
+    return _answered(result, from_exception(exc))
+
+
+def _answered(result: dict[str, Any], error: Response) -> dict[str, Any]:
     result["status"] = str(error.status_code)
     result["response"] = error.get_json(force=True)
     return result
@@ -105,6 +117,9 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
         resource = _dispatch(method, path, data, operation.get("version"), bulk_id)
     except (SCIMException, ValidationError, DomainError) as exc:
         return _failed(result, exc)
+    except Exception:  # a fault of ours fails this operation, not the ones around it
+        current_app.logger.exception("SCIM bulk operation failed: %s", operation.get("path"))
+        return _answered(result, error_response(500, "The server failed to run this operation."))
     if resource is None:
         result["status"] = "204"
         return result
@@ -124,10 +139,12 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
         )
     handler = HANDLERS[match.group(1).lower()]
     resource_id = match.group(2)
-    if_match = versions_named(version) if isinstance(version, str) else None
+    if version is not None and not isinstance(version, str):
+        raise InvalidValueException(detail="A bulk operation's version is an ETag (a string).")
+    if_match = versions_named(version) if version is not None else None
     if method == "POST" and resource_id is None:
-        if bulk_id is None:
-            raise InvalidValueException(detail="A POST bulk operation needs a bulkId.")
+        if not isinstance(bulk_id, str) or not bulk_id:
+            raise InvalidValueException(detail="A POST bulk operation needs a bulkId (text).")
         return handler.create(_object(data))
     if resource_id is None or method not in ("PUT", "PATCH", "DELETE"):
         raise InvalidValueException(detail=f"{method} {path} is not a bulk operation.")
@@ -159,9 +176,12 @@ def _referenced(value: Any) -> set[str]:
 
 
 def _circular(operation: dict[str, Any]) -> dict[str, Any]:
-    result = _result(operation)
-    refused = Conflict("The operation refers in a circle to resources this request creates.")
-    return _failed(result, refused)
+    circle = Conflict("The operation refers in a circle to resources this request creates.")
+    return _refused(operation, circle)
+
+
+def _refused(operation: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    return _failed(_result(operation), exc)
 
 
 def _location(path: Any) -> str | None:

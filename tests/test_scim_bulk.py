@@ -113,6 +113,27 @@ def test_an_operation_naming_a_failed_post_fails_itself(scim):
     assert "bulkId u" in results[0]["response"]["detail"]
 
 
+def test_a_bulk_id_named_by_two_posts_is_refused_the_second_time(scim):
+    results = bulk(scim, create_user("a", "first"), create_user("a", "second"))
+    assert [r["status"] for r in results] == ["201", "400"]
+    assert "two operations" in results[1]["response"]["detail"]
+    assert "second" not in user_names(scim)
+
+
+def test_bulk_ids_and_versions_of_the_wrong_type_are_refused(scim):
+    alice = scim.create_user("alice")
+    odd_ids = ["", 7, ["a"], {"a": 1}]
+    results = bulk(
+        scim,
+        *({**create_user("x", f"odd.{i}"), "bulkId": value} for i, value in enumerate(odd_ids)),
+        {"method": "DELETE", "path": f"/Users/{alice['id']}", "version": 5},
+        {"method": "DELETE", "path": f"/Users/{alice['id']}", "version": ['W/"1"']},
+    )
+    assert [r["status"] for r in results] == ["400"] * 6
+    assert all(r["response"]["scimType"] == "invalidValue" for r in results)
+    assert user_names(scim) == ["alice", "main.contact"]
+
+
 def test_put_patch_and_delete_address_resources_by_id_or_bulk_id(scim):
     alice = scim.create_user("alice")
     results = bulk(
