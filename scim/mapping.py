@@ -184,9 +184,14 @@ def member_ids(group: Group) -> list[uuid.UUID]:
 
 
 def parse_id(value: Any) -> uuid.UUID:
-    """A resource id from the wire; one that is not a UUID belongs to nobody (all-zero id)."""
+    """A resource id from the wire; one that is not a UUID as Rollcall writes them (8-4-4-4-12
+    hex digits; `{...}`, `urn:uuid:` and 32 bare digits are other spellings) belongs to nobody
+    (the all-zero id)."""
+    text = str(value)
+    if len(text) != 36:
+        return uuid.UUID(int=0)
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(text)
     except ValueError:
         return uuid.UUID(int=0)
 

@@ -308,6 +308,14 @@ class TestNotFound:
         error(scim.patch(url, ops({"op": "replace", "path": "externalId", "value": "x"})), 404)
         error(scim.delete(url), 404)
 
+    def test_other_spellings_of_an_id_name_no_resource(self, scim):
+        alice = scim.create_user("alice")
+        plain = alice["id"].replace("-", "")
+        for spelling in (f"{{{alice['id']}}}", f"urn:uuid:{alice['id']}", plain):
+            error(scim.get(f"/Users/{spelling}"), 404)
+            error(scim.delete(f"/Users/{spelling}"), 404)
+        assert scim.get(f"/Users/{alice['id']}").status_code == 200
+
     def test_unknown_route_under_the_base_is_a_scim_error(self, scim):
         error(scim.get("/Widgets"), 404)
         error(scim.get("/Users/a/b"), 404)
