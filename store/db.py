@@ -388,7 +388,7 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
 
 
 def integrity_message(exc: IntegrityError) -> str:
-    """What a refused write clashed with, in words: a taken name, else changed data."""
+    """What a refused write clashed with, in words (a taken name, where one is)."""
     detail = str(exc.orig).lower()
     if "user_name" in detail:
         return "That userName is already taken."

@@ -41,7 +41,7 @@ def record(
     entry = ProvisioningLogEntry(
         credential_id=uuid.UUID(credential_id) if credential_id else None,
         account_id=account_id,
-        method=_printable(method),
+        method=method,
         path=_printable(path[:1024]),
         status=status,
         request=_summary(request),
