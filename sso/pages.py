@@ -82,26 +82,29 @@ def home() -> Any:
 def logout() -> Any:
     """OpenID Connect RP-Initiated Logout 1.0.
 
-    With a valid `id_token_hint` the session ends at once; without one the person confirms first
-    (a POST, so no other site can sign them out). `post_logout_redirect_uri` must be registered
-    for the client, else the signed-out page is shown instead of redirecting.
+    With an `id_token_hint` issued to this browser's user the session ends at once; otherwise the
+    person confirms first (a POST, so no other site can sign them out: an ID token of someone
+    else, which anybody may hold, confirms nothing). `post_logout_redirect_uri` must be
+    registered for the client, else the signed-out page is shown instead of redirecting.
     """
     values = request.values
     with database().transaction(write=False) as tx:
         hinted = _id_token_claims(tx, values.get("id_token_hint"))
-        client_id = values.get("client_id") or (hinted or {}).get("aud")
-        if isinstance(client_id, list):
-            client_id = client_id[0] if client_id else None
+        audience = _audience(hinted)
+        client_id = values.get("client_id") or (audience[0] if audience else None)
         client = clients.find_client(tx, client_id) if client_id else None
     if values.get("id_token_hint") and hinted is None:
         return render_template("sso/error.html", error=_LogoutError()), 400
+    if hinted is not None and client_id not in audience:
+        return render_template("sso/error.html", error=_LogoutError("client_id")), 400
     target = values.get("post_logout_redirect_uri")
     if target and (client is None or target not in client.post_logout_redirect_uris):
         error = _LogoutError("post_logout_redirect_uri")
         return render_template("sso/error.html", error=error), 400
     form = SignOutForm()
-    confirmed = hinted is not None or (request.method == "POST" and form.validate_on_submit())
     current = session.current_user()
+    own_hint = hinted is not None and current is not None and hinted.get("sub") == str(current.id)
+    confirmed = own_hint or (request.method == "POST" and form.validate_on_submit())
     if current is not None and not confirmed:
         return render_template("sso/signout.html", form=form, client=client)
     session.sign_out()
@@ -118,11 +121,12 @@ class _LogoutError:
 
     def __init__(self, what: str = "id_token_hint") -> None:
         self.error = "invalid_request"
-        self.description = (
-            "The post_logout_redirect_uri is not registered for this application."
-            if what == "post_logout_redirect_uri"
-            else "The id_token_hint is not an ID token this server issued."
-        )
+        self.description = {
+            "post_logout_redirect_uri": (
+                "The post_logout_redirect_uri is not registered for this application."
+            ),
+            "client_id": "The id_token_hint was not issued to this client_id.",
+        }.get(what, "The id_token_hint is not an ID token this server issued.")
 
 
 def _id_token_claims(tx: Any, token: str | None) -> dict[str, Any] | None:
@@ -133,8 +137,15 @@ def _id_token_claims(tx: Any, token: str | None) -> dict[str, Any] | None:
         decoded = jwt.decode(token, keys.verification_keys(tx), algorithms=[keys.ALGORITHM])
     except (JoseError, ValueError):
         return None
+    if str(decoded.header.get("typ", "JWT")).lower() == "at+jwt":
+        return None  # an access token is no ID token
     found = dict(decoded.claims)
     return found if found.get("iss") == keys.issuer() else None
+
+
+def _audience(claims: dict[str, Any] | None) -> list[str]:
+    audience = (claims or {}).get("aud") or []
+    return [audience] if isinstance(audience, str) else [str(a) for a in audience]
 
 
 def safe_next(value: str | None) -> str:

@@ -72,6 +72,36 @@ def test_rp_initiated_logout_with_id_token_hint(provider: Any) -> None:
     assert "Your applications" not in browser.get("/").text
 
 
+def test_a_hint_of_someone_else_asks_before_signing_out(provider: Any) -> None:
+    """Anybody may hold somebody's ID token: it confirms nothing about this browser's person
+    (RP-Initiated Logout §2), so a link carrying one cannot sign them out unasked."""
+    adas = id_token_for(provider, signed_in(provider))
+    browser = signed_in(provider, "bob")
+    target = f"{provider.base}/bye/icd10"
+    url = f"/oauth/logout?id_token_hint={adas}&post_logout_redirect_uri={target}&state=s"
+    page = browser.get(url)
+    assert page.status_code == 200 and "Sign out" in page.text
+    assert "Your applications" in browser.get("/").text
+    confirmed = browser.submit(page, url)
+    assert confirmed.headers["Location"] == f"{target}?state=s"
+    assert "Your applications" not in browser.get("/").text
+
+
+def test_a_hint_must_be_an_id_token_of_the_client_named(provider: Any) -> None:
+    browser = signed_in(provider)
+    rp = provider.first_party
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(code_challenge=challenge, code_challenge_method="S256")
+    back = browser.follow(browser.get(url), until=rp.redirect_uri)
+    tokens = rp.exchange(query(back.headers["Location"])["code"], verifier).json()
+    other = provider.community.client_id
+    mismatched = browser.get(f"/oauth/logout?id_token_hint={tokens['id_token']}&client_id={other}")
+    assert mismatched.status_code == 400 and "client_id" in mismatched.text
+    access = browser.get(f"/oauth/logout?id_token_hint={tokens['access_token']}")
+    assert access.status_code == 400
+    assert "Your applications" in browser.get("/").text
+
+
 def test_logout_refuses_an_unregistered_redirect(provider: Any) -> None:
     browser = signed_in(provider)
     id_token = id_token_for(provider, browser)
