@@ -82,7 +82,11 @@ def find_code(tx: Tx, code: str, client_id: str) -> AuthorizationCode | None:
     if row is None or row.client_id != client_id:
         return None
     if row.used_at is not None:
-        revoke_where(tx, OAuthToken.code_id == row.id)
+        # What the code issued, and what its refresh tokens have issued since (their family).
+        families = select(OAuthToken.family_id).where(
+            OAuthToken.code_id == row.id, OAuthToken.family_id.is_not(None)
+        )
+        revoke_where(tx, or_(OAuthToken.code_id == row.id, OAuthToken.family_id.in_(families)))
         return None
     if row.expires_at <= now():
         return None

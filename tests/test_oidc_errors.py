@@ -73,6 +73,17 @@ def test_a_code_is_single_use_and_a_replay_revokes_what_it_issued(provider: Any)
     assert rp.userinfo(access).status_code == 401
 
 
+def test_a_replayed_code_also_revokes_what_its_refresh_tokens_issued(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, "openid offline_access")
+    first = rp.exchange(code, verifier).json()
+    refreshed = rp.refresh(first["refresh_token"]).json()
+    assert rp.userinfo(refreshed["access_token"]).status_code == 200
+    assert rp.exchange(code, verifier).status_code == 400
+    assert rp.userinfo(refreshed["access_token"]).status_code == 401
+    assert rp.refresh(refreshed["refresh_token"]).status_code == 400
+
+
 def test_pkce_verifier_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, _ = code_for(provider, signed_in(provider), rp)
