@@ -23,7 +23,7 @@ from flask import g
 
 from sso import claims, keys
 from sso.clients import Client
-from store import access, oauth
+from store import access, oauth, sso_sessions
 from store.db import Reads, Tx, now
 from store.models import AuthorizationCode, OAuthToken, User
 
@@ -189,6 +189,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: Code) -> Person | None:
         row = authorization_code.row
+        if row.session_id is not None and sso_sessions.has_ended(tx(), row.session_id):
+            return None  # signed out between the code and its exchange
         user = claims.load_user(tx(), row.user_id)
         if user is None or not user.active:
             return None

@@ -56,6 +56,13 @@ def find(tx: Tx, token: str | None) -> SsoSession | None:
     return session
 
 
+def has_ended(tx: Tx, session_id: uuid.UUID) -> bool:
+    """Whether the person signed out of this session (or was signed out): what it issued
+    afterwards, such as a code not yet exchanged, must not turn into tokens."""
+    ended = tx.scalar(select(SsoSession.ended_at).where(SsoSession.id == session_id))
+    return ended is not None
+
+
 def needs_touch(session: SsoSession) -> bool:
     return session.last_seen_at + TOUCH_EVERY <= now()
 

@@ -84,6 +84,16 @@ def test_a_replayed_code_also_revokes_what_its_refresh_tokens_issued(provider: A
     assert rp.refresh(refreshed["refresh_token"]).status_code == 400
 
 
+def test_a_code_is_worthless_once_its_session_has_ended(provider: Any) -> None:
+    rp = provider.first_party
+    browser = signed_in(provider)
+    code, verifier = code_for(provider, browser, rp)
+    page = browser.get("/oauth/logout")
+    browser.submit(page, "/oauth/logout")
+    exchanged = rp.exchange(code, verifier)
+    assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant"
+
+
 def test_pkce_verifier_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, _ = code_for(provider, signed_in(provider), rp)
