@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
@@ -83,7 +84,16 @@ class Issuer(IssuerParameter):
         return keys.issuer()
 
 
-class Revocation(RevocationEndpoint):
+class _HintOnly:
+    """`token_type_hint` is only a hint (RFC 7009 §2.1, RFC 7662 §2.1): every token is looked up
+    whatever it says, so a hint this server does not know is no reason to refuse the request."""
+
+    def check_params(self, request: Any, client: Any) -> None:
+        if "token" not in request.form:
+            raise InvalidRequestError()
+
+
+class Revocation(_HintOnly, RevocationEndpoint):
     """RFC 7009; public clients identify themselves with client_id alone."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -96,7 +106,7 @@ class Revocation(RevocationEndpoint):
         oauth.revoke(tx(), token.row)
 
 
-class Introspection(IntrospectionEndpoint):
+class Introspection(_HintOnly, IntrospectionEndpoint):
     """RFC 7662 for confidential clients (resource servers); dead tokens answer active: false."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]

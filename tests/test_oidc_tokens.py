@@ -143,3 +143,23 @@ def test_a_refreshed_id_token_keeps_the_original_sign_in(provider: Any) -> None:
     for claim in ("iss", "sub", "aud", "azp", "auth_time"):
         assert renewed.get(claim) == original.get(claim), claim
     assert renewed["iat"] > original["iat"]
+
+
+def test_an_unknown_token_type_hint_is_only_a_hint(provider: Any) -> None:
+    """RFC 7009 §2.1 and RFC 7662 §2.1: the server looks the token up whatever the hint says."""
+    rp = provider.first_party
+    tokens = tokens_for(provider)
+    introspected = requests.post(
+        f"{rp.base}/oauth/introspect",
+        data={"token": tokens["access_token"], "token_type_hint": "foo"},
+        auth=(rp.client_id, rp.client_secret),
+        timeout=10,
+    )
+    assert introspected.status_code == 200 and introspected.json()["active"] is True
+    revoked = rp.revoke(tokens["refresh_token"], hint="foo")
+    assert revoked.status_code == 200
+    assert rp.refresh(tokens["refresh_token"]).status_code == 400
+    missing = requests.post(
+        f"{rp.base}/oauth/introspect", auth=(rp.client_id, rp.client_secret), timeout=10
+    )
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
