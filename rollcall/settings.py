@@ -52,12 +52,16 @@ class Settings:
             if environment == "production":
                 raise SettingsError("ROLLCALL_SECRET_KEY must be set in production.")
             secret = DEVELOPMENT_SECRET
+        issuer = env.get("ROLLCALL_ISSUER", "").strip().rstrip("/")
+        if environment == "production" and not issuer:
+            # Else the issuer, and every endpoint discovery names, would follow the Host header.
+            raise SettingsError("ROLLCALL_ISSUER must be set in production.")
         return cls(
             database_url=env.get("ROLLCALL_DATABASE_URL", cls.database_url),
             environment=environment,
             secret_key=secret,
             log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
-            issuer=env.get("ROLLCALL_ISSUER", "").strip().rstrip("/"),
+            issuer=issuer,
             base_url=env.get("ROLLCALL_BASE_URL", "").strip().rstrip("/"),
             smtp_url=env.get("ROLLCALL_SMTP_URL", "").strip(),
             mail_from=env.get("ROLLCALL_MAIL_FROM", cls.mail_from).strip() or cls.mail_from,
