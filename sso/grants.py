@@ -163,6 +163,11 @@ class IdTokensForCodes(IdTokens, OpenIDCode):
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
+    def validate_requested_scope(self) -> None:
+        """Scope values this server does not know are ignored, not refused (OIDC Core
+        §3.1.2.1): the client's registered scopes, all of them known ones, decide what is
+        granted (`Client.get_allowed_scope`), so `openid address` signs in with `openid`."""
+
     def save_authorization_code(self, code: str, request: Any) -> None:
         person: Person = request.user
         data = request.payload.data

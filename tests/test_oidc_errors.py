@@ -94,6 +94,14 @@ def test_a_code_is_worthless_once_its_session_has_ended(provider: Any) -> None:
     assert exchanged.status_code == 400 and exchanged.json()["error"] == "invalid_grant"
 
 
+def test_scope_values_not_understood_are_ignored(provider: Any) -> None:
+    """OIDC Core §3.1.2.1: `address` (and anything else unknown) is dropped, not refused."""
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, "openid address email x-foo")
+    tokens = rp.exchange(code, verifier).json()
+    assert set(rp.introspect(tokens["access_token"])["scope"].split()) == {"openid", "email"}
+
+
 def test_pkce_verifier_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, _ = code_for(provider, signed_in(provider), rp)
