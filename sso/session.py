@@ -52,12 +52,17 @@ def current_user() -> User | None:
 
 
 def sign_in(user: User) -> SsoSession:
-    """Start a session for a user who just proved who they are (the cookie goes on the response)."""
+    """Start a session for a user who just proved who they are (the cookie goes on the response);
+    when this browser's session is already theirs (`prompt=login`, `max_age`), renew it instead:
+    ending it would sign them out of every other application."""
     with database().transaction() as tx:
-        previous = _previous_session_id()
-        if previous is not None:
-            sso_sessions.end(tx, previous)
-        session, token = sso_sessions.start(tx, user)
+        previous_id, previous_user = _previous_session()
+        renewed = None
+        if previous_id is not None and previous_user == user.id:
+            renewed = sso_sessions.renew(tx, previous_id)  # re-authentication: the session goes on
+        elif previous_id is not None:
+            sso_sessions.end(tx, previous_id)  # another person signs in on this browser
+        session, token = renewed or sso_sessions.start(tx, user)
         tx.expunge(session)
     g.sso_session, g.sso_user = session, user
     g.sso_cookie = token
@@ -113,13 +118,14 @@ def signin_url(next_path: str, **extra: str) -> str:
     return "/signin?" + urlencode(params)
 
 
-def _previous_session_id() -> Any:
+def _previous_session() -> tuple[Any, Any]:
+    """The id and user of the live session this browser holds before signing in, or Nones."""
     token = request.cookies.get(COOKIE)
     if not token:
-        return None
+        return None, None
     with database().transaction(write=False) as tx:
         session = sso_sessions.find(tx, token)
-        return session.id if session else None
+        return (session.id, session.user_id) if session else (None, None)
 
 
 def _signed_in_user(tx: Tx, user_id: Any) -> User | None:

@@ -41,6 +41,20 @@ def start(tx: Tx, user: User) -> tuple[SsoSession, str]:
     return session, token
 
 
+def renew(tx: Tx, session_id: uuid.UUID) -> tuple[SsoSession, str] | None:
+    """The same person proved who they are again (`prompt=login`, `max_age`): the session goes
+    on, so the applications signed in through it stay signed in, with a new authentication time
+    and a new cookie token (the old one stops working). None if the session has ended."""
+    session = tx.get(SsoSession, session_id)
+    if session is None or session.ended_at is not None:
+        return None
+    token = secrets.token_urlsafe(32)
+    session.token_hash = digest(token)
+    session.auth_time = session.last_seen_at = now()
+    tx.flush()
+    return session, token
+
+
 def find(tx: Tx, token: str | None) -> SsoSession | None:
     """The live session of a cookie token, or None (unknown, ended, idle or past its maximum)."""
     if not token:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import html
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
+import jwt as pyjwt
 import requests
 
 from store import clients
@@ -257,6 +259,34 @@ def test_prompt_login_and_max_age_ask_for_the_password_again(provider: Any) -> N
         assert response.status_code == 200 and 'name="password"' in response.text
         back = browser.follow(browser.sign_in("ada", page=response), until=rp.redirect_uri)
         assert "code" in query(back.headers["Location"])
+
+
+def test_signing_in_again_keeps_the_session_and_its_applications(provider: Any) -> None:
+    """Re-authentication for one application (prompt=login) must not sign the person out of the
+    others: the session goes on with a new auth_time; another person signing in ends it."""
+    rp = provider.first_party
+    browser = signed_in(provider)
+    code, verifier = code_for(provider, browser, rp)
+    first = rp.exchange(code, verifier).json()
+    old_cookie = dict(browser.session.cookies)
+    time.sleep(1.1)
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(code_challenge=challenge, code_challenge_method="S256", prompt="login")
+    form = browser.follow(browser.get(url))
+    back = browser.follow(browser.sign_in("ada", page=form), until=rp.redirect_uri)
+    second = rp.exchange(query(back.headers["Location"])["code"], verifier).json()
+    assert rp.userinfo(first["access_token"]).status_code == 200
+    claims_of = [
+        pyjwt.decode(t["id_token"], options={"verify_signature": False}) for t in (first, second)
+    ]
+    assert claims_of[0]["sid"] == claims_of[1]["sid"]
+    assert claims_of[1]["auth_time"] > claims_of[0]["auth_time"]
+    stale = Browser(provider.base)
+    stale.session.cookies.update(old_cookie)
+    assert "Your applications" not in stale.get("/").text  # the old cookie token is spent
+    form = browser.follow(browser.get(url))
+    assert browser.sign_in("bob", page=form).status_code == 302  # another person, same browser
+    assert rp.userinfo(first["access_token"]).status_code == 401
 
 
 def test_browser_applications_get_cors_for_their_own_origin_only(
