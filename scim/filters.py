@@ -40,6 +40,7 @@ from sqlalchemy import (
 
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN, MAX_FILTER_TERMS
 from store.db import UTCDateTime
+from store.errors import InvalidInput
 from store.models import (
     Account,
     Application,
@@ -50,6 +51,7 @@ from store.models import (
     UserEmail,
     UserPhoneNumber,
 )
+from store.validation import clean_bool, storable
 
 Op = CompareOperator
 # Stands in for a dateTime that is not set (a user who never signed in) when sorting.
@@ -339,11 +341,15 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
     if kind == "bool":
         if op != Op.eq:
             raise InvalidFilterException(detail=f"Operator {op.value} does not apply to booleans.")
-        return and_(expr.is_not(None), expr == _boolean(value))
+        try:
+            flag = clean_bool(value, "filter value")
+        except InvalidInput:
+            raise InvalidFilterException(detail=f"{value!r} is not a boolean.") from None
+        return and_(expr.is_not(None), expr == flag)
     if kind == "datetime":
         return _ordered(expr, op, _datetime(value))
     text = str(value)
-    if not _storable(text):
+    if not storable(text):
         return false()  # no stored text holds NUL or half a character (\u0000, \ud800 escapes)
     if kind == "folded":
         text = text.casefold()
@@ -351,16 +357,6 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
         expr, text = func.lower(expr), text.lower()
     condition = _string(expr, op, text)
     return and_(column.expr.is_not(None), condition)
-
-
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _string(expr: Any, op: Op, text: str) -> ColumnElement[bool]:
@@ -400,16 +396,6 @@ def _compare_constant(constant: str, op: Op, value: Any) -> bool:
         Op.lt: left < right,
         Op.le: left <= right,
     }[op]
-
-
-def _boolean(value: Any) -> bool:
-    """A boolean as filters carry it: `true`, or quoted as some clients send it (`"False"`)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "false"):
-        return text == "true"
-    raise InvalidFilterException(detail=f"{value!r} is not a boolean.")
 
 
 def _datetime(value: Any) -> datetime:

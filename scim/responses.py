@@ -27,6 +27,7 @@ from store.errors import (
     NotFound,
     PreconditionFailed,
 )
+from store.validation import storable
 
 MEDIA_TYPE = "application/scim+json"
 UNIQUE_FIELDS = frozenset({"user_name", "display_name", "name"})
@@ -136,17 +137,11 @@ def _check_shape(body: Any) -> None:
     pending = [(body, 0)]
     while pending:
         item, depth = pending.pop()
-        if isinstance(item, str):
-            try:
-                item.encode()
-            except UnicodeEncodeError:
-                raise InvalidSyntaxException(
-                    detail="The request body holds text that is not valid Unicode."
-                ) from None
-            if "\x00" in item:
-                raise InvalidSyntaxException(
-                    detail="The request body holds a NUL character (\\u0000); no text may."
-                )
+        if isinstance(item, str) and not storable(item):
+            raise InvalidSyntaxException(
+                detail="The request body holds text that is not valid Unicode, or a NUL "
+                "character (\\u0000); no text may."
+            )
         elif isinstance(item, dict | list):
             if depth >= MAX_NESTING:
                 raise InvalidSyntaxException(detail=_TOO_DEEP)

@@ -36,6 +36,7 @@ from store.actors import Actor
 from store.db import Tx, UTCDateTime
 from store.models import Group as GroupRow
 from store.models import User as UserRow
+from store.validation import storable
 
 MAX_OFFSET = 2**31
 
@@ -140,12 +141,14 @@ def search_everything(
     users_total = listing.users(tx, actor, where=user_where, limit=0).total or 0
     groups_total = listing.groups(tx, actor, where=group_where, limit=0).total or 0
     with_members = wants_members(search)
-    if _sort_key(search, USERS) is None and _sort_key(search, GROUPS) is None:
+    user_key, group_key = _sort_key(search, USERS), _sort_key(search, GROUPS)
+    if user_key is None and group_key is None:
         found = _users_then_groups(
             tx, actor, search, user_where, group_where, users_total, with_members
         )
     else:
-        found = _sorted_across(tx, actor, search, user_where, group_where, with_members)
+        keys = (user_key, group_key)
+        found = _sorted_across(tx, actor, search, keys, user_where, group_where, with_members)
     resources = [
         mapping.user_to_scim(row, base)
         if isinstance(row, UserRow)
@@ -191,13 +194,15 @@ def _sorted_across(
     tx: Tx,
     actor: Actor,
     search: SearchRequest[Any],
+    keys: tuple[Any, Any],
     user_where: Any,
     group_where: Any,
     with_members: bool,
 ) -> list[Any]:
-    """A page of users and groups in one order: the sort key where the resource type has the
-    attribute (those without it come last, whatever the order), then creation time and id."""
-    user_key, group_key = _sort_key(search, USERS), _sort_key(search, GROUPS)
+    """A page of users and groups in one order: the sort key (`keys`, for users and groups)
+    where the resource type has the attribute (those without it come last, whatever the
+    order), then creation time and id."""
+    user_key, group_key = keys
     typed = (user_key if user_key is not None else group_key).type
     parts = []
     for kind, key, where, scope in (
@@ -411,7 +416,7 @@ def _moment(value: Any) -> datetime:
 
 
 def _text(value: Any) -> str:
-    if not isinstance(value, str) or "\x00" in value:
+    if not isinstance(value, str) or not storable(value):
         raise ValueError(value)
     return value
 

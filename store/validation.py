@@ -12,6 +12,18 @@ from store.errors import InvalidInput
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
+def storable(text: str) -> bool:
+    """Whether a text column can hold this text: valid Unicode (a \\ud800 escape decodes to half
+    a character) without NUL (\\u0000), which PostgreSQL refuses outright."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def clean_text(
     model: type[Base], field: str, value: Any, *, required: bool = False, label: str | None = None
 ) -> str | None:

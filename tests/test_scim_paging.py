@@ -183,6 +183,7 @@ def _altered(cursor, position, value):
         ("userName", 1, {"a": 1}),
         ("userName", 1, None),
         ("userName", 1, "a\x00"),
+        ("userName", 1, "\ud800"),
         ("meta.lastModified", 1, "2026-11-30T07:11:41"),
         ("userName", 2, "2026-11-30T07:11:41"),
         ("userName", 2, 17),
