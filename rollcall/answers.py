@@ -1,5 +1,5 @@
-"""Requests answered before Flask (scim.fast_reads, sso.fast_userinfo, sso.fast_token): the WSGI
-layer that does it, and the 200 response it writes."""
+"""Requests answered before Flask (scim.fast_reads, scim.fast_create, sso.fast_userinfo,
+sso.fast_token): the WSGI layer that does it, and the response it writes."""
 
 from __future__ import annotations
 
@@ -30,10 +30,17 @@ class AnsweredFirst:
 
 
 class Answer:
-    """A 200 response: a body and its headers, in the order Flask would send them."""
+    """A response (200 unless said): a body and its headers, in the order Flask would send them."""
 
-    def __init__(self, body: bytes, content_type: str, extra: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        body: bytes,
+        content_type: str,
+        extra: list[tuple[str, str]],
+        status: str = "200 OK",
+    ) -> None:
         self.body = body
+        self.status = status
         self.headers = [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
@@ -41,5 +48,5 @@ class Answer:
         ]
 
     def __call__(self, _environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
-        start_response("200 OK", self.headers)
+        start_response(self.status, self.headers)
         return [self.body]

@@ -39,12 +39,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     import sso
 
     sso.init_app(app)
+    from scim.fast_create import FastCreate
     from scim.fast_reads import FastReads
     from sso.fast_token import FastToken
     from sso.fast_userinfo import FastUserinfo
 
     # The requests sent most, answered before Flask; each layer hands everything else on.
     app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
+    app.wsgi_app = FastCreate(app.wsgi_app, database, settings)  # type: ignore[method-assign]
     app.wsgi_app = FastUserinfo(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
     app.wsgi_app = FastToken(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
     return app

@@ -89,7 +89,7 @@ class FastReads(AnsweredFirst):
             return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
-        base = _base_url(self.configured_base, request.scheme, request.host)
+        base = base_url_for(self.configured_base, request.scheme, request.host)
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
             listed = user_json.list_response(documents, len(documents))
@@ -100,6 +100,6 @@ class FastReads(AnsweredFirst):
 
 
 @lru_cache(maxsize=64)
-def _base_url(configured: str, scheme: str, host: str) -> str:
+def base_url_for(configured: str, scheme: str, host: str) -> str:
     """`scim.context.base_url` for a request to this scheme and host (the few a server sees)."""
     return located_under(configured, get_current_url(scheme, host))

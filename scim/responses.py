@@ -108,7 +108,11 @@ def json_body() -> Any:
         raise PayloadTooLargeException(
             detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."
         )
-    raw = request.stream.read(MAX_PAYLOAD_SIZE + 1)
+    return parse_json(request.stream.read(MAX_PAYLOAD_SIZE + 1))
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """A request body read (at most one byte past the limit) as `json_body` takes it."""
     if len(raw) > MAX_PAYLOAD_SIZE:
         raise PayloadTooLargeException(
             detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."

@@ -143,8 +143,20 @@ def delete(resource_id: str, version: IfMatch) -> None:
 def _create(tx: Tx, body: dict[str, Any]) -> Any:
     actor = caller().actor
     account = accounts.get_account(tx, actor, _account_for(actor))
+    return users.create_user(
+        tx,
+        actor,
+        account_id=account.id,
+        email_verified=actor.type != ActorType.USER,
+        **creation_fields(body, account.kind),
+    )
+
+
+def creation_fields(body: dict[str, Any], account_kind: str) -> dict[str, Any]:
+    """The store fields of a creation request, validated by scim2-models; the community fields it
+    leaves out take their defaults in an account of this kind."""
     defaults = {
-        "profile": default_profile(AccountKind(account.kind)).value,
+        "profile": default_profile(AccountKind(account_kind)).value,
         "noLongerAtAccount": False,
         "preferredContactMethod": "email",
     }
@@ -153,13 +165,7 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
         scim_ctx=Context.RESOURCE_CREATION_REQUEST,
         scim_policy=POLICY,
     )
-    return users.create_user(
-        tx,
-        actor,
-        account_id=account.id,
-        email_verified=actor.type != ActorType.USER,
-        **mapping.user_fields(resource),
-    )
+    return mapping.user_fields(resource)
 
 
 def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:

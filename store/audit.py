@@ -24,7 +24,29 @@ def record(
     account_id: uuid.UUID | None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    event = AuditEvent(
+    recorded = event(
+        actor,
+        action,
+        target_type=target_type,
+        target_id=target_id,
+        account_id=account_id,
+        changes=changes,
+    )
+    tx.add(recorded)
+    return recorded
+
+
+def event(
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str,
+    target_id: object,
+    account_id: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event `record` writes, not yet added to a transaction."""
+    return AuditEvent(
         actor_type=actor.type.value,
         actor_id=actor.id,
         actor_label=actor.label,
@@ -35,8 +57,6 @@ def record(
         target_id=str(target_id),
         changes=changes or {},
     )
-    tx.add(event)
-    return event
 
 
 def events_for(tx: Tx, target_type: str, target_id: object) -> Sequence[AuditEvent]:

@@ -85,6 +85,24 @@ def find_live(tx: Reads, token: str) -> LiveCredential | None:
     return LiveCredential(*rows[0]) if rows else None
 
 
+class AccountRow(NamedTuple):
+    """What the rules of a change need of an account (a plain row, not a tracked one)."""
+
+    id: uuid.UUID
+    kind: str
+
+
+def find_live_in_account(tx: Reads, token: str) -> tuple[LiveCredential, AccountRow] | None:
+    """`find_live` for a credential of an account, with that account, in one query; None for a
+    token that is not live or belongs to no account (support)."""
+    rows = fetch(tx, _LIVE_IN_ACCOUNT, {"token_hash": digest(token)})
+    if not rows:
+        return None
+    *credential, kind = rows[0]
+    live = LiveCredential(*credential)
+    return live, AccountRow(live.account_id, kind)
+
+
 def needs_use_recorded(credential: LiveCredential) -> bool:
     last = credential.last_used_at
     return last is None or now() - last >= LAST_USED_RESOLUTION
@@ -144,3 +162,6 @@ LIVE_COLUMNS = tuple(_TABLE.c[name] for name in LiveCredential._fields)
 LIVE = (_TABLE.c.token_hash == bindparam("token_hash")) & _TABLE.c.revoked_at.is_(None)
 """The credential of the token whose digest is the parameter `token_hash`, if it is live."""
 _LIVE = select(*LIVE_COLUMNS).where(LIVE)
+_LIVE_IN_ACCOUNT = (
+    select(*LIVE_COLUMNS, Account.kind).join(Account, Account.id == _TABLE.c.account_id).where(LIVE)
+)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -20,8 +21,10 @@ from sqlalchemy import (
     Engine,
     Executable,
     MetaData,
+    bindparam,
     create_engine,
     event,
+    insert,
     make_url,
     text,
 )
@@ -306,6 +309,10 @@ class Database:
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
             _commit_asynchronously(self._hot)
+            # `insert_together`'s: autocommit too, but each commit waits for the disk.
+            self._durable = make_engine(
+                self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
+            )
 
     @property
     def dialect(self) -> str:
@@ -356,6 +363,33 @@ class Database:
             with self.engine.begin() as connection:
                 yield connection
 
+    def insert_together(self, rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> None:
+        """New rows of several tables (model, column values) written as one durable change
+        without a session: on PostgreSQL as one statement (data-modifying WITH clauses) that
+        commits at once, a single round trip; elsewhere as inserts in one transaction. A clash
+        (a taken userName) writes none of them and is a Conflict."""
+        if self.engine.dialect.name != "postgresql":
+            try:
+                with self.engine.begin() as connection:
+                    for model, values in rows:
+                        connection.execute(insert(model), values)
+            except IntegrityError as exc:
+                raise Conflict(integrity_message(exc)) from exc
+            return
+        from psycopg import IntegrityError as Clash  # PostgreSQL's driver, run by `run`
+
+        statement = _together(tuple((model, tuple(values)) for model, values in rows))
+        params = {
+            f"r{n}_{key}": value
+            for n, (_model, values) in enumerate(rows)
+            for key, value in values.items()
+        }
+        try:
+            with self._durable.connect() as connection:
+                run(connection, statement, params)
+        except Clash as exc:
+            raise Conflict(integrity_message(exc)) from exc
+
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -364,6 +398,19 @@ class Database:
         self.engine.dispose()
         if self.engine.dialect.name == "postgresql":
             self._hot.dispose()
+            self._durable.dispose()
+
+
+@cache
+def _together(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Executable:
+    """One INSERT per (model, columns), all in one statement: the first ones as WITH clauses
+    of the last. Their rows are checked against each other's foreign keys at its end."""
+    inserts = [
+        insert(model).values({column: bindparam(f"r{n}_{column}") for column in columns})
+        for n, (model, columns) in enumerate(shape)
+    ]
+    *first, last = inserts
+    return last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first)))
 
 
 @contextmanager
@@ -387,9 +434,26 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def integrity_message(exc: IntegrityError) -> str:
-    """What a refused write clashed with, in words (a taken name, where one is)."""
-    detail = str(exc.orig).lower()
+def new_row(obj: Any) -> dict[str, Any]:
+    """The column values the ORM would insert for this new object (for `insert_together`): its
+    own, else the column's default; keys the database numbers itself are left out. Defaults that
+    read other columns (`modified_at`) must be set on the object first."""
+    values = {}
+    for column in obj.__table__.columns:
+        value = getattr(obj, column.key)
+        if value is None and column.default is not None:
+            default = column.default
+            value = default.arg if default.is_scalar else default.arg(None)
+        if value is None and column.primary_key:
+            continue
+        values[column.key] = value
+    return values
+
+
+def integrity_message(exc: Exception) -> str:
+    """What a refused write clashed with, in words (a taken name, where one is); `exc` is
+    SQLAlchemy's IntegrityError or the driver's own."""
+    detail = str(getattr(exc, "orig", exc)).lower()
     if "user_name" in detail:
         return "That userName is already taken."
     if "display_name" in detail:

@@ -38,7 +38,35 @@ def record(
     outcome: str | None,
     resource_id: str | None = None,
 ) -> ProvisioningLogEntry:
-    entry = ProvisioningLogEntry(
+    written = entry(
+        credential_id=credential_id,
+        account_id=account_id,
+        method=method,
+        path=path,
+        status=status,
+        request=request,
+        outcome=outcome,
+        resource_id=resource_id,
+    )
+    tx.add(written)
+    if purge_due():
+        purge(tx)
+    return written
+
+
+def entry(
+    *,
+    credential_id: str | None,
+    account_id: uuid.UUID | None,
+    method: str,
+    path: str,
+    status: int,
+    request: Any,
+    outcome: str | None,
+    resource_id: str | None = None,
+) -> ProvisioningLogEntry:
+    """The entry `record` writes, not yet added to a transaction."""
+    return ProvisioningLogEntry(
         credential_id=uuid.UUID(credential_id) if credential_id else None,
         account_id=account_id,
         method=method,
@@ -48,10 +76,12 @@ def record(
         outcome=_printable(outcome) if outcome is not None else None,
         resource_id=_printable(resource_id[:64]) if resource_id else None,
     )
-    tx.add(entry)
-    if random.random() < PURGE_CHANCE:  # often enough to keep 30 days, rarely enough to be free
-        purge(tx)
-    return entry
+
+
+def purge_due() -> bool:
+    """Whether this write should also purge: often enough to keep 30 days, rarely enough to be
+    free."""
+    return random.random() < PURGE_CHANCE
 
 
 def entries(

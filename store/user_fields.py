@@ -83,9 +83,10 @@ class PhoneNumber:
 
 
 def normalize(
-    tx: Tx, user: User, changes: Mapping[str, Any], *, pushed: bool = False
+    tx: Tx | None, user: User, changes: Mapping[str, Any], *, pushed: bool = False
 ) -> dict[str, Any]:
     """Check every value; unknown fields and bad values are refused before anything is written.
+    `tx` reads the users and applications some values name.
 
     `pushed`: the values come from an identity provider, whose password policy governs.
     """
@@ -148,9 +149,19 @@ def changed(user: User, clean: Mapping[str, Any]) -> dict[str, Any]:
 
 def assign(user: User, clean: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Write the values; returns the audit form {field: [before, after]} (passwords hidden)."""
-    audit: dict[str, list[Any]] = {}
+    before = {field: current(user, field) for field in clean}
+    fill(user, clean)
+    return {
+        field: ["(hidden)", "(changed)"]
+        if field == "password"
+        else [_plain(value), _plain(current(user, field))]
+        for field, value in before.items()
+    }
+
+
+def fill(user: User, clean: Mapping[str, Any]) -> None:
+    """Write the values, as `assign` does, without telling what they replaced (a new user)."""
     for field, value in clean.items():
-        before = current(user, field)
         if field == "emails":
             user.emails = [UserEmail(position=i, **asdict(e)) for i, e in enumerate(value)]
             user.primary_email_ci = fold(user.primary_email or "")
@@ -163,12 +174,8 @@ def assign(user: User, clean: Mapping[str, Any]) -> dict[str, list[Any]]:
         elif field == "password":
             user.password_hash = passwords.hash_password(value)
             user.password_changed_at = now()
-            audit[field] = ["(hidden)", "(changed)"]
-            continue
         else:
             setattr(user, field, value)
-        audit[field] = [_plain(before), _plain(current(user, field))]
-    return audit
 
 
 def snapshot(user: User) -> dict[str, Any]:
@@ -182,7 +189,8 @@ def snapshot(user: User) -> dict[str, Any]:
         "preferred_contact_method",
         "applications",
     )
-    return {f: _plain(current(user, f)) for f in fields if current(user, f) not in (None, [], {})}
+    values = {field: current(user, field) for field in fields}
+    return {field: _plain(value) for field, value in values.items() if value not in (None, [], {})}
 
 
 def _plain(value: Any) -> Any:

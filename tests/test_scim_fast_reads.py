@@ -64,7 +64,7 @@ def test_the_app_puts_the_fast_paths_in_front_of_flask(app):
     while hasattr(found, "app"):
         layers.append(type(found).__name__)
         found = found.app
-    assert layers == ["FastToken", "FastUserinfo", "FastReads"]
+    assert layers == ["FastToken", "FastUserinfo", "FastCreate", "FastReads"]
     assert found == Flask.wsgi_app.__get__(app)  # then Flask itself
 
 

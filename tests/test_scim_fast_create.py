@@ -1,0 +1,235 @@
+"""Plain user creations answered before Flask (scim.fast_create) answer, store, audit and log
+exactly as the Flask view does; every other creation request is left to Flask."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+
+from scim.fast_create import FastCreate
+from store.models import AuditEvent, ProvisioningLogEntry, User, UserEmail, UserPhoneNumber
+from tests import test_scim_fast_reads
+from tests.test_scim_fast_reads import answered, environ, layer
+from tests.test_scim_lean_reads import COMMUNITY, ENTERPRISE, USER, rich_body
+
+served = test_scim_fast_reads.served  # the fixture: the app in development and in production
+OKTA = {
+    "schemas": [USER],
+    "userName": "isaac.brock@example.com",
+    "name": {"givenName": "Isaac", "familyName": "Brock"},
+    "emails": [{"primary": True, "value": "isaac.brock@example.com", "type": "work"}],
+    "displayName": "Isaac Brock",
+    "locale": "en-US",
+    "externalId": "00ujl29u0le5T6Aj10h7",
+    "groups": [],
+    "active": True,
+}
+ENTRA = {
+    "schemas": [USER, ENTERPRISE],
+    "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+    "userName": "Test_User_ab6490ee@contoso.com",
+    "active": "True",
+    "displayName": "Test User",
+    "emails": [{"primary": True, "type": "work", "value": "Test_User_fd0ea19b@contoso.com"}],
+    "meta": {"resourceType": "User"},
+    "name": {"formatted": "Test User", "familyName": "User", "givenName": "Test"},
+    "title": "Engineer",
+    "preferredLanguage": "en-US",
+    "phoneNumbers": [{"type": "work", "value": "+1 555 0100"}],
+    ENTERPRISE: {"employeeNumber": "E1", "department": "Eng"},
+}
+PLAIN = {
+    "only a userName": {"schemas": [USER], "userName": "plain"},
+    "okta": OKTA,
+    "entra": ENTRA,
+    "inactive": {"schemas": [USER], "userName": "gone", "active": False},
+    "every attribute but a manager": {
+        **rich_body("unused"),
+        ENTERPRISE: {"employeeNumber": "42", "department": "dep"},
+    },
+    "community fields": {
+        "schemas": [USER, COMMUNITY],
+        "userName": "knower",
+        COMMUNITY: {"profile": "Knowledge", "noLongerAtAccount": True},
+    },
+    "a pushed password": {"schemas": [USER], "userName": "pw", "password": "eight ch"},
+}
+
+
+def post(token: str | None, body: Any, path: str = "/scim/v2/Users") -> dict[str, Any]:
+    env = environ(path, token, method="POST")
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    env.update({"CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/scim+json"})
+    env["wsgi.input"] = io.BytesIO(raw)
+    return env
+
+
+def stored(db: Any, user_id: str) -> dict[str, Any]:
+    """What a creation wrote, without what differs between two creations of the same user."""
+    with db.transaction(write=False) as tx:
+        user = tx.get(User, uuid.UUID(user_id))
+        row = {c.key: getattr(user, c.key) for c in User.__table__.c}
+        for key in ("id", "created_at", "modified_at"):
+            row.pop(key)
+        # A password is kept as a salted hash: the same password, never the same hash.
+        row["password_hash"] = row["password_hash"] is not None
+        row["password_changed_at"] = row["password_changed_at"] is not None
+        children = [
+            {
+                c.key: getattr(child, c.key)
+                for c in model.__table__.c
+                if c.key not in ("id", "user_id")
+            }
+            for model in (UserEmail, UserPhoneNumber)
+            for child in tx.scalars(
+                select(model).where(model.user_id == user.id).order_by(model.position)
+            )
+        ]
+        events = [
+            (e.actor_type, e.actor_id, e.actor_label, e.door, e.action, e.account_id, e.changes)
+            for e in tx.scalars(select(AuditEvent).where(AuditEvent.target_id == user_id))
+        ]
+        logged = [
+            (e.credential_id, e.account_id, e.method, e.path, e.status, e.request, e.outcome)
+            for e in tx.scalars(
+                select(ProvisioningLogEntry).where(ProvisioningLogEntry.resource_id == user_id)
+            )
+        ]
+    return {"user": row, "children": children, "events": events, "logged": logged}
+
+
+def forget(db: Any, user_id: str) -> None:
+    with db.transaction() as tx:
+        tx.execute(delete(User).where(User.id == uuid.UUID(user_id)))
+
+
+def neutral(answer: tuple[str, list[tuple[str, str]], bytes]) -> tuple[Any, ...]:
+    """The answer with the new user's id and timestamps replaced by placeholders."""
+    status, headers, body = answer
+    document = json.loads(body)
+    swaps = {document["id"]: "ID", document["meta"]["created"]: "CREATED"}
+    swaps[document["meta"]["lastModified"]] = "MODIFIED"
+
+    def swap(text: str) -> str:
+        for old, new in swaps.items():
+            text = text.replace(old, new)
+        return text
+
+    return status, [(k, swap(v)) for k, v in headers], swap(body.decode())
+
+
+@pytest.mark.parametrize("case", sorted(PLAIN))
+def test_a_plain_create_answers_stores_and_logs_as_flask_does(served, db, scim, case):
+    env = post(scim.token, PLAIN[case])
+    fast_layer: FastCreate = layer(served, FastCreate)
+    response = fast_layer.answer(dict(env))
+    assert response is not None, "the fast path should take a plain creation"
+    fast = answered(response, env)
+    assert fast[0] == "201 CREATED", fast
+    fast_id = json.loads(fast[2])["id"]
+    fast_rows = stored(db, fast_id)
+    forget(db, fast_id)
+
+    env = post(scim.token, PLAIN[case])
+    full = answered(fast_layer.app, env)  # the same request through Flask alone
+    full_id = json.loads(full[2])["id"]
+    assert neutral(fast) == neutral(full)
+    assert fast_rows == stored(db, full_id)
+    assert fast_rows["events"] and fast_rows["logged"]
+
+
+def test_a_created_user_reads_back_as_it_was_answered(app, scim):
+    created = answered(app, post(scim.token, ENTRA))
+    document = json.loads(created[2])
+    assert created[0] == "201 CREATED"
+    read = scim.get(f"/Users/{document['id']}")
+    assert read.get_json() == document
+    assert read.headers["ETag"] == dict(created[1])["ETag"]
+    assert read.headers["ETag"] == 'W/"1"'
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "taken userName",
+        "taken userName in another case",
+        "no userName",
+        "bad email",
+        "main profile",
+        "a manager",
+        "not JSON",
+        "a list",
+        "unknown token",
+        "support token",
+        "projection",
+        "no token",
+    ],
+)
+def test_every_other_creation_is_left_to_flask(case, app, db, scim, make_token, make_user):
+    main = make_user(None, "taken.name")  # a guest, so the name is taken in no account
+    body, token, path = {"schemas": [USER], "userName": "fresh"}, scim.token, "/scim/v2/Users"
+    if case == "taken userName":
+        body["userName"] = main.user_name
+    elif case == "taken userName in another case":
+        body["userName"] = main.user_name.upper()
+    elif case == "no userName":
+        body = {"schemas": [USER], "name": {"givenName": "No"}}
+    elif case == "bad email":
+        body["emails"] = [{"value": "not an email"}]
+    elif case == "main profile":
+        body = {"schemas": [USER, COMMUNITY], "userName": "fresh", COMMUNITY: {"profile": "main"}}
+    elif case == "a manager":
+        body = {"schemas": [USER, ENTERPRISE], "userName": "fresh", ENTERPRISE: {"manager": "x"}}
+    elif case == "not JSON":
+        body = b"{not json"
+    elif case == "a list":
+        body = [body]
+    elif case == "unknown token":
+        token = "rc_not-a-token"
+    elif case == "support token":
+        token = make_token(None, "support")
+    elif case == "projection":
+        path += "?attributes=userName"
+    elif case == "no token":
+        token = None
+    env = post(token, body, path)
+    before = count(db)
+    assert layer(app, FastCreate).answer(dict(env)) is None
+    assert count(db) == before, "a refused fast create writes nothing"
+    status, _headers, answer = answered(app, post(token, body, path))
+    expected = {
+        "taken userName": "409",
+        "taken userName in another case": "409",
+        "no userName": "400",
+        "bad email": "400",
+        "main profile": "403",
+        "a manager": "400",
+        "not JSON": "400",
+        "a list": "400",
+        "unknown token": "401",
+        "no token": "401",
+    }
+    if case in expected:
+        assert status.split()[0] == expected[case], answer
+        assert json.loads(answer)["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    else:  # a support token creates no user in no account; a projection is Flask's 201
+        assert status.split()[0] in ("201", "400"), answer
+    if case.startswith("taken"):
+        with db.transaction(write=False) as tx:
+            entries = tx.scalars(
+                select(ProvisioningLogEntry).where(ProvisioningLogEntry.status == 409)
+            ).all()
+        assert len(entries) == 1, "the refusal is logged once, by Flask"
+
+
+def count(db: Any) -> tuple[int, int, int]:
+    with db.transaction(write=False) as tx:
+        return tuple(  # type: ignore[return-value]
+            len(tx.scalars(select(model.id)).all())
+            for model in (User, AuditEvent, ProvisioningLogEntry)
+        )
