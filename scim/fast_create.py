@@ -34,7 +34,6 @@ from store import credentials, listing, provisioning_log, users
 from store.actors import ActorType
 from store.db import Database
 from store.errors import DomainError
-from store.models import ProvisioningLogEntry, User
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -83,8 +82,8 @@ class FastCreate(AnsweredFirst):
         if not users.reads_nothing(fields):
             return None  # a manager to look up: the full path
 
-        def logged(user: User) -> ProvisioningLogEntry:
-            return provisioning_log.entry(
+        def logged(user: Any) -> dict[str, Any]:
+            return provisioning_log.entry_values(
                 credential_id=caller.credential_id,
                 account_id=caller.actor.account_id,
                 method="POST",

@@ -14,29 +14,14 @@ from store.errors import Forbidden
 from store.models import AuditEvent
 
 
-def record(
-    tx: Tx,
-    actor: Actor,
-    action: str,
-    *,
-    target_type: str,
-    target_id: object,
-    account_id: uuid.UUID | None,
-    changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    recorded = event(
-        actor,
-        action,
-        target_type=target_type,
-        target_id=target_id,
-        account_id=account_id,
-        changes=changes,
-    )
+def record(tx: Tx, actor: Actor, action: str, **about: Any) -> AuditEvent:
+    """Write the event of a change in its transaction; `about` as `event_values` takes it."""
+    recorded = AuditEvent(**event_values(actor, action, **about))
     tx.add(recorded)
     return recorded
 
 
-def event(
+def event_values(
     actor: Actor,
     action: str,
     *,
@@ -44,19 +29,19 @@ def event(
     target_id: object,
     account_id: uuid.UUID | None,
     changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """The event `record` writes, not yet added to a transaction."""
-    return AuditEvent(
-        actor_type=actor.type.value,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        door=actor.door.value,
-        action=action,
-        account_id=account_id,
-        target_type=target_type,
-        target_id=str(target_id),
-        changes=changes or {},
-    )
+) -> dict[str, Any]:
+    """The columns of the event `record` writes (for writing it without a session)."""
+    return {
+        "actor_type": actor.type.value,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "door": actor.door.value,
+        "action": action,
+        "account_id": account_id,
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "changes": changes or {},
+    }
 
 
 def events_for(tx: Tx, target_type: str, target_id: object) -> Sequence[AuditEvent]:

@@ -434,20 +434,22 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
         admin.dispose()
 
 
-def new_row(obj: Any) -> dict[str, Any]:
-    """The column values the ORM would insert for this new object (for `insert_together`): its
-    own, else the column's default; keys the database numbers itself are left out. Defaults that
-    read other columns (`modified_at`) must be set on the object first."""
-    values = {}
-    for column in obj.__table__.columns:
-        value = getattr(obj, column.key)
-        if value is None and column.default is not None:
-            default = column.default
-            value = default.arg if default.is_scalar else default.arg(None)
-        if value is None and column.primary_key:
+def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new row of `model` as the ORM would insert it (for `insert_together`): the values given,
+    and every other column's default; keys the database numbers itself are left out. Defaults
+    that read other columns (`modified_at`) must be given."""
+    row = dict(values)
+    for column in model.__table__.columns:
+        if row.get(column.key) is not None:
             continue
-        values[column.key] = value
-    return values
+        default = column.default
+        if default is not None:
+            row[column.key] = default.arg if default.is_scalar else default.arg(None)
+        elif column.primary_key:
+            row.pop(column.key, None)
+        else:
+            row[column.key] = None
+    return row
 
 
 def integrity_message(exc: Exception) -> str:

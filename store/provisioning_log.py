@@ -26,35 +26,16 @@ HIDDEN = "(hidden)"
 PURGE_CHANCE = 0.01
 
 
-def record(
-    tx: Tx,
-    *,
-    credential_id: str | None,
-    account_id: uuid.UUID | None,
-    method: str,
-    path: str,
-    status: int,
-    request: Any,
-    outcome: str | None,
-    resource_id: str | None = None,
-) -> ProvisioningLogEntry:
-    written = entry(
-        credential_id=credential_id,
-        account_id=account_id,
-        method=method,
-        path=path,
-        status=status,
-        request=request,
-        outcome=outcome,
-        resource_id=resource_id,
-    )
+def record(tx: Tx, **about: Any) -> ProvisioningLogEntry:
+    """Write an entry in the transaction given; `about` as `entry_values` takes it."""
+    written = ProvisioningLogEntry(**entry_values(**about))
     tx.add(written)
     if purge_due():
         purge(tx)
     return written
 
 
-def entry(
+def entry_values(
     *,
     credential_id: str | None,
     account_id: uuid.UUID | None,
@@ -64,18 +45,18 @@ def entry(
     request: Any,
     outcome: str | None,
     resource_id: str | None = None,
-) -> ProvisioningLogEntry:
-    """The entry `record` writes, not yet added to a transaction."""
-    return ProvisioningLogEntry(
-        credential_id=uuid.UUID(credential_id) if credential_id else None,
-        account_id=account_id,
-        method=method,
-        path=_printable(path[:1024]),
-        status=status,
-        request=_summary(request),
-        outcome=_printable(outcome) if outcome is not None else None,
-        resource_id=_printable(resource_id[:64]) if resource_id else None,
-    )
+) -> dict[str, Any]:
+    """The columns of the entry `record` writes (for writing it without a session)."""
+    return {
+        "credential_id": uuid.UUID(credential_id) if credential_id else None,
+        "account_id": account_id,
+        "method": method,
+        "path": _printable(path[:1024]),
+        "status": status,
+        "request": _summary(request),
+        "outcome": _printable(outcome) if outcome is not None else None,
+        "resource_id": _printable(resource_id[:64]) if resource_id else None,
+    }
 
 
 def purge_due() -> bool:
