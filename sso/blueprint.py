@@ -177,21 +177,36 @@ def _authorize() -> Any:
         try:
             grant = server().get_consent_grant(end_user=person)
         except OAuth2Error as error:
+            # Refused once the redirect URI is trusted (prompt=none without a session, a scope
+            # the client may not ask): the answer goes back in the response mode asked, too.
+            if getattr(error, "redirect_uri", None):
+                _answer_in_mode(error.redirect_uri)
             return _authorization_error(error)
         redirect_uri = grant.redirect_uri
         params = request.values
-        mode = params.get("response_mode") or "query"
-        if mode not in RESPONSE_MODES:
+        if not _answer_in_mode(redirect_uri):
             unknown = InvalidRequestError("This response_mode is not supported.")
             unknown.redirect_uri = redirect_uri
             return _authorization_error(unknown)
-        g.response_mode, g.client_redirect = mode, redirect_uri
         if params.get("request"):  # OIDC Core §6: request objects are not supported here
             return _authorization_error(RequestNotSupportedError(redirect_uri=redirect_uri))
         if params.get("request_uri"):
             return _authorization_error(RequestURINotSupportedError(redirect_uri=redirect_uri))
         prompts = set((params.get("prompt") or "").split())
-        again = "login" in prompts or _too_old(current, params.get("max_age"))
+        hint = params.get("id_token_hint")
+        hinted = keys.id_token_claims(tx, hint)
+        if hint and hinted is None:
+            return _authorization_error(
+                InvalidRequestError(
+                    "The id_token_hint is not an ID token this server issued.",
+                    redirect_uri=redirect_uri,
+                )
+            )
+        # OIDC Core §3.1.2.1: the request is for the person the hint names, not someone else.
+        other = (
+            person is not None and hinted is not None and hinted.get("sub") != str(person.user.id)
+        )
+        again = "login" in prompts or other or _too_old(current, params.get("max_age"))
         if person is None or again:
             if "none" in prompts:
                 return _authorization_error(LoginRequiredError(redirect_uri=redirect_uri))
@@ -226,6 +241,16 @@ def _authorize() -> Any:
             oauth.record_consent(tx, person.user.id, client_row.client_id, scopes)
         sso_sessions.add_client(tx, person.session_id, client_row.client_id)
         return server().create_authorization_response(grant=grant, grant_user=person)
+
+
+def _answer_in_mode(redirect_uri: str) -> bool:
+    """Answer the client at this (trusted) redirect URI in the response mode the request asks;
+    False, and the default (query), when it asks for one this server does not support."""
+    mode = request.values.get("response_mode") or "query"
+    if mode not in RESPONSE_MODES:
+        return False
+    g.response_mode, g.client_redirect = mode, redirect_uri
+    return True
 
 
 def _in_response_mode(response: Any) -> Any:
@@ -281,11 +306,12 @@ def _too_old(current: Any, max_age: str | None) -> bool:
 
 
 def _to_sign_in(*, again: bool) -> Response:
-    """Sign in first, then come back without the parameters that asked for a fresh sign-in."""
+    """Sign in first, then come back without the parameters that asked for a fresh sign-in (the
+    person who signs in is the one the request is for, whoever a hint named)."""
     kept = [
         (k, v)
         for k, v in request.values.items(multi=True)
-        if k not in ("max_age", "prompt", "decision", "csrf_token")
+        if k not in ("max_age", "prompt", "decision", "csrf_token", "id_token_hint")
     ]
     prompt = " ".join(p for p in (request.values.get("prompt") or "").split() if p != "login")
     if prompt:

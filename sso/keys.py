@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from store import signing_keys
@@ -35,3 +37,17 @@ def jwks(tx: Tx) -> dict[str, Any]:
 
 def verification_keys(tx: Tx) -> KeySet:
     return KeySet.import_key_set(jwks(tx))
+
+
+def id_token_claims(tx: Any, token: str | None) -> dict[str, Any] | None:
+    """The claims of an ID token we signed (expired ones too, as the spec allows)."""
+    if not token:
+        return None
+    try:
+        decoded = jwt.decode(token, verification_keys(tx), algorithms=[ALGORITHM])
+    except (JoseError, ValueError):
+        return None
+    if str(decoded.header.get("typ", "JWT")).lower() == "at+jwt":
+        return None  # an access token is no ID token
+    found = dict(decoded.claims)
+    return found if found.get("iss") == issuer() else None

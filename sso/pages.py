@@ -7,8 +7,6 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, redirect, render_template, request
 from flask_wtf import FlaskForm
-from joserfc import jwt
-from joserfc.errors import JoseError
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -89,7 +87,7 @@ def logout() -> Any:
     """
     values = request.values
     with database().transaction(write=False) as tx:
-        hinted = _id_token_claims(tx, values.get("id_token_hint"))
+        hinted = keys.id_token_claims(tx, values.get("id_token_hint"))
         audience = _audience(hinted)
         client_id = values.get("client_id") or (audience[0] if audience else None)
         client = clients.find_client(tx, client_id) if client_id else None
@@ -127,20 +125,6 @@ class _LogoutError:
             ),
             "client_id": "The id_token_hint was not issued to this client_id.",
         }.get(what, "The id_token_hint is not an ID token this server issued.")
-
-
-def _id_token_claims(tx: Any, token: str | None) -> dict[str, Any] | None:
-    """The claims of an ID token we signed (expired ones too, as the spec allows)."""
-    if not token:
-        return None
-    try:
-        decoded = jwt.decode(token, keys.verification_keys(tx), algorithms=[keys.ALGORITHM])
-    except (JoseError, ValueError):
-        return None
-    if str(decoded.header.get("typ", "JWT")).lower() == "at+jwt":
-        return None  # an access token is no ID token
-    found = dict(decoded.claims)
-    return found if found.get("iss") == keys.issuer() else None
 
 
 def _audience(claims: dict[str, Any] | None) -> list[str]:

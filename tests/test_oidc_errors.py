@@ -8,7 +8,7 @@ import html
 import re
 import time
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import jwt as pyjwt
 import requests
@@ -185,6 +185,27 @@ def test_prompt_none_without_a_session_answers_login_required(provider: Any) -> 
     assert found["error"] == "login_required" and found["state"] == "xyz"
     assert "code" not in found
     assert found["iss"] == provider.base  # RFC 9207, on errors too
+
+
+def test_refusals_of_a_valid_request_come_back_in_its_response_mode(provider: Any) -> None:
+    """OAuth 2.0 Multiple Response Types §2: the error goes back as the success would have."""
+    rp = provider.first_party
+    _, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256", "state": "n1"}
+    browser = Browser(provider.base)
+    fragment = browser.get(rp.authorize_url(prompt="none", response_mode="fragment", **pkce))
+    base, _, carried = fragment.headers["Location"].partition("#")
+    found = dict(parse_qsl(carried))
+    assert base == rp.redirect_uri and "?" not in base
+    assert found["error"] == "login_required" and found["state"] == "n1"
+    page = browser.get(rp.authorize_url(prompt="none", response_mode="form_post", **pkce))
+    assert page.status_code == 200 and f'action="{rp.redirect_uri}"' in page.text
+    posted = {name: html.unescape(value) for name, value in FORM_FIELD.findall(page.text)}
+    assert posted["error"] == "login_required" and posted["state"] == "n1"
+    assert posted["iss"] == provider.base
+    # An unknown mode is refused in the default one, the query.
+    refused = browser.get(rp.authorize_url(prompt="none", response_mode="web_message", **pkce))
+    assert query(refused.headers["Location"])["error"] in ("login_required", "invalid_request")
 
 
 def test_authorization_responses_name_the_issuer(provider: Any) -> None:
@@ -372,3 +393,34 @@ def test_response_modes_fragment_and_form_post(provider: Any) -> None:
     assert query(refused.headers["Location"])["error"] == "invalid_request"
     document = requests.get(f"{provider.base}/.well-known/openid-configuration").json()
     assert set(document["response_modes_supported"]) == {"query", "fragment", "form_post"}
+
+
+def _id_token_of(browser: Browser, rp: Any) -> str:
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(code_challenge=challenge, code_challenge_method="S256")
+    answer = browser.get(url)
+    if answer.status_code == 200:  # the consent page of an application not our own
+        answer = browser.submit(answer, url, decision="allow")
+    back = browser.follow(answer, until=rp.redirect_uri)
+    return rp.exchange(query(back.headers["Location"])["code"], verifier).json()["id_token"]
+
+
+def test_an_id_token_hint_of_someone_else_is_no_silent_sign_in(provider: Any) -> None:
+    """OIDC Core §3.1.2.1: with prompt=none, a hint naming another person than the one signed
+    in is login_required; without it, the person is asked to sign in."""
+    rp = provider.first_party
+    bobs = _id_token_of(signed_in(provider, "bob"), provider.community)
+    ada = signed_in(provider)
+    adas = _id_token_of(ada, rp)
+    _, challenge = pkce_pair()
+    pkce = {"code_challenge": challenge, "code_challenge_method": "S256", "state": "h1"}
+    silent = ada.get(rp.authorize_url(prompt="none", id_token_hint=bobs, **pkce))
+    found = query(silent.headers["Location"])
+    assert found["error"] == "login_required" and "code" not in found
+    asked = ada.get(rp.authorize_url(id_token_hint=bobs, **pkce))
+    assert asked.status_code == 302 and "/signin" in asked.headers["Location"]
+    assert "id_token_hint" not in unquote(asked.headers["Location"])
+    own = ada.get(rp.authorize_url(prompt="none", id_token_hint=adas, **pkce))
+    assert "code" in query(own.headers["Location"])
+    forged = ada.get(rp.authorize_url(prompt="none", id_token_hint=adas[:-4] + "AAAA", **pkce))
+    assert query(forged.headers["Location"])["error"] == "invalid_request"
