@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
-from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_host
 
 from rollcall.answers import Answer, AnsweredFirst
 from rollcall.headers import bearer_token, security_headers
@@ -64,14 +64,14 @@ class FastCreate(AnsweredFirst):
         if raw is None:
             return None
         try:
-            return self._create(Request(environ), token, parse_json(raw))
+            return self._create(environ, token, parse_json(raw))
         except (DomainError, SCIMException, ValidationError):
             return None  # refused: Flask refuses it again, writes the error and logs it
         except Exception:
             log.exception("fast create failed; handing it to the full path")
             return None
 
-    def _create(self, request: Request, token: str, body: dict[str, Any]) -> Answer | None:
+    def _create(self, environ: WSGIEnvironment, token: str, body: dict[str, Any]) -> Answer | None:
         with self.db.reading() as tx:
             found = credentials.find_live_in_account(tx, token)
         if found is None:
@@ -87,7 +87,7 @@ class FastCreate(AnsweredFirst):
                 credential_id=caller.credential_id,
                 account_id=caller.actor.account_id,
                 method="POST",
-                path=request.path,
+                path=USERS,  # what Flask's request.path is for this PATH_INFO
                 status=201,
                 request=body,
                 outcome="created",
@@ -105,7 +105,7 @@ class FastCreate(AnsweredFirst):
         if provisioning_log.purge_due():
             with self.db.transaction() as tx:
                 provisioning_log.purge(tx)
-        base = base_url_for(self.configured_base, request.scheme, request.host)
+        base = base_url_for(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
         document = user_json.user_json(listing.UserView.of(user), base)
         headers = [
             ("ETag", document["meta"]["version"]),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_host
 
 from rollcall.answers import Answer, AnsweredFirst
 from rollcall.headers import bearer_token, security_headers
@@ -68,16 +69,16 @@ class FastReads(AnsweredFirst):
         if token is None or not token.startswith(credentials.PREFIX):
             return None  # not a provisioning token (OAuth access tokens take the full path)
         try:
-            return self._read(Request(environ), token, resource_id)
+            return self._read(environ, token, resource_id)
         except DomainError:
             return None  # refused: Flask writes the error
         except Exception:
             log.exception("fast read failed; handing %s to the full path", path)
             return None
 
-    def _read(self, request: Request, token: str, resource_id: str | None) -> Answer | None:
+    def _read(self, environ: WSGIEnvironment, token: str, resource_id: str | None) -> Answer | None:
         if resource_id is None:
-            user_name = search.user_name_lookup(request.args)
+            user_name = search.user_name_lookup(Request(environ).args)
             if user_name is None:
                 return None
             with self.db.reading() as tx:
@@ -89,7 +90,7 @@ class FastReads(AnsweredFirst):
             return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
-        base = base_url_for(self.configured_base, request.scheme, request.host)
+        base = base_url_for(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
             listed = user_json.list_response(documents, len(documents))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 import store.db
 from store.db import Database
@@ -61,4 +62,25 @@ def test_a_committing_write_is_seen_at_once_and_asks_no_disk_wait(database_url: 
     finally:
         with database.transaction() as tx:
             tx.execute(text(f"DROP TABLE {table}"))
+        database.dispose()
+
+
+def test_a_hot_connection_is_kept_between_uses_unless_it_broke(database_url: str) -> None:
+    """`reading` keeps its connection checked out between requests; a refusal raised while it
+    is in use leaves it whole, a lost server does not: the next use gets a new one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    database = Database(database_url)
+    try:
+        backend = in_reading(database, "SELECT pg_backend_pid()")
+        with pytest.raises(LookupError), database.reading():
+            raise LookupError("a refusal, not the connection's fault")
+        assert in_reading(database, "SELECT pg_backend_pid()") == backend
+        killer = Database(database_url)
+        in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
+        killer.dispose()
+        with pytest.raises(DBAPIError):  # used again at once: not checked first, so it fails
+            in_reading(database, "SELECT 1")
+        assert in_reading(database, "SELECT pg_backend_pid()") != backend
+    finally:
         database.dispose()
