@@ -89,6 +89,20 @@ def test_user_name_lookup_answers_as_flask_does(served, scim, rich):
     )
 
 
+def test_a_lookup_reads_its_query_as_flask_does(app, scim, rich):
+    """The first of repeated parameters, '+' as a space, escapes that are not UTF-8."""
+    rich_one, other = quote('userName eq "Rich.Person"'), quote('userName eq "nobody"')
+    for query in (
+        f"filter={rich_one}&filter={other}",
+        f"filter={other}&filter={rich_one}",
+        "filter=userName+eq+%22Rich.Person%22&count=1",
+        "filter=userName%20eq%20%22Rich.Person%ff%22",
+    ):
+        fast, full = fast_and_full(app, environ(f"/scim/v2/Users?{query}", scim.token))
+        assert fast == full, query
+        assert fast[0] == "200 OK"
+
+
 def test_a_support_token_reads_any_account_as_flask_does(app, scim, rich, make_token):
     support = make_token(None, "support")
     for path in (f"/scim/v2/Users/{rich}", lookup("Rich.Person")):
