@@ -7,6 +7,7 @@ are handled here so that operations can be written once.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections import namedtuple
@@ -369,6 +370,7 @@ class Database:
             )
         # The hot pool's connections, kept checked out between requests (`_hot_connection`).
         self._parked: list[tuple[Connection, float]] = []
+        self._parked_in = os.getpid()
 
     @property
     def dialect(self) -> str:
@@ -440,6 +442,8 @@ class Database:
                 connection.close()
 
     def _unpark(self) -> Connection:
+        if self._parked_in != os.getpid():  # a forked child: its parent's sockets are not its own
+            self._parked, self._parked_in = [], os.getpid()
         while True:
             try:
                 connection, since = self._parked.pop()
