@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
+from werkzeug.urls import iri_to_uri
 from werkzeug.wsgi import get_host
 
 from rollcall.answers import Answer, AnsweredFirst
@@ -109,19 +110,20 @@ class FastCreate(AnsweredFirst):
         document = user_json.user_json(listing.UserView.of(user), base)
         headers = [
             ("ETag", document["meta"]["version"]),
-            ("Location", document["meta"]["location"]),
+            ("Location", iri_to_uri(document["meta"]["location"])),  # as werkzeug sends it
             *self.security_headers,
         ]
         return Answer(scim_bytes(document), MEDIA_TYPE, headers, "201 CREATED")
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
-    """The body of a request that says how long it is and is within the advertised size, else
-    None (left unread to Flask). What is read is put back for whoever reads the request next."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "-1")
-    except ValueError:
+    """The body of a request that says plainly how long it is (digits, no transfer coding) and
+    is within the advertised size, else None (left unread to Flask, which reads such lengths its
+    own way). What is read is put back for whoever reads the request next."""
+    declared = environ.get("CONTENT_LENGTH") or ""
+    if "HTTP_TRANSFER_ENCODING" in environ or not (declared.isascii() and declared.isdigit()):
         return None
+    length = int(declared)
     if not 0 < length <= MAX_PAYLOAD_SIZE:
         return None
     raw = environ["wsgi.input"].read(length)

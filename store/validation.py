@@ -45,13 +45,31 @@ def clean_text(
     length = getattr(model.__table__.c[field].type, "length", None)
     if length is not None and len(value) > length:
         raise InvalidInput(f"{label} is longer than {length} characters.", field=field)
+    folded = model.__table__.c.get(f"{field}_ci")
+    if folded is not None:
+        _check_folded(value, folded.type.length, label, field)
     return value
 
 
 def clean_email(value: Any, field: str = "emails") -> str:
-    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > 320:
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > EMAIL_LENGTH:
         raise InvalidInput(f"{value!r} is not an email address.", field=field)
+    _check_folded(value.strip(), EMAIL_LENGTH, "An email address", field)
     return value.strip()
+
+
+EMAIL_LENGTH = 320  # the columns of an address and of its case-folded key
+
+
+def _check_folded(value: str, length: int, label: str, field: str) -> None:
+    """Names and addresses are kept beside their case-folded key, which some letters lengthen
+    (ß folds to ss): the key must fit its column as well."""
+    if len(value.casefold()) > length:
+        raise InvalidInput(
+            f"{label} is longer than {length} characters when compared without case "
+            "(some letters, such as ß, count twice).",
+            field=field,
+        )
 
 
 def clean_bool(value: Any, field: str) -> bool:

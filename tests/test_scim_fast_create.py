@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from rollcall.app import create_app
+from rollcall.settings import Settings
 from scim.fast_create import FastCreate
 from store.models import AuditEvent, ProvisioningLogEntry, User, UserEmail, UserPhoneNumber
 from tests import test_scim_fast_reads
@@ -143,6 +145,46 @@ def test_a_plain_create_answers_stores_and_logs_as_flask_does(served, db, scim, 
     assert fast_rows["events"] and fast_rows["logged"]
 
 
+def fast_then_full(app: Any, db: Any, env: dict[str, Any]) -> tuple[Any, Any]:
+    """The same creation answered by the fast path, then (its user forgotten) by Flask alone."""
+    fast_layer: FastCreate = layer(app, FastCreate)
+    response = fast_layer.answer(dict(env))
+    assert response is not None, "the fast path should take a plain creation"
+    fast = answered(response, env)
+    forget(db, json.loads(fast[2])["id"])
+    env["wsgi.input"].seek(0)
+    return fast, answered(fast_layer.app, env)
+
+
+@pytest.mark.parametrize(
+    "base", ["https://EXAMPLE.org", "https://ex\u00e4mple.org/m\u00e9", "https://example.org/a b"]
+)
+def test_the_location_is_sent_as_flask_sends_it(db, scim, base):
+    """Werkzeug sends a Location as a URI (host lowercased, IDN as punycode, path escaped)."""
+    served = create_app(Settings(database_url=db.url, base_url=base), db)
+    env = post(scim.token, {"schemas": [USER], "userName": "loc"})
+    fast, full = fast_then_full(served, db, env)
+    assert neutral(fast) == neutral(full)
+    assert dict(fast[1])["Location"].isascii()
+
+
+@pytest.mark.parametrize(
+    "declared", ["+52", "5_2", " 52", "52 ", "0x34", "-1", "", None, "chunked"]
+)
+def test_a_length_not_plainly_given_is_left_to_flask(app, db, scim, declared):
+    raw = json.dumps({"schemas": [USER], "userName": "sized"}).encode()
+    env = post(scim.token, raw)
+    if declared == "chunked":
+        env["HTTP_TRANSFER_ENCODING"] = "chunked"
+    elif declared is None:
+        del env["CONTENT_LENGTH"]
+    else:
+        env["CONTENT_LENGTH"] = declared.replace("52", str(len(raw)))
+    before = count(db)
+    assert layer(app, FastCreate).answer(dict(env)) is None
+    assert count(db) == before
+
+
 def test_a_created_user_reads_back_as_it_was_answered(app, scim):
     created = answered(app, post(scim.token, ENTRA))
     document = json.loads(created[2])
@@ -162,6 +204,8 @@ def test_a_created_user_reads_back_as_it_was_answered(app, scim):
         "bad email",
         "main profile",
         "a manager",
+        "a userName longer once folded",
+        "an email longer once folded",
         "not JSON",
         "a list",
         "unknown token",
@@ -185,6 +229,10 @@ def test_every_other_creation_is_left_to_flask(case, app, db, scim, make_token, 
         body = {"schemas": [USER, COMMUNITY], "userName": "fresh", COMMUNITY: {"profile": "main"}}
     elif case == "a manager":
         body = {"schemas": [USER, ENTERPRISE], "userName": "fresh", ENTERPRISE: {"manager": "x"}}
+    elif case == "a userName longer once folded":
+        body["userName"] = "ß" * 200  # 200 characters, its case-folded key 400 (ss each)
+    elif case == "an email longer once folded":
+        body["emails"] = [{"value": "ß" * 200 + "@example.de"}]
     elif case == "not JSON":
         body = b"{not json"
     elif case == "a list":
@@ -209,6 +257,8 @@ def test_every_other_creation_is_left_to_flask(case, app, db, scim, make_token, 
         "bad email": "400",
         "main profile": "403",
         "a manager": "400",
+        "a userName longer once folded": "400",
+        "an email longer once folded": "400",
         "not JSON": "400",
         "a list": "400",
         "unknown token": "401",
