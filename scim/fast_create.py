@@ -104,8 +104,7 @@ class FastCreate(AnsweredFirst):
             **fields,
         )
         if provisioning_log.purge_due():
-            with self.db.transaction() as tx:
-                provisioning_log.purge(tx)
+            self._purge()
         base = base_url_for(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
         document = user_json.user_json(listing.UserView.of(user), base)
         headers = [
@@ -114,6 +113,15 @@ class FastCreate(AnsweredFirst):
             *self.security_headers,
         ]
         return Answer(scim_bytes(document), MEDIA_TYPE, headers, "201 CREATED")
+
+    def _purge(self) -> None:
+        """Forget old log entries. The user is created by now: a failed purge must not make the
+        request look failed (handed to Flask, it would be refused as a taken userName)."""
+        try:
+            with self.db.transaction() as tx:
+                provisioning_log.purge(tx)
+        except Exception:
+            log.exception("provisioning log purge failed; the next create tries again")
 
 
 def _body(environ: WSGIEnvironment) -> bytes | None:
