@@ -15,42 +15,33 @@ written, and logged, in one place.
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
 from werkzeug.urls import iri_to_uri
-from werkzeug.wsgi import get_host
 
-from rollcall.answers import Answer, AnsweredFirst
-from rollcall.headers import bearer_token, security_headers
-from rollcall.settings import Settings
+from rollcall.answers import Answer, read_body
+from rollcall.headers import bearer_token
 from scim import auth, user_json
-from scim.fast_reads import base_url_for
+from scim.fast_reads import ScimAnsweredFirst
 from scim.responses import MAX_PAYLOAD_SIZE, MEDIA_TYPE, parse_json, scim_bytes
 from scim.users import creation_fields
 from store import credentials, listing, provisioning_log, users
 from store.actors import ActorType
-from store.db import Database
 from store.errors import DomainError
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 USERS = "/scim/v2/Users"
 
 log = logging.getLogger(__name__)
 
 
-class FastCreate(AnsweredFirst):
+class FastCreate(ScimAnsweredFirst):
     """WSGI middleware: plain user creations answered here, everything else by `app`."""
-
-    def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
-        super().__init__(app, db)
-        self.configured_base = settings.base_url
-        self.security_headers = security_headers(MEDIA_TYPE, settings.development)
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
         """The 201 of a plain creation, or None when Flask should answer."""
@@ -61,7 +52,7 @@ class FastCreate(AnsweredFirst):
         token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         if token is None or not token.startswith(credentials.PREFIX):
             return None  # not a provisioning token (OAuth access tokens take the full path)
-        raw = _body(environ)
+        raw = read_body(environ, MAX_PAYLOAD_SIZE)
         if raw is None:
             return None
         try:
@@ -105,8 +96,7 @@ class FastCreate(AnsweredFirst):
         )
         if provisioning_log.purge_due():
             self._purge()
-        base = base_url_for(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
-        document = user_json.user_json(listing.UserView.of(user), base)
+        document = user_json.user_json(listing.UserView.of(user), self.base_url(environ))
         headers = [
             ("ETag", document["meta"]["version"]),
             ("Location", iri_to_uri(document["meta"]["location"])),  # as werkzeug sends it
@@ -122,18 +112,3 @@ class FastCreate(AnsweredFirst):
                 provisioning_log.purge(tx)
         except Exception:
             log.exception("provisioning log purge failed; the next create tries again")
-
-
-def _body(environ: WSGIEnvironment) -> bytes | None:
-    """The body of a request that says plainly how long it is (digits, no transfer coding) and
-    is within the advertised size, else None (left unread to Flask, which reads such lengths its
-    own way). What is read is put back for whoever reads the request next."""
-    declared = environ.get("CONTENT_LENGTH") or ""
-    if "HTTP_TRANSFER_ENCODING" in environ or not (declared.isascii() and declared.isdigit()):
-        return None
-    length = int(declared)
-    if not 0 < length <= MAX_PAYLOAD_SIZE:
-        return None
-    raw = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(raw)
-    return raw

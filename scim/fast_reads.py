@@ -42,13 +42,22 @@ CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE")
 log = logging.getLogger(__name__)
 
 
-class FastReads(AnsweredFirst):
-    """WSGI middleware: the plain user reads answered here, everything else by `app`."""
+class ScimAnsweredFirst(AnsweredFirst):
+    """A SCIM request answered before Flask: its headers and resource locations as the views
+    write them."""
 
     def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
         super().__init__(app, db)
         self.configured_base = settings.base_url
         self.security_headers = security_headers(MEDIA_TYPE, settings.development)
+
+    def base_url(self, environ: WSGIEnvironment) -> str:
+        """`scim.context.base_url` for this request."""
+        return _base_url(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
+
+
+class FastReads(ScimAnsweredFirst):
+    """WSGI middleware: the plain user reads answered here, everything else by `app`."""
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
         """The response to a plain read of one user, or None when Flask should answer."""
@@ -90,7 +99,7 @@ class FastReads(AnsweredFirst):
             return None  # an unknown or revoked token: Flask answers 401
         credential, view = found
         auth.credential_caller(self.db, credential)  # its use recorded
-        base = base_url_for(self.configured_base, environ["wsgi.url_scheme"], get_host(environ))
+        base = self.base_url(environ)
         if resource_id is None:
             documents = [] if view is None else [user_json.user_json(view, base)]
             listed = user_json.list_response(documents, len(documents))
@@ -101,7 +110,7 @@ class FastReads(AnsweredFirst):
 
 
 @lru_cache(maxsize=64)
-def base_url_for(configured: str, scheme: str, host: str) -> str:
+def _base_url(configured: str, scheme: str, host: str) -> str:
     """`scim.context.base_url` for a request to this scheme and host (the few a server sees)."""
     return located_under(configured, get_current_url(scheme, host))
 

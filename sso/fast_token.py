@@ -13,7 +13,6 @@ errors.
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
@@ -22,7 +21,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask
 from werkzeug.http import parse_options_header
 
-from rollcall.answers import Answer, AnsweredFirst
+from rollcall.answers import Answer, AnsweredFirst, read_body
 from rollcall.headers import security_headers
 from rollcall.settings import Settings
 from sso import grants
@@ -104,14 +103,9 @@ def _is_form(content_type: str) -> bool:
 def _plain_grant(environ: WSGIEnvironment) -> str | None:
     """The scope asked ("" for none) when the body is exactly a client-credentials grant with at
     most a scope, else None. The body read is put back for whoever reads the request next."""
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "-1")
-    except ValueError:
-        return None
-    if not 0 < length <= LARGEST_BODY:
-        return None  # no length (chunked), or not a small form: left unread to Flask
-    body = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(body)
+    body = read_body(environ, LARGEST_BODY)
+    if body is None:
+        return None  # no plain length (chunked), or not a small form: left unread to Flask
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
     except (UnicodeDecodeError, ValueError):

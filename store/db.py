@@ -115,12 +115,12 @@ def _json_as_read(engine: Engine) -> None:
         set_json_loads(_loads, dbapi_connection)
 
 
-def _loads(data: bytes | bytearray | memoryview | str) -> Any:
+def _loads(data: bytes | bytearray | memoryview) -> Any:
     if data == b"[]":
         return []
     if data == b"{}":
         return {}
-    return json.loads(bytes(data).decode() if not isinstance(data, str) else data)
+    return json.loads(bytes(data).decode())
 
 
 def _in_utc(engine: Engine) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from store.db import Base
 from store.errors import InvalidInput
+from store.models import fold
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -54,8 +55,9 @@ def clean_text(
 def clean_email(value: Any, field: str = "emails") -> str:
     if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > EMAIL_LENGTH:
         raise InvalidInput(f"{value!r} is not an email address.", field=field)
-    _check_folded(value.strip(), EMAIL_LENGTH, "An email address", field)
-    return value.strip()
+    address = value.strip()
+    _check_folded(address, EMAIL_LENGTH, "An email address", field)
+    return address
 
 
 EMAIL_LENGTH = 320  # the columns of an address and of its case-folded key
@@ -64,7 +66,7 @@ EMAIL_LENGTH = 320  # the columns of an address and of its case-folded key
 def _check_folded(value: str, length: int, label: str, field: str) -> None:
     """Names and addresses are kept beside their case-folded key, which some letters lengthen
     (ß folds to ss): the key must fit its column as well."""
-    if len(value.casefold()) > length:
+    if len(fold(value)) > length:
         raise InvalidInput(
             f"{label} is longer than {length} characters when compared without case "
             "(some letters, such as ß, count twice).",

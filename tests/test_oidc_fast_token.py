@@ -205,3 +205,21 @@ def test_a_request_without_a_length_is_left_unread(app, provider):
     fast, full = fast_and_full(app, chunked)
     assert fast is None
     assert full[0] == "200 OK"  # Flask read the whole body itself
+
+
+@pytest.mark.parametrize("declared", ["+29", "2_9", " 29", "chunked"])
+def test_a_length_not_plainly_given_is_left_unread(app, provider, declared):
+    """Werkzeug reads `+29` as no length and a chunked body as none: Flask decides, not the
+    fast path (rollcall.answers.read_body)."""
+    make = request(machine(provider), "grant_type=client_credentials")
+
+    def odd() -> dict[str, Any]:
+        env = make()
+        if declared == "chunked":
+            env["HTTP_TRANSFER_ENCODING"] = "chunked"
+        else:
+            env["CONTENT_LENGTH"] = declared.replace("29", env["CONTENT_LENGTH"])
+        return env
+
+    fast, _full = fast_and_full(app, odd)
+    assert fast is None
