@@ -32,7 +32,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError, IntegrityError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
@@ -157,6 +157,17 @@ def _reusable(connection: Connection) -> bool:
         return False
     driver = connection.connection.driver_connection
     return not (driver.closed or driver.broken)
+
+
+def _lost(exc: Exception) -> bool:
+    """Whether an error raised while a connection was in use says the connection is gone. The
+    driver used directly (`fetch`, `run`) does not tell SQLAlchemy, and its connection may not
+    know yet (the server's goodbye is read with the error): any operational error counts."""
+    from psycopg import OperationalError  # PostgreSQL's driver, which `fetch` and `run` use
+
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc.orig, OperationalError)
+    return isinstance(exc, OperationalError)
 
 
 def _answers(connection: Connection) -> bool:
@@ -341,6 +352,52 @@ def _compile(statement: Executable, dialect: Dialect) -> _Ready:
     return ready
 
 
+class _Parking:
+    """Connections of a PostgreSQL pool kept checked out between requests. Taking one from
+    SQLAlchemy's pool and giving it back (with its events and bookkeeping) cost a plain read a
+    sixth of its time. One parked longer than PING_AFTER_IDLE is checked before use, as the pool
+    checks its own; one that failed is not parked again; a forked child parks its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.parked: list[tuple[Connection, float]] = []
+        self.parked_in = os.getpid()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        connection = self._unpark()
+        lost = False
+        try:
+            yield connection
+        except Exception as exc:
+            lost = _lost(exc)
+            raise
+        finally:
+            if lost and not connection.invalidated:
+                connection.invalidate()  # or the pool would hand its dead socket out again
+            if not lost and len(self.parked) < PARKED and _reusable(connection):
+                self.parked.append((connection, time.monotonic()))
+            else:
+                connection.close()
+
+    def _unpark(self) -> Connection:
+        if self.parked_in != os.getpid():  # a forked child: its parent's sockets are not its own
+            self.parked, self.parked_in = [], os.getpid()
+        while True:
+            try:
+                connection, since = self.parked.pop()
+            except IndexError:  # none parked (or another thread took the last)
+                return self.engine.connect()
+            if time.monotonic() - since < PING_AFTER_IDLE or _answers(connection):
+                return connection
+            connection.invalidate()
+            connection.close()
+
+    def close(self) -> None:
+        while self.parked:
+            self.parked.pop()[0].close()
+
+
 class Database:
     """The directory's storage: one engine and the transactions opened on it."""
 
@@ -368,9 +425,9 @@ class Database:
             self._durable = make_engine(
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
+            self._durable_kept = _Parking(self._durable)
         # The hot pool's connections, kept checked out between requests (`_hot_connection`).
-        self._parked: list[tuple[Connection, float]] = []
-        self._parked_in = os.getpid()
+        self._hot_kept = _Parking(self._hot)
 
     @property
     def dialect(self) -> str:
@@ -423,36 +480,13 @@ class Database:
 
     @contextmanager
     def _hot_connection(self) -> Iterator[Connection]:
-        """A connection of the hot pool. On PostgreSQL it stays checked out between requests,
-        parked here: taking one from SQLAlchemy's pool and giving it back (with its events and
-        bookkeeping) cost a plain read a sixth of its time. One parked longer than
-        PING_AFTER_IDLE is checked before use, as the pool checks its own; one that failed is
-        not parked again."""
+        """A connection of the hot pool; on PostgreSQL a parked one (`_Parking`)."""
         if self.engine.dialect.name != "postgresql":
             with self._hot.connect() as connection:
                 yield connection
             return
-        connection = self._unpark()
-        try:
+        with self._hot_kept.connection() as connection:
             yield connection
-        finally:
-            if len(self._parked) < PARKED and _reusable(connection):
-                self._parked.append((connection, time.monotonic()))
-            else:
-                connection.close()
-
-    def _unpark(self) -> Connection:
-        if self._parked_in != os.getpid():  # a forked child: its parent's sockets are not its own
-            self._parked, self._parked_in = [], os.getpid()
-        while True:
-            try:
-                connection, since = self._parked.pop()
-            except IndexError:  # none parked (or another thread took the last)
-                return self._hot.connect()
-            if time.monotonic() - since < PING_AFTER_IDLE or _answers(connection):
-                return connection
-            connection.invalidate()
-            connection.close()
 
     def insert_together(self, rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> None:
         """New rows of several tables (model, column values) written as one durable change
@@ -476,7 +510,7 @@ class Database:
             for key, value in values.items()
         }
         try:
-            with self._durable.connect() as connection:
+            with self._durable_kept.connection() as connection:
                 run(connection, statement, params)
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
@@ -486,8 +520,9 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        while self._parked:
-            self._parked.pop()[0].close()
+        self._hot_kept.close()
+        if self.engine.dialect.name == "postgresql":
+            self._durable_kept.close()
         self.engine.dispose()
         if self.engine.dialect.name == "postgresql":
             self._hot.dispose()
@@ -532,17 +567,31 @@ def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     and every other column's default; keys the database numbers itself are left out. Defaults
     that read other columns (`modified_at`) must be given."""
     row = dict(values)
-    for column in model.__table__.columns:
-        if row.get(column.key) is not None:
+    for key, is_scalar, default, numbered in _defaults(model):
+        if row.get(key) is not None:
             continue
-        default = column.default
         if default is not None:
-            row[column.key] = default.arg if default.is_scalar else default.arg(None)
-        elif column.primary_key:
-            row.pop(column.key, None)
+            row[key] = default if is_scalar else default(None)
+        elif numbered:
+            row.pop(key, None)
         else:
-            row[column.key] = None
+            row[key] = None
     return row
+
+
+@cache
+def _defaults(model: Any) -> tuple[tuple[str, bool, Any, bool], ...]:
+    """Each column of `model`: its key, whether its default is a value (or a function), that
+    default, and whether the database numbers it (a primary key without default)."""
+    return tuple(
+        (
+            column.key,
+            column.default is not None and column.default.is_scalar,
+            column.default.arg if column.default is not None else None,
+            column.primary_key,
+        )
+        for column in model.__table__.columns
+    )
 
 
 def integrity_message(exc: Exception) -> str:

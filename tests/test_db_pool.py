@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 import store.db
-from store.db import Database
+from store import audit
+from store.actors import Actor
+from store.db import Database, with_defaults
+from store.models import AuditEvent
 
 
 def in_transaction(database: Database, sql: str) -> object:
@@ -82,5 +86,42 @@ def test_a_hot_connection_is_kept_between_uses_unless_it_broke(database_url: str
         with pytest.raises(DBAPIError):  # used again at once: not checked first, so it fails
             in_reading(database, "SELECT 1")
         assert in_reading(database, "SELECT pg_backend_pid()") != backend
+    finally:
+        database.dispose()
+
+
+def test_a_durable_connection_is_kept_between_writes_unless_it_broke(
+    db: Database, database_url: str
+) -> None:
+    """`insert_together` keeps its connection checked out between writes, as `reading` does; one
+    the server dropped fails the write it was used for, and the next write gets a new one."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    database = Database(f"{database_url}?application_name=durable_test")
+    event = audit.event_values(
+        Actor.system(), "test.written", target_type="test", target_id="1", account_id=None
+    )
+
+    def write() -> None:
+        database.insert_together([(AuditEvent, with_defaults(AuditEvent, event))])
+
+    def writer() -> object:
+        return in_transaction(
+            db,
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'durable_test' "
+            "AND query LIKE 'INSERT INTO audit_events%'",
+        )
+
+    try:
+        write()
+        backend = writer()
+        write()
+        assert writer() == backend
+        in_transaction(db, f"SELECT pg_terminate_backend({int(backend)})")
+        with pytest.raises(psycopg.OperationalError):  # used again at once: not checked first
+            write()
+        write()
+        assert writer() not in (None, backend)
+        assert in_transaction(db, "SELECT count(*) FROM audit_events") == 3
     finally:
         database.dispose()
