@@ -8,14 +8,17 @@ projection, a user that names no manager. It validates the body with scim2-model
 users.create_user does, applies the same store rules (`users.create_user_at_once`, which shares
 `users.new_user` with `users.create_user`), and writes the user, its audit event and the
 provisioning log entry in one durable statement; the response is the view's, byte for byte
-(tests/test_scim_fast_create.py compares them). Every other request, and every refusal (a taken
-userName, a bad value, an unknown token), goes on to Flask unchanged, so errors are still
-written, and logged, in one place.
+(tests/test_scim_fast_create.py compares them). The token is recalled from earlier requests
+(`credentials.Recall`) rather than read first; that statement writes nothing unless the token is
+still live, and the request then goes on to Flask, which refuses it. Every other request, and
+every refusal (a taken userName, a bad value, an unknown token), goes on to Flask unchanged, so
+errors are still written, and logged, in one place.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -33,7 +36,10 @@ from store.actors import ActorType
 from store.errors import DomainError
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+
+    from rollcall.settings import Settings
+    from store.db import Database
 
 USERS = "/scim/v2/Users"
 
@@ -42,6 +48,10 @@ log = logging.getLogger(__name__)
 
 class FastCreate(ScimAnsweredFirst):
     """WSGI middleware: plain user creations answered here, everything else by `app`."""
+
+    def __init__(self, app: WSGIApplication, db: Database, settings: Settings) -> None:
+        super().__init__(app, db, settings)
+        self.recall = credentials.Recall()  # tokens seen lately, checked again by each write
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
         """The 201 of a plain creation, or None when Flask should answer."""
@@ -64,11 +74,12 @@ class FastCreate(ScimAnsweredFirst):
             return None
 
     def _create(self, environ: WSGIEnvironment, token: str, body: dict[str, Any]) -> Answer | None:
-        with self.db.reading() as tx:
-            found = credentials.find_live_in_account(tx, token)
-        if found is None:
+        recalled = self.recall.find(self.db, token)
+        if recalled is None:
             return None  # unknown, revoked, or a support token (no account): Flask answers
-        credential, account = found
+        credential, account, still_live = recalled
+        if credentials.needs_use_recorded(credential):
+            self.recall.used(token)
         caller = auth.credential_caller(self.db, credential)  # its use recorded
         fields = creation_fields(body, account.kind)
         if not users.reads_nothing(fields):
@@ -92,14 +103,19 @@ class FastCreate(ScimAnsweredFirst):
             account,
             email_verified=caller.actor.type != ActorType.USER,
             logged=logged,
+            only_if=still_live,
             **fields,
         )
+        if user is None:  # the credential is no longer as recalled (revoked): Flask answers
+            self.recall.forget(token)
+            return None
         if provisioning_log.purge_due():
             self._purge()
-        document = user_json.user_json(listing.UserView.of(user), self.base_url(environ))
+        base = self.base_url(environ)
+        document = user_json.user_json(listing.UserView.of(user), base)
         headers = [
             ("ETag", document["meta"]["version"]),
-            ("Location", iri_to_uri(document["meta"]["location"])),  # as werkzeug sends it
+            ("Location", _users_uri(base) + document["id"]),  # as werkzeug sends it
             *self.security_headers,
         ]
         return Answer(scim_bytes(document), MEDIA_TYPE, headers, "201 CREATED")
@@ -112,3 +128,10 @@ class FastCreate(ScimAnsweredFirst):
                 provisioning_log.purge(tx)
         except Exception:
             log.exception("provisioning log purge failed; the next create tries again")
+
+
+@lru_cache(maxsize=16)
+def _users_uri(base: str) -> str:
+    """The start of a user's Location as werkzeug sends it (`iri_to_uri`: host lowercased, IDN as
+    punycode, path escaped); the id that follows is plain ASCII, which it leaves as it is."""
+    return iri_to_uri(f"{base}/Users/")

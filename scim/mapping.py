@@ -9,6 +9,7 @@ from typing import Any
 
 from scim2_models import (
     Address,
+    Extension,
     GroupMembership,
     Meta,
     Name,
@@ -125,20 +126,26 @@ def user_fields(resource: Any) -> dict[str, Any]:
             if getattr(resource, attr)
         },
     }
-    enterprise = resource[Enterprise] or Enterprise()
+    enterprise = extension(resource, Enterprise) or Enterprise()
     fields |= {field: getattr(enterprise, field) for field in ENTERPRISE_FIELDS}
     fields["manager_id"] = enterprise.manager.value if enterprise.manager else None
     if resource.active is not None:
         fields["active"] = resource.active
     if resource.password:
         fields["password"] = resource.password
-    community = resource[Community]
+    community = extension(resource, Community)
     if community is not None:
         for field in ("profile", "no_longer_at_account", "preferred_contact_method"):
             value = getattr(community, field)
             if value is not None:
                 fields[field] = value
     return fields
+
+
+def extension(resource: Any, kind: type[Extension]) -> Any:
+    """`resource[kind]`, read as the attribute scim2-models keeps it in (named after the class):
+    the path lookup `[]` makes costs a creation a fiftieth of its time."""
+    return getattr(resource, kind.__name__)
 
 
 def _given(value: Any) -> bool:

@@ -7,12 +7,13 @@ nothing). Each belongs to one account, or is a support token that may address ev
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
@@ -21,6 +22,9 @@ from store.errors import Forbidden, NotFound
 from store.hashes import digest
 from store.models import Account, ProvisioningCredential
 from store.validation import clean_text
+
+if TYPE_CHECKING:
+    from store.db import Condition, Database
 
 PREFIX = "rc_"
 # Recording every use would turn each SCIM read into a write; a minute is precise enough.
@@ -111,7 +115,10 @@ def needs_use_recorded(credential: LiveCredential) -> bool:
 def record_use(tx: Tx, credential_id: uuid.UUID) -> None:
     tx.execute(
         update(ProvisioningCredential)
-        .where(ProvisioningCredential.id == credential_id)
+        .where(
+            ProvisioningCredential.id == credential_id,
+            ProvisioningCredential.revoked_at.is_(None),  # a use refused is no use
+        )
         .values(last_used_at=now())
     )
 
@@ -165,3 +172,68 @@ _LIVE = select(*LIVE_COLUMNS).where(LIVE)
 _LIVE_IN_ACCOUNT = (
     select(*LIVE_COLUMNS, Account.kind).join(Account, Account.id == _TABLE.c.account_id).where(LIVE)
 )
+
+STILL_LIVE = exists(
+    select(1)
+    .select_from(_TABLE.join(Account, Account.id == _TABLE.c.account_id))
+    .where(
+        LIVE,
+        _TABLE.c.name == bindparam("live_name"),
+        Account.kind == bindparam("live_kind"),
+    )
+)
+"""The credential of `token_hash` is live, and still named `live_name` in an account of kind
+`live_kind`: what a recalled credential (`Recall`) was when it was read."""
+
+
+class Recalled(NamedTuple):
+    credential: LiveCredential
+    account: AccountRow
+    still_live: Condition  # for Database.insert_together's `only_if`
+
+
+class Recall:
+    """The live credentials of accounts this process has lately seen, by their token's digest.
+
+    Why: an identity provider creating users sends the same token thousands of times, and
+    reading it first is a round trip and a tenth of a create's time. A write that trusts a
+    recalled credential checks, in its own statement, that the credential is still live and
+    as recalled (`still_live`); if not, nothing is written and the caller forgets it and asks
+    again in full, so a revocation takes effect at once. Entries are kept for `ttl` seconds,
+    at most `size` of them."""
+
+    def __init__(self, size: int = 64, ttl: float = 60.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._known: dict[str, tuple[float, Recalled]] = {}
+
+    def find(self, db: Database, token: str) -> Recalled | None:
+        """The live credential of an account this token belongs to, with its account; None
+        for a token that is not live or belongs to no account (support)."""
+        key = digest(token)
+        kept = self._known.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.ttl:
+            return kept[1]
+        with db.reading() as tx:
+            found = find_live_in_account(tx, token)
+        if found is None:
+            self._known.pop(key, None)
+            return None
+        credential, account = found
+        still = {"token_hash": key, "live_name": credential.name, "live_kind": account.kind}
+        recalled = Recalled(credential, account, (STILL_LIVE, still))
+        if len(self._known) >= self.size:
+            self._known.pop(next(iter(self._known)), None)  # the oldest
+        self._known[key] = (time.monotonic(), recalled)
+        return recalled
+
+    def used(self, token: str) -> None:
+        """The use of this token has just been recorded (`record_use`)."""
+        key = digest(token)
+        kept = self._known.get(key)
+        if kept is not None:
+            at, recalled = kept
+            credential = recalled.credential._replace(last_used_at=now())
+            self._known[key] = (at, recalled._replace(credential=credential))
+
+    def forget(self, token: str) -> None:
+        self._known.pop(digest(token), None)

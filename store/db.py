@@ -19,16 +19,20 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     DateTime,
     Engine,
     Executable,
     MetaData,
     bindparam,
+    cast,
     create_engine,
     event,
     insert,
+    literal_column,
     make_url,
+    select,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -282,15 +286,15 @@ def _row_kind(statement: Executable, description: Any) -> Any:
     return kind
 
 
-def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> None:
+def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> int:
     """A write statement built once, run as `fetch` runs reads: for the hot write, the hash of
-    a token issued."""
+    a token issued. Returns how many rows it wrote."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        tx.execute(statement, params)
-        return
+        return tx.execute(statement, params).rowcount
     with _raw_cursor(tx, None) as cursor:
         _execute(cursor, statement, params, dialect)
+        return cursor.rowcount
 
 
 def _dialect(tx: Reads) -> Dialect:
@@ -488,30 +492,39 @@ class Database:
         with self._hot_kept.connection() as connection:
             yield connection
 
-    def insert_together(self, rows: Sequence[tuple[Any, Mapping[str, Any]]]) -> None:
+    def insert_together(
+        self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None = None
+    ) -> bool:
         """New rows of several tables (model, column values) written as one durable change
         without a session: on PostgreSQL as one statement (data-modifying WITH clauses) that
         commits at once, a single round trip; elsewhere as inserts in one transaction. A clash
-        (a taken userName) writes none of them and is a Conflict."""
+        (a taken userName) writes none of them and is a Conflict. With `only_if`, a condition
+        and its parameters, the rows are written only if it holds when they are: checked in
+        the same statement, or transaction. Returns whether they were written."""
         if self.engine.dialect.name != "postgresql":
             try:
                 with self.engine.begin() as connection:
+                    if only_if is not None:
+                        condition, given = only_if
+                        if not connection.execute(select(condition), dict(given)).scalar():
+                            return False
                     for model, values in rows:
                         connection.execute(insert(model), values)
             except IntegrityError as exc:
                 raise Conflict(integrity_message(exc)) from exc
-            return
+            return True
         from psycopg import IntegrityError as Clash  # PostgreSQL's driver, run by `run`
 
-        statement = _together(tuple((model, tuple(values)) for model, values in rows))
+        shape = tuple((model, tuple(values)) for model, values in rows)
+        statement = _together(shape, only_if[0] if only_if else None)
         params = {
             f"r{n}_{key}": value
             for n, (_model, values) in enumerate(rows)
             for key, value in values.items()
-        }
+        } | (dict(only_if[1]) if only_if else {})
         try:
             with self._durable_kept.connection() as connection:
-                run(connection, statement, params)
+                return run(connection, statement, params) > 0
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
 
@@ -529,14 +542,32 @@ class Database:
             self._durable.dispose()
 
 
+Condition = tuple[ColumnElement[bool], Mapping[str, Any]]
+"""A condition built once (module level, its parameters named) and the values of them."""
+
+
 @cache
-def _together(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Executable:
+def _together(
+    shape: tuple[tuple[Any, tuple[str, ...]], ...], condition: ColumnElement[bool] | None
+) -> Executable:
     """One INSERT per (model, columns), all in one statement: the first ones as WITH clauses
-    of the last. Their rows are checked against each other's foreign keys at its end."""
-    inserts = [
-        insert(model).values({column: bindparam(f"r{n}_{column}") for column in columns})
-        for n, (model, columns) in enumerate(shape)
-    ]
+    of the last. Their rows are checked against each other's foreign keys at its end. With a
+    condition, each inserts its row from a WITH clause that holds one row if the condition
+    holds and none if not: evaluated once, on the snapshot all of them see."""
+    guard = None if condition is None else select(literal_column("1")).where(condition).cte("guard")
+    inserts = []
+    for n, (model, columns) in enumerate(shape):
+        if guard is None:
+            values = {column: bindparam(f"r{n}_{column}") for column in columns}
+            inserts.append(insert(model).values(values))
+            continue
+        types = [model.__table__.c[column].type for column in columns]
+        typed = [
+            cast(bindparam(f"r{n}_{column}", type_=kind), kind)
+            for column, kind in zip(columns, types, strict=True)
+        ]
+        chosen = select(*typed).select_from(guard)  # no row unless the condition holds
+        inserts.append(insert(model).from_select(list(columns), chosen, include_defaults=False))
     *first, last = inserts
     return last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first)))
 

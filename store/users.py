@@ -20,7 +20,7 @@ from store import audit, links, outbox, rules, sessions, user_fields
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
-from store.db import Database, Tx, integrity_message, locked, now, with_defaults
+from store.db import Condition, Database, Tx, integrity_message, locked, now, with_defaults
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import (
     Account,
@@ -141,15 +141,17 @@ def create_user_at_once(
     user_name: str,
     email_verified: bool = False,
     logged: Callable[[Any], dict[str, Any]] | None = None,
+    only_if: Condition | None = None,
     **fields: Any,
 ) -> Any:
     """`create_user` of a user without contact roles, a manager or applications, written by one
     durable statement without a session (Database.insert_together): the user, its emails and
     phone numbers, its audit event and, when `logged` gives the columns of one for it, the
     provisioning log entry of the request. Returns the user as plain attributes (what
-    `listing.UserView.of` shows). Why: identity providers create users by the thousand, and the
-    ORM's unit of work costs several times what the database does. Same rules, values and rows
-    as `create_user` (tests/test_scim_fast_create.py compares them)."""
+    `listing.UserView.of` shows), or None when `only_if` (a condition checked in the same
+    statement) did not hold and nothing was written. Why: identity providers create users by the
+    thousand, and the ORM's unit of work costs several times what the database does. Same rules,
+    values and rows as `create_user` (tests/test_scim_fast_create.py compares them)."""
     new = new_user(
         None, actor, account, user_name=user_name, email_verified=email_verified, **fields
     )
@@ -177,7 +179,8 @@ def create_user_at_once(
     if logged is not None:
         rows.append((ProvisioningLogEntry, with_defaults(ProvisioningLogEntry, logged(user))))
     try:
-        db.insert_together(rows)
+        if not db.insert_together(rows, only_if):
+            return None
     except Conflict as exc:
         if exc.field is None and "userName" in str(exc):
             raise Conflict(

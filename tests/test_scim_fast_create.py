@@ -6,15 +6,27 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from rollcall.app import create_app
 from rollcall.settings import Settings
+from scim import mapping
 from scim.fast_create import FastCreate
-from store.models import AuditEvent, ProvisioningLogEntry, User, UserEmail, UserPhoneNumber
+from scim.schemas import Community, Enterprise, UserResource
+from store import credentials
+from store.hashes import digest
+from store.models import (
+    AuditEvent,
+    ProvisioningCredential,
+    ProvisioningLogEntry,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+)
 from tests import test_scim_fast_reads
 from tests.test_scim_fast_reads import answered, environ, layer
 from tests.test_scim_lean_reads import COMMUNITY, ENTERPRISE, USER, rich_body
@@ -283,3 +295,57 @@ def count(db: Any) -> tuple[int, int, int]:
             len(tx.scalars(select(model.id)).all())
             for model in (User, AuditEvent, ProvisioningLogEntry)
         )
+
+
+def credential_of(db: Any, token: str) -> ProvisioningCredential:
+    with db.transaction(write=False) as tx:
+        return tx.scalars(
+            select(ProvisioningCredential).where(ProvisioningCredential.token_hash == digest(token))
+        ).one()
+
+
+def test_a_token_revoked_after_it_was_recalled_creates_nothing(
+    app, db, scim, operator, monkeypatch
+):
+    """The fast path recalls a token it has seen (credentials.Recall) instead of reading it
+    again; the create's own statement checks it is still live, so a revocation holds at once."""
+    monkeypatch.setattr(credentials, "LAST_USED_RESOLUTION", timedelta(0))  # every use recorded
+    fast_layer: FastCreate = layer(app, FastCreate)
+    assert fast_layer.answer(post(scim.token, {"schemas": [USER], "userName": "before"}))
+    with db.transaction() as tx:
+        credentials.revoke_credential(tx, operator, credential_of(db, scim.token).id)
+    revoked_at = credential_of(db, scim.token).last_used_at
+    before = count(db)
+    body = {"schemas": [USER], "userName": "after"}
+    assert fast_layer.answer(post(scim.token, body)) is None, "the write found it revoked"
+    assert count(db) == before, "nothing written"
+    status, _headers, answer = answered(app, post(scim.token, body))
+    assert status.startswith("401"), answer
+    with db.transaction(write=False) as tx:
+        assert tx.scalars(select(User).where(User.user_name == "after")).first() is None
+    assert credential_of(db, scim.token).last_used_at == revoked_at, "a refused use is no use"
+
+
+def test_a_recalled_token_has_its_use_recorded_once_a_minute(app, db, scim):
+    """Recalling a token must not make every create record its use again."""
+    fast_layer: FastCreate = layer(app, FastCreate)
+    assert fast_layer.answer(post(scim.token, {"schemas": [USER], "userName": "first"}))
+    assert credential_of(db, scim.token).last_used_at is not None  # recorded
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    with db.transaction() as tx:
+        tx.execute(
+            update(ProvisioningCredential)
+            .where(ProvisioningCredential.token_hash == digest(scim.token))
+            .values(last_used_at=long_ago)
+        )
+    assert fast_layer.answer(post(scim.token, {"schemas": [USER], "userName": "second"}))
+    assert credential_of(db, scim.token).last_used_at == long_ago, "recorded again at once"
+
+
+@pytest.mark.parametrize("body", [ENTRA, PLAIN["community fields"], PLAIN["only a userName"]])
+def test_an_extension_is_read_where_scim2_models_keeps_it(body):
+    """`mapping.extension` reads the attribute `resource[kind]` finds by its path."""
+    resource = UserResource.model_validate(body)
+    for kind in (Enterprise, Community):
+        assert mapping.extension(resource, kind) == resource[kind]
+    assert (mapping.extension(resource, Enterprise) is not None) == (ENTERPRISE in body)
