@@ -108,8 +108,11 @@ def redact(payload: Any) -> Any:
 def _summary(request: Any) -> Any:
     if request is None:
         return None
-    redacted = redact(request)
-    text = json.dumps(redacted, default=str)
+    text = json.dumps(request, default=str)
+    redacted = request
+    if "password" in text.lower():  # what redact hides is named so (JSON keeps it ASCII)
+        redacted = redact(request)
+        text = json.dumps(redacted, default=str)
     if len(text) > MAX_REQUEST_CHARS:
         return {"truncated": True, "characters": len(text)}
     return redacted

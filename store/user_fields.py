@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -163,11 +163,11 @@ def fill(user: User, clean: Mapping[str, Any]) -> None:
     """Write the values, as `assign` does, without telling what they replaced (a new user)."""
     for field, value in clean.items():
         if field == "emails":
-            user.emails = [UserEmail(position=i, **asdict(e)) for i, e in enumerate(value)]
+            user.emails = [UserEmail(position=i, **_values(e)) for i, e in enumerate(value)]
             user.primary_email_ci = fold(user.primary_email or "")
         elif field == "phone_numbers":
             user.phone_numbers = [
-                UserPhoneNumber(position=i, **asdict(p)) for i, p in enumerate(value)
+                UserPhoneNumber(position=i, **_values(p)) for i, p in enumerate(value)
             ]
         elif field == "applications":
             user.applications = list(value)
@@ -192,10 +192,11 @@ def new_columns(
     for field, value in clean.items():
         if field == "emails":
             emails = [
-                {"position": i, **asdict(e), "value_ci": fold(e.value)} for i, e in enumerate(value)
+                {"position": i, **_values(e), "value_ci": fold(e.value)}
+                for i, e in enumerate(value)
             ]
         elif field == "phone_numbers":
-            phones = [{"position": i, **asdict(p)} for i, p in enumerate(value)]
+            phones = [{"position": i, **_values(p)} for i, p in enumerate(value)]
         elif field == "password":
             columns["password_hash"] = passwords.hash_password(value)
             columns["password_changed_at"] = now()
@@ -224,11 +225,17 @@ def snapshot(user: User) -> dict[str, Any]:
     return {field: _plain(value) for field, value in values.items() if value not in (None, [], {})}
 
 
+def _values(entry: EmailAddress | PhoneNumber) -> dict[str, Any]:
+    """`dataclasses.asdict` of an entry, whose values are text and booleans, without the deep
+    copy asdict makes (a tenth of a plain creation's own time)."""
+    return dict(vars(entry))
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, EmailAddress | PhoneNumber):
-        return asdict(value)
+        return _values(value)
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
@@ -244,7 +251,7 @@ def _multi(value: Any, kind: type, model: type, check: Any) -> list[Any]:
     items = []
     for item in value:
         if isinstance(item, kind):
-            item = asdict(item)
+            item = _values(item)
         if not isinstance(item, Mapping) or "value" not in item:
             raise InvalidInput(f"Each of {field} needs a value.", field=field)
         extra = set(item) - {"value", "type", "primary", "display"}

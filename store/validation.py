@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from store.db import Base
@@ -11,6 +10,7 @@ from store.errors import InvalidInput
 from store.models import fold
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc)
 
 
 def storable(text: str) -> bool:
@@ -41,7 +41,7 @@ def clean_text(
         if required:
             raise InvalidInput(f"{label} is required.", field=field)
         return None
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if _CONTROL.search(value):
         raise InvalidInput(f"{label} must not contain control characters.", field=field)
     length = getattr(model.__table__.c[field].type, "length", None)
     if length is not None and len(value) > length:

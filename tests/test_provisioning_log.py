@@ -1,7 +1,9 @@
 """The provisioning log keeps 30 days and never a password."""
 
+import json
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from store import provisioning_log
@@ -39,3 +41,29 @@ def test_entries_past_thirty_days_are_purged_and_passwords_hidden(db, enterprise
         shown = provisioning_log.entries(tx, enterprise.actor, enterprise.account.id)
     assert kept.id == recent.id and [e.id for e in shown] == [recent.id]
     assert "s3cret!" not in str(kept.request)
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"userName": "a", "PassWord": "s3cret!"},
+        {"Operations": [{"op": "Replace", "path": "PASSWORD", "value": "s3cret!"}]},
+        {"Operations": [{"op": "replace", "value": {"password": "s3cret!"}}]},
+        {"Operations": [{"op": "add", "path": "urn:x:password", "value": ["s3cret!"]}]},
+    ],
+)
+def test_a_password_is_hidden_however_it_is_spelt_and_other_requests_kept(request_body):
+    def logged(request: object) -> object:
+        return provisioning_log.entry_values(
+            credential_id=None,
+            account_id=None,
+            method="POST",
+            path="/scim/v2/Users",
+            status=201,
+            request=request,
+            outcome="created",
+        )["request"]
+
+    assert "s3cret!" not in json.dumps(logged(request_body))
+    plain = {"userName": "a", "emails": [{"value": "a@example.com"}], "title": "pass word"}
+    assert logged(plain) == plain

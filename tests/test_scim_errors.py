@@ -136,6 +136,22 @@ class TestInvalidSyntax:
             error(scim.put(f"/Users/{alice['id']}", raw), 400, "invalidSyntax")
         assert user_count(db) == before
 
+    @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-16-le", "utf-32-be"])
+    def test_misshapen_text_in_every_json_encoding(self, db, scim, encoding):
+        """json.loads reads UTF-16 and UTF-32 as well: a NUL, half a character or deep nesting
+        is refused in each, also when the half character comes as raw bytes."""
+        before = user_count(db)
+        deep = '{"a":' * 40 + "1" + "}" * 40
+        for text in (
+            f'{{"schemas":["{USER}"],"userName":"a\\u0000b"}}',
+            f'{{"schemas":["{USER}"],"userName":"\\ud800"}}',
+            f'{{"schemas":["{USER}"],"userName":"deep","title":{deep}}}',
+        ):
+            error(scim.post("/Users", text.encode(encoding)), 400, "invalidSyntax")
+        raw = f'{{"schemas":["{USER}"],"userName":"'.encode() + b"\xed\xa0\x80" + b'"}'
+        error(scim.post("/Users", raw), 400, "invalidSyntax")
+        assert user_count(db) == before
+
     @pytest.mark.parametrize(
         "body",
         [
