@@ -288,10 +288,10 @@ def _row_kind(statement: Executable, description: Any) -> Any:
 
 def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> int:
     """A write statement built once, run as `fetch` runs reads: for the hot write, the hash of
-    a token issued. Returns how many rows it wrote."""
+    a token issued. Returns how many rows it wrote (-1 where a session does not tell)."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        return tx.execute(statement, params).rowcount
+        return getattr(tx.execute(statement, params), "rowcount", -1)
     with _raw_cursor(tx, None) as cursor:
         _execute(cursor, statement, params, dialect)
         return cursor.rowcount
