@@ -13,6 +13,8 @@ from store.db import Tx
 from store.errors import Forbidden
 from store.models import AuditEvent
 
+LABEL_LENGTH = AuditEvent.__table__.c.actor_label.type.length
+
 
 def record(tx: Tx, actor: Actor, action: str, **about: Any) -> AuditEvent:
     """Write the event of a change in its transaction; `about` as `event_values` takes it."""
@@ -30,11 +32,13 @@ def event_values(
     account_id: uuid.UUID | None,
     changes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The columns of the event `record` writes (for writing it without a session)."""
+    """The columns of the event `record` writes (for writing it without a session). A label
+    longer than its column (a token named at length: "token " and 255 characters) is cut to fit;
+    the actor's id names the actor in full."""
     return {
         "actor_type": actor.type.value,
         "actor_id": actor.id,
-        "actor_label": actor.label,
+        "actor_label": actor.label[:LABEL_LENGTH],
         "door": actor.door.value,
         "action": action,
         "account_id": account_id,

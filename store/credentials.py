@@ -7,6 +7,7 @@ nothing). Each belongs to one account, or is a support token that may address ev
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -178,12 +179,16 @@ STILL_LIVE = exists(
     .select_from(_TABLE.join(Account, Account.id == _TABLE.c.account_id))
     .where(
         LIVE,
+        _TABLE.c.id == bindparam("live_id"),
         _TABLE.c.name == bindparam("live_name"),
+        _TABLE.c.account_id == bindparam("live_account_id"),
         Account.kind == bindparam("live_kind"),
     )
 )
-"""The credential of `token_hash` is live, and still named `live_name` in an account of kind
-`live_kind`: what a recalled credential (`Recall`) was when it was read."""
+"""The credential of `token_hash` is live, and still the credential `live_id` named `live_name`
+of the account `live_account_id` of kind `live_kind`: what a recalled credential (`Recall`) was
+when it was read. Checked on the statement's snapshot: a revocation holds for every request that
+starts after it commits, as it does for requests Flask answers."""
 
 
 class Recalled(NamedTuple):
@@ -199,12 +204,13 @@ class Recall:
     reading it first is a round trip and a tenth of a create's time. A write that trusts a
     recalled credential checks, in its own statement, that the credential is still live and
     as recalled (`still_live`); if not, nothing is written and the caller forgets it and asks
-    again in full, so a revocation takes effect at once. Entries are kept for `ttl` seconds,
-    at most `size` of them."""
+    again in full, so a revocation holds for every request that starts after it, as without
+    recalling. Entries are kept for `ttl` seconds, at most `size` of them."""
 
     def __init__(self, size: int = 64, ttl: float = 60.0) -> None:
         self.size, self.ttl = size, ttl
-        self._known: dict[str, tuple[float, Recalled]] = {}
+        self._known: dict[str, tuple[float, Recalled]] = {}  # oldest read first
+        self._changing = threading.Lock()  # a server may run requests in threads
 
     def find(self, db: Database, token: str) -> Recalled | None:
         """The live credential of an account this token belongs to, with its account; None
@@ -219,21 +225,31 @@ class Recall:
             self._known.pop(key, None)
             return None
         credential, account = found
-        still = {"token_hash": key, "live_name": credential.name, "live_kind": account.kind}
+        still = {
+            "token_hash": key,
+            "live_id": credential.id,
+            "live_name": credential.name,
+            "live_account_id": account.id,
+            "live_kind": account.kind,
+        }
         recalled = Recalled(credential, account, (STILL_LIVE, still))
-        if len(self._known) >= self.size:
-            self._known.pop(next(iter(self._known)), None)  # the oldest
-        self._known[key] = (time.monotonic(), recalled)
+        with self._changing:
+            self._known.pop(key, None)  # read again: now the newest
+            if len(self._known) >= self.size:
+                self._known.pop(next(iter(self._known)))  # the oldest read
+            self._known[key] = (time.monotonic(), recalled)
         return recalled
 
     def used(self, token: str) -> None:
         """The use of this token has just been recorded (`record_use`)."""
         key = digest(token)
-        kept = self._known.get(key)
-        if kept is not None:
-            at, recalled = kept
-            credential = recalled.credential._replace(last_used_at=now())
-            self._known[key] = (at, recalled._replace(credential=credential))
+        with self._changing:
+            kept = self._known.get(key)
+            if kept is not None:
+                at, recalled = kept
+                credential = recalled.credential._replace(last_used_at=now())
+                self._known[key] = (at, recalled._replace(credential=credential))
 
     def forget(self, token: str) -> None:
-        self._known.pop(digest(token), None)
+        with self._changing:
+            self._known.pop(digest(token), None)

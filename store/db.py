@@ -25,6 +25,7 @@ from sqlalchemy import (
     Engine,
     Executable,
     MetaData,
+    String,
     bindparam,
     cast,
     create_engine,
@@ -563,13 +564,19 @@ def _together(
             continue
         types = [model.__table__.c[column].type for column in columns]
         typed = [
-            cast(bindparam(f"r{n}_{column}", type_=kind), kind)
+            cast(bindparam(f"r{n}_{column}", type_=kind), _unbounded(kind))
             for column, kind in zip(columns, types, strict=True)
         ]
         chosen = select(*typed).select_from(guard)  # no row unless the condition holds
         inserts.append(insert(model).from_select(list(columns), chosen, include_defaults=False))
     *first, last = inserts
     return last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first)))
+
+
+def _unbounded(kind: Any) -> Any:
+    """The type a value is cast to before it is inserted from a SELECT: text without its length,
+    since PostgreSQL cuts text cast to VARCHAR(n) where inserting it refuses what is too long."""
+    return String() if isinstance(kind, String) else kind
 
 
 @contextmanager

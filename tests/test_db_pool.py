@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, true
 from sqlalchemy.exc import DBAPIError
 
 import store.db
@@ -125,3 +125,19 @@ def test_a_durable_connection_is_kept_between_writes_unless_it_broke(
         assert in_transaction(db, "SELECT count(*) FROM audit_events") == 3
     finally:
         database.dispose()
+
+
+def test_a_guarded_write_refuses_text_too_long_as_a_plain_one_does(db: Database) -> None:
+    """Rows inserted from a SELECT under a condition are cast first; the cast must not cut
+    text to its column, which PostgreSQL does for VARCHAR(n), so that the insert refuses it."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite keeps text of any length")
+    event = audit.event_values(
+        Actor.system(label="x" * 300), "test.written", target_type="t", target_id=1, account_id=None
+    )
+    event["actor_label"] = "x" * 300  # past the column, as event_values would no longer give it
+    row = [(AuditEvent, with_defaults(AuditEvent, event))]
+    for only_if in (None, (true(), {})):
+        with pytest.raises(psycopg.errors.StringDataRightTruncation):
+            db.insert_together(row, only_if)
+    assert in_transaction(db, "SELECT count(*) FROM audit_events") == 0

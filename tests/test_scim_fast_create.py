@@ -349,3 +349,40 @@ def test_an_extension_is_read_where_scim2_models_keeps_it(body):
     for kind in (Enterprise, Community):
         assert mapping.extension(resource, kind) == resource[kind]
     assert (mapping.extension(resource, Enterprise) is not None) == (ENTERPRISE in body)
+
+
+def test_a_token_named_at_length_creates_as_flask_does(served, db, enterprise, make_token):
+    """Its audit label, "token " and 255 characters, is cut to its column on both paths (it was
+    a 500 through Flask, and the fast path's cast cut it silently)."""
+    token = make_token(enterprise.account, "n" * 255)
+    fast, full = fast_then_full(served, db, post(token, {"schemas": [USER], "userName": "long"}))
+    assert fast[0] == full[0] == "201 CREATED", full
+    assert neutral(fast) == neutral(full)
+    with db.transaction(write=False) as tx:
+        labels = tx.scalars(
+            select(AuditEvent.actor_label).where(
+                AuditEvent.action == "user.created", AuditEvent.actor_type == "credential"
+            )
+        ).all()
+    assert labels == [f"token {'n' * 249}"] * 2
+
+
+def test_a_recalled_token_moved_to_another_account_writes_nothing(app, db, scim, make_account):
+    """No operation moves a token, but the write checks the account it was recalled with."""
+    fast_layer: FastCreate = layer(app, FastCreate)
+    assert fast_layer.answer(post(scim.token, {"schemas": [USER], "userName": "here"}))
+    elsewhere = make_account(kind="enterprise")
+    with db.transaction() as tx:
+        tx.execute(
+            update(ProvisioningCredential)
+            .where(ProvisioningCredential.token_hash == digest(scim.token))
+            .values(account_id=elsewhere.id)
+        )
+    before = count(db)
+    body = {"schemas": [USER], "userName": "there"}
+    assert fast_layer.answer(post(scim.token, body)) is None
+    assert count(db) == before
+    assert answered(app, post(scim.token, body))[0] == "201 CREATED"  # Flask, in its account
+    with db.transaction(write=False) as tx:
+        there = tx.scalars(select(User).where(User.user_name == "there")).one()
+    assert there.account_id == elsewhere.id
