@@ -170,13 +170,12 @@ LIVE_COLUMNS = tuple(_TABLE.c[name] for name in LiveCredential._fields)
 LIVE = (_TABLE.c.token_hash == bindparam("token_hash")) & _TABLE.c.revoked_at.is_(None)
 """The credential of the token whose digest is the parameter `token_hash`, if it is live."""
 _LIVE = select(*LIVE_COLUMNS).where(LIVE)
-_LIVE_IN_ACCOUNT = (
-    select(*LIVE_COLUMNS, Account.kind).join(Account, Account.id == _TABLE.c.account_id).where(LIVE)
-)
+_WITH_ACCOUNT = _TABLE.join(Account, Account.id == _TABLE.c.account_id)
+_LIVE_IN_ACCOUNT = select(*LIVE_COLUMNS, Account.kind).select_from(_WITH_ACCOUNT).where(LIVE)
 
 STILL_LIVE = exists(
     select(1)
-    .select_from(_TABLE.join(Account, Account.id == _TABLE.c.account_id))
+    .select_from(_WITH_ACCOUNT)
     .where(
         LIVE,
         _TABLE.c.id == bindparam("live_id"),

@@ -535,10 +535,9 @@ class Database:
 
     def dispose(self) -> None:
         self._hot_kept.close()
-        if self.engine.dialect.name == "postgresql":
-            self._durable_kept.close()
         self.engine.dispose()
         if self.engine.dialect.name == "postgresql":
+            self._durable_kept.close()
             self._hot.dispose()
             self._durable.dispose()
 
