@@ -39,6 +39,7 @@ from scim2_models import Group as ScimGroup
 from scim2_models import Manager as ScimManager
 from scim2_models import User as ScimUser
 
+from scim.request_checks import RequestChecks
 from store.profiles import Profile
 
 COMMUNITY_URN = "urn:rollcall:scim:schemas:extension:community:2.0:User"
@@ -54,7 +55,7 @@ MAX_FILTER_TERMS = 50  # comparisons in one filter (beyond: tooMany)
 UserReference = Reference["User"]  # a reference to a User resource (RFC 7643 §2.3.7)
 
 
-class Member(GroupMember):
+class Member(RequestChecks, GroupMember):
     """A group member: users only (no nested groups); its display name is the server's."""
 
     ref: Annotated[UserReference | None, Mutability.immutable] = Field(
@@ -64,7 +65,7 @@ class Member(GroupMember):
     display: Annotated[str | None, Mutability.read_only] = None
 
 
-class Group(ScimGroup):
+class Group(RequestChecks, ScimGroup):
     """The core Group, with members as Rollcall keeps them; a display name is unique within
     its account (case aside)."""
 
@@ -73,14 +74,14 @@ class Group(ScimGroup):
     Members: ClassVar[type[ComplexAttribute]] = Member
 
 
-class Email(ScimEmail):
+class Email(RequestChecks, ScimEmail):
     """An email address, checked by the store (store.validation.clean_email) like at every other
     door, so an address the directory holds always renders back (e.g. at a reserved domain)."""
 
     value: str | None = None
 
 
-class User(ScimUser[Any]):
+class User(RequestChecks, ScimUser[Any]):
     """The core User. Every Rollcall user is active or not, so `active` is always there: it is
     published as required, and a request that leaves it out gets true (see quirks)."""
 
@@ -90,7 +91,7 @@ class User(ScimUser[Any]):
     Emails: ClassVar[type[ComplexAttribute]] = Email
 
 
-class Manager(ScimManager):
+class Manager(RequestChecks, ScimManager):
     """A user's manager, named by id: the server adds `$ref`. RFC 7643 §4.3 calls `$ref`
     RECOMMENDED and §8.7.1 publishes it with required false; Okta and Entra ID send the id only."""
 
@@ -99,13 +100,13 @@ class Manager(ScimManager):
     )
 
 
-class Enterprise(EnterpriseUser):
+class Enterprise(RequestChecks, EnterpriseUser):
     """The Enterprise User extension (RFC 7643 §4.3), with `manager` as clients send it."""
 
     manager: Manager | None = None
 
 
-class Community(Extension):
+class Community(RequestChecks, Extension):
     """The community fields of a user (SPEC §1 Users, Profiles, Applications).
 
     A user always has a profile, a "No Longer at Account" flag and a contact method, so they are
