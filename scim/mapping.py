@@ -12,11 +12,10 @@ from scim2_models import (
     Extension,
     GroupMembership,
     Meta,
-    Name,
     PhoneNumber,
 )
 
-from scim.schemas import Community, Email, Enterprise, Group, Manager, Member, UserResource
+from scim.schemas import Community, Email, Enterprise, Group, Manager, Member, Name, UserResource
 from store import models
 from store.user_fields import OTHER_ATTRIBUTES
 

@@ -37,6 +37,7 @@ from scim2_models import (
 from scim2_models import Email as ScimEmail
 from scim2_models import Group as ScimGroup
 from scim2_models import Manager as ScimManager
+from scim2_models import Name as ScimName
 from scim2_models import User as ScimUser
 
 from scim.request_checks import RequestChecks
@@ -81,11 +82,20 @@ class Email(RequestChecks, ScimEmail):
     value: str | None = None
 
 
+class Name(RequestChecks, ScimName):
+    """The core User's name, checked in a request as the other attributes are."""
+
+
 class User(RequestChecks, ScimUser[Any]):
     """The core User. Every Rollcall user is active or not, so `active` is always there: it is
     published as required, and a request that leaves it out gets true (see quirks)."""
 
     active: Annotated[bool | None, Required.true] = None
+
+    name: Name | None = None
+    """The components of the user's real name."""
+
+    Name: ClassVar[type[ComplexAttribute]] = Name
 
     emails: list[Email] | None = None
     Emails: ClassVar[type[ComplexAttribute]] = Email
