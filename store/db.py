@@ -514,18 +514,17 @@ class Database:
             except IntegrityError as exc:
                 raise Conflict(integrity_message(exc)) from exc
             return True
-        from psycopg import IntegrityError as Clash  # PostgreSQL's driver, run by `run`
+        from psycopg import IntegrityError as Clash  # PostgreSQL's driver
 
         shape = tuple((model, tuple(values)) for model, values in rows)
-        statement = _together(shape, only_if[0] if only_if else None)
-        params = {
-            f"r{n}_{key}": value
-            for n, (_model, values) in enumerate(rows)
-            for key, value in values.items()
-        } | (dict(only_if[1]) if only_if else {})
+        insertion = _insertion(shape, only_if[0] if only_if else None, self.engine.dialect)
         try:
-            with self._durable_kept.connection() as connection:
-                return run(connection, statement, params) > 0
+            with (
+                self._durable_kept.connection() as connection,
+                _raw_cursor(connection, None) as cursor,
+            ):
+                cursor.execute(insertion.sql, insertion.args(rows, only_if), prepare=True)
+                return cursor.rowcount > 0
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
 
@@ -544,6 +543,57 @@ class Database:
 
 Condition = tuple[ColumnElement[bool], Mapping[str, Any]]
 """A condition built once (module level, its parameters named) and the values of them."""
+
+
+@dataclass(frozen=True)
+class _Insertion:
+    """`_together`'s statement as `_execute` would run it, with where each placeholder's value
+    comes from worked out once: a column of one of the rows, or the condition."""
+
+    sql: str
+    sources: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]  # row, key, processor
+    constants: dict[str, Any]  # the condition's values as bound in the statement itself
+    processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to the condition's first
+
+    def args(
+        self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None
+    ) -> list[Any]:
+        """The values of the placeholders, in order, as SQLAlchemy would bind them."""
+        condition = self.constants
+        if only_if is not None:
+            condition = condition | {
+                key: self.processors[key](value) if key in self.processors else value
+                for key, value in only_if[1].items()
+            }
+        found: list[Mapping[str, Any]] = [values for _model, values in rows]
+        found.append(condition)
+        return [
+            value if processor is None else processor(value)
+            for n, key, processor in self.sources
+            for value in (found[n][key],)
+        ]
+
+
+@cache
+def _insertion(
+    shape: tuple[tuple[Any, tuple[str, ...]], ...],
+    condition: ColumnElement[bool] | None,
+    dialect: Dialect,
+) -> _Insertion:
+    statement = _together(shape, condition)
+    ready = _compiled.get(id(statement)) or _compile(statement, dialect)
+    placed = {f"r{n}_{key}": (n, key) for n, (_model, keys) in enumerate(shape) for key in keys}
+    sources = tuple(
+        (*placed[name], ready.processors.get(name)) if name in placed else (len(shape), name, None)
+        for name in ready.names
+    )
+    others = [name for name in ready.names if name not in placed]
+    return _Insertion(
+        ready.sql,
+        sources,
+        {name: ready.defaults[name] for name in others},
+        {name: ready.processors[name] for name in others if name in ready.processors},
+    )
 
 
 @cache
