@@ -83,7 +83,6 @@ class User(Timestamps, Base):
     __tablename__ = "users"
     __table_args__ = (
         Index("ix_users_account_external_id", "account_id", "external_id"),
-        Index("ix_users_account_active", "account_id", "active"),
         Index("ix_users_account_modified", "account_id", "modified_at"),
         Index("ix_users_account_created", "account_id", "created_at", "id"),
         # The Manage Users table: one index per sort order, each ending in the unique userName so
