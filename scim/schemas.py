@@ -62,8 +62,13 @@ class Member(RequestChecks, GroupMember):
     ref: Annotated[UserReference | None, Mutability.immutable] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
+    """The URI of the member: a User resource."""
+
     type: Annotated[str | None, Mutability.immutable] = Field(None, examples=["User"])
+    """The type of the member: 'User'."""
+
     display: Annotated[str | None, Mutability.read_only] = None
+    """The member's display name, as the server has it."""
 
 
 class Group(RequestChecks, ScimGroup):
@@ -71,7 +76,11 @@ class Group(RequestChecks, ScimGroup):
     its account (case aside)."""
 
     display_name: Annotated[str | None, Required.true, Uniqueness.server] = None
+    """A human-readable name for the Group."""
+
     members: list[Member] | None = None
+    """A list of members of the Group."""
+
     Members: ClassVar[type[ComplexAttribute]] = Member
 
 
@@ -80,6 +89,7 @@ class Email(RequestChecks, ScimEmail):
     door, so an address the directory holds always renders back (e.g. at a reserved domain)."""
 
     value: str | None = None
+    """Email addresses for the user."""
 
 
 class Name(RequestChecks, ScimName):
@@ -91,6 +101,7 @@ class User(RequestChecks, ScimUser[Any]):
     published as required, and a request that leaves it out gets true (see quirks)."""
 
     active: Annotated[bool | None, Required.true] = None
+    """A Boolean value indicating the User's administrative status."""
 
     name: Name | None = None
     """The components of the user's real name."""
@@ -98,6 +109,8 @@ class User(RequestChecks, ScimUser[Any]):
     Name: ClassVar[type[ComplexAttribute]] = Name
 
     emails: list[Email] | None = None
+    """Email addresses for the user."""
+
     Emails: ClassVar[type[ComplexAttribute]] = Email
 
 
@@ -108,12 +121,14 @@ class Manager(RequestChecks, ScimManager):
     ref: Annotated[Reference[User] | None, Required.false] = Field(
         None, serialization_alias="$ref", validation_alias="$ref"
     )
+    """The URI of the SCIM resource representing the User's manager."""
 
 
 class Enterprise(RequestChecks, EnterpriseUser):
     """The Enterprise User extension (RFC 7643 §4.3), with `manager` as clients send it."""
 
     manager: Manager | None = None
+    """The User's manager: another User of the account, named by its id."""
 
 
 class Community(RequestChecks, Extension):

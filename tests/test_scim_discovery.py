@@ -67,6 +67,20 @@ def test_schemas_describe_the_three_user_schemas_and_group(anonymous):
     assert anonymous.get("/Schemas/urn:nope").status_code == 404
 
 
+def test_every_published_attribute_is_described(anonymous):
+    """RFC 7643 §7: attributes Rollcall redefines keep a description, as the others have."""
+
+    def undescribed(attributes, prefix=""):
+        for attribute in attributes:
+            name = prefix + attribute["name"]
+            if not attribute.get("description"):
+                yield name
+            yield from undescribed(attribute.get("subAttributes") or [], name + ".")
+
+    for schema in anonymous.get("/Schemas").get_json()["Resources"]:
+        assert list(undescribed(schema["attributes"])) == [], schema["id"]
+
+
 def test_the_group_schema_says_what_groups_really_allow(anonymous, scim):
     group = {a["name"]: a for a in anonymous.get(f"/Schemas/{GROUP}").get_json()["attributes"]}
     assert group["displayName"]["uniqueness"] == "server"
