@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from store.db import Database
 
 USERS = "/scim/v2/Users"
+MOST_VALUES = 4  # emails, and phone numbers, of a plain creation: a process prepares one
+# statement per count of each, so a client cannot make it keep arbitrarily many
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class FastCreate(ScimAnsweredFirst):
         fields = creation_fields(body, account.kind)
         if not users.reads_nothing(fields):
             return None  # a manager to look up: the full path
+        if any(len(fields.get(name) or ()) > MOST_VALUES for name in ("emails", "phone_numbers")):
+            return None  # unusual, and each count makes a statement of its own: the full path
 
         def logged(user: Any) -> dict[str, Any]:
             return provisioning_log.entry_values(
