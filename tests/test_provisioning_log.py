@@ -43,6 +43,19 @@ def test_entries_past_thirty_days_are_purged_and_passwords_hidden(db, enterprise
     assert "s3cret!" not in str(kept.request)
 
 
+def test_a_process_purges_at_its_first_write_then_every_ten_minutes(monkeypatch):
+    clock = [5000.0]
+    monkeypatch.setattr(provisioning_log, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(provisioning_log, "_next_purge", 0.0)  # as a process starts
+    assert provisioning_log.purge_due()
+    assert not provisioning_log.purge_due()
+    clock[0] += provisioning_log.PURGE_EVERY - 1
+    assert not provisioning_log.purge_due()
+    clock[0] += 1
+    assert provisioning_log.purge_due()
+    assert not provisioning_log.purge_due()
+
+
 @pytest.mark.parametrize(
     "request_body",
     [
