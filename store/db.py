@@ -652,18 +652,26 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
 def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     """A new row of `model` as the ORM would insert it (for `insert_together`): the values given,
     and every other column's default; keys the database numbers itself are left out. Defaults
-    that read other columns (`modified_at`) must be given."""
-    row = dict(values)
+    that read other columns (`modified_at`) must be given. The keys come in the table's order
+    whatever was given, so that rows of a model have one shape (a statement is made per shape)."""
+    unknown = values.keys() - _column_keys(model)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    row: dict[str, Any] = {}
     for key, is_scalar, default, numbered in _defaults(model):
-        if row.get(key) is not None:
-            continue
-        if default is not None:
+        value = values.get(key)
+        if value is not None:
+            row[key] = value
+        elif default is not None:
             row[key] = default if is_scalar else default(None)
-        elif numbered:
-            row.pop(key, None)
-        else:
+        elif not numbered:
             row[key] = None
     return row
+
+
+@cache
+def _column_keys(model: Any) -> frozenset[str]:
+    return frozenset(column.key for column in model.__table__.columns)
 
 
 @cache
