@@ -1,7 +1,9 @@
 """drop ix_users_account_active, a prefix of the Manage Users sort indexes
 
-Every query it served is served as well by ix_users_account_user_name (account_id, active,
-user_name_ci), and every user written paid for one more index entry (#3's creates).
+Every query it served is served by ix_users_account_user_name (account_id, active,
+user_name_ci), a larger index: counting an account's inactive users reads more index pages (at
+200,000 users, 321 instead of 25, a fraction of a millisecond). In exchange every user written
+pays for one index entry fewer (#3's creates).
 
 Revision ID: 0007
 Revises: 0006
