@@ -20,6 +20,7 @@ from tests.test_scim_lean_reads import USER
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 CONTEXTS = [context for context in Context if context != Context.DEFAULT]
+BULK = Context.BULK_REQUEST
 LIBRARY_CHECKS = ScimModel.__dict__["_enforce_scim_context"]
 
 
@@ -63,8 +64,9 @@ def user_body(rng: random.Random) -> dict[str, Any]:
             if maybe() < 0.6
         }
     if maybe() < 0.3:
+        manager = rng.choice(["m1", "bulkId:qwerty"])  # an id, or a Bulk operation's user
         body["schemas"].append(ENTERPRISE_URN)
-        body[ENTERPRISE_URN] = {"employeeNumber": "7", "manager": {"value": "m1"}}
+        body[ENTERPRISE_URN] = {"employeeNumber": "7", "manager": {"value": manager}}
     return body
 
 
@@ -90,9 +92,10 @@ def instances(model: Any) -> list[ScimModel]:
     return found
 
 
-def outcome(check: Any, model: ScimModel, context: Context) -> Any:
-    """What a check does to a model: the error it raises, or the values it leaves."""
-    info = SimpleNamespace(context={"scim": context, "scim_policy": POLICY})
+def outcome(check: Any, model: ScimModel, context: Context, in_bulk: bool = False) -> Any:
+    """What a check does to a model: the error it raises, or the values it leaves. `in_bulk`:
+    the model is the data of a Bulk operation (where bulkId references are not yet resolved)."""
+    info = SimpleNamespace(context={"scim": context, "scim_policy": POLICY, "scim_bulk": in_bulk})
     model = model.model_copy(deep=True)
     try:
         check(model, info)
@@ -110,9 +113,9 @@ def test_each_model_is_checked_as_scim2_models_checks_it(resource: Any, make: An
         for part in instances(model):
             if not isinstance(part, RequestChecks):
                 continue
-            for context in CONTEXTS:
-                mine = outcome(type(part)._enforce_scim_context, part, context)
-                upstream = outcome(LIBRARY_CHECKS, part, context)
+            for context, in_bulk in [(c, False) for c in CONTEXTS] + [(BULK, True)]:
+                mine = outcome(type(part)._enforce_scim_context, part, context, in_bulk)
+                upstream = outcome(LIBRARY_CHECKS, part, context, in_bulk)
                 assert mine == upstream, (type(part).__name__, context, part)
                 compared += 1
                 refused += isinstance(mine, tuple)
