@@ -580,6 +580,7 @@ def _insertion(
     condition: ColumnElement[bool] | None,
     dialect: Dialect,
 ) -> _Insertion:
+    """The plan of `_together`'s statement for rows of this shape, made once per process."""
     statement = _together(shape, condition)
     ready = _compiled.get(id(statement)) or _compile(statement, dialect)
     placed = {f"r{n}_{key}": (n, key) for n, (_model, keys) in enumerate(shape) for key in keys}
