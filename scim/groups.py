@@ -60,14 +60,16 @@ def replace_group(resource_id: str) -> Response:
 
 
 def patch_group(resource_id: str) -> Response:
-    """204 by default; 200 with the group when the client asks for attributes back."""
+    """204 by default, with the new version as ETag (RFC 7644 §3.14) so that a client can
+    make its next change conditional without reading the group again; 200 with the group when
+    the client asks for attributes back."""
     body = json_body()
     remember(body, resource_id)
     answer = "attributes" in request.args or "excludedAttributes" in request.args
     params = projection(Group)
-    patched = patch(resource_id, body, if_match(), search.wants_members(params) if answer else None)
-    if patched is None:
-        return Response(status=204)
+    patched = patch(resource_id, body, if_match(), search.wants_members(params) and answer)
+    if not answer:
+        return Response(status=204, headers={"ETag": patched.meta.version})
     return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
 
 
@@ -119,10 +121,8 @@ def replace(
         return _render_model(group, with_members)
 
 
-def patch(
-    resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool | None
-) -> Group | None:
-    """Apply the operations atomically; returns the group when `with_members` is not None."""
+def patch(resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool) -> Group:
+    """Apply the operations atomically; returns the group, its members if `with_members`."""
     operations = parametrized(PatchOp, Group).model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
@@ -137,8 +137,6 @@ def patch(
         else:
             for step, ids in steps:
                 step(tx, actor, group_id, ids)
-        if with_members is None:
-            return None
         return _render_model(groups.get_group(tx, actor, group_id), with_members)
 
 

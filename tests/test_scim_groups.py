@@ -87,7 +87,15 @@ def test_patch_answers_204_without_a_body(scim):
     )
     assert response.status_code == 204
     assert response.get_data() == b""
-    assert member_ids(scim.get(f"/Groups/{created['id']}").get_json()) == [alice["id"]]
+    read = scim.get(f"/Groups/{created['id']}")
+    assert member_ids(read.get_json()) == [alice["id"]]
+    assert response.headers["ETag"] == read.headers["ETag"] != created["meta"]["version"]
+    renamed = scim.patch(  # the ETag answered makes the next change conditional
+        f"/Groups/{created['id']}",
+        patch({"op": "replace", "path": "displayName", "value": "Crew"}),
+        headers={"If-Match": response.headers["ETag"]},
+    )
+    assert renamed.status_code == 204 and renamed.headers["ETag"] != response.headers["ETag"]
 
 
 def test_patch_answers_200_with_the_attributes_asked_for(scim):
