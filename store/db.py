@@ -327,7 +327,8 @@ def _execute(
 
 @dataclass(frozen=True)
 class _Ready:
-    sql: str  # with PostgreSQL's own placeholders ($1, $2...), which psycopg sends as they are
+    sql: bytes  # with PostgreSQL's own placeholders ($1, $2...), which psycopg sends as they are;
+    # encoded once: from a str psycopg makes new bytes, and hashes them, on every run
     names: tuple[str, ...]  # the parameter of each placeholder
     defaults: dict[str, Any]  # the values bound in the statement itself (literals)
     processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to a parameter first
@@ -352,7 +353,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Ready:
         key: processors[key](v) if key in processors else v for key, v in compiled.params.items()
     }
     names = tuple(compiled.positiontup or ())
-    ready = _compiled[id(statement)] = _Ready(str(compiled), names, defaults, processors)
+    ready = _compiled[id(statement)] = _Ready(str(compiled).encode(), names, defaults, processors)
     _kept.append(statement)
     return ready
 
@@ -550,7 +551,7 @@ class _Insertion:
     """`_together`'s statement as `_execute` would run it, with where each placeholder's value
     comes from worked out once: a column of one of the rows, or the condition."""
 
-    sql: str
+    sql: bytes
     sources: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]  # row, key, processor
     constants: dict[str, Any]  # the condition's values as bound in the statement itself
     processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to the condition's first
