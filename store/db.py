@@ -287,15 +287,15 @@ def _row_kind(statement: Executable, description: Any) -> Any:
     return kind
 
 
-def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> int:
+def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> None:
     """A write statement built once, run as `fetch` runs reads: for the hot write, the hash of
-    a token issued. Returns how many rows it wrote (-1 where a session does not tell)."""
+    a token issued."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        return getattr(tx.execute(statement, params), "rowcount", -1)
+        tx.execute(statement, params)
+        return
     with _raw_cursor(tx, None) as cursor:
         _execute(cursor, statement, params, dialect)
-        return cursor.rowcount
 
 
 def _dialect(tx: Reads) -> Dialect:
@@ -673,7 +673,7 @@ def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
 
 @cache
 def _column_keys(model: Any) -> frozenset[str]:
-    return frozenset(column.key for column in model.__table__.columns)
+    return frozenset(key for key, *_ in _defaults(model))
 
 
 @cache
