@@ -78,8 +78,8 @@ SSO_COOKIE = "rollcall_sso"  # sso.session.COOKIE, without importing the views i
 
 def bench_app() -> Flask:
     """Rollcall as served, without the pages' rate limiter (gunicorn calls this factory)."""
-    from portal.limits import limiter
     from rollcall.app import create_app
+    from rollcall.web.limits import limiter
 
     app = create_app()
     limiter.enabled = False

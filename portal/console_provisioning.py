@@ -11,8 +11,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from portal.console_forms import ActionForm, TokenForm
 from portal.forms import show_refusal
 from portal.manage_users import actor, refused
-from rollcall.app import database
-from sso.session import login_required
+from rollcall.web.database import database
+from rollcall.web.session import login_required
 from store import credentials, provisioning_log, user_search
 from store.errors import DomainError, NotFound
 

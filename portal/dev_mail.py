@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from rollcall import mail
-from rollcall.app import database
+from rollcall.web.database import database
 from store import outbox
 from store.models import OutboxMessage
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
 from portal.forms import show_refusal
-from rollcall.app import database
+from rollcall.web.database import database
 from store import links
 from store.db import Tx
 from store.errors import DomainError

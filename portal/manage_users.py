@@ -28,9 +28,9 @@ from flask import (
 from portal.console_forms import ActionForm, UserForm
 from portal.forms import options as choices
 from portal.forms import show_refusal
-from rollcall.app import database
-from sso.pages import safe_next
-from sso.session import current_user, login_required
+from rollcall.web.database import database
+from rollcall.web.redirects import safe_next
+from rollcall.web.session import current_user, login_required
 from store import accounts, exports, reviews, user_mail, user_search, users
 from store.actors import Actor, Door
 from store.applications import all_applications

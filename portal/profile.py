@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from portal.forms import BasicInformationForm, EmailChangeForm, PasswordChangeForm, show_refusal
-from portal.limits import limiter
 from portal.links import link_page
-from rollcall.app import database
-from sso.session import current_user, login_required, sign_in
+from rollcall.web.database import database
+from rollcall.web.limits import limiter
+from rollcall.web.session import current_user, login_required, sign_in, write_cookie
 from store import csc, links, self_service, users
 from store.actors import Actor, Door
 from store.errors import DomainError
@@ -20,6 +20,7 @@ from store.models import User
 from store.profiles import DISPLAY_NAMES, Profile
 
 bp = Blueprint("profile", __name__)
+bp.after_request(write_cookie)  # sets or clears the SSO cookie
 
 PASSWORD_CHANGES = "10 per hour"
 FIELDS = {"phone_numbers": "phone", "emails": "new_email"}

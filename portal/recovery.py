@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request
 
 from portal.forms import EmailForm, LoginForm, ResetForm
-from portal.limits import RECOVERY_PER_ADDRESS, RECOVERY_PER_IP, limiter, named_login
 from portal.links import link_page
-from rollcall.app import database
+from rollcall.web.database import database
+from rollcall.web.limits import RECOVERY_PER_ADDRESS, RECOVERY_PER_IP, limiter, named_login
 from store import links, recovery
 from store.db import Tx
 from store.models import User, UserLink

@@ -7,15 +7,15 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 
 from portal.forms import LoginForm, RegisterForm, show_refusal
-from portal.limits import (
+from portal.links import link_page
+from rollcall.web.database import database
+from rollcall.web.limits import (
     RECOVERY_PER_ADDRESS,
     RECOVERY_PER_IP,
     REGISTER_PER_IP,
     limiter,
     named_login,
 )
-from portal.links import link_page
-from rollcall.app import database
 from store import links, registration
 from store.errors import DomainError
 

@@ -8,6 +8,7 @@ from flask import Blueprint, Flask
 from flask_wtf.csrf import generate_csrf
 
 from portal.forms import PASSWORD_HINT
+from rollcall.web.session import current_user
 
 bp = Blueprint(
     "portal",
@@ -20,15 +21,7 @@ bp = Blueprint(
 
 @bp.app_context_processor
 def signed_in_user() -> dict[str, Any]:
-    return {"current_user": _current_user()}
-
-
-def _current_user() -> Any:
-    try:
-        from sso.session import current_user
-    except ImportError:  # the sign-in door is not there (yet)
-        return None
-    return current_user()
+    return {"current_user": current_user()}
 
 
 def init_app(app: Flask) -> None:

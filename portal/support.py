@@ -12,8 +12,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from portal.console_forms import DecisionForm
 from portal.manage_users import actor, refused
-from rollcall.app import database
-from sso.session import login_required
+from rollcall.web.database import database
+from rollcall.web.session import login_required
 from store import accounts, audit, csc, user_search
 from store.actors import Actor
 from store.errors import DomainError, Forbidden

@@ -1,10 +1,9 @@
-"""Outbox messages sent right after the request that queued them, each kind by a thread of its own.
+"""Outbox messages sent right after the change that queued them, each kind by a thread of its own.
 
-A door registers a sender for a kind of message (mail, back-channel logout). When a request has
-queued messages of that kind (seen as the rows are inserted), its sender starts once the response
-is ready: the change is committed by then, and neither the answer nor its timing waits on a mail
-server or an application. (Not `response.call_on_close`: the development server may hold a
-response open while it drains the client's socket.) What fails is retried by the worker commands.
+A door registers a sender for a kind of message (mail, back-channel logout). When a request's
+transaction commits having queued messages of that kind (`store.outbox.queued_kinds`), its sender
+starts in a thread: the change is committed by then, and neither the answer nor its timing waits
+on a mail server or an application. What fails is retried by the worker commands.
 """
 
 from __future__ import annotations
@@ -12,28 +11,30 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request
-from sqlalchemy import event
+from flask import Flask, current_app, has_request_context, request
 
-from store.models import OutboxMessage
+from store import outbox
+from store.db import Database, Tx
 
 log = logging.getLogger(__name__)
 
 # A sender gets the application and the URL the request came to (for links and the issuer).
 Sender = Callable[[Flask, str], None]
 
-_QUEUED = "rollcall.queued_kinds"
+_KEY = "rollcall.senders"
 _running: set[threading.Thread] = set()
 
 
+def init_app(app: Flask, db: Database) -> None:
+    """Start the app's senders after each of the database's commits that queued messages."""
+    app.extensions.setdefault(_KEY, {})
+    db.after_commit(_start_senders)
+
+
 def register(app: Flask, kind: str, sender: Sender) -> None:
-    """Send messages of `kind` after each request that queued some."""
-    senders = app.extensions.setdefault("rollcall.senders", {})
-    if not senders:
-        app.after_request(_start_senders)
-    senders[kind] = sender
+    """Send messages of `kind` right after a request queued some."""
+    app.extensions.setdefault(_KEY, {})[kind] = sender
 
 
 def wait(timeout: float = 10) -> None:
@@ -42,25 +43,18 @@ def wait(timeout: float = 10) -> None:
         thread.join(timeout)
 
 
-@event.listens_for(OutboxMessage, "after_insert")
-def _note_queued(_mapper: Any, _connection: Any, target: OutboxMessage) -> None:
-    if has_request_context():
-        g.setdefault(_QUEUED, set()).add(target.kind)
-
-
-def _start_senders(response: Response) -> Response:
-    queued = g.get(_QUEUED)
-    if not queued:
-        return response
+def _start_senders(tx: Tx) -> None:
+    queued = outbox.queued_kinds(tx)
+    if not queued or not has_request_context():
+        return  # commands and workers send through the worker commands
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    senders = app.extensions.get("rollcall.senders", {})
+    senders = app.extensions.get(_KEY, {})
     for kind in sorted(queued & senders.keys()):
         thread = threading.Thread(
             target=_run, args=(senders[kind], app, request.url_root, kind), daemon=True
         )
         _running.add(thread)
         thread.start()
-    return response
 
 
 def _run(sender: Sender, app: Flask, base_url: str, kind: str) -> None:

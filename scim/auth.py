@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from flask import request
 from scim2_models import ForbiddenException, UnauthorizedException
 
-from rollcall.app import database
 from rollcall.headers import bearer_token
+from rollcall.web.database import database
 from scim.context import reading
 from store import credentials, oauth
 from store.actors import Actor, ActorType, Door
@@ -48,7 +48,7 @@ def credential_caller(db: Database, credential: LiveCredential) -> Caller:
     if credentials.needs_use_recorded(credential):
         with db.transaction() as tx:
             credentials.record_use(tx, credential.id)
-    return Caller(Actor.for_credential(credential, Door.SCIM), str(credential.id))
+    return Caller(credentials.actor(credential, Door.SCIM), str(credential.id))
 
 
 def _oauth_caller(tx: Tx, token: str) -> Caller:

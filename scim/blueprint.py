@@ -14,7 +14,7 @@ from scim2_models import SCIMException
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from rollcall.app import database
+from rollcall.web.database import database
 from scim import auth, bulk, context, discovery, groups, responses, users
 from store.errors import DomainError
 

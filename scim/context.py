@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app, g, request
 from scim2_models import ResponseParameters
 
-from rollcall.app import database
+from rollcall.web.database import database
 from scim.schemas import parametrized
 from store import provisioning_log
 from store.db import Tx

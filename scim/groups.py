@@ -10,7 +10,7 @@ from flask import Response, request
 from scim2_models import Context, InvalidValueException, PatchOp
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
 
-from rollcall.app import database
+from rollcall.web.database import database
 from scim import mapping, quirks, search
 from scim.context import base_url, caller, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json

@@ -12,7 +12,7 @@ from scim2_models import (
     PatchOp,
 )
 
-from rollcall.app import database
+from rollcall.web.database import database
 from scim import mapping, quirks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json

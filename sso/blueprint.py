@@ -31,15 +31,17 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from rollcall.app import database
 from rollcall.headers import bearer_token
-from sso import claims, keys, session
+from rollcall.web import session
+from rollcall.web.database import database
+from sso import claims, cors, keys
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
 from store import access, oauth, sso_sessions
 from store.db import now
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
+bp.after_request(cors.add_headers)  # only these endpoints answer other origins
 
 RESPONSE_TYPES = ["code"]
 RESPONSE_MODES = ("query", "fragment", "form_post")

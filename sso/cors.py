@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from rollcall.app import database
+from rollcall.web.database import database
 from store import clients
 
 PUBLIC = {"oidc.discovery", "oidc.jwks"}

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from portal.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
-from rollcall.app import database
-from sso import keys, session
+from rollcall.web import session
+from rollcall.web.database import database
+from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
+from rollcall.web.redirects import safe_next
+from sso import keys
 from store import access, clients
 from store.signin import SignInRefused, authenticate
 
 bp = Blueprint("sso", __name__, template_folder="templates")
+bp.after_request(session.write_cookie)  # sets or clears the SSO cookie
 
 
 class SignInForm(FlaskForm):
@@ -130,15 +133,3 @@ class _LogoutError:
 def _audience(claims: dict[str, Any] | None) -> list[str]:
     audience = (claims or {}).get("aud") or []
     return [audience] if isinstance(audience, str) else [str(a) for a in audience]
-
-
-def safe_next(value: str | None) -> str:
-    """Only paths on this site: never an open redirect."""
-    if not value:
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return "/"
-    if "\\" in value:
-        return "/"
-    return value

@@ -5,13 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from store.models import User
 from store.profiles import MAIN_PROFILES
-
-if TYPE_CHECKING:
-    from store.credentials import LiveCredential
 
 
 class ActorType(StrEnum):
@@ -68,16 +64,4 @@ class Actor:
             str(user.id),
             user.account_id,
             manages_users=user.active and user.profile in MAIN_PROFILES,
-        )
-
-    @classmethod
-    def for_credential(cls, credential: LiveCredential, door: Door = Door.SCIM) -> Actor:
-        kind = ActorType.SUPPORT if credential.is_support else ActorType.CREDENTIAL
-        return cls(
-            kind,
-            f"token {credential.name}",
-            door,
-            str(credential.id),
-            credential.account_id,
-            manages_users=True,
         )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import bindparam, exists, select, update
 
 from store import audit, rules
-from store.actors import Actor
+from store.actors import Actor, ActorType, Door
 from store.db import Reads, Tx, fetch, now
 from store.errors import Forbidden, NotFound
 from store.hashes import digest
@@ -106,6 +106,19 @@ def find_live_in_account(tx: Reads, token: str) -> tuple[LiveCredential, Account
     *credential, kind = rows[0]
     live = LiveCredential(*credential)
     return live, AccountRow(live.account_id, kind)
+
+
+def actor(credential: LiveCredential, door: Door = Door.SCIM) -> Actor:
+    """Who acts with a live credential: support's tooling, or an account's identity provider."""
+    kind = ActorType.SUPPORT if credential.is_support else ActorType.CREDENTIAL
+    return Actor(
+        kind,
+        f"token {credential.name}",
+        door,
+        str(credential.id),
+        credential.account_id,
+        manages_users=True,
+    )
 
 
 def needs_use_recorded(credential: LiveCredential) -> bool:

@@ -411,6 +411,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._after_commit: list[Callable[[Tx], None]] = []
         # Reads on PostgreSQL run without BEGIN/COMMIT round trips: each statement sees committed
         # data, which is all a read of one resource or one page needs.
         read_options = {"rollcall_write": False}
@@ -434,6 +435,11 @@ class Database:
             self._durable_kept = _Parking(self._durable)
         # The hot pool's connections, kept checked out between requests (`_hot_connection`).
         self._hot_kept = _Parking(self._hot)
+
+    def after_commit(self, hook: Callable[[Tx], None]) -> None:
+        """Call `hook` with each transaction once it has committed (once, however often asked)."""
+        if hook not in self._after_commit:
+            self._after_commit.append(hook)
 
     @property
     def dialect(self) -> str:
@@ -461,6 +467,8 @@ class Database:
             raise
         finally:
             session.close()
+        for hook in self._after_commit:  # committed: what follows cannot undo it
+            hook(session)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

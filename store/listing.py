@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import joinedload, selectinload
 
-from store import rules
+from store import credentials, rules
 from store.actors import Actor
 from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential
 from store.db import Reads, Tx, fetch
@@ -220,7 +220,7 @@ def user_view_for_token(
         return None
     credential = _credential(rows[0])
     view = _view([row for row in rows if row.id is not None])
-    return credential, _visible(Actor.for_credential(credential), view)
+    return credential, _visible(credentials.actor(credential), view)
 
 
 def user_view_by_name_for_token(
@@ -233,7 +233,7 @@ def user_view_by_name_for_token(
     if not rows:
         return None
     credential = _credential(rows[0])
-    actor = Actor.for_credential(credential)
+    actor = credentials.actor(credential)
     listed = [r for r in rows if r.id is not None and _listable(actor, r.account_id, r.is_support)]
     return credential, _view(listed)
 

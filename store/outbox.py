@@ -13,12 +13,20 @@ from store.models import OutboxMessage, User
 
 EMAIL = "email"
 BACKCHANNEL_LOGOUT = "backchannel_logout"
+_QUEUED = "rollcall.queued_kinds"
 
 
 def enqueue(tx: Tx, kind: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Queue a message in the change's transaction; `queued_kinds` tells whoever committed it."""
     message = OutboxMessage(kind=kind, payload=payload)
     tx.add(message)
+    tx.info.setdefault(_QUEUED, set()).add(kind)
     return message
+
+
+def queued_kinds(tx: Tx) -> frozenset[str]:
+    """The kinds of message this transaction queued (read once it has committed)."""
+    return frozenset(tx.info.get(_QUEUED, ()))
 
 
 def enqueue_email(tx: Tx, user: User, template: str, **context: Any) -> OutboxMessage | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from portal.limits import limiter
+from rollcall.web.limits import limiter
 from store import applications, clients, users
 from store.actors import Actor
 from store.db import Database

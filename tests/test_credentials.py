@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from store import credentials
-from store.actors import Actor, ActorType
+from store.actors import ActorType
 from store.errors import Forbidden, NotFound
 from store.models import ProvisioningCredential
 
@@ -23,7 +23,7 @@ def test_token_is_stored_only_as_a_hash_and_authenticates(db, enterprise, operat
         assert stored.last_used_at is None
     with db.transaction() as tx:
         found = credentials.authenticate(tx, secret)
-        actor = Actor.for_credential(found)
+        actor = credentials.actor(found)
         assert credentials.authenticate(tx, secret + "x") is None
     assert (actor.type, actor.account_id) == (ActorType.CREDENTIAL, enterprise.account.id)
     with db.transaction(write=False) as tx:
@@ -45,7 +45,7 @@ def test_support_token_addresses_every_account(db, operator, enterprise):
     with db.transaction() as tx:
         _, secret = credentials.create_credential(tx, operator, account_id=None, name="support")
     with db.transaction() as tx:
-        actor = Actor.for_credential(credentials.authenticate(tx, secret))
+        actor = credentials.actor(credentials.authenticate(tx, secret))
     assert actor.privileged
     with db.transaction() as tx, pytest.raises(Forbidden):
         credentials.create_credential(tx, enterprise.actor, account_id=None, name="mine")

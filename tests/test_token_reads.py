@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from store import credentials, listing, users
-from store.actors import Actor
 from store.errors import NotFound
 
 
@@ -42,7 +41,7 @@ def expected(db, token, read):
         credential = credentials.find_live(tx, token)
         if credential is None:
             return None
-        return credential, shown(read(tx, Actor.for_credential(credential)))
+        return credential, shown(read(tx, credentials.actor(credential)))
 
 
 def shown(view):

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
-from rollcall.app import database
+from rollcall.web.database import database
 from store import sso_sessions
 from store.db import Tx
 from store.models import SsoSession, User

@@ -7,6 +7,8 @@ neither many accounts from one address nor one account from many addresses gets 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -37,10 +39,20 @@ def named_login(*fields: str):  # type: ignore[no-untyped-def]
     return key
 
 
-def init_app(app: Flask, storage_url: str) -> None:
+def init_app(app: Flask, storage_url: str, unlimited: Iterable[str]) -> None:
+    """Limit the pages people use: flask-limiter's hooks run for every blueprint of the app but
+    the `unlimited` ones (machines with secret tokens, health checks), not on every request."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    existing = [list(funcs.get(None, ())) for funcs in hooks]
     limiter.init_app(app)
+    limited = [name for name in app.blueprints if name not in set(unlimited)]
+    for funcs, kept in zip(hooks, existing, strict=True):
+        added = [hook for hook in funcs.get(None, ()) if hook not in kept]
+        funcs[None] = kept
+        for name in limited:
+            funcs.setdefault(name, []).extend(added)
     app.register_error_handler(429, _too_many)
 
 

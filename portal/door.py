@@ -1,0 +1,29 @@
+"""The pages for people, put onto an application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from portal import (
+    console_provisioning,
+    dev_mail,
+    manage_users,
+    profile,
+    recovery,
+    registration,
+    site,
+    support,
+)
+from rollcall import mail
+from rollcall.settings import Settings
+from store import csc
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    site.init_app(app)
+    mail.init_app(app, settings)
+    app.extensions.setdefault("rollcall.csc_verifier", csc.LocalDirectory())
+    for module in (registration, recovery, profile, manage_users, console_provisioning, support):
+        app.register_blueprint(module.bp)
+    if settings.development:
+        app.register_blueprint(dev_mail.bp)

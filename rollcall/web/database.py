@@ -1,0 +1,18 @@
+"""The database of the application handling the current request (put there by create_app)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from store.db import Database
+
+KEY = "rollcall.database"
+
+
+def init_app(app: Flask, db: Database) -> None:
+    app.extensions[KEY] = db
+
+
+def database() -> Database:
+    """The database of the application handling the current request."""
+    return current_app.extensions[KEY]

@@ -1,0 +1,14 @@
+"""The OpenID Provider and its sign-in pages, put onto an application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from sso import backchannel, blueprint, pages, server
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["rollcall.oauth"] = server.create_server(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(blueprint.bp)
+    backchannel.init_app(app)
