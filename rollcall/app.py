@@ -13,13 +13,18 @@ from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from rollcall.web import database as web_database
 from rollcall.web import limits
+from rollcall.web.dispatch import Dispatcher, Route
 from scim import blueprint as scim_door
-from scim.fast_create import FastCreate
-from scim.fast_reads import FastReads
+from scim import plain_users
 from sso import door as sso_door
-from sso.fast_token import FastToken
-from sso.fast_userinfo import FastUserinfo
 from store.db import Database
+
+# The requests identity providers send most, answered without Flask's machinery when plain.
+PLAIN_ROUTES = (
+    Route("GET", "/scim/v2/Users", plain_users.is_plain_lookup, plain_users.look_up_user),
+    Route("GET", "/scim/v2/Users/", plain_users.is_plain_read, plain_users.read_user, segment=True),
+    Route("POST", "/scim/v2/Users", plain_users.is_plain_create, plain_users.create_user),
+)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
@@ -46,9 +51,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Machines with secret tokens are not limited; the pages people use are.
     limits.init_app(app, settings.ratelimit_url, unlimited=(scim_door.bp.name, health_bp.name))
 
-    # The requests sent most, answered before Flask; each layer hands everything else on.
-    app.wsgi_app = FastReads(app.wsgi_app, database, settings)  # type: ignore[method-assign]
-    app.wsgi_app = FastCreate(app.wsgi_app, database, settings)  # type: ignore[method-assign]
-    app.wsgi_app = FastUserinfo(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
-    app.wsgi_app = FastToken(app.wsgi_app, app, database, settings)  # type: ignore[method-assign]
+    if settings.dispatch:
+        app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]
     return app

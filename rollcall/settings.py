@@ -32,6 +32,9 @@ class Settings:
     mail_inline: bool | None = None
     # Rate limit storage: empty = this process's memory, or a redis:// URL shared by all workers.
     ratelimit_url: str = ""
+    # Answer the plainest hot requests without Flask's machinery (rollcall.web.dispatch); off,
+    # Flask answers them with the same functions.
+    dispatch: bool = True
 
     @property
     def development(self) -> bool:
@@ -67,6 +70,7 @@ class Settings:
             mail_from=env.get("ROLLCALL_MAIL_FROM", cls.mail_from).strip() or cls.mail_from,
             mail_inline=_flag(env, "ROLLCALL_MAIL_INLINE"),
             ratelimit_url=env.get("ROLLCALL_RATELIMIT_URL", "").strip(),
+            dispatch=_flag(env, "ROLLCALL_DISPATCH") is not False,
         )
 
 

@@ -9,14 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from pydantic import ValidationError
-from scim2_models import SCIMException
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from rollcall.web.database import database
-from scim import auth, bulk, context, discovery, groups, responses, users
-from store.errors import DomainError
+from scim import auth, bulk, context, discovery, groups, plain_users, responses, users
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
@@ -30,10 +27,23 @@ PUBLIC = {
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+# Plain requests of these endpoints are answered whole by scim.plain_users, which authenticates,
+# logs and refuses them itself (as it does for rollcall.web.dispatch).
+PLAIN = {
+    "scim.get_user": plain_users.is_plain_read,
+    "scim.list_users": plain_users.is_plain_lookup,
+    "scim.create_user": plain_users.is_plain_create,
+}
+
+
 @bp.before_request
 def _authenticate() -> None:
     g.scim_error = None
     if request.endpoint in PUBLIC:
+        return
+    plain = PLAIN.get(request.endpoint or "")
+    if plain is not None and plain(request):
+        g.scim_plain = True
         return
     g.caller = auth.authenticate()
 
@@ -43,22 +53,12 @@ def _close_reading(_exc: BaseException | None) -> None:
     context.close_reading()
 
 
-@bp.errorhandler(SCIMException)
-@bp.errorhandler(ValidationError)
-@bp.errorhandler(DomainError)
-@bp.errorhandler(HTTPException)
-def _error(exc: Exception) -> Response:
-    response = responses.from_exception(exc)
-    g.scim_error = response.get_json(force=True).get("detail")
-    return response
-
-
 @bp.errorhandler(Exception)
-def _unexpected(exc: Exception) -> Response:
-    """A fault of ours still answers in SCIM's format, and is logged with its traceback."""
-    current_app.logger.exception("SCIM request failed: %s %s", request.method, request.path)
-    g.scim_error = "internal error"
-    return responses.error_response(500, "The server failed to handle this request.")
+def _error(exc: Exception) -> Response:
+    """Every refusal, and every fault of ours, answered in SCIM's format in one place."""
+    response = responses.refusal(exc)
+    g.scim_error = responses.outcome(response)
+    return response
 
 
 @bp.after_request

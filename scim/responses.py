@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from flask import Response, request
@@ -17,6 +18,7 @@ from scim2_models import (
     SCIMException,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request
 
 from scim.schemas import MAX_PAYLOAD_SIZE
 from store.errors import (
@@ -31,6 +33,8 @@ from store.validation import storable
 
 MEDIA_TYPE = "application/scim+json"
 UNIQUE_FIELDS = frozenset({"user_name", "display_name", "name"})
+
+log = logging.getLogger(__name__)
 
 
 def scim_json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -63,6 +67,22 @@ def error_response(status: int, detail: str, scim_type: str | None = None) -> Re
     error = Error(status=status, scim_type=scim_type, detail=detail)
     headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
     return scim_json(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
+
+
+def refusal(exc: Exception) -> Response:
+    """Any exception as the SCIM Error the client gets: a refusal in its own words, a fault of
+    ours as a 500 (logged with its traceback)."""
+    if isinstance(exc, SCIMException | ValidationError | DomainError | HTTPException):
+        return from_exception(exc)
+    log.error("SCIM request failed", exc_info=exc)
+    return error_response(500, "The server failed to handle this request.")
+
+
+def outcome(response: Response) -> str:
+    """What the provisioning log says of a refusal: its detail, or that we failed."""
+    if response.status_code >= 500:
+        return "internal error"
+    return str(json.loads(response.get_data()).get("detail"))
 
 
 def from_exception(exc: Exception) -> Response:
@@ -102,13 +122,15 @@ def _domain_error(exc: DomainError) -> Response:
     return error_response(400, exc.message)
 
 
-def json_body() -> Any:
-    """The request's JSON, refused with 413 past the advertised size and 400 when malformed."""
-    if (request.content_length or 0) > MAX_PAYLOAD_SIZE:
+def json_body(asked: Request | None = None) -> Any:
+    """The JSON of a request (Flask's current one unless given), refused with 413 past the
+    advertised size and 400 when malformed."""
+    asked = asked if asked is not None else request
+    if (asked.content_length or 0) > MAX_PAYLOAD_SIZE:
         raise PayloadTooLargeException(
             detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."
         )
-    return parse_json(request.stream.read(MAX_PAYLOAD_SIZE + 1))
+    return parse_json(asked.stream.read(MAX_PAYLOAD_SIZE + 1))
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:

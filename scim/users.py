@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from scim2_models import (
     Context,
     InvalidValueException,
@@ -13,18 +13,20 @@ from scim2_models import (
 )
 
 from rollcall.web.database import database
-from scim import mapping, quirks, search, user_json
+from rollcall.web.dispatch import Site
+from scim import mapping, plain_users, quirks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, UserResource, parametrized
 from store import accounts, listing, users
 from store.actors import ActorType
 from store.db import Tx
-from store.profiles import AccountKind, default_profile
 from store.versions import IfMatch
 
 
 def list_users() -> Response:
+    if g.get("scim_plain"):
+        return plain_users.look_up_user(Site.of(), request)
     user_name = search.user_name_lookup(request.args)
     if user_name is not None:
         # The lookup identity providers send before each push: one user or none, no sorting or
@@ -45,6 +47,8 @@ def search_users() -> Response:
 
 
 def get_user(resource_id: str) -> Response:
+    if g.get("scim_plain"):
+        return plain_users.read_user(Site.of(), request, resource_id)
     if projected():
         return _get_projected_user(resource_id)
     with reading() as tx:
@@ -67,6 +71,8 @@ def _get_projected_user(resource_id: str) -> Response:
 
 
 def create_user() -> Response:
+    if g.get("scim_plain"):
+        return plain_users.create_user(Site.of(), request)
     body = json_body()
     remember(body)
     params = projection(UserResource)  # a bad projection is refused before anything is created
@@ -148,24 +154,8 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
         actor,
         account_id=account.id,
         email_verified=actor.type != ActorType.USER,
-        **creation_fields(body, account.kind),
+        **plain_users.creation_fields(body, account.kind),
     )
-
-
-def creation_fields(body: dict[str, Any], account_kind: str) -> dict[str, Any]:
-    """The store fields of a creation request, validated by scim2-models; the community fields it
-    leaves out take their defaults in an account of this kind."""
-    defaults = {
-        "profile": default_profile(AccountKind(account_kind)).value,
-        "noLongerAtAccount": False,
-        "preferredContactMethod": "email",
-    }
-    resource = UserResource.model_validate(
-        quirks.with_defaults(quirks.resource(body), True, defaults),
-        scim_ctx=Context.RESOURCE_CREATION_REQUEST,
-        scim_policy=POLICY,
-    )
-    return mapping.user_fields(resource)
 
 
 def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:

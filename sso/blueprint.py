@@ -143,18 +143,18 @@ def userinfo() -> Response:
     presented = _bearer()
     if presented is None:
         return _bearer_error(401, None)
-    with database().transaction(write=False) as tx:
-        holder = oauth.token_holder(tx, presented)
-        if holder is None:
-            return _bearer_error(401, "invalid_token", "The access token is not valid.")
-        scopes = set(scope_to_list(holder.scope) or ())
-        if "openid" not in scopes:
-            return _bearer_error(403, "insufficient_scope", "The token has no openid scope.")
-        if "community" in scopes:  # account, roles and applications: the whole user
+    with database().reading() as reads:  # the token and its user, in one statement
+        holder = oauth.token_holder(reads, presented)
+    if holder is None:
+        return _bearer_error(401, "invalid_token", "The access token is not valid.")
+    scopes = set(scope_to_list(holder.scope) or ())
+    if "openid" not in scopes:
+        return _bearer_error(403, "insufficient_scope", "The token has no openid scope.")
+    found = claims.standard_claims(holder, scopes)
+    if "community" in scopes:  # account, roles and applications: the whole user
+        with database().transaction(write=False) as tx:
             user = claims.load_user(tx, holder.id)
             found = claims.claims_for(tx, user, scopes) if user else {}
-        else:
-            found = claims.standard_claims(holder, scopes)
     response = jsonify(found)
     response.headers["Cache-Control"] = "no-store"
     return response

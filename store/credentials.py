@@ -198,33 +198,32 @@ STILL_LIVE = exists(
     )
 )
 """The credential of `token_hash` is live, and still the credential `live_id` named `live_name`
-of the account `live_account_id` of kind `live_kind`: what a recalled credential (`Recall`) was
-when it was read. Checked on the statement's snapshot: a revocation holds for every request that
-starts after it commits, as it does for requests Flask answers."""
+of the account `live_account_id` of kind `live_kind`: what a cached credential was when it was
+read. Checked on the write's own snapshot, so a revocation holds for every request that starts
+after it commits."""
 
 
-class Recalled(NamedTuple):
+class CachedCredential(NamedTuple):
     credential: LiveCredential
     account: AccountRow
     still_live: Condition  # for Database.insert_together's `only_if`
 
 
-class Recall:
+class CredentialCache:
     """The live credentials of accounts this process has lately seen, by their token's digest.
 
-    Why: an identity provider creating users sends the same token thousands of times, and
-    reading it first is a round trip and a tenth of a create's time. A write that trusts a
-    recalled credential checks, in its own statement, that the credential is still live and
-    as recalled (`still_live`); if not, nothing is written and the caller forgets it and asks
-    again in full, so a revocation holds for every request that starts after it, as without
-    recalling. Entries are kept for `ttl` seconds, at most `size` of them."""
+    An identity provider creating users sends the same token thousands of times; reading it
+    before each create is a round trip. A write that trusts a cached credential checks, in its
+    own statement, that it is still live and as cached (`still_live`); if not, nothing is
+    written and the caller forgets it and reads it again. Entries live `ttl` seconds, at most
+    `size` of them."""
 
     def __init__(self, size: int = 64, ttl: float = 60.0) -> None:
         self.size, self.ttl = size, ttl
-        self._known: dict[str, tuple[float, Recalled]] = {}  # oldest read first
+        self._known: dict[str, tuple[float, CachedCredential]] = {}  # oldest read first
         self._changing = threading.Lock()  # a server may run requests in threads
 
-    def find(self, db: Database, token: str) -> Recalled | None:
+    def find(self, db: Database, token: str) -> CachedCredential | None:
         """The live credential of an account this token belongs to, with its account; None
         for a token that is not live or belongs to no account (support)."""
         key = digest(token)
@@ -244,7 +243,7 @@ class Recall:
             "live_account_id": account.id,
             "live_kind": account.kind,
         }
-        recalled = Recalled(credential, account, (STILL_LIVE, still))
+        recalled = CachedCredential(credential, account, (STILL_LIVE, still))
         with self._changing:
             self._known.pop(key, None)  # read again: now the newest
             if len(self._known) >= self.size:

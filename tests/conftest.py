@@ -118,12 +118,14 @@ class Scene:
 SCIM_MEDIA_TYPE = "application/scim+json"
 
 
-@pytest.fixture
-def app(db: Database) -> Any:
+@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
+def app(db: Database, request: pytest.FixtureRequest) -> Any:
+    """The app, with the plain hot requests answered by the dispatcher, and again by Flask alone:
+    every HTTP test shows both ways answer alike."""
     from rollcall.app import create_app
     from rollcall.settings import Settings
 
-    return create_app(Settings(database_url=db.url), db)
+    return create_app(Settings(database_url=db.url, dispatch=request.param), db)
 
 
 @pytest.fixture

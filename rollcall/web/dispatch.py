@@ -1,0 +1,77 @@
+"""The requests sent most, answered without Flask's routing, cookie session and hooks.
+
+Each route names a method and a path (exact, or a prefix followed by one path segment), a test of
+whether a request needs nothing Flask adds (`plain`), and the function that answers it. Flask's
+view for the same route calls the same function for plain requests, so a request has one
+implementation whichever way it comes in; `Settings.dispatch` off leaves every request to Flask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+from werkzeug.wrappers import Request, Response
+
+from rollcall.headers import add_security_headers
+from rollcall.settings import Settings
+from store.db import Database
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+@dataclass(frozen=True)
+class Site:
+    """What an answer needs from the application: its database and settings."""
+
+    db: Database
+    settings: Settings
+
+    @classmethod
+    def of(cls, app: Flask | None = None) -> Site:
+        app = app or current_app
+        return cls(app.extensions["rollcall.database"], app.config["ROLLCALL_SETTINGS"])
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # exact; with `segment`, the part before a final path segment (ending in "/")
+    plain: Callable[[Request], bool]
+    answer: Callable[..., Response]  # (site, request[, segment]) -> response
+    segment: bool = False
+
+
+class Dispatcher:
+    """WSGI middleware: plain requests of `routes` answered by their function, the rest by Flask."""
+
+    def __init__(self, app: Flask, routes: Iterable[Route]) -> None:
+        self.next: WSGIApplication = app.wsgi_app
+        self.site = Site.of(app)
+        self.exact = {(r.method, r.path): r for r in routes if not r.segment}
+        self.prefixed: Sequence[Route] = [r for r in routes if r.segment]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        found = self._route(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        if found is not None:
+            route, args = found
+            request = Request(environ)
+            if route.plain(request):
+                response = route.answer(self.site, request, *args)
+                add_security_headers(response, self.site.settings.development)
+                return response(environ, start_response)
+        return self.next(environ, start_response)
+
+    def _route(self, method: str, path: str) -> tuple[Route, tuple[Any, ...]] | None:
+        route = self.exact.get((method, path))
+        if route is not None:
+            return route, ()
+        for route in self.prefixed:
+            if route.method == method and path.startswith(route.path):
+                segment = path[len(route.path) :]
+                if segment and "/" not in segment:
+                    return route, (segment,)
+        return None

@@ -1,0 +1,85 @@
+"""`users.create_user_at_once` (one durable statement, for plain SCIM creates) writes the same
+user, emails, phone numbers and audit event as `users.create_user` (the unit of work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from store import users
+from store.credentials import AccountRow
+from store.errors import Conflict
+from store.models import AuditEvent, User, UserEmail, UserPhoneNumber
+
+SKIPPED = {"id", "user_name", "user_name_ci", "created_at", "modified_at", "user_id"}
+FIELDS: dict[str, Any] = {
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "display_name": "Ada L.",
+    "title": "Countess",
+    "locale": "en-GB",
+    "external_id": "x-1",
+    "active": False,
+    "emails": [
+        {"value": "ada@example.com", "type": "work", "primary": True},
+        {"value": "ada@home.example", "type": "home"},
+    ],
+    "phone_numbers": [{"value": "+44 20 7946 0000", "type": "work"}],
+    "department": "Engines",
+}
+
+
+def stored(db: Any, user_name: str) -> dict[str, Any]:
+    """What was written for a user, without what differs between any two users."""
+    with db.transaction(write=False) as tx:
+        user = tx.scalars(select(User).where(User.user_name == user_name)).one()
+        rows = {
+            "user": _plain(user),
+            "emails": [_plain(e) for e in tx.scalars(select(UserEmail).filter_by(user_id=user.id))],
+            "phones": [
+                _plain(p) for p in tx.scalars(select(UserPhoneNumber).filter_by(user_id=user.id))
+            ],
+        }
+        event = tx.scalars(select(AuditEvent).filter_by(target_id=str(user.id))).one()
+        rows["audit"] = {k: v for k, v in _plain(event).items() if k not in ("target_label",)}
+        rows["audit"]["changes"] = {
+            k: v for k, v in event.changes.items() if k not in ("userName", "user_name")
+        }
+    return rows
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {
+        c.key: getattr(row, c.key)
+        for c in type(row).__table__.columns
+        if c.key not in SKIPPED and c.key not in ("target_id", "at", "id")
+    }
+
+
+def test_both_ways_write_the_same_rows(db, enterprise):
+    okta = enterprise.okta
+    account = AccountRow(enterprise.account.id, enterprise.account.kind)
+    with db.transaction() as tx:
+        users.create_user(
+            tx, okta, account_id=account.id, user_name="unit", email_verified=True, **FIELDS
+        )
+    made = users.create_user_at_once(
+        db, okta, account, user_name="once", email_verified=True, **FIELDS
+    )
+    assert made is not None
+    once = stored(db, "once")
+    assert (len(once["emails"]), len(once["phones"])) == (2, 1)
+    assert once["audit"]["changes"] and once["user"]["department"] == "Engines"
+    assert once == stored(db, "unit")
+
+
+def test_a_taken_user_name_is_a_conflict_and_writes_nothing(db, enterprise):
+    account = AccountRow(enterprise.account.id, enterprise.account.kind)
+    users.create_user_at_once(db, enterprise.okta, account, user_name="taken")
+    with pytest.raises(Conflict) as refused:
+        users.create_user_at_once(db, enterprise.okta, account, user_name="TAKEN")
+    assert refused.value.field == "user_name"
+    with db.transaction(write=False) as tx:
+        assert len(tx.scalars(select(User).where(User.user_name_ci == "taken")).all()) == 1
