@@ -6,6 +6,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from rollcall.app import create_app
 from rollcall.settings import Settings
 
 
@@ -20,8 +21,6 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from rollcall.app import create_app
-
         # Each worker builds its own app (and its own connection pool) after the fork.
         return create_app(self.settings)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from rollcall.settings import Settings
@@ -23,8 +25,6 @@ class Context:
     def settings(self) -> Settings:
         settings = Settings.from_env()
         if self._override:
-            from dataclasses import replace
-
             settings = replace(settings, database_url=self._override)
         return settings
 
@@ -53,8 +53,6 @@ OPERATOR = Actor.system()
 
 def safe(url: str) -> str:
     """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:

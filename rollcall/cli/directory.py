@@ -8,6 +8,8 @@ import click
 
 from rollcall.cli.context import OPERATOR, Context, pass_context
 from store import accounts, credentials, provisioning_log, users
+from store import csc as csc_store
+from store.db import now
 from store.profiles import AccountKind, Entitlement, Profile
 
 
@@ -196,8 +198,6 @@ def csc() -> None:
 @pass_context
 def csc_import(obj: Context, file: Any) -> None:
     """Load CSC logins from a CSV (username, password or password_hash, email)."""
-    from store import csc as csc_store
-
     with obj.transaction() as tx:
         added, updated = csc_store.import_csv(tx, OPERATOR, file)
     click.echo(f"csc directory: {added} added, {updated} updated")
@@ -207,9 +207,6 @@ def csc_import(obj: Context, file: Any) -> None:
 @pass_context
 def csc_overdue(obj: Context) -> None:
     """Access requests still undecided after 72 hours (exit status 1 when there are any)."""
-    from store import csc as csc_store
-    from store.db import now
-
     with obj.transaction() as tx:
         late = csc_store.overdue(tx)
         for request, user in late:

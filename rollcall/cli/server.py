@@ -20,7 +20,7 @@ from store import migrate
 @pass_context
 def serve(obj: Context, host: str, port: int, workers: int) -> None:
     """Serve Rollcall over HTTP."""
-    from rollcall.app import create_app
+    from rollcall.app import create_app  # the whole app: loaded only by the command serving it
 
     settings = obj.settings
     if not migrate.is_current(obj.database):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from rollcall.cli.context import OPERATOR, Context, pass_context
@@ -109,8 +111,6 @@ def keys() -> None:
 @pass_context
 def keys_rotate(obj: Context, delay_minutes: int) -> None:
     """Add a new signing key; the current one retires when the new one starts signing."""
-    from datetime import timedelta
-
     with obj.transaction() as tx:
         key = signing_keys.rotate(tx, OPERATOR, delay=timedelta(minutes=delay_minutes))
         click.echo(f"new key {key.kid} signs from {key.signs_from:%Y-%m-%d %H:%M:%S} UTC")

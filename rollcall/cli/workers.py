@@ -34,7 +34,7 @@ def mail() -> None:
 @pass_context
 def mail_send(obj: Context, once: bool, interval: float) -> None:
     """Deliver queued mails over SMTP (ROLLCALL_SMTP_URL); failures are retried later."""
-    from rollcall.mail import deliver_pending
+    from rollcall.mail import deliver_pending  # loaded by the command using it, as the app
 
     settings = obj.settings
     if not settings.smtp_url and not settings.development:
