@@ -169,8 +169,8 @@ class UserView:
         )
 
 
-# What a view shows: not the sign-in secrets and state, nor the folded keys lookups use (every
-# column read costs, a few microseconds each).
+# What a view shows: not the sign-in secrets and state, nor the folded keys lookups use (each
+# column read has a cost on the hottest reads).
 _HIDDEN = {
     "password_hash",
     "password_changed_at",

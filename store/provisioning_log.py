@@ -61,11 +61,9 @@ def entry_values(
 
 
 def purge_due() -> bool:
-    """Whether this write should also purge: a process's first, then one every ten minutes;
-    often enough to keep 30 days, rarely enough to be free (a purge by chance, one write in a
-    hundred, cost a busy identity provider's creates about 2% of their time). A purge undone
-    with its request's transaction waits for the next ten minutes: old entries may outlive
-    the retention period by that much more."""
+    """Whether this write should also purge: a process's first, then one every ten minutes,
+    often enough to keep 30 days and rarely enough to cost nothing a client feels. A purge
+    undone with its request's transaction waits for the next one."""
     global _next_purge
     moment = monotonic()
     if moment < _next_purge:

@@ -149,7 +149,7 @@ def create_user_at_once(
     phone numbers, its audit event and, when `logged` gives the columns of one for it, the
     provisioning log entry of the request. Returns the user as plain attributes (what
     `listing.UserView.of` shows), or None when `only_if` (a condition checked in the same
-    statement) did not hold and nothing was written. Why: identity providers create users by the
+    statement) did not hold and nothing was written. Identity providers create users by the
     thousand, and the ORM's unit of work costs several times what the database does. Same rules,
     values and rows as `create_user` (tests/store/test_create_at_once.py compares them)."""
     new = new_user(
