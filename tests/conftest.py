@@ -12,13 +12,22 @@ import pytest
 from sqlalchemy import text
 
 from rollcall import senders
-from store import accounts, migrate, signing_keys, users
+from rollcall.settings import password_hashing
+from store import accounts, migrate, passwords, signing_keys, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
 from store.models import Account, User
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
+from tests.serving import TEST_SETTINGS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Cheap Argon2id in this process and in the `rollcall` commands it runs in process; the
+    # servers and commands started as subprocesses get it from tests/serving.py's clean_env().
+    os.environ.update(TEST_SETTINGS)
+    passwords.use_cost(password_hashing())
 
 
 @pytest.fixture(scope="session")

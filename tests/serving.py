@@ -21,9 +21,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# What every Rollcall the tests run is told: hash passwords at the cheap cost (hundreds of
+# production-cost hashes would take a minute of the run).
+TEST_SETTINGS = {"ROLLCALL_PASSWORD_HASHING": "cheap"}
+
+
 def clean_env() -> dict[str, str]:
-    """The environment without ROLLCALL_* settings, so only the given options count."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    """The environment without ROLLCALL_* settings but the tests' own, so only the given options
+    count."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return env | TEST_SETTINGS
 
 
 def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
