@@ -8,7 +8,7 @@ projection, a user that names no manager. It validates the body with scim2-model
 users.create_user does, applies the same store rules (`users.create_user_at_once`, which shares
 `users.new_user` with `users.create_user`), and writes the user, its audit event and the
 provisioning log entry in one durable statement; the response is the view's, byte for byte
-(tests/test_scim_fast_create.py compares them). The token is recalled from earlier requests
+(tests/scim/test_fast_create.py compares them). The token is recalled from earlier requests
 (`credentials.Recall`) rather than read first; that statement writes nothing unless the token is
 still live, and the request then goes on to Flask, which refuses it. Every other request, and
 every refusal (a taken userName, a bad value, an unknown token), goes on to Flask unchanged, so

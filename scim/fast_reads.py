@@ -6,7 +6,7 @@ traffic, and through Flask's request machinery (request context, cookie session,
 blueprint hooks) they cost about twice what the reads themselves do. This WSGI layer answers them
 when nothing about the request is unusual: a provisioning token, no projection, no conditional
 headers. It calls the same store operations and writes the same JSON and headers as the views in
-users.py (tests/test_scim_fast_reads.py compares the two byte for byte). Every other request, and
+users.py (tests/scim/test_fast_reads.py compares the two byte for byte). Every other request, and
 every refusal (an unknown token, a user the caller may not see), goes on to Flask unchanged, so
 errors are still written in one place.
 """

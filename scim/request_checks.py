@@ -6,7 +6,7 @@ attribute for its properties, about a tenth of a millisecond of every user creat
 of it spent on attributes that have none of them. `RequestChecks` visits, in the same order, only
 the attributes that have one, found once per class from scim2-models' own annotations, and runs
 scim2-models' own check on each, so the outcome is the same, errors and their order included
-(tests/test_scim_request_checks.py compares the two on many requests). Responses are checked by
+(tests/scim/test_request_checks.py compares the two on many requests). Responses are checked by
 scim2-models itself. Should a release of scim2-models no longer have the checks this relies on,
 the mixin stands aside and scim2-models checks everything as before.
 """

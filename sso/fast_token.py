@@ -6,7 +6,7 @@ grant costs several times the one read and one insert it needs. This WSGI layer 
 case: a form body of `grant_type=client_credentials` and an optional `scope`, the client's secret
 in HTTP Basic, no query string and no `Origin` (no CORS to decide). It checks the client with the
 methods Authlib calls (`sso.clients.Client`, `sso.grants.registered_for`), makes the token with
-the same generator and keeps it with the same call (tests/test_oidc_fast_token.py compares the
+the same generator and keeps it with the same call (tests/sso/test_fast_token.py compares the
 answers with Flask's). Every other request, and every refusal, goes on to Flask, which writes the
 errors.
 """

@@ -6,7 +6,7 @@ costs more than the one statement that answers it. This WSGI layer answers the p
 with `Authorization: Bearer`, no query string and no `Origin` (no CORS to decide), for a live token
 whose scopes include openid and not community (the whole-user claims). It reads with the same
 store call and writes the same JSON and headers as `sso.blueprint.userinfo`
-(tests/test_oidc_fast_userinfo.py compares them byte for byte); every other request, and every
+(tests/sso/test_fast_userinfo.py compares them byte for byte); every other request, and every
 refusal, goes on to Flask, which writes the errors.
 """
 

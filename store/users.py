@@ -151,7 +151,7 @@ def create_user_at_once(
     `listing.UserView.of` shows), or None when `only_if` (a condition checked in the same
     statement) did not hold and nothing was written. Why: identity providers create users by the
     thousand, and the ORM's unit of work costs several times what the database does. Same rules,
-    values and rows as `create_user` (tests/test_scim_fast_create.py compares them)."""
+    values and rows as `create_user` (tests/scim/test_fast_create.py compares them)."""
     new = new_user(
         None, actor, account, user_name=user_name, email_verified=email_verified, **fields
     )

@@ -68,3 +68,15 @@ def served(
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `rollcall` command run to its end on the database, its output captured."""
+    env = clean_env()
+    return subprocess.run(
+        [*ROLLCALL, "--database", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )

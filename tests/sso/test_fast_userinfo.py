@@ -11,8 +11,8 @@ from werkzeug.test import EnvironBuilder
 from rollcall.app import create_app
 from rollcall.settings import Settings
 from sso.fast_userinfo import FastUserinfo
-from tests.test_oidc_errors import tokens_for
-from tests.test_scim_fast_reads import answered, layer
+from tests.oidc import tokens_for
+from tests.wsgi_layers import answered, layer
 
 
 def environ(token: str | None, method: str = "GET", query: str = "", **headers: str) -> dict:

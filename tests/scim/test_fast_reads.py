@@ -10,39 +10,17 @@ from urllib.parse import quote
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from rollcall.app import create_app
 from rollcall.settings import Settings
 from scim.fast_reads import FastReads
 from store.models import ProvisioningCredential
-from tests import test_scim_lean_reads
-
-rich = test_scim_lean_reads.rich  # the fixture: a user with every attribute Rollcall keeps
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+from tests.scim.resources import ENTERPRISE
+from tests.wsgi_layers import answered, environ, layer
 
 
 def lookup(user_name: str) -> str:
     return "/scim/v2/Users?filter=" + quote(f'userName eq "{user_name}"')
-
-
-def environ(path: str, token: str | None, method: str = "GET", **headers: str) -> dict[str, Any]:
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    return EnvironBuilder(path=path, method=method, headers=headers).get_environ()
-
-
-def answered(wsgi: Any, env: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-    body, status, headers = run_wsgi_app(wsgi, dict(env))
-    return status, sorted(headers.to_wsgi_list()), b"".join(body)
-
-
-def layer(app: Any, kind: type) -> Any:
-    """The WSGI layer of this kind in front of the app's Flask."""
-    found = app.wsgi_app
-    while not isinstance(found, kind):
-        found = found.app
-    return found
 
 
 def fast_and_full(app: Any, env: dict[str, Any]) -> tuple[Any, Any]:
@@ -51,12 +29,6 @@ def fast_and_full(app: Any, env: dict[str, Any]) -> tuple[Any, Any]:
     response = fast_reads.answer(dict(env))
     fast = None if response is None else answered(response, env)
     return fast, answered(fast_reads.app, env)
-
-
-@pytest.fixture(params=["development", "production"])
-def served(request: Any, db: Any) -> Any:
-    """The app as configured in development and in production (which adds HSTS)."""
-    return create_app(Settings(database_url=db.url, environment=request.param), db)
 
 
 def test_the_app_puts_the_fast_paths_in_front_of_flask(app):

@@ -16,7 +16,7 @@ from scim2_models import Context
 
 from scim.request_checks import RequestChecks
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN, POLICY, Group, UserResource
-from tests.test_scim_lean_reads import USER
+from tests.scim.resources import USER
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 CONTEXTS = [context for context in Context if context != Context.DEFAULT]

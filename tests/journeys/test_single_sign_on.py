@@ -13,7 +13,7 @@ from tests.browser import ARTIFACTS
 from tests.live import live
 from tests.oidc import PASSWORD, pkce_pair
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "oidc_client" / "app.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oidc_client" / "app.py"
 
 
 def example_app(rollcall: str, client_id: str, secret: str) -> Any:

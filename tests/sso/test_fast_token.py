@@ -18,7 +18,7 @@ from rollcall.settings import Settings
 from sso.fast_token import FastToken
 from store.db import now
 from store.models import OAuthClient
-from tests.test_scim_fast_reads import answered, layer
+from tests.wsgi_layers import answered, layer
 
 FORM = "application/x-www-form-urlencoded"
 

@@ -29,11 +29,9 @@ from store.models import (
     UserEmail,
     UserPhoneNumber,
 )
-from tests import test_scim_fast_reads
-from tests.test_scim_fast_reads import answered, environ, layer
-from tests.test_scim_lean_reads import COMMUNITY, ENTERPRISE, USER, rich_body
+from tests.scim.resources import COMMUNITY, ENTERPRISE, USER, rich_body
+from tests.wsgi_layers import answered, environ, layer
 
-served = test_scim_fast_reads.served  # the fixture: the app in development and in production
 OKTA = {
     "schemas": [USER],
     "userName": "isaac.brock@example.com",

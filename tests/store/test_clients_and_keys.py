@@ -12,7 +12,7 @@ from store import clients, signing_keys
 from store.db import now
 from store.errors import Forbidden, InvalidInput
 from store.models import OAuthClient, SigningKey
-from tests.test_cli import run
+from tests.serving import run
 
 
 def test_a_confidential_client_keeps_only_a_digest_of_its_secret(db, operator):

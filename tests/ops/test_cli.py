@@ -9,18 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from store.models import Account, ProvisioningCredential, User
-from tests.serving import ROLLCALL, clean_env, free_port, wait_for
-
-
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env()
-    return subprocess.run(
-        [*ROLLCALL, "--database", database_url, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
 
 
 def test_create_account_user_and_token(db, database_url):
