@@ -1,5 +1,6 @@
 """Test databases: a fresh SQLite file, or, when ROLLCALL_DATABASE_URL names a PostgreSQL server, a
-database of this run's own on it (created here, dropped at the end), so runs never share rows."""
+database of this run's own on it (created here, dropped at the end), so runs never share rows.
+Under pytest-xdist each worker is a run of its own: its own file, its own database."""
 
 from __future__ import annotations
 
@@ -33,11 +34,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under xdist
     if configured.startswith(("postgresql", "postgres:")):
-        with scratch_database(configured, "rollcall_test") as url:
+        with scratch_database(configured, f"rollcall_test_{worker}") as url:
             yield url
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'rollcall.db'}"
+    else:  # the temporary directory is the worker's own already
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / f'rollcall-{worker}.db'}"
 
 
 @pytest.fixture(scope="session")

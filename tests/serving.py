@@ -33,7 +33,8 @@ def clean_env() -> dict[str, str]:
     return env | TEST_SETTINGS
 
 
-def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 90) -> bytes:
+    """The body of `url` once the server answers; a loaded machine can take its time to start."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
+
 from store import applications, clients
 from tests.browser import ARTIFACTS
 from tests.live import live
 from tests.oidc import PASSWORD, pkce_pair
+
+pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oidc_client" / "app.py"
 

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from store.models import Account, ProvisioningCredential, User
 from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
 
+pytestmark = pytest.mark.slow  # every test runs `rollcall` as a process, some serve
+
 
 def test_create_account_user_and_token(db, database_url):
     result = run(

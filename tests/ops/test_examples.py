@@ -9,6 +9,8 @@ import pytest
 from store import accounts, credentials
 from tests.serving import served
 
+pytestmark = pytest.mark.slow  # the examples run as processes, some against a served Rollcall
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -56,6 +56,7 @@ def test_production_refuses_cheap_password_hashing() -> None:
         Settings(environment="production", password_hashing="cheap")
 
 
+@pytest.mark.slow  # the `rollcall` command run as a process
 def test_the_rollcall_command_refuses_cheap_password_hashing_in_production(tmp_path) -> None:
     env = clean_env() | PRODUCTION | {"ROLLCALL_PASSWORD_HASHING": "cheap"}
     result = subprocess.run(

@@ -104,6 +104,7 @@ def outcome(check: Any, model: ScimModel, context: Context, in_bulk: bool = Fals
     return model.model_dump()
 
 
+@pytest.mark.slow  # many generated requests, each checked twice
 @pytest.mark.parametrize(("resource", "make"), [(UserResource, user_body), (Group, group_body)])
 def test_each_model_is_checked_as_scim2_models_checks_it(resource: Any, make: Any) -> None:
     rng = random.Random(7)

@@ -110,6 +110,7 @@ def test_a_process_signs_with_the_upcoming_key_from_its_moment(db, operator):
         assert signing_keys.signing_key(tx, operator).kid == upcoming.kid
 
 
+@pytest.mark.slow  # `rollcall` commands run as processes
 def test_cli_registers_a_client_and_rotates_keys(db, database_url):
     result = run(
         database_url,
