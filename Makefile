@@ -5,8 +5,10 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-stamp
 HOST     ?= 127.0.0.1
 PORT     ?= 8000
+# pytest-xdist workers (tests mostly wait on servers, browsers and databases; see README).
+WORKERS  ?= 2
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test test-quick lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +26,11 @@ run: install
 	$(BIN)/rollcall serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS)
+
+# The quick loop: everything but the browser journeys, conformance runs, races and served processes.
+test-quick: install
+	$(BIN)/pytest -n $(WORKERS) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

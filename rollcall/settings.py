@@ -35,6 +35,12 @@ class Settings:
     # Answer the plainest hot requests without Flask's machinery (rollcall.web.dispatch); off,
     # Flask answers them with the same functions.
     dispatch: bool = True
+    # Argon2id's costs for new password hashes: "standard", or "cheap" for test suites (refused in
+    # production). The process entry points apply it (rollcall.cli, rollcall.wsgi).
+    password_hashing: str = "standard"
+
+    def __post_init__(self) -> None:
+        check_password_hashing(self.password_hashing, self.environment)
 
     @property
     def development(self) -> bool:
@@ -71,6 +77,27 @@ class Settings:
             mail_inline=_flag(env, "ROLLCALL_MAIL_INLINE"),
             ratelimit_url=env.get("ROLLCALL_RATELIMIT_URL", "").strip(),
             dispatch=_flag(env, "ROLLCALL_DISPATCH") is not False,
+            password_hashing=password_hashing(env),
+        )
+
+
+def password_hashing(env: Mapping[str, str] | None = None) -> str:
+    """ROLLCALL_PASSWORD_HASHING, checked against ROLLCALL_ENV (without needing the settings that
+    only serving requires, so every command can apply it)."""
+    env = os.environ if env is None else env
+    value = env.get("ROLLCALL_PASSWORD_HASHING", "").strip().lower() or Settings.password_hashing
+    environment = env.get("ROLLCALL_ENV", Settings.environment).strip().lower()
+    check_password_hashing(value, environment)
+    return value
+
+
+def check_password_hashing(value: str, environment: str) -> None:
+    if value not in ("standard", "cheap"):
+        raise SettingsError("ROLLCALL_PASSWORD_HASHING must be standard or cheap.")
+    if value == "cheap" and environment != "development":
+        raise SettingsError(
+            "ROLLCALL_PASSWORD_HASHING=cheap is for test suites only: "
+            "production hashes passwords at the standard cost."
         )
 
 

@@ -3,7 +3,7 @@
 scim2-models validates and serializes a user in about a third of a millisecond; identity providers
 read a user before every push, so the plain responses (no `attributes`/`excludedAttributes`) are
 written here as dicts instead. The output is the one `mapping.user_to_scim` + `render` gives, key
-for key and byte for byte (tests/test_scim_lean_reads.py compares them); requests with a projection
+for key and byte for byte (tests/scim/test_lean_reads.py compares them); requests with a projection
 still take the scim2-models path.
 """
 

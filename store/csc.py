@@ -42,15 +42,13 @@ class CscVerifier(Protocol):
     def verify(self, tx: Tx, user_name: str, password: str) -> CscIdentity | None: ...
 
 
-_DUMMY_HASH = passwords.hash_password("csc verifier: time spent on unknown usernames")
-
-
 class LocalDirectory:
     """The default verifier: the `csc_directory` table."""
 
     def verify(self, tx: Tx, user_name: str, password: str) -> CscIdentity | None:
         entry = tx.get(CscDirectoryEntry, fold(user_name.strip())) if user_name.strip() else None
-        if not passwords.verify_password(entry.password_hash if entry else _DUMMY_HASH, password):
+        known = entry.password_hash if entry else passwords.dummy_hash()
+        if not passwords.verify_password(known, password):
             return None
         if entry is None:
             return None

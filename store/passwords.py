@@ -16,7 +16,23 @@ MAX_LENGTH = 1024
 # The shortest password an identity provider may push: NIST SP 800-63B's floor for any policy.
 PUSHED_MIN_LENGTH = 8
 
-_hasher = PasswordHasher()
+# Argon2id's costs by name. "cheap" makes a hash in microseconds instead of about a tenth of a
+# second, for test suites that hash hundreds of passwords; rollcall.settings refuses it in
+# production, and the hashes still verify under either (their costs are written in them).
+COSTS = {
+    "standard": PasswordHasher(),  # argon2-cffi's default, RFC 9106's low-memory choice
+    "cheap": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+
+_hasher = COSTS["standard"]
+
+
+def use_cost(name: str) -> None:
+    """Hash new passwords at the costs named (a key of COSTS), for the whole process."""
+    global _hasher
+    if name not in COSTS:
+        raise ValueError(f"Unknown password hashing cost {name!r}; known: {', '.join(COSTS)}.")
+    _hasher = COSTS[name]
 
 
 def check_policy(password: str, user_name: str | None = None) -> None:
@@ -89,3 +105,14 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def dummy_hash() -> str:
+    """A hash of no one's password, at the current costs: verifying a password against it when
+    there is no user takes as long as when there is one."""
+    return _dummy_hash(_hasher)
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("not a real password, only spent time")

@@ -41,9 +41,6 @@ class SignInRefused(DomainError):
         self.user = user
 
 
-_DUMMY_HASH = passwords.hash_password("not a real password, only spent time")
-
-
 def find_login(tx: Tx, login: str) -> User | None:
     """The user a sign-in form names: by userName, else by a unique primary email."""
     key = fold(login.strip())
@@ -66,12 +63,12 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
     """
     user = find_login(tx, login)
     if user is None:
-        passwords.verify_password(_DUMMY_HASH, password)
+        passwords.verify_password(passwords.dummy_hash(), password)
         raise SignInRefused("invalid")
     if user.locked_at is not None:
-        passwords.verify_password(_DUMMY_HASH, password)
+        passwords.verify_password(passwords.dummy_hash(), password)
         raise SignInRefused("locked", user)
-    if not passwords.verify_password(user.password_hash or _DUMMY_HASH, password):
+    if not passwords.verify_password(user.password_hash or passwords.dummy_hash(), password):
         _count_failure(tx, user)
         raise SignInRefused("locked" if user.locked_at else "invalid", user)
     if not user.email_verified:

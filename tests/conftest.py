@@ -1,5 +1,6 @@
 """Test databases: a fresh SQLite file, or, when ROLLCALL_DATABASE_URL names a PostgreSQL server, a
-database of this run's own on it (created here, dropped at the end), so runs never share rows."""
+database of this run's own on it (created here, dropped at the end), so runs never share rows.
+Under pytest-xdist each worker is a run of its own: its own file, its own database."""
 
 from __future__ import annotations
 
@@ -12,23 +13,33 @@ import pytest
 from sqlalchemy import text
 
 from rollcall import senders
-from store import accounts, migrate, signing_keys, users
+from rollcall.settings import password_hashing
+from store import accounts, migrate, passwords, signing_keys, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
 from store.models import Account, User
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
+from tests.serving import TEST_SETTINGS
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Cheap Argon2id in this process and in the `rollcall` commands it runs in process; the
+    # servers and commands started as subprocesses get it from tests/serving.py's clean_env().
+    os.environ.update(TEST_SETTINGS)
+    passwords.use_cost(password_hashing())
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1, ... under xdist
     if configured.startswith(("postgresql", "postgres:")):
-        with scratch_database(configured, "rollcall_test") as url:
+        with scratch_database(configured, f"rollcall_test_{worker}") as url:
             yield url
-    else:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'rollcall.db'}"
+    else:  # the temporary directory is the worker's own already
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / f'rollcall-{worker}.db'}"
 
 
 @pytest.fixture(scope="session")

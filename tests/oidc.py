@@ -131,3 +131,28 @@ class RelyingParty:
     def userinfo(self, access_token: str, method: str = "GET") -> requests.Response:
         headers = {"Authorization": f"Bearer {access_token}"}
         return requests.request(method, f"{self.base}/oauth/userinfo", headers=headers, timeout=10)
+
+
+# A person signed in at the provider fixture (tests/oidc_fixtures.py), and the codes and tokens
+# its first-party application gets for them.
+
+
+def signed_in(provider: Any, login: str = "ada") -> Browser:
+    browser = Browser(provider.base)
+    assert browser.sign_in(login).status_code == 302
+    return browser
+
+
+def code_for(provider: Any, browser: Browser, rp: Any, scope: str = "openid", **params: str):
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(scope, code_challenge=challenge, code_challenge_method="S256", **params)
+    response = browser.follow(browser.get(url), until=rp.redirect_uri)
+    return query(response.headers["Location"])["code"], verifier
+
+
+def tokens_for(provider: Any, scope: str = "openid offline_access") -> dict[str, Any]:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, scope)
+    response = rp.exchange(code, verifier)
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -21,12 +21,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# What every Rollcall the tests run is told: hash passwords at the cheap cost (hundreds of
+# production-cost hashes would take a minute of the run).
+TEST_SETTINGS = {"ROLLCALL_PASSWORD_HASHING": "cheap"}
+
+
 def clean_env() -> dict[str, str]:
-    """The environment without ROLLCALL_* settings, so only the given options count."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    """The environment without ROLLCALL_* settings but the tests' own, so only the given options
+    count."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    return env | TEST_SETTINGS
 
 
-def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 30) -> bytes:
+def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 90) -> bytes:
+    """The body of `url` once the server answers; a loaded machine can take its time to start."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -61,3 +69,15 @@ def served(
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `rollcall` command run to its end on the database, its output captured."""
+    env = clean_env()
+    return subprocess.run(
+        [*ROLLCALL, "--database", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )

@@ -15,7 +15,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from rollcall.cli import directory, server, sso, workers
 from rollcall.cli.context import Context, safe
-from rollcall.settings import SettingsError
+from rollcall.settings import SettingsError, password_hashing
+from store import passwords
 from store.errors import DomainError
 
 
@@ -53,6 +54,7 @@ def _database_problem(ctx: click.Context, exc: SQLAlchemyError) -> str:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Rollcall: SCIM 2.0 provisioning and OpenID Connect single sign-on."""
+    passwords.use_cost(password_hashing())
     ctx.obj = Context(database_url)
 
 

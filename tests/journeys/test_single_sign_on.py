@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
+
 from store import applications, clients
 from tests.browser import ARTIFACTS
 from tests.live import live
 from tests.oidc import PASSWORD, pkce_pair
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "oidc_client" / "app.py"
+pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oidc_client" / "app.py"
 
 
 def example_app(rollcall: str, client_id: str, secret: str) -> Any:

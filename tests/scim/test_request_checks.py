@@ -16,7 +16,7 @@ from scim2_models import Context
 
 from scim.request_checks import RequestChecks
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN, POLICY, Group, UserResource
-from tests.test_scim_lean_reads import USER
+from tests.scim.resources import USER
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 CONTEXTS = [context for context in Context if context != Context.DEFAULT]
@@ -104,6 +104,7 @@ def outcome(check: Any, model: ScimModel, context: Context, in_bulk: bool = Fals
     return model.model_dump()
 
 
+@pytest.mark.slow  # many generated requests, each checked twice
 @pytest.mark.parametrize(("resource", "make"), [(UserResource, user_body), (Group, group_body)])
 def test_each_model_is_checked_as_scim2_models_checks_it(resource: Any, make: Any) -> None:
     rng = random.Random(7)

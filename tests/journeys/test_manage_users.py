@@ -7,12 +7,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from store import csc, users
 from store.applications import ensure_application
 from tests.browser import Page
 from tests.mail import Mailbox
+
+pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 
 PASSWORD = "lantern orchard 42 quietly"
 

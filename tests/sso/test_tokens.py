@@ -10,7 +10,7 @@ import requests
 
 from sso import claims
 from store import users
-from tests.test_oidc_errors import code_for, signed_in, tokens_for
+from tests.oidc import code_for, signed_in, tokens_for
 
 
 def test_refresh_rotates_and_a_reused_token_revokes_the_family(provider: Any) -> None:

@@ -111,6 +111,7 @@ def test_out_of_range_start_index_and_count_are_interpreted(scim, five):
     assert (counted["totalResults"], counted["itemsPerPage"]) == (6, 0)
 
 
+@pytest.mark.slow  # a thousand users
 def test_count_is_clamped_to_max_results(db, scim, enterprise, operator):
     with db.transaction() as tx:
         for i in range(1001):

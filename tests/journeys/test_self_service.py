@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+import pytest
+
 from rollcall.mail import deliver_pending
 from store import csc
 from store.actors import Actor
@@ -14,6 +16,8 @@ from store.db import Database
 from store.models import User
 from tests.browser import LiveServer, Page
 from tests.mail import Mailbox
+
+pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 
 PASSWORD = "lantern orchard 42 quietly"
 NEW_PASSWORD = "copper kettle singing 7"

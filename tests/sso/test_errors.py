@@ -14,28 +14,7 @@ import jwt as pyjwt
 import requests
 
 from store import clients
-from tests.oidc import Browser, pkce_pair, query
-
-
-def signed_in(provider: Any, login: str = "ada") -> Browser:
-    browser = Browser(provider.base)
-    assert browser.sign_in(login).status_code == 302
-    return browser
-
-
-def code_for(provider: Any, browser: Browser, rp: Any, scope: str = "openid", **params: str):
-    verifier, challenge = pkce_pair()
-    url = rp.authorize_url(scope, code_challenge=challenge, code_challenge_method="S256", **params)
-    response = browser.follow(browser.get(url), until=rp.redirect_uri)
-    return query(response.headers["Location"])["code"], verifier
-
-
-def tokens_for(provider: Any, scope: str = "openid offline_access") -> dict[str, Any]:
-    rp = provider.first_party
-    code, verifier = code_for(provider, signed_in(provider), rp, scope)
-    response = rp.exchange(code, verifier)
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.oidc import Browser, code_for, pkce_pair, query, signed_in, tokens_for
 
 
 def test_wrong_redirect_uri_shows_an_error_page_and_does_not_redirect(provider: Any) -> None:

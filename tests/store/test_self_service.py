@@ -19,8 +19,7 @@ from store.db import Database, now
 from store.errors import Conflict, InvalidInput
 from store.models import CscAccessRequest, CscDirectoryEntry, OutboxMessage, SsoSession, User
 from tests.mail import Mailbox
-from tests.serving import free_port
-from tests.test_cli import run
+from tests.serving import free_port, run
 
 PASSWORD = "harbor willow sixty two"
 

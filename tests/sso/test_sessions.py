@@ -12,9 +12,8 @@ from sqlalchemy import update
 from store import signing_keys, sso_sessions
 from store.db import now
 from store.models import SsoSession
-from tests.oidc import Browser
-from tests.test_cli import run
-from tests.test_oidc_errors import signed_in, tokens_for
+from tests.oidc import Browser, signed_in, tokens_for
+from tests.serving import run
 
 
 def age_sessions(provider: Any, **values: Any) -> None:

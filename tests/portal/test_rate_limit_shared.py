@@ -11,6 +11,8 @@ import redis
 from tests.oidc import Browser
 from tests.serving import served
 
+pytestmark = pytest.mark.slow  # gunicorn with two workers, started as a process
+
 REDIS = "redis://127.0.0.1:6379/15"
 
 

@@ -14,8 +14,7 @@ from werkzeug.wrappers import Request, Response
 from sso import backchannel
 from store import clients, users
 from tests.live import live
-from tests.oidc import Browser, pkce_pair, query
-from tests.test_oidc_errors import signed_in
+from tests.oidc import Browser, pkce_pair, query, signed_in
 
 
 def test_third_party_consent_is_asked_once_per_scope_set(provider: Any) -> None:

@@ -16,6 +16,8 @@ from store.db import now
 from store.errors import Conflict
 from store.models import User
 
+pytestmark = pytest.mark.slow  # racing transactions in threads
+
 
 def race(count: int, work: Callable[[int], Any]) -> list[Any]:
     """Run `work(i)` in `count` threads released together; returns results or exceptions."""

@@ -5,7 +5,6 @@ beside the scim2-models rendering of the same user (scim.mapping + scim.response
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -15,12 +14,10 @@ from sqlalchemy import update
 from scim import mapping, responses, search
 from scim.schemas import UserResource
 from scim.user_json import user_json
-from store import applications, listing, users
+from store import listing, users
 from store.models import User
+from tests.scim.resources import COMMUNITY, USER, rich_body
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"
 BASE = "http://localhost/scim/v2"
 RESPONSE_CONTEXTS = (
     Context.RESOURCE_QUERY_RESPONSE,
@@ -28,82 +25,6 @@ RESPONSE_CONTEXTS = (
     Context.RESOURCE_REPLACEMENT_RESPONSE,
     Context.RESOURCE_PATCH_RESPONSE,
 )
-
-
-def rich_body(manager_id: str) -> dict:
-    return {
-        "schemas": [USER, ENTERPRISE, COMMUNITY],
-        "userName": "Rich.Person",
-        "externalId": "00u-rich",
-        "name": {
-            "givenName": "Rich",
-            "familyName": "Persön",
-            "middleName": "M",
-            "honorificPrefix": "Dr.",
-            "honorificSuffix": "III",
-            "formatted": "Dr. Rich M Persön III",
-        },
-        "displayName": "Rich P",
-        "nickName": "Richie",
-        "profileUrl": "https://example.com/rich",
-        "title": 'Chief "Quoted" Officer',
-        "userType": "Employee",
-        "preferredLanguage": "en-US",
-        "locale": "en-US",
-        "timezone": "America/New_York",
-        "active": True,
-        "emails": [
-            {"value": "rich@example.com", "type": "work", "primary": True, "display": "Rich W"},
-            {"value": "rich@home.example", "type": "Home"},
-        ],
-        "phoneNumbers": [
-            {"value": "+1 555 0100", "type": "work", "primary": True},
-            {"value": "+1 555 0101", "type": "mobile", "display": "cell"},
-        ],
-        "addresses": [
-            {
-                "type": "work",
-                "streetAddress": "1 Main St",
-                "locality": "Town",
-                "region": "CA",
-                "postalCode": "90000",
-                "country": "US",
-                "primary": True,
-                "formatted": "1 Main St\nTown",
-            }
-        ],
-        "ims": [{"value": "rich_im", "type": "aim"}],
-        "photos": [{"value": "https://example.com/p.jpg", "type": "photo"}],
-        "entitlements": [{"value": "e1"}],
-        "roles": [{"value": "r1", "primary": True}],
-        "x509Certificates": [{"value": "MIIB"}],
-        ENTERPRISE: {
-            "employeeNumber": "42",
-            "costCenter": "cc",
-            "organization": "org",
-            "division": "div",
-            "department": "dep",
-            "manager": {"value": manager_id},
-        },
-        COMMUNITY: {"profile": "client", "preferredContactMethod": "phone"},
-    }
-
-
-@pytest.fixture
-def rich(db, scim, enterprise, operator):
-    """A user with every attribute Rollcall stores, two groups, an application and a sign-in."""
-    boss = scim.create_user("boss")
-    created = scim.post("/Users", rich_body(boss["id"]))
-    assert created.status_code == 201, created.get_json()
-    user_id = uuid.UUID(created.get_json()["id"])
-    scim.create_group("Zeta team", [str(user_id)])
-    scim.create_group("alpha team", [str(user_id)])
-    with db.transaction() as tx:
-        applications.ensure_application(tx, operator, key="connected_health", name="CH")
-        users.grant_application(tx, operator, user_id, "connected_health")
-        signed_in = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)  # no microseconds
-        tx.execute(update(User).where(User.id == user_id).values(last_login_at=signed_in))
-    return user_id
 
 
 def full_rendering(app, db, actor, user_id, context=Context.RESOURCE_QUERY_RESPONSE) -> bytes:

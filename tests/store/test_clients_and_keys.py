@@ -12,7 +12,7 @@ from store import clients, signing_keys
 from store.db import now
 from store.errors import Forbidden, InvalidInput
 from store.models import OAuthClient, SigningKey
-from tests.test_cli import run
+from tests.serving import run
 
 
 def test_a_confidential_client_keeps_only_a_digest_of_its_secret(db, operator):
@@ -110,6 +110,7 @@ def test_a_process_signs_with_the_upcoming_key_from_its_moment(db, operator):
         assert signing_keys.signing_key(tx, operator).kid == upcoming.kid
 
 
+@pytest.mark.slow  # `rollcall` commands run as processes
 def test_cli_registers_a_client_and_rotates_keys(db, database_url):
     result = run(
         database_url,

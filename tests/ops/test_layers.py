@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("store", "scim", "sso", "portal", "rollcall")
 DOORS = ("scim", "sso", "portal")
 COMPOSITION_ROOT = ("rollcall.app", "rollcall.wsgi", "rollcall.cli")

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from tests.test_oidc_errors import tokens_for
+from tests.oidc import tokens_for
 
 SCIM = "/scim/v2"
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
 from store import accounts, applications, credentials
 from tests.serving import served
+
+pytestmark = pytest.mark.slow  # scim2-tester's whole run against a served Rollcall
 
 
 def test_scim2_tester_reports_no_failures(db, operator, tmp_path):

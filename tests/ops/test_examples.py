@@ -9,7 +9,9 @@ import pytest
 from store import accounts, credentials
 from tests.serving import served
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+pytestmark = pytest.mark.slow  # the examples run as processes, some against a served Rollcall
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_directory_rules_example_shows_each_refusal():

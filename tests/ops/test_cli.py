@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -10,18 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from store.models import Account, ProvisioningCredential, User
-from tests.serving import ROLLCALL, free_port, wait_for
+from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
 
-
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
-    return subprocess.run(
-        [*ROLLCALL, "--database", database_url, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+pytestmark = pytest.mark.slow  # every test runs `rollcall` as a process, some serve
 
 
 def test_create_account_user_and_token(db, database_url):
@@ -167,7 +157,7 @@ def test_demo_is_idempotent_and_prints_the_token_once(db, database_url):
 @pytest.mark.parametrize("workers", ["0", "2"], ids=["development", "gunicorn"])
 def test_serve_answers_health_checks(db, database_url, workers):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROLLCALL_")}
+    env = clean_env()
     process = subprocess.Popen(
         [*ROLLCALL, "--database", database_url, "serve", "--port", str(port), "--workers", workers],
         stdout=subprocess.DEVNULL,

@@ -1,0 +1,54 @@
+"""Libraries whose private names Rollcall calls are pinned to the minor version the code was
+written against (pyproject.toml says which), and the installed ones are inside those pins."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+# What calls the library's private names, and what to re-check before moving its pin.
+PATCHED = {
+    "scim2-models": (
+        "scim/request_checks.py calls BaseModel._enforce_scim_context, _check_mutability, "
+        "_check_necessity, _check_primary_uniqueness and _is_unresolved_bulk_reference: check "
+        "that they still exist with the same signatures and meaning, and run "
+        "tests/scim/test_request_checks.py (it compares the outcome with scim2-models' own)"
+    ),
+    "sqlalchemy": (
+        "store/db.py (_compile, behind store.db.fetch) calls TypeEngine._cached_bind_processor: "
+        "check that it still exists and returns the processor SQLAlchemy itself applies, and "
+        "run tests/store/test_db_fetch.py on PostgreSQL"
+    ),
+}
+
+
+def pins() -> dict[str, Requirement]:
+    dependencies = tomllib.loads(PYPROJECT.read_text("utf-8"))["project"]["dependencies"]
+    return {(r := Requirement(line)).name.lower(): r for line in dependencies}
+
+
+@pytest.mark.parametrize("library", sorted(PATCHED))
+def test_a_patched_library_is_pinned_to_one_minor_version(library: str) -> None:
+    requirement = pins()[library]
+    bounds = {spec.operator for spec in requirement.specifier}
+    assert {">=", "<"} <= bounds, (
+        f"pyproject.toml must pin {library} to a minor version (>=X.Y.Z,<X.Y+1): "
+        f"{PATCHED[library]}."
+    )
+
+
+@pytest.mark.parametrize("library", sorted(PATCHED))
+def test_the_installed_version_is_inside_the_pin(library: str) -> None:
+    requirement = pins()[library]
+    installed = version(library)
+    assert requirement.specifier.contains(installed, prereleases=True), (
+        f"{library} {installed} is installed, but the code was written against "
+        f"{library}{requirement.specifier} (pyproject.toml). Before moving the pin: "
+        f"{PATCHED[library]}."
+    )
