@@ -31,7 +31,7 @@ from portal.forms import show_refusal
 from rollcall.web.database import database
 from rollcall.web.redirects import safe_next
 from rollcall.web.session import current_user, login_required
-from store import accounts, exports, reviews, user_mail, user_search, users
+from store import accounts, exports, reviews, rules, user_mail, user_search, users
 from store.actors import Actor, Door
 from store.applications import all_applications
 from store.contact_roles import CONTACT_ROLES
@@ -136,6 +136,7 @@ def users_page(account_id: uuid.UUID) -> Any:
     return render_template(
         "console/users.html",
         account=found,
+        new_users_refused=rules.new_users_refused(actor(), found.kind),
         page=page,
         active=active,
         search=args.get("q", ""),
@@ -152,11 +153,7 @@ def new_user(account_id: uuid.UUID) -> Any:
     form = UserForm()
     with database().transaction(write=False) as tx:
         found = user_search.managed_account(tx, actor(), account_id)
-        if found.kind == AccountKind.OFFICE and not actor().privileged:
-            raise Forbidden(
-                "Users of NextGen Office accounts are created in NextGen Office; they appear "
-                "here with the Client Community User profile."
-            )
+        rules.ensure_may_add_users(actor(), found.kind)
         options = _options(tx, found, None)
         matches: list[User] = []
         if form.is_submitted() and form.confirm_new.data != "1" and form.email.data:

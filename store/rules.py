@@ -51,6 +51,28 @@ def ensure_manages(actor: Actor, account: Account | None) -> None:
         raise Forbidden("Only main contacts of the account can manage its users.")
 
 
+def new_users_refused(actor: Actor, account_kind: str | None) -> str | None:
+    """Why the caller may not add users to an account of this kind, or None when it may.
+
+    Users of an Office account come from the Office product (SPEC §1 Accounts): its credential
+    and the operator add them; main contacts and support change them once they are here.
+    """
+    if account_kind != AccountKind.OFFICE:
+        return None
+    if actor.is_identity_provider or actor.type == ActorType.SYSTEM:
+        return None
+    return (
+        "Users of NextGen Office accounts are created in NextGen Office; they arrive here with "
+        "the Client Community User profile."
+    )
+
+
+def ensure_may_add_users(actor: Actor, account_kind: str | None) -> None:
+    refusal = new_users_refused(actor, account_kind)
+    if refusal:
+        raise Forbidden(refusal)
+
+
 def counts_as_main_contact(user: User) -> bool:
     return (
         user.active

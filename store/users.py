@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from store import audit, links, outbox, rules, sessions, user_fields
-from store.actors import Actor, ActorType
+from store.actors import Actor
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
 from store.db import Condition, Database, Tx, integrity_message, locked, now, with_defaults
@@ -96,12 +96,7 @@ def new_user(
         _ensure_may_create_guest(actor)
     else:
         rules.ensure_manages(actor, account)
-    if (
-        account is not None
-        and account.kind == AccountKind.OFFICE
-        and not (actor.is_identity_provider or actor.type == ActorType.SYSTEM)
-    ):
-        raise Forbidden("Users of NextGen Office accounts are created in NextGen Office.")
+    rules.ensure_may_add_users(actor, account.kind if account else None)
     kind = AccountKind(account.kind) if account else None
     profile = rules.check_profile(actor, account, None, fields.pop("profile", None))
     if fields.get("applications"):
