@@ -83,6 +83,11 @@ def profile_name(profile: str | None) -> str:
         return profile
 
 
+@bp.app_template_global()
+def owner_name(user: User) -> str | None:
+    return rules.owner_name(user)
+
+
 @bp.get("/my-account")
 @login_required
 def my_account() -> Any:
@@ -347,16 +352,10 @@ def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
         "applications_offered": enterprise,
         "application_choices": applications,
         "managed": user is not None and user.externally_managed,
-        "owner": _owner(user),
+        "owner": rules.owner_name(user) if user is not None else None,
         "role_descriptions": CONTACT_ROLES,
         "guide_support": GUIDE_SUPPORT,
     }
-
-
-def _owner(user: User | None) -> str:
-    if user is None or not user.externally_managed:
-        return ""
-    return "NextGen Office" if user.managed_by == "office" else "your identity provider"
 
 
 def _choices(form: UserForm, options: dict[str, Any]) -> None:

@@ -151,8 +151,12 @@ def owned_elsewhere(actor: Actor, user: User) -> bool:
     )
 
 
-def owner_name(user: User) -> str:
-    return OWNER_NAMES.get(user.managed_by or "", user.managed_by or "its source")
+def owner_name(user: User) -> str | None:
+    """Who owns an externally managed user's fields, as every door names it (SPEC §1 Externally
+    managed users: read-only here, "and say where to change them"); None for Rollcall's own."""
+    if user.managed_by is None:
+        return None
+    return OWNER_NAMES.get(user.managed_by, user.managed_by)
 
 
 def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:

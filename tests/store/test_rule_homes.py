@@ -33,3 +33,24 @@ class TestWhoAddsOfficeUsers:
     ) -> None:
         assert rules.new_users_refused(enterprise.actor, enterprise.account.kind) is None
         assert rules.new_users_refused(support, "reseller") is None
+
+
+class TestOwnerNames:
+    """SPEC §1 Externally managed users: read-only fields say where to change them."""
+
+    def test_every_door_names_the_owner_of_a_managed_user_alike(
+        self, db: Any, make_account: Any, operator: Actor, enterprise: Any
+    ) -> None:
+        office = make_account(kind="office")
+        with db.transaction() as tx:
+            own = users.create_user(tx, operator, account_id=enterprise.account.id, user_name="own")
+            pushed = users.create_user(
+                tx, enterprise.okta, account_id=enterprise.account.id, user_name="pushed"
+            )
+            from_office = users.create_user(tx, operator, account_id=office.id, user_name="o")
+        assert rules.owner_name(own) is None
+        assert rules.owner_name(pushed) == "your organization's identity provider"
+        assert rules.owner_name(from_office) == "NextGen Office"
+        with db.transaction() as tx, pytest.raises(Forbidden) as refused:
+            users.update_user(tx, enterprise.actor, pushed.id, {"given_name": "Changed"})
+        assert "managed by your organization's identity provider" in str(refused.value)
