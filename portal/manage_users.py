@@ -40,10 +40,8 @@ from store.errors import Conflict, DomainError, Forbidden, NotFound
 from store.models import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
-    MAIN_PROFILES,
     AccountKind,
     Profile,
-    allowed_profiles,
     default_profile,
 )
 
@@ -336,19 +334,13 @@ def _user_in(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Account
 def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
     """What the form offers: profiles the account kind allows (main ones only to support),
     applications in enterprise accounts, and whether the user's own fields are read-only."""
-    privileged = actor().privileged
     kind = AccountKind(account.kind)
-    holds_main = user is not None and user.profile in MAIN_PROFILES
-    profiles = [
-        (p.value, DISPLAY_NAMES[p])
-        for p in allowed_profiles(kind)
-        if privileged or p not in MAIN_PROFILES
-    ]
+    profiles = [(p.value, DISPLAY_NAMES[p]) for p in rules.profiles_offered(actor(), kind)]
     enterprise = kind == AccountKind.ENTERPRISE
     applications = [(a.key, a.name) for a in all_applications(tx)] if enterprise else []
     return {
         "profiles": profiles,
-        "profile_locked": holds_main and not privileged,
+        "profile_locked": user is not None and not rules.may_change_profile(actor(), user.profile),
         "applications_offered": enterprise,
         "application_choices": applications,
         "managed": user is not None and user.externally_managed,

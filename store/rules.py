@@ -131,13 +131,24 @@ def check_profile(
             f"Profile {profile.value!r} is not available in {where} (allowed: {names}).",
             field="profile",
         )
-    touches_main = profile in MAIN_PROFILES or current in MAIN_PROFILES
-    if touches_main and not actor.privileged:
+    if profile not in profiles_offered(actor, kind) or not may_change_profile(actor, current):
         raise Forbidden(
             "Only support staff can grant or remove the main contact profile; open a support "
             "case with the category Community."
         )
     return profile
+
+
+def profiles_offered(actor: Actor, kind: AccountKind | str | None) -> tuple[Profile, ...]:
+    """The profiles the caller may give a user of an account of this kind: the kind's own
+    (SPEC §1 Profiles), without the main ones unless the caller is support (§1 Main contacts)."""
+    kind = AccountKind(kind) if kind else None
+    return tuple(p for p in allowed_profiles(kind) if actor.privileged or p not in MAIN_PROFILES)
+
+
+def may_change_profile(actor: Actor, current: str | None) -> bool:
+    """Whether the caller may change a profile the user holds: only support removes main."""
+    return actor.privileged or current not in MAIN_PROFILES
 
 
 def owned_elsewhere(actor: Actor, user: User) -> bool:

@@ -8,7 +8,8 @@ import pytest
 
 from store import rules, users
 from store.actors import Actor, ActorType, Door
-from store.errors import Forbidden
+from store.errors import Forbidden, InvalidInput
+from store.profiles import Profile
 
 
 class TestWhoAddsOfficeUsers:
@@ -54,3 +55,37 @@ class TestOwnerNames:
         with db.transaction() as tx, pytest.raises(Forbidden) as refused:
             users.update_user(tx, enterprise.actor, pushed.id, {"given_name": "Changed"})
         assert "managed by your organization's identity provider" in str(refused.value)
+
+
+class TestProfilesOffered:
+    """SPEC §1 Profiles and Main contacts: the account kind's profiles; main only from support."""
+
+    def test_a_main_contact_is_offered_the_kinds_profiles_but_main(self, enterprise: Any) -> None:
+        offered = rules.profiles_offered(enterprise.actor, "enterprise")
+        assert offered == (Profile.CLIENT, Profile.KNOWLEDGE, Profile.READ_ONLY)
+        assert rules.profiles_offered(enterprise.actor, "optimization_only") == (
+            Profile.OPTIMIZATION,
+        )
+        assert not rules.may_change_profile(enterprise.actor, "main")
+        assert rules.may_change_profile(enterprise.actor, "client")
+
+    def test_support_is_offered_main_too(self, support: Actor) -> None:
+        assert rules.profiles_offered(support, "enterprise") == (
+            Profile.MAIN,
+            Profile.CLIENT,
+            Profile.KNOWLEDGE,
+            Profile.READ_ONLY,
+        )
+        assert rules.may_change_profile(support, "optimization_main")
+
+    def test_the_store_gives_only_what_is_offered(
+        self, db: Any, make_user: Any, enterprise: Any
+    ) -> None:
+        user = make_user(enterprise.account, "member")
+        for wanted, refusal in (("main", Forbidden), ("optimization", InvalidInput)):
+            with db.transaction() as tx, pytest.raises(refusal):
+                users.set_profile(tx, enterprise.actor, user.id, wanted)
+        with db.transaction() as tx:
+            users.set_profile(tx, enterprise.actor, user.id, "knowledge")
+        with db.transaction() as tx, pytest.raises(Forbidden):
+            users.set_profile(tx, enterprise.actor, enterprise.main.id, "client")
