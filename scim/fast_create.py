@@ -32,7 +32,6 @@ from scim.fast_reads import ScimAnsweredFirst
 from scim.responses import MAX_PAYLOAD_SIZE, MEDIA_TYPE, parse_json, scim_bytes
 from scim.users import creation_fields
 from store import credentials, listing, provisioning_log, users
-from store.actors import ActorType
 from store.errors import DomainError
 
 if TYPE_CHECKING:
@@ -105,7 +104,6 @@ class FastCreate(ScimAnsweredFirst):
             self.db,
             caller.actor,
             account,
-            email_verified=caller.actor.type != ActorType.USER,
             logged=logged,
             only_if=still_live,
             **fields,

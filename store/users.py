@@ -43,7 +43,7 @@ def create_user(
     *,
     account_id: uuid.UUID | None,
     user_name: str,
-    email_verified: bool = False,
+    email_verified: bool | None = None,
     contact_roles: Iterable[str] = (),
     send_sign_in_email: bool = False,
     **fields: Any,
@@ -51,8 +51,10 @@ def create_user(
     """Add a user to an account (or a guest without one) with the profile rules applied.
 
     A user created without a profile gets the account kind's default; users of Office accounts and
-    users pushed by an identity provider are owned by that source from the start. The sign-in
-    email of a user without a password carries a link to choose one.
+    users pushed by an identity provider are owned by that source from the start. Their address
+    counts as verified when `email_verified` says so, else when the creator vouches for it
+    (`vouches_for_email`). The sign-in email of a user without a password carries a link to
+    choose one.
     """
     account = _account(tx, actor, account_id)
     new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
@@ -86,7 +88,7 @@ def new_user(
     account: Account | AccountRow | None,
     *,
     user_name: str,
-    email_verified: bool,
+    email_verified: bool | None,
     **fields: Any,
 ) -> NewUser:
     """The user `create_user` adds, with the profile rules applied and every value checked, not
@@ -108,7 +110,7 @@ def new_user(
         "user_name": "",
         "profile": (profile or default_profile(kind)).value,
         "managed_by": _owner(actor, account),
-        "email_verified": email_verified,
+        "email_verified": vouches_for_email(actor) if email_verified is None else email_verified,
         "active": True,
         "no_longer_at_account": False,
         "preferred_contact_method": "email",
@@ -120,6 +122,13 @@ def new_user(
     probe = User(account_id=values["account_id"])  # what a manager named must share
     clean = user_fields.normalize(tx, probe, wanted, pushed=actor.is_identity_provider)
     return NewUser(values, clean)
+
+
+def vouches_for_email(actor: Actor) -> bool:
+    """Whether the addresses of the users this caller creates count as verified: a provisioning
+    client's do (its identity provider verified them), a person's in the console do not (the
+    user confirms by the link of the sign-in mail)."""
+    return actor.is_provisioning_client
 
 
 def reads_nothing(fields: Mapping[str, Any]) -> bool:
@@ -134,7 +143,7 @@ def create_user_at_once(
     account: AccountRow,
     *,
     user_name: str,
-    email_verified: bool = False,
+    email_verified: bool | None = None,
     logged: Callable[[Any], dict[str, Any]] | None = None,
     only_if: Condition | None = None,
     **fields: Any,

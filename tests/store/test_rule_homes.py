@@ -89,3 +89,31 @@ class TestProfilesOffered:
             users.set_profile(tx, enterprise.actor, user.id, "knowledge")
         with db.transaction() as tx, pytest.raises(Forbidden):
             users.set_profile(tx, enterprise.actor, enterprise.main.id, "client")
+
+
+class TestWhoVouchesForAnAddress:
+    """A provisioning client's users arrive verified; a person's confirm by a mailed link."""
+
+    def test_provisioning_clients_vouch_and_people_do_not(
+        self, db: Any, enterprise: Any, support: Actor
+    ) -> None:
+        tooling = Actor(ActorType.SUPPORT, "token support", Door.SCIM, "c2")
+        assert users.vouches_for_email(enterprise.okta)
+        assert users.vouches_for_email(tooling)
+        assert not users.vouches_for_email(enterprise.actor)
+        assert not users.vouches_for_email(support)
+        with db.transaction() as tx:
+            pushed = users.create_user(
+                tx, enterprise.okta, account_id=enterprise.account.id, user_name="pushed"
+            )
+            added = users.create_user(
+                tx, enterprise.actor, account_id=enterprise.account.id, user_name="added"
+            )
+        assert pushed.email_verified and not added.email_verified
+
+    def test_the_at_once_path_follows_the_same_policy(self, enterprise: Any) -> None:
+        for actor, verified in ((enterprise.okta, True), (enterprise.actor, False)):
+            new = users.new_user(
+                None, actor, enterprise.account, user_name="n", email_verified=None
+            )
+            assert new.values["email_verified"] is verified
