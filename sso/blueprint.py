@@ -37,7 +37,7 @@ from rollcall.web.database import database
 from sso import claims, cors, keys
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
-from store import access, oauth, sso_sessions
+from store import access, oauth, sso_sessions, users
 from store.db import now
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
@@ -151,7 +151,7 @@ def userinfo() -> Response:
         if "openid" not in scopes:
             return _bearer_error(403, "insufficient_scope", "The token has no openid scope.")
         if "community" in scopes:  # account, roles and applications: the whole user
-            user = claims.load_user(tx, holder.id)
+            user = users.active_user(tx, holder.id, details=True)
             found = claims.claims_for(tx, user, scopes) if user else {}
         else:
             found = claims.standard_claims(holder, scopes)

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from store import audit, links, outbox, rules, sessions, user_fields
 from store.actors import Actor
@@ -254,6 +254,17 @@ def get_user(
     if actor.id != str(user.id):
         rules.ensure_visible(actor, user.account_id)
     return user
+
+
+def active_user(tx: Tx, user_id: Any, *, details: bool = False) -> User | None:
+    """The user a session, code or token stands for, while they may use it: None once deleted
+    or deactivated (SPEC §1 Users: deactivation ends sign-in and every session and token at
+    once). `details` loads the account and emails with it (what pages and ID tokens show)."""
+    return tx.scalar(_ACTIVE_DETAILED if details else _ACTIVE, {"user_id": user_id})
+
+
+_ACTIVE = select(User).where(User.id == bindparam("user_id"), User.active.is_(True))
+_ACTIVE_DETAILED = _ACTIVE.options(selectinload(User.emails), joinedload(User.account))
 
 
 def find_by_login(tx: Tx, login: str) -> User | None:

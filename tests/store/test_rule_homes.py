@@ -117,3 +117,26 @@ class TestWhoVouchesForAnAddress:
                 None, actor, enterprise.account, user_name="n", email_verified=None
             )
             assert new.values["email_verified"] is verified
+
+
+class TestActiveUser:
+    """SPEC §1 Users: deactivation takes away sign-in and every session and token at once."""
+
+    def test_only_an_active_user_is_found(
+        self, db: Any, make_user: Any, operator: Actor, enterprise: Any
+    ) -> None:
+        user = make_user(enterprise.account, "leaving")
+        with db.transaction(write=False) as tx:
+            found = users.active_user(tx, user.id, details=True)
+            assert found is not None and found.id == user.id
+            assert found.primary_email == "leaving@example.test"
+            assert found.account.id == enterprise.account.id
+        with db.transaction() as tx:
+            users.deactivate(tx, operator, user.id)
+        with db.transaction(write=False) as tx:
+            assert users.active_user(tx, user.id) is None
+            assert users.active_user(tx, user.id, details=True) is None
+        with db.transaction() as tx:
+            users.delete_user(tx, operator, user.id)
+        with db.transaction(write=False) as tx:
+            assert users.active_user(tx, user.id) is None
