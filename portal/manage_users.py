@@ -414,9 +414,6 @@ def _save(tx: Tx, form: UserForm, user: User, options: dict[str, Any]) -> str | 
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     users.update_user(tx, actor(), user.id, changes, if_match=version)
     users.set_contact_roles(tx, actor(), user.id, form.contact_roles.data)
-    new_email = None
-    if "email" in sent and (form.email.data or "").strip().casefold() != (
-        (user.primary_email or "").casefold()
-    ):
-        new_email = user_mail.request_email_change(tx, actor(), user.id, form.email.data)
-    return new_email
+    if "email" not in sent:
+        return None
+    return user_mail.request_email_change(tx, actor(), user.id, form.email.data or "")

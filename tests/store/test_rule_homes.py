@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from store import rules, users
+from store import audit, outbox, rules, self_service, user_mail, users
 from store.actors import Actor, ActorType, Door
 from store.errors import Forbidden, InvalidInput
 from store.profiles import Profile
@@ -140,3 +140,68 @@ class TestActiveUser:
             users.delete_user(tx, operator, user.id)
         with db.transaction(write=False) as tx:
             assert users.active_user(tx, user.id) is None
+
+
+PASSWORD = "quiet harbor lantern 42"
+
+
+class TestEmailChangeRequests:
+    """SPEC §2: an email change mails a confirmation to the new address, a notice to the old."""
+
+    def test_the_console_and_the_person_ask_alike(
+        self, db: Any, make_user: Any, enterprise: Any
+    ) -> None:
+        for who in ("console", "self"):
+            user = make_user(enterprise.account, who, password=PASSWORD)
+            with db.transaction() as tx:
+                if who == "console":
+                    asked = user_mail.request_email_change(
+                        tx, enterprise.actor, user.id, " New@example.test "
+                    )
+                else:
+                    asked = self_service.request_email_change(
+                        tx, user.id, " New@example.test ", PASSWORD
+                    )
+                sent = sorted(
+                    (m.payload["template"], m.payload["to"])
+                    for m in outbox.pending(tx)
+                    if m.payload.get("user_id") == str(user.id)
+                )
+                (event,) = [
+                    e
+                    for e in audit.events_for(tx, "user", user.id)
+                    if e.action == "user.email_change_requested"
+                ]
+            assert asked == "New@example.test"
+            assert sent == [
+                ("email_change_confirm", "New@example.test"),
+                ("email_change_notice", f"{who}@example.test"),
+            ]
+            assert event.changes == {"new_email": "New@example.test"}
+
+    def test_the_current_address_is_no_change(
+        self, db: Any, make_user: Any, enterprise: Any
+    ) -> None:
+        user = make_user(enterprise.account, "stays", password=PASSWORD)
+        with db.transaction() as tx:
+            assert (
+                user_mail.request_email_change(tx, enterprise.actor, user.id, "STAYS@example.test")
+                is None
+            )
+            assert outbox.pending(tx) == []
+        with db.transaction() as tx, pytest.raises(InvalidInput, match="already your"):
+            self_service.request_email_change(tx, user.id, "stays@example.test", PASSWORD)
+
+    def test_a_managed_users_address_is_changed_at_its_source(
+        self, db: Any, enterprise: Any
+    ) -> None:
+        with db.transaction() as tx:
+            pushed = users.create_user(
+                tx,
+                enterprise.okta,
+                account_id=enterprise.account.id,
+                user_name="pushed",
+                emails=[{"value": "pushed@example.test", "primary": True}],
+            )
+        with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
+            user_mail.request_email_change(tx, enterprise.actor, pushed.id, "x@example.test")
