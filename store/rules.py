@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 
 from store.actors import Actor, ActorType
 from store.db import Tx
@@ -40,6 +41,27 @@ def ensure_visible(actor: Actor, account_id: uuid.UUID | None, what: str = "user
         return
     if account_id is None or account_id != actor.account_id:
         raise NotFound(f"No such {what}.")
+
+
+def listable_users(actor: Actor) -> ColumnElement[bool]:
+    """The users the caller may list and look up (`users_listed_by` for this caller)."""
+    return users_listed_by(actor.account_id, support=actor.privileged)
+
+
+def users_listed_by(
+    account_id: Any, *, support: Any, users: Any = User.__table__.c
+) -> ColumnElement[bool]:
+    """Which users a caller lists (SPEC §3: a credential sees only its account; support sees
+    every account's users, not its own staff), as SQL. `account_id` and `support` are the
+    caller's: Python values, or SQL (parameters of a statement built once, or the columns of the
+    credential read by the same statement); `users` the columns of the users listed."""
+    every_account = users.is_support.is_(False)
+    own_account = users.account_id == account_id
+    if support is True:
+        return every_account
+    if support is False:
+        return own_account
+    return or_(and_(support, every_account), and_(not_(support), own_account))
 
 
 def ensure_manages(actor: Actor, account: Account | None) -> None:

@@ -6,9 +6,20 @@ from typing import Any
 
 import pytest
 
-from store import audit, outbox, rules, self_service, user_mail, users
+from store import (
+    audit,
+    credentials,
+    listing,
+    outbox,
+    rules,
+    self_service,
+    user_mail,
+    user_search,
+    users,
+)
 from store.actors import Actor, ActorType, Door
 from store.errors import Forbidden, InvalidInput
+from store.models import User
 from store.profiles import Profile
 
 
@@ -205,3 +216,46 @@ class TestEmailChangeRequests:
             )
         with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
             user_mail.request_email_change(tx, enterprise.actor, pushed.id, "x@example.test")
+
+
+class TestListableUsers:
+    """SPEC §3: a credential sees only its account's users; support sees every account's, and
+    support staff are listed to no one."""
+
+    def test_every_listing_shows_the_same_users(
+        self, db: Any, make_account: Any, make_user: Any, operator: Actor, support: Actor
+    ) -> None:
+        mine, theirs = make_account(), make_account()
+        make_user(mine, "mine.user")
+        make_user(theirs, "their.user")
+        with db.transaction() as tx:
+            users.create_support_user(
+                tx, operator, user_name="staff.user", email="staff@example.test"
+            )
+            _, account_token = credentials.create_credential(
+                tx, operator, account_id=mine.id, name="okta"
+            )
+            _, support_token = credentials.create_credential(
+                tx, operator, account_id=None, name="tooling"
+            )
+        idp = Actor(ActorType.CREDENTIAL, "token okta", Door.SCIM, "c1", mine.id, True)
+        expected = {
+            (idp, account_token): {"mine.user"},
+            (support, support_token): {"mine.user", "their.user"},
+        }
+        names = ("mine.user", "their.user", "staff.user")
+        with db.transaction(write=False) as tx:
+            for (actor, token), listed in expected.items():
+                page = listing.users(tx, actor, order=(User.user_name_ci,))
+                assert {u.user_name for u in page.items} == listed
+                by_name = {n for n in names if listing.user_view_by_name(tx, actor, n)}
+                assert by_name == listed
+                for_token = set()
+                for name in names:
+                    found = listing.user_view_by_name_for_token(tx, token, name)
+                    assert found is not None  # the token is live
+                    if found[1] is not None:
+                        for_token.add(found[1].user.user_name)
+                assert for_token == listed
+            searched = {u.user_name for n in names for u in user_search.find_users(tx, support, n)}
+            assert searched == expected[support, support_token]
