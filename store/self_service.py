@@ -16,7 +16,7 @@ from store import audit, links, outbox, passwords, rules, sessions, user_fields,
 from store.actors import Actor, Door
 from store.db import Tx, locked, now
 from store.errors import Conflict, InvalidInput
-from store.models import User, UserEmail, fold
+from store.models import User, UserEmail, fold, primary_entry
 
 
 def _self(user: User) -> Actor:
@@ -107,7 +107,7 @@ def confirm_email_change(tx: Tx, token: str) -> User:
     )
     if taken:
         raise Conflict("That address is already used by another account.", field="new_email")
-    old = next((e for e in user.emails if e.primary), None) or next(iter(user.emails), None)
+    old = primary_entry(user.emails)
     emails = [
         {"value": new_email, "type": old.type if old else "work", "primary": True},
         *(

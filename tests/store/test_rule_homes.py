@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from store import (
     audit,
@@ -13,13 +14,14 @@ from store import (
     outbox,
     rules,
     self_service,
+    user_fields,
     user_mail,
     user_search,
     users,
 )
 from store.actors import Actor, ActorType, Door
 from store.errors import Forbidden, InvalidInput
-from store.models import User
+from store.models import User, UserEmail, primary_value
 from store.profiles import Profile
 
 
@@ -259,3 +261,53 @@ class TestListableUsers:
                 assert for_token == listed
             searched = {u.user_name for n in names for u in user_search.find_users(tx, support, n)}
             assert searched == expected[support, support_token]
+
+
+class TestPrimaryEmail:
+    """SPEC §1 Users: emails, one primary. The primary one stands for the user, else the first."""
+
+    EMAILS = (
+        [{"value": "First@example.test"}, {"value": "Chosen@example.test", "primary": True}],
+        [{"value": "First@example.test"}, {"value": "second@example.test"}],
+    )
+
+    @pytest.mark.parametrize("emails", EMAILS)
+    def test_python_sql_and_the_stored_key_agree(
+        self, db: Any, make_user: Any, enterprise: Any, emails: list[dict[str, Any]]
+    ) -> None:
+        expected = next((e["value"] for e in emails if e.get("primary")), emails[0]["value"])
+        user = make_user(enterprise.account, "mail.user", emails=emails)
+        with db.transaction(write=False) as tx:
+            stored = users.get_user(tx, enterprise.actor, user.id, related=True)
+            in_sql = tx.scalar(select(primary_value(UserEmail, User.id)).where(User.id == user.id))
+            assert (stored.primary_email, in_sql) == (expected, expected)
+            assert stored.primary_email_ci == expected.casefold()
+        new = users.new_user(
+            None,
+            enterprise.okta,
+            enterprise.account,
+            user_name="n",
+            email_verified=None,
+            emails=emails,
+        )
+        columns, _, _ = user_fields.new_columns(new.values, new.clean)
+        assert columns["primary_email_ci"] == expected.casefold()
+
+    def test_the_key_follows_an_email_change(
+        self, db: Any, make_user: Any, enterprise: Any
+    ) -> None:
+        user = make_user(enterprise.account, "mover", emails=self.EMAILS[1])
+        with db.transaction() as tx:
+            users.update_user(
+                tx,
+                enterprise.actor,
+                user.id,
+                {
+                    "emails": [
+                        {"value": "first@example.test"},
+                        {"value": "Now@example.test", "primary": True},
+                    ]
+                },
+            )
+        with db.transaction(write=False) as tx:
+            assert tx.get(User, user.id).primary_email_ci == "now@example.test"
