@@ -31,7 +31,7 @@ from portal.forms import show_refusal
 from rollcall.web.database import database
 from rollcall.web.redirects import safe_next
 from rollcall.web.session import current_user, login_required
-from store import accounts, exports, reviews, user_mail, user_search, users
+from store import accounts, exports, reviews, rules, user_mail, user_search, users
 from store.actors import Actor, Door
 from store.applications import all_applications
 from store.contact_roles import CONTACT_ROLES
@@ -40,10 +40,8 @@ from store.errors import Conflict, DomainError, Forbidden, NotFound
 from store.models import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
-    MAIN_PROFILES,
     AccountKind,
     Profile,
-    allowed_profiles,
     default_profile,
 )
 
@@ -81,6 +79,11 @@ def profile_name(profile: str | None) -> str:
         return DISPLAY_NAMES[Profile(profile)]
     except (ValueError, KeyError):
         return profile
+
+
+@bp.app_template_global()
+def owner_name(user: User) -> str | None:
+    return rules.owner_name(user)
 
 
 @bp.get("/my-account")
@@ -136,6 +139,7 @@ def users_page(account_id: uuid.UUID) -> Any:
     return render_template(
         "console/users.html",
         account=found,
+        new_users_refused=rules.new_users_refused(actor(), found.kind),
         page=page,
         active=active,
         search=args.get("q", ""),
@@ -152,11 +156,7 @@ def new_user(account_id: uuid.UUID) -> Any:
     form = UserForm()
     with database().transaction(write=False) as tx:
         found = user_search.managed_account(tx, actor(), account_id)
-        if found.kind == AccountKind.OFFICE and not actor().privileged:
-            raise Forbidden(
-                "Users of NextGen Office accounts are created in NextGen Office; they appear "
-                "here with the Client Community User profile."
-            )
+        rules.ensure_may_add_users(actor(), found.kind)
         options = _options(tx, found, None)
         matches: list[User] = []
         if form.is_submitted() and form.confirm_new.data != "1" and form.email.data:
@@ -334,32 +334,20 @@ def _user_in(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID) -> tuple[Account
 def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
     """What the form offers: profiles the account kind allows (main ones only to support),
     applications in enterprise accounts, and whether the user's own fields are read-only."""
-    privileged = actor().privileged
     kind = AccountKind(account.kind)
-    holds_main = user is not None and user.profile in MAIN_PROFILES
-    profiles = [
-        (p.value, DISPLAY_NAMES[p])
-        for p in allowed_profiles(kind)
-        if privileged or p not in MAIN_PROFILES
-    ]
+    profiles = [(p.value, DISPLAY_NAMES[p]) for p in rules.profiles_offered(actor(), kind)]
     enterprise = kind == AccountKind.ENTERPRISE
     applications = [(a.key, a.name) for a in all_applications(tx)] if enterprise else []
     return {
         "profiles": profiles,
-        "profile_locked": holds_main and not privileged,
+        "profile_locked": user is not None and not rules.may_change_profile(actor(), user.profile),
         "applications_offered": enterprise,
         "application_choices": applications,
         "managed": user is not None and user.externally_managed,
-        "owner": _owner(user),
+        "owner": rules.owner_name(user) if user is not None else None,
         "role_descriptions": CONTACT_ROLES,
         "guide_support": GUIDE_SUPPORT,
     }
-
-
-def _owner(user: User | None) -> str:
-    if user is None or not user.externally_managed:
-        return ""
-    return "NextGen Office" if user.managed_by == "office" else "your identity provider"
 
 
 def _choices(form: UserForm, options: dict[str, Any]) -> None:
@@ -426,9 +414,6 @@ def _save(tx: Tx, form: UserForm, user: User, options: dict[str, Any]) -> str | 
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     users.update_user(tx, actor(), user.id, changes, if_match=version)
     users.set_contact_roles(tx, actor(), user.id, form.contact_roles.data)
-    new_email = None
-    if "email" in sent and (form.email.data or "").strip().casefold() != (
-        (user.primary_email or "").casefold()
-    ):
-        new_email = user_mail.request_email_change(tx, actor(), user.id, form.email.data)
-    return new_email
+    if "email" not in sent:
+        return None
+    return user_mail.request_email_change(tx, actor(), user.id, form.email.data or "")

@@ -13,7 +13,7 @@ from portal.links import link_page
 from rollcall.web.database import database
 from rollcall.web.limits import limiter
 from rollcall.web.session import current_user, login_required, sign_in, write_cookie
-from store import csc, links, self_service, users
+from store import csc, links, rules, self_service, users
 from store.actors import Actor, Door
 from store.errors import DomainError
 from store.models import User
@@ -57,6 +57,7 @@ def _page(user: User, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
             "profile.html",
             user=user,
             profile_name=profile_name,
+            owner=rules.owner_name(user),
             csc_access=csc_access,
             basic=basic,
             password=password,

@@ -16,11 +16,11 @@ from scim2_models import ForbiddenException, UnauthorizedException
 from rollcall.headers import bearer_token
 from rollcall.web.database import database
 from scim.context import reading
-from store import credentials, oauth
+from store import credentials, oauth, users
 from store.actors import Actor, ActorType, Door
 from store.credentials import LiveCredential
 from store.db import Database, Tx
-from store.models import OAuthToken, User
+from store.models import OAuthToken
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ def _oauth_caller(tx: Tx, token: str) -> Caller:
             manages_users=True,
         )
         return Caller(actor, None)
-    user = tx.get(User, row.user_id)
-    if user is None or not user.active:
+    user = users.active_user(tx, row.user_id)
+    if user is None:
         raise UnauthorizedException(detail="The token's user is no longer active.")
     if not request.path.rstrip("/").endswith("/Me"):
         raise ForbiddenException(detail="A person's access token reaches only /Me.")

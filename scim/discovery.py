@@ -20,8 +20,7 @@ from scim import auth, search
 from scim.context import base_url, caller, reading
 from scim.responses import json_body, scim_json
 from scim.schemas import COMMUNITY_URN, CONFIG, PROVIDER, Group, UserResource, parametrized
-from store import accounts
-from store.profiles import MAIN_PROFILES, AccountKind, allowed_profiles
+from store import accounts, rules
 
 
 def service_provider_config() -> Response:
@@ -71,12 +70,11 @@ def _choices() -> dict[str, list[str]]:
         actor = auth.authenticate().actor
     except SCIMException:
         return {}
-    if actor.privileged or actor.account_id is None:
-        return {}
+    if actor.account_id is None:
+        return {}  # support's tokens: users of every kind of account
     with reading() as tx:
         account = accounts.get_account(tx, actor, actor.account_id)
-        kind = AccountKind(account.kind)
-    return {"profile": [p.value for p in allowed_profiles(kind) if p not in MAIN_PROFILES]}
+    return {"profile": [p.value for p in rules.profiles_offered(actor, account.kind)]}
 
 
 def search_root() -> Response:

@@ -50,6 +50,7 @@ from store.models import (
     User,
     UserEmail,
     UserPhoneNumber,
+    primary_value,
 )
 from store.validation import clean_bool, storable
 
@@ -211,13 +212,7 @@ def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
             raise InvalidFilterException(detail=f"Cannot sort on {binding.urn}.")
         # A multi-valued attribute sorts by its primary value, else its first.
         table = UserEmail if column.child is EMAILS else UserPhoneNumber
-        expr = (
-            select(column.expr)
-            .where(table.user_id == User.id)
-            .order_by(table.primary.desc(), table.position)
-            .limit(1)
-            .scalar_subquery()
-        )
+        expr = primary_value(table, User.id, column.expr)
     if column.kind == "text":
         return func.coalesce(func.lower(expr), "")
     if column.kind in ("folded", "exact"):

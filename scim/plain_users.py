@@ -23,7 +23,6 @@ from scim import auth, mapping, quirks, responses, search, user_json
 from scim.context import located_under
 from scim.schemas import POLICY, UserResource
 from store import credentials, listing, provisioning_log, users
-from store.actors import ActorType
 from store.credentials import CachedCredential, LiveCredential
 from store.db import Condition
 from store.profiles import AccountKind, default_profile
@@ -143,7 +142,6 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
         credential, account, still_live = recalled
         actor = credentials.actor(credential)
         fields = creation_fields(body, account.kind)
-        verified = actor.type != ActorType.USER
 
         def entry(user: Any, credential: LiveCredential = credential) -> dict[str, Any]:
             return _entry(credential, path, body, 201, "created", user)
@@ -154,7 +152,6 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
                 site.db,
                 actor,
                 account,
-                email_verified=verified,
                 logged=lambda user: provisioning_log.entry_values(**entry(user)),
                 only_if=still_live,
                 **fields,
@@ -162,9 +159,7 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
         else:
             with site.db.transaction() as tx:
                 if _holds(tx, still_live):
-                    user = users.create_user(
-                        tx, actor, account_id=account.id, email_verified=verified, **fields
-                    )
+                    user = users.create_user(tx, actor, account_id=account.id, **fields)
                     provisioning_log.record(tx, **entry(user))
         if user is not None:
             return user

@@ -31,7 +31,7 @@ from sqlalchemy.orm import object_session
 
 from scim import filters, mapping, user_json
 from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, parametrized
-from store import listing
+from store import listing, rules
 from store.actors import Actor
 from store.db import Tx, UTCDateTime
 from store.models import Group as GroupRow
@@ -206,7 +206,7 @@ def _sorted_across(
     typed = (user_key if user_key is not None else group_key).type
     parts = []
     for kind, key, where, scope in (
-        (USERS, user_key, user_where, listing.user_scope(actor)),
+        (USERS, user_key, user_where, rules.listable_users(actor)),
         (GROUPS, group_key, group_where, listing.group_scope(actor)),
     ):
         part = select(

@@ -153,7 +153,6 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
         tx,
         actor,
         account_id=account.id,
-        email_verified=actor.type != ActorType.USER,
         **plain_users.creation_fields(body, account.kind),
     )
 

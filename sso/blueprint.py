@@ -37,7 +37,7 @@ from rollcall.web.database import database
 from sso import claims, cors, keys
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
-from store import access, oauth, sso_sessions
+from store import access, oauth, sso_sessions, users
 from store.db import now
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
@@ -153,7 +153,7 @@ def userinfo() -> Response:
     found = claims.standard_claims(holder, scopes)
     if "community" in scopes:  # account, roles and applications: the whole user
         with database().transaction(write=False) as tx:
-            user = claims.load_user(tx, holder.id)
+            user = users.active_user(tx, holder.id, details=True)
             found = claims.claims_for(tx, user, scopes) if user else {}
     response = jsonify(found)
     response.headers["Cache-Control"] = "no-store"

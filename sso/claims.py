@@ -13,26 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, selectinload
-
 from store import access
 from store.db import Tx
 from store.models import Account, User
 from store.profiles import Profile, permissions
-
-
-def load_user(tx: Tx, user_id: Any) -> User | None:
-    """The user with account and emails, which most scopes ask for; phones and groups (the phone
-    and community scopes) load when read, within the same transaction."""
-    return tx.scalar(_USER_BY_ID, {"user_id": user_id})
-
-
-_USER_BY_ID = (
-    select(User)
-    .options(selectinload(User.emails), joinedload(User.account))
-    .where(User.id == bindparam("user_id"))
-)
 
 
 def claims_for(tx: Tx, user: User, scopes: set[str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from flask import g
 
 from sso import claims, keys
 from sso.clients import Client
-from store import access, oauth, sso_sessions
+from store import access, oauth, sso_sessions, users
 from store.db import Reads, Tx, now
 from store.models import AuthorizationCode, OAuthToken, User
 
@@ -196,8 +196,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         row = authorization_code.row
         if row.session_id is not None and sso_sessions.has_ended(tx(), row.session_id):
             return None  # signed out between the code and its exchange
-        user = claims.load_user(tx(), row.user_id)
-        if user is None or not user.active:
+        user = users.active_user(tx(), row.user_id, details=True)
+        if user is None:
             return None
         if not access.may_open(tx(), user, self.request.client.row):
             return None
@@ -222,8 +222,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: Token) -> Person | None:
         row = refresh_token.row
-        user = claims.load_user(tx(), row.user_id)
-        if user is None or not user.active:
+        user = users.active_user(tx(), row.user_id, details=True)
+        if user is None:
             return None
         if not access.may_open(tx(), user, self.request.client.row):
             return None

@@ -34,7 +34,7 @@ from sso.grants import (
     save_token,
     tx,
 )
-from store import clients, oauth
+from store import clients, oauth, users
 from store.models import User
 
 ACCESS_TOKEN_LIFETIME = 600
@@ -115,10 +115,8 @@ class Introspection(_HintOnly, IntrospectionEndpoint):
         row = oauth.find_token(tx(), token_string)
         if row is None or not oauth.is_live(row):
             return None
-        if row.user_id is not None:  # the user must still be active
-            user = tx().get(User, row.user_id)
-            if user is None or not user.active:
-                return None
+        if row.user_id is not None and users.active_user(tx(), row.user_id) is None:
+            return None
         return Token(row)
 
     def check_permission(self, token: Token, client: Client, request: Any) -> bool:

@@ -15,9 +15,8 @@ from store.models import Application, ApplicationGrant, OAuthClient, User
 
 
 def may_open(tx: Tx, user: User, client: OAuthClient) -> bool:
-    """True when the user may sign in to this client's application."""
-    if not user.active:
-        return False
+    """True when the user (an active one: `users.active_user`) may sign in to this client's
+    application."""
     if client.access == "everyone":
         return True
     if client.application_id is None:

@@ -58,13 +58,6 @@ class Page:
     total: int | None
 
 
-def user_scope(actor: Actor) -> ColumnElement[bool]:
-    """Users the caller may list: its own account's, or every account user for support."""
-    if actor.privileged:
-        return User.is_support.is_(False)
-    return User.account_id == actor.account_id
-
-
 def group_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.privileged:
         return true()
@@ -92,7 +85,7 @@ def users(
     limit: int = 100,
     count: bool = True,
 ) -> Page:
-    query = select(User).where(user_scope(actor))
+    query = select(User).where(rules.listable_users(actor))
     if where is not None:
         query = query.where(where)
     return _page(tx, query, User, order, offset, limit, count, USER_LOADS)
@@ -201,7 +194,6 @@ def _visible(actor: Actor, view: UserView | None) -> UserView:
 def user_view_by_name(tx: Reads, actor: Actor, user_name: str) -> UserView | None:
     """The user the caller may list with this userName (case-insensitive), if there is one."""
     key = {"user_name_ci": fold(user_name)}
-    # user_scope(actor), with the account as a parameter of a statement built once.
     if actor.privileged:
         return _view(fetch(tx, _BY_NAME_ANY_ACCOUNT, key))
     return _view(fetch(tx, _BY_NAME_IN_ACCOUNT, key | {"account_id": actor.account_id}))
@@ -233,14 +225,7 @@ def user_view_by_name_for_token(
     if not rows:
         return None
     credential = _credential(rows[0])
-    actor = credentials.actor(credential)
-    listed = [r for r in rows if r.id is not None and _listable(actor, r.account_id, r.is_support)]
-    return credential, _view(listed)
-
-
-def _listable(actor: Actor, account_id: Any, is_support: bool) -> bool:
-    """`user_scope(actor)` for a user already read."""
-    return not is_support if actor.privileged else account_id == actor.account_id
+    return credential, _view([row for row in rows if row.id is not None])
 
 
 def _credential(row: Any) -> LiveCredential:
@@ -324,22 +309,32 @@ _NAMED = select(_USERS.c.id).where(_USERS.c.user_name_ci == bindparam("user_name
 _BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
 _BY_NAME_ANY_ACCOUNT = _view_query(
     _NAMED.scalar_subquery(),
-    (_USERS.c.user_name_ci == bindparam("user_name_ci")) & _USERS.c.is_support.is_(False),
+    (_USERS.c.user_name_ci == bindparam("user_name_ci"))
+    & rules.users_listed_by(None, support=True),
 )
 _BY_NAME_IN_ACCOUNT = _view_query(
     _NAMED.scalar_subquery(),
     (_USERS.c.user_name_ci == bindparam("user_name_ci"))
-    & (_USERS.c.account_id == bindparam("account_id")),
+    & rules.users_listed_by(bindparam("account_id"), support=False),
 )
 
 
-def _for_token(view: Select[Any]) -> Select[Any]:
+def _for_token(view: Select[Any], listed: bool = False) -> Select[Any]:
     """The rows of `view`, each after the live credential of the token `token_hash`: none when
-    the token is not live, one with the view's columns NULL when the view finds nothing."""
+    the token is not live, one with the view's columns NULL when the view finds nothing (or,
+    `listed`, nothing the credential may list)."""
     found = view.order_by(None).subquery("found")
+    credential = ProvisioningCredential.__table__
+    on = (
+        rules.users_listed_by(
+            credential.c.account_id, support=credential.c.is_support, users=found.c
+        )
+        if listed
+        else true()
+    )
     return (
         select(*(c.label(f"credential_{c.key}") for c in LIVE_COLUMNS), *found.c)
-        .select_from(ProvisioningCredential.__table__.outerjoin(found, true()))
+        .select_from(credential.outerjoin(found, on))
         .where(LIVE)
         .order_by(found.c.item_kind, found.c.item_n, found.c.item_value)
     )
@@ -349,5 +344,6 @@ _BY_ID_FOR_TOKEN = _for_token(_BY_ID)
 _BY_NAME_FOR_TOKEN = _for_token(
     _view_query(
         _NAMED.scalar_subquery(), _USERS.c.user_name_ci == bindparam("user_name_ci")
-    ).add_columns(_USERS.c.is_support)
+    ).add_columns(_USERS.c.is_support),
+    listed=True,
 )

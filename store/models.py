@@ -8,8 +8,9 @@ uniqueness use an ordinary index on both SQLite and PostgreSQL.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -22,9 +23,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from store.db import Base, UTCDateTime, now
 
@@ -32,9 +35,44 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class _Listed(Protocol):
+    primary: bool
+    value: str
+
+
+Entry = TypeVar("Entry", bound=_Listed)
+
+
 def fold(value: str) -> str:
     """The case-insensitive key of a name (userName, email, group name, account name)."""
     return value.casefold()
+
+
+def primary_entry(entries: Iterable[Entry]) -> Entry | None:
+    """The entry a user's emails or phone numbers stand for (SPEC §1 Users: one primary): the
+    primary one, else the first. `primary_value` says the same in SQL; `User.primary_email_ci`
+    keeps it for the console's sort (`primary_email_key`)."""
+    entries = list(entries)
+    return next((e for e in entries if e.primary), None) or next(iter(entries), None)
+
+
+def primary_value(model: Any, user_id: Any, column: Any = None) -> ScalarSelect[Any]:
+    """`primary_entry` of the user `user_id` names, as a scalar subquery of `column` (the value,
+    unless told) of `model` (UserEmail or UserPhoneNumber)."""
+    return (
+        select(model.value if column is None else column)
+        .where(model.user_id == user_id)
+        .order_by(model.primary.desc(), model.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def primary_email_key(emails: Iterable[Any]) -> str:
+    """What `User.primary_email_ci` holds for these emails: the primary address, case-folded
+    ('' when none)."""
+    chosen = primary_entry(emails)
+    return fold(chosen.value) if chosen else ""
 
 
 def _same_as_created(context: Any) -> datetime:
@@ -130,7 +168,7 @@ class User(Timestamps, Base):
     given_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
     family_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # The case-folded address `primary_email` shows ('' when none), for sorting by email; written
-    # with the emails (user_fields.assign).
+    # with the emails (`primary_email_key`, by user_fields.fill and new_columns).
     primary_email_ci: Mapped[str] = mapped_column(String(320), default="", server_default="")
     middle_name: Mapped[str | None] = mapped_column(String(255))
     honorific_prefix: Mapped[str | None] = mapped_column(String(64))
@@ -200,14 +238,13 @@ class User(Timestamps, Base):
 
     @property
     def primary_email(self) -> str | None:
-        chosen = next((e for e in self.emails if e.primary), None) or next(iter(self.emails), None)
+        chosen = primary_entry(self.emails)
         return chosen.value if chosen else None
 
     @property
     def phone_number(self) -> str | None:
         """The preferred number (OIDC `phone_number`): the primary one, else the first."""
-        chosen = next((p for p in self.phone_numbers if p.primary), None)
-        chosen = chosen or next(iter(self.phone_numbers), None)
+        chosen = primary_entry(self.phone_numbers)
         return chosen.value if chosen else None
 
     @property

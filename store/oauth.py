@@ -26,6 +26,7 @@ from store.models import (
     User,
     UserEmail,
     UserPhoneNumber,
+    primary_value,
 )
 
 CODE_LIFETIME = timedelta(seconds=60)
@@ -152,20 +153,8 @@ def token_holder(tx: Reads, token: str) -> Any:
 
 
 def _token_holder_query() -> Select:
-    email = (
-        select(UserEmail.value)
-        .where(UserEmail.user_id == User.id)
-        .order_by(UserEmail.primary.desc(), UserEmail.position)
-        .limit(1)
-        .scalar_subquery()
-    )
-    phone = (
-        select(UserPhoneNumber.value)
-        .where(UserPhoneNumber.user_id == User.id)
-        .order_by(UserPhoneNumber.primary.desc(), UserPhoneNumber.position)
-        .limit(1)
-        .scalar_subquery()
-    )
+    email = primary_value(UserEmail, User.id)
+    phone = primary_value(UserPhoneNumber, User.id)
     columns = (User.id, User.user_name, User.display_name, User.given_name, User.family_name)
     columns += (User.locale, User.timezone, User.modified_at, User.email_verified)
     columns += (email.label("primary_email"), phone.label("phone_number"))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 
 from store.actors import Actor, ActorType
 from store.db import Tx
@@ -42,6 +43,27 @@ def ensure_visible(actor: Actor, account_id: uuid.UUID | None, what: str = "user
         raise NotFound(f"No such {what}.")
 
 
+def listable_users(actor: Actor) -> ColumnElement[bool]:
+    """The users the caller may list and look up (`users_listed_by` for this caller)."""
+    return users_listed_by(actor.account_id, support=actor.privileged)
+
+
+def users_listed_by(
+    account_id: Any, *, support: Any, users: Any = User.__table__.c
+) -> ColumnElement[bool]:
+    """Which users a caller lists (SPEC §3: a credential sees only its account; support sees
+    every account's users, not its own staff), as SQL. `account_id` and `support` are the
+    caller's: Python values, or SQL (parameters of a statement built once, or the columns of the
+    credential read by the same statement); `users` the columns of the users listed."""
+    every_account = users.is_support.is_(False)
+    own_account = users.account_id == account_id
+    if support is True:
+        return every_account
+    if support is False:
+        return own_account
+    return or_(and_(support, every_account), and_(not_(support), own_account))
+
+
 def ensure_manages(actor: Actor, account: Account | None) -> None:
     """Only main contacts of the account, its identity provider and support change its users."""
     ensure_visible(actor, account.id if account else None)
@@ -49,6 +71,28 @@ def ensure_manages(actor: Actor, account: Account | None) -> None:
         return
     if not actor.manages_users:
         raise Forbidden("Only main contacts of the account can manage its users.")
+
+
+def new_users_refused(actor: Actor, account_kind: str | None) -> str | None:
+    """Why the caller may not add users to an account of this kind, or None when it may.
+
+    Users of an Office account come from the Office product (SPEC §1 Accounts): its credential
+    and the operator add them; main contacts and support change them once they are here.
+    """
+    if account_kind != AccountKind.OFFICE:
+        return None
+    if actor.is_identity_provider or actor.type == ActorType.SYSTEM:
+        return None
+    return (
+        "Users of NextGen Office accounts are created in NextGen Office; they arrive here with "
+        "the Client Community User profile."
+    )
+
+
+def ensure_may_add_users(actor: Actor, account_kind: str | None) -> None:
+    refusal = new_users_refused(actor, account_kind)
+    if refusal:
+        raise Forbidden(refusal)
 
 
 def counts_as_main_contact(user: User) -> bool:
@@ -109,13 +153,24 @@ def check_profile(
             f"Profile {profile.value!r} is not available in {where} (allowed: {names}).",
             field="profile",
         )
-    touches_main = profile in MAIN_PROFILES or current in MAIN_PROFILES
-    if touches_main and not actor.privileged:
+    if profile not in profiles_offered(actor, kind) or not may_change_profile(actor, current):
         raise Forbidden(
             "Only support staff can grant or remove the main contact profile; open a support "
             "case with the category Community."
         )
     return profile
+
+
+def profiles_offered(actor: Actor, kind: AccountKind | str | None) -> tuple[Profile, ...]:
+    """The profiles the caller may give a user of an account of this kind: the kind's own
+    (SPEC §1 Profiles), without the main ones unless the caller is support (§1 Main contacts)."""
+    kind = AccountKind(kind) if kind else None
+    return tuple(p for p in allowed_profiles(kind) if actor.privileged or p not in MAIN_PROFILES)
+
+
+def may_change_profile(actor: Actor, current: str | None) -> bool:
+    """Whether the caller may change a profile the user holds: only support removes main."""
+    return actor.privileged or current not in MAIN_PROFILES
 
 
 def owned_elsewhere(actor: Actor, user: User) -> bool:
@@ -129,8 +184,12 @@ def owned_elsewhere(actor: Actor, user: User) -> bool:
     )
 
 
-def owner_name(user: User) -> str:
-    return OWNER_NAMES.get(user.managed_by or "", user.managed_by or "its source")
+def owner_name(user: User) -> str | None:
+    """Who owns an externally managed user's fields, as every door names it (SPEC §1 Externally
+    managed users: read-only here, "and say where to change them"); None for Rollcall's own."""
+    if user.managed_by is None:
+        return None
+    return OWNER_NAMES.get(user.managed_by, user.managed_by)
 
 
 def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:

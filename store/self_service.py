@@ -12,12 +12,11 @@ from typing import Any
 
 from sqlalchemy import exists, select
 
-from store import audit, links, outbox, passwords, rules, sessions, user_fields, users
+from store import audit, links, outbox, passwords, rules, sessions, user_fields, user_mail, users
 from store.actors import Actor, Door
 from store.db import Tx, locked, now
 from store.errors import Conflict, InvalidInput
-from store.models import User, UserEmail, fold
-from store.validation import clean_email
+from store.models import User, UserEmail, fold, primary_entry
 
 
 def _self(user: User) -> Actor:
@@ -90,36 +89,10 @@ def request_email_change(tx: Tx, user_id: uuid.UUID, new_email: str, current_pas
     the new address as it will be stored."""
     user = _user(tx, user_id)
     _check_current_password(user, current_password)
-    rules.check_ownership(_self(user), user, ["emails"])
-    new_email = clean_email(new_email, "new_email")
-    if fold(new_email) == fold(user.primary_email or ""):
+    asked = user_mail.ask_to_confirm(tx, _self(user), user, new_email, field="new_email")
+    if asked is None:
         raise InvalidInput("That is already your email address.", field="new_email")
-    token = links.issue(tx, user, links.CHANGE_EMAIL, {"email": new_email})
-    outbox.enqueue(
-        tx,
-        outbox.EMAIL,
-        {
-            "template": "email_change_confirm",
-            "to": new_email,
-            "user_id": str(user.id),
-            "link": f"/profile/email/{token}",
-            "new_email": new_email,
-            "user_name": user.user_name,
-        },
-    )
-    outbox.enqueue_email(
-        tx, user, "email_change_notice", new_email=new_email, user_name=user.user_name
-    )
-    audit.record(
-        tx,
-        _self(user),
-        "user.email_change_requested",
-        target_type="user",
-        target_id=user.id,
-        account_id=user.account_id,
-        changes={"new_email": new_email},
-    )
-    return new_email
+    return asked
 
 
 def confirm_email_change(tx: Tx, token: str) -> User:
@@ -134,7 +107,7 @@ def confirm_email_change(tx: Tx, token: str) -> User:
     )
     if taken:
         raise Conflict("That address is already used by another account.", field="new_email")
-    old = next((e for e in user.emails if e.primary), None) or next(iter(user.emails), None)
+    old = primary_entry(user.emails)
     emails = [
         {"value": new_email, "type": old.type if old else "work", "primary": True},
         *(

@@ -16,7 +16,14 @@ from sqlalchemy import select
 from store import passwords
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import Application, User, UserEmail, UserPhoneNumber, fold
+from store.models import (
+    Application,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+    fold,
+    primary_email_key,
+)
 from store.validation import clean_bool, clean_email, clean_text
 
 TEXT_FIELDS = (
@@ -164,7 +171,7 @@ def fill(user: User, clean: Mapping[str, Any]) -> None:
     for field, value in clean.items():
         if field == "emails":
             user.emails = [UserEmail(position=i, **_values(e)) for i, e in enumerate(value)]
-            user.primary_email_ci = fold(user.primary_email or "")
+            user.primary_email_ci = primary_email_key(user.emails)
         elif field == "phone_numbers":
             user.phone_numbers = [
                 UserPhoneNumber(position=i, **_values(p)) for i, p in enumerate(value)
@@ -205,8 +212,7 @@ def new_columns(
     columns["user_name_ci"] = fold(columns["user_name"])
     for name in ("given_name", "family_name"):
         columns[f"{name}_ci"] = fold(columns.get(name) or "")
-    primary = next((e for e in emails if e["primary"]), None) or next(iter(emails), None)
-    columns["primary_email_ci"] = fold(primary["value"]) if primary else ""
+    columns["primary_email_ci"] = primary_email_key(clean.get("emails") or ())
     return columns, emails, phones
 
 

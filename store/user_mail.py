@@ -1,6 +1,7 @@
 """Mails a main contact (or support) sends to a user from the console: a password reset link, and
-the confirmation of an address they changed. The links are `store.links` ones, opened by the
-self-service pages. (The sign-in mail of a new or activated user is sent by `store.users`.)"""
+the confirmation of an address they changed (also sent when people change their own, from
+`store.self_service`). The links are `store.links` ones, opened by the self-service pages. (The
+sign-in mail of a new or activated user is sent by `store.users`.)"""
 
 from __future__ import annotations
 
@@ -38,15 +39,21 @@ def send_password_reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
     return user
 
 
-def request_email_change(tx: Tx, actor: Actor, user_id: uuid.UUID, new_email: str) -> str:
-    """A main contact changes a user's address: the new address gets a confirmation link and the
-    address changes when it is followed; the current address is told. Returns the new address."""
+def request_email_change(tx: Tx, actor: Actor, user_id: uuid.UUID, new_email: str) -> str | None:
+    """A main contact changes a user's address (`ask_to_confirm`)."""
     user = users.get_user(tx, actor, user_id, related=True)
     rules.ensure_manages(actor, user.account)
+    return ask_to_confirm(tx, actor, user, new_email, field="emails")
+
+
+def ask_to_confirm(tx: Tx, actor: Actor, user: User, new_email: str, *, field: str) -> str | None:
+    """An email change (SPEC §2 Password change): the new address gets a confirmation link, the
+    address changes when it is followed, and the current address is told. Returns the new
+    address as it will be stored, or None when it is the current one (nothing is sent)."""
+    if fold(new_email.strip()) == fold(user.primary_email or ""):
+        return None  # the current address (or, left empty, still none)
     rules.check_ownership(actor, user, ["emails"])
-    new_email = clean_email(new_email, "emails")
-    if fold(new_email) == fold(user.primary_email or ""):
-        return new_email
+    new_email = clean_email(new_email, field)
     token = links.issue(tx, user, links.CHANGE_EMAIL, {"email": new_email})
     outbox.enqueue(
         tx,

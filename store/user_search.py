@@ -166,7 +166,7 @@ def find_users(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Sequenc
         return []
     query = (
         select(User)
-        .where(User.is_support.is_(False), *conditions)
+        .where(rules.listable_users(actor), *conditions)
         .options(selectinload(User.emails), selectinload(User.account))
         .order_by(User.user_name_ci)
         .limit(limit)

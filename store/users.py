@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from store import audit, links, outbox, rules, sessions, user_fields
-from store.actors import Actor, ActorType
+from store.actors import Actor
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
 from store.db import Condition, Database, Tx, integrity_message, locked, now, with_defaults
@@ -43,7 +43,7 @@ def create_user(
     *,
     account_id: uuid.UUID | None,
     user_name: str,
-    email_verified: bool = False,
+    email_verified: bool | None = None,
     contact_roles: Iterable[str] = (),
     send_sign_in_email: bool = False,
     **fields: Any,
@@ -51,8 +51,10 @@ def create_user(
     """Add a user to an account (or a guest without one) with the profile rules applied.
 
     A user created without a profile gets the account kind's default; users of Office accounts and
-    users pushed by an identity provider are owned by that source from the start. The sign-in
-    email of a user without a password carries a link to choose one.
+    users pushed by an identity provider are owned by that source from the start. Their address
+    counts as verified when `email_verified` says so, else when the creator vouches for it
+    (`vouches_for_email`). The sign-in email of a user without a password carries a link to
+    choose one.
     """
     account = _account(tx, actor, account_id)
     new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
@@ -86,7 +88,7 @@ def new_user(
     account: Account | AccountRow | None,
     *,
     user_name: str,
-    email_verified: bool,
+    email_verified: bool | None,
     **fields: Any,
 ) -> NewUser:
     """The user `create_user` adds, with the profile rules applied and every value checked, not
@@ -96,12 +98,7 @@ def new_user(
         _ensure_may_create_guest(actor)
     else:
         rules.ensure_manages(actor, account)
-    if (
-        account is not None
-        and account.kind == AccountKind.OFFICE
-        and not (actor.is_identity_provider or actor.type == ActorType.SYSTEM)
-    ):
-        raise Forbidden("Users of NextGen Office accounts are created in NextGen Office.")
+    rules.ensure_may_add_users(actor, account.kind if account else None)
     kind = AccountKind(account.kind) if account else None
     profile = rules.check_profile(actor, account, None, fields.pop("profile", None))
     if fields.get("applications"):
@@ -113,7 +110,7 @@ def new_user(
         "user_name": "",
         "profile": (profile or default_profile(kind)).value,
         "managed_by": _owner(actor, account),
-        "email_verified": email_verified,
+        "email_verified": vouches_for_email(actor) if email_verified is None else email_verified,
         "active": True,
         "no_longer_at_account": False,
         "preferred_contact_method": "email",
@@ -125,6 +122,13 @@ def new_user(
     probe = User(account_id=values["account_id"])  # what a manager named must share
     clean = user_fields.normalize(tx, probe, wanted, pushed=actor.is_identity_provider)
     return NewUser(values, clean)
+
+
+def vouches_for_email(actor: Actor) -> bool:
+    """Whether the addresses of the users this caller creates count as verified: a provisioning
+    client's do (its identity provider verified them), a person's in the console do not (the
+    user confirms by the link of the sign-in mail)."""
+    return actor.is_provisioning_client
 
 
 def reads_nothing(fields: Mapping[str, Any]) -> bool:
@@ -139,7 +143,7 @@ def create_user_at_once(
     account: AccountRow,
     *,
     user_name: str,
-    email_verified: bool = False,
+    email_verified: bool | None = None,
     logged: Callable[[Any], dict[str, Any]] | None = None,
     only_if: Condition | None = None,
     **fields: Any,
@@ -250,6 +254,17 @@ def get_user(
     if actor.id != str(user.id):
         rules.ensure_visible(actor, user.account_id)
     return user
+
+
+def active_user(tx: Tx, user_id: Any, *, details: bool = False) -> User | None:
+    """The user a session, code or token stands for, while they may use it: None once deleted
+    or deactivated (SPEC §1 Users: deactivation ends sign-in and every session and token at
+    once). `details` loads the account and emails with it (what pages and ID tokens show)."""
+    return tx.scalar(_ACTIVE_DETAILED if details else _ACTIVE, {"user_id": user_id})
+
+
+_ACTIVE = select(User).where(User.id == bindparam("user_id"), User.active.is_(True))
+_ACTIVE_DETAILED = _ACTIVE.options(selectinload(User.emails), joinedload(User.account))
 
 
 def find_by_login(tx: Tx, login: str) -> User | None:

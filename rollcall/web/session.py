@@ -13,13 +13,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import current_app, g, redirect, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 
 from rollcall.web.database import database
-from store import sso_sessions
-from store.db import Tx
+from store import sso_sessions, users
 from store.models import SsoSession, User
 
 COOKIE = "rollcall_sso"
@@ -35,8 +32,8 @@ def current_session() -> SsoSession | None:
         if token:
             with database().transaction(write=False) as tx:
                 session = sso_sessions.find(tx, token)
-                user = _signed_in_user(tx, session.user_id) if session else None
-                if user is not None and user.active:
+                user = users.active_user(tx, session.user_id, details=True) if session else None
+                if user is not None:
                     tx.expunge_all()
                     g.sso_session, g.sso_user = session, user
             if g.sso_session is not None and sso_sessions.needs_touch(g.sso_session):
@@ -126,13 +123,3 @@ def _previous_session() -> tuple[Any, Any]:
     with database().transaction(write=False) as tx:
         session = sso_sessions.find(tx, token)
         return (session.id, session.user_id) if session else (None, None)
-
-
-def _signed_in_user(tx: Tx, user_id: Any) -> User | None:
-    """The user with what pages show of them loaded (they outlive the read)."""
-    query = (
-        select(User)
-        .options(selectinload(User.emails), joinedload(User.account))
-        .where(User.id == user_id)
-    )
-    return tx.scalar(query)

@@ -149,7 +149,7 @@ def test_a_main_contact_manages_the_accounts_users(
 
     # A user of the identity provider: read-only fields, profile and roles editable.
     page.open(f"/accounts/{account.id}/users/{pushed.id}")
-    expect(page.locator("#managed-note")).to_contain_text("your identity provider")
+    expect(page.locator("#managed-note")).to_contain_text("your organization's identity provider")
     expect(page.get_by_label("First Name")).to_be_disabled()
     expect(page.get_by_label("Email", exact=True)).to_be_disabled()
     page.get_by_label("Profile Permission").select_option("knowledge")

@@ -191,7 +191,7 @@ def test_form_fields_cannot_grant_main_or_reach_past_the_rules(
             tx, enterprise.okta, account_id=account.id, user_name="pushed", given_name="Pia"
         )
     page = text(main_console.get(f"/accounts/{account.id}/users/{pushed.id}"))
-    assert "managed by your identity provider" in page
+    assert "managed by your organization&#39;s identity provider" in page
     assert re.search(
         r'<input[^>]*disabled[^>]*name="given_name"|name="given_name"[^>]*disabled', page
     )

@@ -120,7 +120,7 @@ def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, oper
         info = provider.first_party.userinfo(tokens_for(provider, scope)["access_token"])
         assert info.status_code == 200, info.text
         with provider.db.transaction(write=False) as tx:
-            user = claims.load_user(tx, provider.ada.id)
+            user = users.active_user(tx, provider.ada.id, details=True)
             expected = claims.claims_for(tx, user, set(scope.split()))
         assert info.json() == expected
     assert expected["email"] == "ada.work@example.com"
