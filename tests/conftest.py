@@ -110,10 +110,10 @@ def enterprise(make_account: Callable[..., Account], make_user: Callable[..., Us
     """An enterprise account with one main contact, and that main contact acting in the console."""
     account = make_account(kind="enterprise", entitlements=["connected_health"])
     main = make_user(account, "main.contact", profile="main", given_name="Mae", family_name="Main")
-    return Scene(account, main, Actor.for_user(main, Door.PORTAL))
+    return EnterpriseAccount(account, main, Actor.for_user(main, Door.PORTAL))
 
 
-class Scene:
+class EnterpriseAccount:
     def __init__(self, account: Account, main: User, actor: Actor) -> None:
         self.account = account
         self.main = main
@@ -219,6 +219,8 @@ def scim_client(app: Any) -> Callable[[str | None], ScimClient]:
 
 
 @pytest.fixture
-def scim(enterprise: Scene, make_token: Callable[..., str], scim_client: Any) -> ScimClient:
+def scim(
+    enterprise: EnterpriseAccount, make_token: Callable[..., str], scim_client: Any
+) -> ScimClient:
     """The enterprise account's identity provider, holding a token named okta."""
     return scim_client(make_token(enterprise.account, "okta"))
