@@ -17,8 +17,7 @@ from rollcall.settings import Settings
 from scim import mapping
 from scim.fast_create import MOST_VALUES, FastCreate
 from scim.schemas import Community, Enterprise, UserResource
-from store import credentials
-from store import db as db_module
+from store import credentials, statements
 from store.db import with_defaults
 from store.hashes import digest
 from store.models import (
@@ -411,7 +410,7 @@ def test_creations_sending_other_attributes_share_one_statement(app, scim):
         env = post(scim.token, body)
         response = layer(app, FastCreate).answer(dict(env))
         assert response is not None and answered(response, env)[0] == "201 CREATED"
-        made.append(db_module._insertion.cache_info().currsize)
+        made.append(statements._together.cache_info().currsize)
     assert made[1:] == made[:-1], "each choice of attributes made a statement of its own"
     moment = datetime.now(UTC)
     given = [{"user_name": "a"}, {"title": "t", "locale": "fr"}]
