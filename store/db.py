@@ -7,11 +7,10 @@ are handled here so that operations can be written once.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -148,36 +147,32 @@ def _set_on_connect(engine: Engine, statement: str) -> None:
 
 
 PING_AFTER_IDLE = 10.0  # seconds
-PARKED = 4  # hot connections kept checked out per process (one per thread at work)
 
 
-def _reusable(connection: Connection) -> bool:
-    """Whether a connection is still whole after use (a lost server breaks it)."""
-    if connection.closed or connection.invalidated:
-        return False
-    driver = connection.connection.driver_connection
-    return not (driver.closed or driver.broken)
+@contextmanager
+def _checked_out(engine: Engine) -> Iterator[Connection]:
+    """A connection of the engine's pool, invalidated if it failed with an operational error.
+
+    The driver used directly (`fetch`, `run`) does not tell SQLAlchemy that its connection is
+    gone, and may not know yet itself: the pool would hand the dead socket out again.
+    """
+    with engine.connect() as connection:
+        try:
+            yield connection
+        except Exception as exc:
+            if _lost(exc) and not connection.invalidated:
+                connection.invalidate()
+            raise
 
 
 def _lost(exc: Exception) -> bool:
-    """Whether an error raised while a connection was in use says the connection is gone. The
-    driver used directly (`fetch`, `run`) does not tell SQLAlchemy, and its connection may not
-    know yet (the server's goodbye is read with the error): any operational error counts."""
+    """Whether an error raised while a connection was in use says the connection may be gone
+    (the server's goodbye is read with the error): any operational error counts."""
     from psycopg import OperationalError  # PostgreSQL's driver, which `fetch` and `run` use
 
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc.orig, OperationalError)
     return isinstance(exc, OperationalError)
-
-
-def _answers(connection: Connection) -> bool:
-    """Whether a connection idle a while still reaches the database."""
-    try:
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -250,52 +245,6 @@ def locked(tx: Tx, model: type[_Row], ident: Any) -> _Row | None:
     return loaded
 
 
-class _Parking:
-    """Connections of a PostgreSQL pool kept checked out between requests. Taking one from
-    SQLAlchemy's pool and giving it back (with its events and bookkeeping) cost a plain read a
-    sixth of its time. One parked longer than PING_AFTER_IDLE is checked before use, as the pool
-    checks its own; one that failed is not parked again; a forked child parks its own."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.parked: list[tuple[Connection, float]] = []
-        self.parked_in = os.getpid()
-
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        connection = self._unpark()
-        lost = False
-        try:
-            yield connection
-        except Exception as exc:
-            lost = _lost(exc)
-            raise
-        finally:
-            if lost and not connection.invalidated:
-                connection.invalidate()  # or the pool would hand its dead socket out again
-            if not lost and len(self.parked) < PARKED and _reusable(connection):
-                self.parked.append((connection, time.monotonic()))
-            else:
-                connection.close()
-
-    def _unpark(self) -> Connection:
-        if self.parked_in != os.getpid():  # a forked child: its parent's sockets are not its own
-            self.parked, self.parked_in = [], os.getpid()
-        while True:
-            try:
-                connection, since = self.parked.pop()
-            except IndexError:  # none parked (or another thread took the last)
-                return self.engine.connect()
-            if time.monotonic() - since < PING_AFTER_IDLE or _answers(connection):
-                return connection
-            connection.invalidate()
-            connection.close()
-
-    def close(self) -> None:
-        while self.parked:
-            self.parked.pop()[0].close()
-
-
 class Database:
     """The directory's storage: one engine and the transactions opened on it."""
 
@@ -324,9 +273,6 @@ class Database:
             self._durable = make_engine(
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
-            self._durable_kept = _Parking(self._durable)
-        # The hot pool's connections, kept checked out between requests (`_hot_connection`).
-        self._hot_kept = _Parking(self._hot)
 
     def after_commit(self, hook: Callable[[Tx], None]) -> None:
         """Call `hook` with each transaction once it has committed (once, however often asked)."""
@@ -362,12 +308,10 @@ class Database:
         for hook in self._after_commit:  # committed: what follows cannot undo it
             hook(session)
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
+    def reading(self) -> AbstractContextManager[Connection]:
         """A read-only connection for `fetch` alone: a request that only reads a row or two
         spends less on it than on a session's bookkeeping."""
-        with self._hot_connection() as connection:
-            yield connection
+        return _checked_out(self._hot)
 
     @contextmanager
     def committing(self) -> Iterator[Connection]:
@@ -378,21 +322,11 @@ class Database:
         next moment may forget it); on SQLite all commit when the block ends. Anything else takes
         `transaction`."""
         if self.engine.dialect.name == "postgresql":
-            with self._hot_connection() as connection:
+            with _checked_out(self._hot) as connection:
                 yield connection
         else:
             with self.engine.begin() as connection:
                 yield connection
-
-    @contextmanager
-    def _hot_connection(self) -> Iterator[Connection]:
-        """A connection of the hot pool; on PostgreSQL a parked one (`_Parking`)."""
-        if self.engine.dialect.name != "postgresql":
-            with self._hot.connect() as connection:
-                yield connection
-            return
-        with self._hot_kept.connection() as connection:
-            yield connection
 
     def insert_together(
         self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None = None
@@ -418,7 +352,7 @@ class Database:
         from psycopg import IntegrityError as Clash  # PostgreSQL's driver
 
         try:
-            with self._durable_kept.connection() as connection:
+            with _checked_out(self._durable) as connection:
                 return write_together(connection, rows, only_if)
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
@@ -428,10 +362,8 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self._hot_kept.close()
         self.engine.dispose()
         if self.engine.dialect.name == "postgresql":
-            self._durable_kept.close()
             self._hot.dispose()
             self._durable.dispose()
 
