@@ -17,10 +17,11 @@ from sqlalchemy import bindparam, select
 
 from store import applications, audit
 from store.actors import Actor
-from store.db import Reads, Tx, fetch
+from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
 from store.hashes import digest
 from store.models import Account, Application, OAuthClient
+from store.statements import Prepared, Reads, fetch
 from store.validation import clean_text
 
 # Scopes a client may be registered for; what each releases is documented with the provider.
@@ -115,14 +116,16 @@ def client_row(tx: Reads, client_id: str) -> Any:
     return rows[0] if rows else None
 
 
-_CLIENT_ROW = select(
-    OAuthClient.client_id,
-    OAuthClient.secret_hash,
-    (OAuthClient.token_endpoint_auth_method == "none").label("public"),
-    OAuthClient.grant_types,
-    OAuthClient.scopes,
-    OAuthClient.account_id,
-).where(OAuthClient.client_id == bindparam("client_id"), OAuthClient.revoked_at.is_(None))
+_CLIENT_ROW = Prepared(
+    select(
+        OAuthClient.client_id,
+        OAuthClient.secret_hash,
+        (OAuthClient.token_endpoint_auth_method == "none").label("public"),
+        OAuthClient.grant_types,
+        OAuthClient.scopes,
+        OAuthClient.account_id,
+    ).where(OAuthClient.client_id == bindparam("client_id"), OAuthClient.revoked_at.is_(None))
+)
 
 
 def client_named(tx: Tx, client_id: str) -> OAuthClient:

@@ -18,14 +18,16 @@ from sqlalchemy import bindparam, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor, ActorType, Door
-from store.db import Reads, Tx, fetch, now
+from store.db import Tx, now
 from store.errors import Forbidden, NotFound
 from store.hashes import digest
 from store.models import Account, ProvisioningCredential
+from store.statements import Prepared, Reads, fetch
 from store.validation import clean_text
 
 if TYPE_CHECKING:
-    from store.db import Condition, Database
+    from store.db import Database
+    from store.statements import Condition
 
 PREFIX = "rc_"
 # Recording every use would turn each SCIM read into a write; a minute is precise enough.
@@ -182,9 +184,11 @@ _TABLE = ProvisioningCredential.__table__
 LIVE_COLUMNS = tuple(_TABLE.c[name] for name in LiveCredential._fields)
 LIVE = (_TABLE.c.token_hash == bindparam("token_hash")) & _TABLE.c.revoked_at.is_(None)
 """The credential of the token whose digest is the parameter `token_hash`, if it is live."""
-_LIVE = select(*LIVE_COLUMNS).where(LIVE)
+_LIVE = Prepared(select(*LIVE_COLUMNS).where(LIVE))
 _WITH_ACCOUNT = _TABLE.join(Account, Account.id == _TABLE.c.account_id)
-_LIVE_IN_ACCOUNT = select(*LIVE_COLUMNS, Account.kind).select_from(_WITH_ACCOUNT).where(LIVE)
+_LIVE_IN_ACCOUNT = Prepared(
+    select(*LIVE_COLUMNS, Account.kind).select_from(_WITH_ACCOUNT).where(LIVE)
+)
 
 STILL_LIVE = exists(
     select(1)

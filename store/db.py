@@ -7,31 +7,22 @@ are handled here so that operations can be written once.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     DateTime,
     Engine,
-    Executable,
     MetaData,
-    String,
-    bindparam,
-    cast,
     create_engine,
     event,
     insert,
-    literal_column,
     make_url,
     select,
     text,
@@ -44,12 +35,15 @@ from sqlalchemy.types import TypeDecorator
 
 from store.errors import Conflict
 
+# The hot statements live in store.statements; their names stay importable from here.
+from store.statements import Condition as Condition
+from store.statements import Reads as Reads
+from store.statements import fetch as fetch
+from store.statements import run as run
+from store.statements import write_together
+
 Tx = Session
 """A unit of work: every directory operation takes one and runs inside it."""
-
-Reads = Session | Connection
-"""What the hot statements (`fetch`, `run`) run on: a unit of work, or a bare connection from
-`Database.reading` or `Database.committing` when nothing else is done in the request."""
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -153,36 +147,32 @@ def _set_on_connect(engine: Engine, statement: str) -> None:
 
 
 PING_AFTER_IDLE = 10.0  # seconds
-PARKED = 4  # hot connections kept checked out per process (one per thread at work)
 
 
-def _reusable(connection: Connection) -> bool:
-    """Whether a connection is still whole after use (a lost server breaks it)."""
-    if connection.closed or connection.invalidated:
-        return False
-    driver = connection.connection.driver_connection
-    return not (driver.closed or driver.broken)
+@contextmanager
+def _checked_out(engine: Engine) -> Iterator[Connection]:
+    """A connection of the engine's pool, invalidated if it failed with an operational error.
+
+    The driver used directly (`fetch`, `run`) does not tell SQLAlchemy that its connection is
+    gone, and may not know yet itself: the pool would hand the dead socket out again.
+    """
+    with engine.connect() as connection:
+        try:
+            yield connection
+        except Exception as exc:
+            if _lost(exc) and not connection.invalidated:
+                connection.invalidate()
+            raise
 
 
 def _lost(exc: Exception) -> bool:
-    """Whether an error raised while a connection was in use says the connection is gone. The
-    driver used directly (`fetch`, `run`) does not tell SQLAlchemy, and its connection may not
-    know yet (the server's goodbye is read with the error): any operational error counts."""
+    """Whether an error raised while a connection was in use says the connection may be gone
+    (the server's goodbye is read with the error): any operational error counts."""
     from psycopg import OperationalError  # PostgreSQL's driver, which `fetch` and `run` use
 
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc.orig, OperationalError)
     return isinstance(exc, OperationalError)
-
-
-def _answers(connection: Connection) -> bool:
-    """Whether a connection idle a while still reaches the database."""
-    try:
-        with connection.connection.driver_connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        return False
 
 
 def _ping_after_idle(engine: Engine) -> None:
@@ -255,155 +245,6 @@ def locked(tx: Tx, model: type[_Row], ident: Any) -> _Row | None:
     return loaded
 
 
-def fetch(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> list[Any]:
-    """The rows of a read statement built once (module level), with its columns as attributes.
-
-    The hot reads (a bearer token, a user by id or userName) are asked on nearly every request,
-    and SQLAlchemy spends more on running such a statement than the database does. On PostgreSQL
-    the SQL SQLAlchemy compiled for it runs straight on the psycopg connection, as a prepared
-    statement; psycopg reads UUIDs, booleans, JSON and (the connection is in UTC) timestamps as
-    SQLAlchemy would. Parameters must be plain values; elsewhere SQLAlchemy runs it.
-    """
-    dialect = _dialect(tx)
-    if dialect.name != "postgresql":
-        return list(tx.execute(statement, params).all())
-    with _raw_cursor(tx, None) as cursor:
-        _execute(cursor, statement, params, dialect)
-        rows = cursor.fetchall()
-        if not rows:
-            return rows
-        kind = _row_kinds.get(id(statement)) or _row_kind(statement, cursor.description)
-        return list(map(kind._make, rows))
-
-
-_row_kinds: dict[int, Any] = {}
-
-
-def _row_kind(statement: Executable, description: Any) -> Any:
-    """The named tuple of a statement's rows, made once (psycopg's namedtuple_row makes its
-    key from the column names on every run)."""
-    names = [column.name for column in description]
-    kind = _row_kinds[id(statement)] = namedtuple("Row", names, rename=True)
-    return kind
-
-
-def run(tx: Reads, statement: Executable, params: Mapping[str, Any]) -> None:
-    """A write statement built once, run as `fetch` runs reads: for the hot write, the hash of
-    a token issued."""
-    dialect = _dialect(tx)
-    if dialect.name != "postgresql":
-        tx.execute(statement, params)
-        return
-    with _raw_cursor(tx, None) as cursor:
-        _execute(cursor, statement, params, dialect)
-
-
-def _dialect(tx: Reads) -> Dialect:
-    return tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
-
-
-def _raw_cursor(tx: Reads, row_factory: Any) -> Any:
-    """A psycopg cursor on the connection of `tx` that sends SQL with $n placeholders as it is."""
-    from psycopg import RawCursor
-
-    if isinstance(tx, Session):
-        if tx.new or tx.dirty or tx.deleted:
-            tx.flush()  # what the session would do before a query of its own (autoflush)
-        tx = tx.connection()
-    connection = tx.connection.driver_connection
-    return RawCursor(connection, row_factory=row_factory) if row_factory else RawCursor(connection)
-
-
-def _execute(
-    cursor: Any, statement: Executable, params: Mapping[str, Any], dialect: Dialect
-) -> None:
-    ready = _compiled.get(id(statement)) or _compile(statement, dialect)
-    values = ready.defaults | {
-        key: ready.processors[key](value) if key in ready.processors else value
-        for key, value in params.items()
-    }
-    cursor.execute(ready.sql, [values[name] for name in ready.names], prepare=True)
-
-
-@dataclass(frozen=True)
-class _Ready:
-    sql: bytes  # with PostgreSQL's own placeholders ($1, $2...), which psycopg sends as they are;
-    # encoded once: from a str psycopg makes new bytes, and hashes them, on every run
-    names: tuple[str, ...]  # the parameter of each placeholder
-    defaults: dict[str, Any]  # the values bound in the statement itself (literals)
-    processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to a parameter first
-
-
-_compiled: dict[int, _Ready] = {}
-_kept: list[Executable] = []  # the statements compiled, so that their ids stay theirs
-
-
-def _compile(statement: Executable, dialect: Dialect) -> _Ready:
-    """The statement's SQL with numbered placeholders: psycopg would otherwise parse named ones
-    out of the text on every run of a statement this long (its cache keeps short ones only)."""
-    compiled = statement.compile(dialect=type(dialect)(paramstyle="numeric_dollar"))
-    processors = {}
-    for bind in compiled.binds.values():
-        if bind.expanding:
-            raise TypeError(f"fetch() cannot expand {bind.key!r}; use tx.execute")
-        processor = bind.type._cached_bind_processor(dialect)
-        if processor is not None:
-            processors[bind.key] = processor
-    defaults = {
-        key: processors[key](v) if key in processors else v for key, v in compiled.params.items()
-    }
-    names = tuple(compiled.positiontup or ())
-    ready = _compiled[id(statement)] = _Ready(str(compiled).encode(), names, defaults, processors)
-    _kept.append(statement)
-    return ready
-
-
-class _Parking:
-    """Connections of a PostgreSQL pool kept checked out between requests. Taking one from
-    SQLAlchemy's pool and giving it back (with its events and bookkeeping) cost a plain read a
-    sixth of its time. One parked longer than PING_AFTER_IDLE is checked before use, as the pool
-    checks its own; one that failed is not parked again; a forked child parks its own."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.parked: list[tuple[Connection, float]] = []
-        self.parked_in = os.getpid()
-
-    @contextmanager
-    def connection(self) -> Iterator[Connection]:
-        connection = self._unpark()
-        lost = False
-        try:
-            yield connection
-        except Exception as exc:
-            lost = _lost(exc)
-            raise
-        finally:
-            if lost and not connection.invalidated:
-                connection.invalidate()  # or the pool would hand its dead socket out again
-            if not lost and len(self.parked) < PARKED and _reusable(connection):
-                self.parked.append((connection, time.monotonic()))
-            else:
-                connection.close()
-
-    def _unpark(self) -> Connection:
-        if self.parked_in != os.getpid():  # a forked child: its parent's sockets are not its own
-            self.parked, self.parked_in = [], os.getpid()
-        while True:
-            try:
-                connection, since = self.parked.pop()
-            except IndexError:  # none parked (or another thread took the last)
-                return self.engine.connect()
-            if time.monotonic() - since < PING_AFTER_IDLE or _answers(connection):
-                return connection
-            connection.invalidate()
-            connection.close()
-
-    def close(self) -> None:
-        while self.parked:
-            self.parked.pop()[0].close()
-
-
 class Database:
     """The directory's storage: one engine and the transactions opened on it."""
 
@@ -432,9 +273,6 @@ class Database:
             self._durable = make_engine(
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
-            self._durable_kept = _Parking(self._durable)
-        # The hot pool's connections, kept checked out between requests (`_hot_connection`).
-        self._hot_kept = _Parking(self._hot)
 
     def after_commit(self, hook: Callable[[Tx], None]) -> None:
         """Call `hook` with each transaction once it has committed (once, however often asked)."""
@@ -470,12 +308,10 @@ class Database:
         for hook in self._after_commit:  # committed: what follows cannot undo it
             hook(session)
 
-    @contextmanager
-    def reading(self) -> Iterator[Connection]:
+    def reading(self) -> AbstractContextManager[Connection]:
         """A read-only connection for `fetch` alone: a request that only reads a row or two
         spends less on it than on a session's bookkeeping."""
-        with self._hot_connection() as connection:
-            yield connection
+        return _checked_out(self._hot)
 
     @contextmanager
     def committing(self) -> Iterator[Connection]:
@@ -486,21 +322,11 @@ class Database:
         next moment may forget it); on SQLite all commit when the block ends. Anything else takes
         `transaction`."""
         if self.engine.dialect.name == "postgresql":
-            with self._hot_connection() as connection:
+            with _checked_out(self._hot) as connection:
                 yield connection
         else:
             with self.engine.begin() as connection:
                 yield connection
-
-    @contextmanager
-    def _hot_connection(self) -> Iterator[Connection]:
-        """A connection of the hot pool; on PostgreSQL a parked one (`_Parking`)."""
-        if self.engine.dialect.name != "postgresql":
-            with self._hot.connect() as connection:
-                yield connection
-            return
-        with self._hot_kept.connection() as connection:
-            yield connection
 
     def insert_together(
         self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None = None
@@ -525,15 +351,9 @@ class Database:
             return True
         from psycopg import IntegrityError as Clash  # PostgreSQL's driver
 
-        shape = tuple((model, tuple(values)) for model, values in rows)
-        insertion = _insertion(shape, only_if[0] if only_if else None, self.engine.dialect)
         try:
-            with (
-                self._durable_kept.connection() as connection,
-                _raw_cursor(connection, None) as cursor,
-            ):
-                cursor.execute(insertion.sql, insertion.args(rows, only_if), prepare=True)
-                return cursor.rowcount > 0
+            with _checked_out(self._durable) as connection:
+                return write_together(connection, rows, only_if)
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
 
@@ -542,100 +362,10 @@ class Database:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
-        self._hot_kept.close()
         self.engine.dispose()
         if self.engine.dialect.name == "postgresql":
-            self._durable_kept.close()
             self._hot.dispose()
             self._durable.dispose()
-
-
-Condition = tuple[ColumnElement[bool], Mapping[str, Any]]
-"""A condition built once (module level, its parameters named) and the values of them."""
-
-
-@dataclass(frozen=True)
-class _Insertion:
-    """`_together`'s statement as `_execute` would run it, with where each placeholder's value
-    comes from worked out once: a column of one of the rows, or the condition."""
-
-    sql: bytes
-    sources: tuple[tuple[int, str, Callable[[Any], Any] | None], ...]  # row, key, processor
-    constants: dict[str, Any]  # the condition's values as bound in the statement itself
-    processors: dict[str, Callable[[Any], Any]]  # what SQLAlchemy does to the condition's first
-
-    def args(
-        self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None
-    ) -> list[Any]:
-        """The values of the placeholders, in order, as SQLAlchemy would bind them."""
-        condition = self.constants
-        if only_if is not None:
-            condition = condition | {
-                key: self.processors[key](value) if key in self.processors else value
-                for key, value in only_if[1].items()
-            }
-        found: list[Mapping[str, Any]] = [values for _model, values in rows]
-        found.append(condition)
-        return [
-            value if processor is None else processor(value)
-            for n, key, processor in self.sources
-            for value in (found[n][key],)
-        ]
-
-
-@cache
-def _insertion(
-    shape: tuple[tuple[Any, tuple[str, ...]], ...],
-    condition: ColumnElement[bool] | None,
-    dialect: Dialect,
-) -> _Insertion:
-    """The plan of `_together`'s statement for rows of this shape, made once per process."""
-    statement = _together(shape, condition)
-    ready = _compiled.get(id(statement)) or _compile(statement, dialect)
-    placed = {f"r{n}_{key}": (n, key) for n, (_model, keys) in enumerate(shape) for key in keys}
-    sources = tuple(
-        (*placed[name], ready.processors.get(name)) if name in placed else (len(shape), name, None)
-        for name in ready.names
-    )
-    others = [name for name in ready.names if name not in placed]
-    return _Insertion(
-        ready.sql,
-        sources,
-        {name: ready.defaults[name] for name in others},
-        {name: ready.processors[name] for name in others if name in ready.processors},
-    )
-
-
-@cache
-def _together(
-    shape: tuple[tuple[Any, tuple[str, ...]], ...], condition: ColumnElement[bool] | None
-) -> Executable:
-    """One INSERT per (model, columns), all in one statement: the first ones as WITH clauses
-    of the last. Their rows are checked against each other's foreign keys at its end. With a
-    condition, each inserts its row from a WITH clause that holds one row if the condition
-    holds and none if not: evaluated once, on the snapshot all of them see."""
-    guard = None if condition is None else select(literal_column("1")).where(condition).cte("guard")
-    inserts = []
-    for n, (model, columns) in enumerate(shape):
-        if guard is None:
-            values = {column: bindparam(f"r{n}_{column}") for column in columns}
-            inserts.append(insert(model).values(values))
-            continue
-        types = [model.__table__.c[column].type for column in columns]
-        typed = [
-            cast(bindparam(f"r{n}_{column}", type_=kind), _unbounded(kind))
-            for column, kind in zip(columns, types, strict=True)
-        ]
-        chosen = select(*typed).select_from(guard)  # no row unless the condition holds
-        inserts.append(insert(model).from_select(list(columns), chosen, include_defaults=False))
-    *first, last = inserts
-    return last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first)))
-
-
-def _unbounded(kind: Any) -> Any:
-    """The type a value is cast to before it is inserted from a SELECT: text without its length,
-    since PostgreSQL cuts text cast to VARCHAR(n) where inserting it refuses what is too long."""
-    return String() if isinstance(kind, String) else kind
 
 
 @contextmanager

@@ -36,7 +36,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from store import credentials, rules
 from store.actors import Actor
 from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential
-from store.db import Reads, Tx, fetch
+from store.db import Tx
 from store.errors import NotFound
 from store.hashes import digest
 from store.models import (
@@ -50,6 +50,7 @@ from store.models import (
     UserPhoneNumber,
     fold,
 )
+from store.statements import Prepared, Reads, fetch
 
 
 @dataclass(frozen=True)
@@ -306,16 +307,21 @@ def _view_query(user_id: Any, where: ColumnElement[bool]) -> Select[Any]:
 # Built once: composing a statement costs more than running it (cache keys are kept with it).
 _USERS = User.__table__
 _NAMED = select(_USERS.c.id).where(_USERS.c.user_name_ci == bindparam("user_name_ci"))
-_BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
-_BY_NAME_ANY_ACCOUNT = _view_query(
-    _NAMED.scalar_subquery(),
-    (_USERS.c.user_name_ci == bindparam("user_name_ci"))
-    & rules.users_listed_by(None, support=True),
+_VIEW_BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
+_BY_ID = Prepared(_VIEW_BY_ID)
+_BY_NAME_ANY_ACCOUNT = Prepared(
+    _view_query(
+        _NAMED.scalar_subquery(),
+        (_USERS.c.user_name_ci == bindparam("user_name_ci"))
+        & rules.users_listed_by(None, support=True),
+    )
 )
-_BY_NAME_IN_ACCOUNT = _view_query(
-    _NAMED.scalar_subquery(),
-    (_USERS.c.user_name_ci == bindparam("user_name_ci"))
-    & rules.users_listed_by(bindparam("account_id"), support=False),
+_BY_NAME_IN_ACCOUNT = Prepared(
+    _view_query(
+        _NAMED.scalar_subquery(),
+        (_USERS.c.user_name_ci == bindparam("user_name_ci"))
+        & rules.users_listed_by(bindparam("account_id"), support=False),
+    )
 )
 
 
@@ -340,10 +346,12 @@ def _for_token(view: Select[Any], listed: bool = False) -> Select[Any]:
     )
 
 
-_BY_ID_FOR_TOKEN = _for_token(_BY_ID)
-_BY_NAME_FOR_TOKEN = _for_token(
-    _view_query(
-        _NAMED.scalar_subquery(), _USERS.c.user_name_ci == bindparam("user_name_ci")
-    ).add_columns(_USERS.c.is_support),
-    listed=True,
+_BY_ID_FOR_TOKEN = Prepared(_for_token(_VIEW_BY_ID))
+_BY_NAME_FOR_TOKEN = Prepared(
+    _for_token(
+        _view_query(
+            _NAMED.scalar_subquery(), _USERS.c.user_name_ci == bindparam("user_name_ci")
+        ).add_columns(_USERS.c.is_support),
+        listed=True,
+    )
 )

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
-from store.db import Reads, Tx, fetch, now, run
+from store.db import Tx, now
 from store.hashes import digest
 from store.models import (
     AuthorizationCode,
@@ -28,6 +28,7 @@ from store.models import (
     UserPhoneNumber,
     primary_value,
 )
+from store.statements import Prepared, Reads, fetch, run
 
 CODE_LIFETIME = timedelta(seconds=60)
 ACCESS = "access"
@@ -127,8 +128,10 @@ def save_token(tx: Reads, kind: str, token: str, expires_in: int, about: Issued)
 
 
 # Every column a parameter (those not given: NULL), so that it is compiled and prepared once.
-_INSERT_TOKEN = insert(OAuthToken).values(
-    {column.key: bindparam(column.key, value=None) for column in OAuthToken.__table__.columns}
+_INSERT_TOKEN = Prepared(
+    insert(OAuthToken).values(
+        {column.key: bindparam(column.key, value=None) for column in OAuthToken.__table__.columns}
+    )
 )
 
 
@@ -171,7 +174,7 @@ def _token_holder_query() -> Select:
     )
 
 
-_TOKEN_HOLDER = _token_holder_query()
+_TOKEN_HOLDER = Prepared(_token_holder_query())
 
 
 def is_live(row: OAuthToken | None) -> bool:

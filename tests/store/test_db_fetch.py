@@ -1,5 +1,6 @@
-"""store.db.fetch runs the hot reads straight on the driver (PostgreSQL): its rows must say what
-SQLAlchemy's say, timestamps, UUIDs, booleans and JSON included, with the same parameters."""
+"""store.statements.fetch runs the hot reads straight on the driver (PostgreSQL): its rows must
+say what SQLAlchemy's say, timestamps, UUIDs, booleans and JSON included, with the same
+parameters."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from sqlalchemy import bindparam, select
 
 from store import listing, oauth
-from store.db import fetch, now
+from store.db import now
 from store.models import User
+from store.statements import Prepared, fetch
 
 
 def test_fetch_reads_what_sqlalchemy_reads(db, make_account, make_user) -> None:
@@ -25,7 +27,7 @@ def test_fetch_reads_what_sqlalchemy_reads(db, make_account, make_user) -> None:
     )
     with db.transaction(write=False) as tx:
         raw = fetch(tx, listing._BY_ID, {"user_id": user.id})
-        orm = tx.execute(listing._BY_ID, {"user_id": user.id}).all()
+        orm = tx.execute(listing._BY_ID.statement, {"user_id": user.id}).all()
     assert [r._asdict() for r in raw] == [r._asdict() for r in orm]
     first = raw[0]
     assert first.created_at.utcoffset() == timedelta(0) and first.id == user.id
@@ -34,8 +36,10 @@ def test_fetch_reads_what_sqlalchemy_reads(db, make_account, make_user) -> None:
 
 def test_fetch_binds_timestamps_as_sqlalchemy_does(db, make_account, make_user) -> None:
     make_user(make_account(), "early.person")
-    made_before = select(User.user_name).where(
-        User.created_at < bindparam("moment", type_=User.created_at.type)
+    made_before = Prepared(
+        select(User.user_name).where(
+            User.created_at < bindparam("moment", type_=User.created_at.type)
+        )
     )
     with db.transaction(write=False) as tx:
         later = fetch(tx, made_before, {"moment": now() + timedelta(minutes=1)})
@@ -46,7 +50,7 @@ def test_fetch_binds_timestamps_as_sqlalchemy_does(db, make_account, make_user) 
 def test_fetch_refuses_lists_it_cannot_pass_as_they_are(db) -> None:
     if db.dialect != "postgresql":
         pytest.skip("SQLite runs every statement through the session")
-    listed = select(User.id).where(User.user_name.in_(bindparam("names", expanding=True)))
+    listed = Prepared(select(User.id).where(User.user_name.in_(bindparam("names", expanding=True))))
     with db.transaction(write=False) as tx, pytest.raises(TypeError):
         fetch(tx, listed, {"names": ["a"]})
 

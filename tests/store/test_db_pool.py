@@ -7,14 +7,14 @@ from collections.abc import Callable
 
 import psycopg
 import pytest
-from sqlalchemy import text, true
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, select, text, true
 
 import store.db
 from store import audit
 from store.actors import Actor
 from store.db import Database, with_defaults
 from store.models import AuditEvent
+from store.statements import Prepared, fetch
 
 
 def in_transaction(database: Database, sql: str) -> object:
@@ -69,9 +69,10 @@ def test_a_committing_write_is_seen_at_once_and_asks_no_disk_wait(database_url: 
         database.dispose()
 
 
-def test_a_hot_connection_is_kept_between_uses_unless_it_broke(database_url: str) -> None:
-    """`reading` keeps its connection checked out between requests; a refusal raised while it
-    is in use leaves it whole, a lost server does not: the next use gets a new one."""
+def test_a_hot_connection_is_reused_unless_it_broke(database_url: str) -> None:
+    """`reading`'s pool hands the same connection out again; a refusal raised while it is in use
+    leaves it whole, a lost server found by the driver used directly (`fetch`) does not: the
+    next use gets a new one."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to drop connections")
     database = Database(database_url)
@@ -83,18 +84,19 @@ def test_a_hot_connection_is_kept_between_uses_unless_it_broke(database_url: str
         killer = Database(database_url)
         in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
         killer.dispose()
-        with pytest.raises(DBAPIError):  # used again at once: not checked first, so it fails
-            in_reading(database, "SELECT 1")
+        with pytest.raises(psycopg.OperationalError), database.reading() as conn:
+            fetch(conn, BACKEND, {})  # used again at once: not checked first, so it fails
         assert in_reading(database, "SELECT pg_backend_pid()") != backend
     finally:
         database.dispose()
 
 
-def test_a_durable_connection_is_kept_between_writes_unless_it_broke(
-    db: Database, database_url: str
-) -> None:
-    """`insert_together` keeps its connection checked out between writes, as `reading` does; one
-    the server dropped fails the write it was used for, and the next write gets a new one."""
+BACKEND = Prepared(select(func.pg_backend_pid()))
+
+
+def test_a_durable_connection_is_reused_unless_it_broke(db: Database, database_url: str) -> None:
+    """`insert_together`'s pool hands the same connection out again; one the server dropped
+    fails the write it was used for, and the next write gets a new one."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to drop connections")
     database = Database(f"{database_url}?application_name=durable_test")
