@@ -37,7 +37,12 @@ def stored(db: Any, user_name: str) -> dict[str, Any]:
         user = tx.scalars(select(User).where(User.user_name == user_name)).one()
         rows = {
             "user": _plain(user),
-            "emails": [_plain(e) for e in tx.scalars(select(UserEmail).filter_by(user_id=user.id))],
+            "emails": [
+                _plain(e)
+                for e in tx.scalars(
+                    select(UserEmail).filter_by(user_id=user.id).order_by(UserEmail.position)
+                )
+            ],
             "phones": [
                 _plain(p) for p in tx.scalars(select(UserPhoneNumber).filter_by(user_id=user.id))
             ],
