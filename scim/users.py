@@ -160,7 +160,7 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
 def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
-    current = users.get_user(tx, actor, user_id)
+    current = users.get_user(tx, actor, user_id, related=True, lock=True)  # changes queue
     defaults = {
         "profile": current.profile,
         "noLongerAtAccount": current.no_longer_at_account,
@@ -182,7 +182,7 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> 
     )
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
-    user = users.get_user(tx, actor, user_id, related=True)
+    user = users.get_user(tx, actor, user_id, related=True, lock=True)  # changes queue
     before = mapping.user_to_scim(user, base_url())
     after = before.model_copy(deep=True)
     with POLICY:

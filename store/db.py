@@ -226,23 +226,37 @@ def _configure_sqlite(engine: Engine) -> None:
 _Row = TypeVar("_Row")
 
 
-def locked(tx: Tx, model: type[_Row], ident: Any) -> _Row | None:
-    """The row of `model` with this key, locked until the transaction ends and read afresh.
+def locked(tx: Tx, model: type[_Row], ident: Any, options: Sequence[Any] = ()) -> _Row | None:
+    """The row of `model` with this key, locked until the transaction ends and read afresh
+    (with `options`, what to load with it), or None.
 
     A row this transaction read earlier without the lock is refreshed, not version-checked as
     SQLAlchemy checks a locked read of a loaded object: another request may have changed it and
-    committed since, which is what waiting for the lock is for, not a conflict.
+    committed since, which is what waiting for the lock is for, not a conflict. A row it has
+    locked already is not read again: nobody else can have changed it since.
     """
-    loaded = tx.identity_map.get(tx.identity_key(model, ident))
+    key = tx.identity_key(model, ident)
+    held = tx.info.setdefault(_LOCKED, set())
+    loaded = tx.identity_map.get(key)
+    if loaded is not None and key in held:
+        return loaded
+    # OF the row's own table: related rows loaded with it are outer joins, which cannot be.
     if loaded is None:
-        return tx.get(model, ident, with_for_update=True, populate_existing=True)
-    try:
-        # OF the row's own table: related rows loaded with it are outer joins, which cannot be.
-        tx.refresh(loaded, with_for_update={"of": model})
-    except InvalidRequestError:  # deleted meanwhile
-        tx.expunge(loaded)
-        return None
+        loaded = tx.get(
+            model, ident, with_for_update={"of": model}, populate_existing=True, options=options
+        )
+    else:
+        try:
+            tx.refresh(loaded, with_for_update={"of": model})
+        except InvalidRequestError:  # deleted meanwhile
+            tx.expunge(loaded)
+            return None
+    if loaded is not None:
+        held.add(key)
     return loaded
+
+
+_LOCKED = "rollcall.locked_rows"
 
 
 class Database:

@@ -246,7 +246,7 @@ def get_user(
     `lock` holds the user's row until the transaction ends, so concurrent changes queue.
     """
     if lock:
-        user = locked(tx, User, user_id)
+        user = locked(tx, User, user_id, WITH_RELATED if related else ())
     else:
         user = tx.get(User, user_id, options=WITH_RELATED if related else ())
     if user is None:
@@ -355,7 +355,7 @@ def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> Us
 
 def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch = None) -> None:
     """Remove the user for good: sessions end, memberships and grants go with the record."""
-    user = get_user(tx, actor, user_id, lock=True)
+    user = get_user(tx, actor, user_id, related=True, lock=True)  # the audit shows all of it
     _check_version(user, if_match)
     rules.ensure_manages(actor, user.account)
     if rules.owned_elsewhere(actor, user):
