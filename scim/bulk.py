@@ -151,9 +151,7 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
     if method == "PUT":
         return handler.replace(resource_id, _object(data), if_match)
     if method == "PATCH":
-        if handler is groups:
-            return groups.patch(resource_id, _object(data), if_match, with_members=False)
-        return users.patch(resource_id, _object(data), if_match)
+        return handler.patch(resource_id, _object(data), if_match)
     handler.delete(resource_id, if_match)
     return None
 

@@ -12,7 +12,7 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr
 
 from rollcall.web.database import database
 from scim import mapping, quirks, search
-from scim.context import base_url, caller, projection, reading, remember
+from scim.context import base_url, caller, change, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group, parametrized
 from store import groups, users
@@ -46,8 +46,9 @@ def create_group() -> Response:
     body = json_body()
     remember(body)
     params = projection(Group)
-    created = create(body, search.wants_members(params))
-    remember(resource_id=created.id)
+    with change(201) as tx:
+        created = _create(tx, body, search.wants_members(params))
+        remember(resource_id=created.id)
     return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
 
 
@@ -55,7 +56,8 @@ def replace_group(resource_id: str) -> Response:
     body = json_body()
     remember(body, resource_id)
     params = projection(Group)
-    replaced = replace(resource_id, body, if_match(), search.wants_members(params))
+    with change(200) as tx:
+        replaced = _replace(tx, resource_id, body, if_match(), search.wants_members(params))
     return render(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
 
 
@@ -67,7 +69,8 @@ def patch_group(resource_id: str) -> Response:
     remember(body, resource_id)
     answer = "attributes" in request.args or "excludedAttributes" in request.args
     params = projection(Group)
-    patched = patch(resource_id, body, if_match(), search.wants_members(params) and answer)
+    with change(200 if answer else 204) as tx:
+        patched = _patch(tx, resource_id, body, if_match(), search.wants_members(params) and answer)
     if not answer:
         return Response(status=204, headers={"ETag": patched.meta.version})
     return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
@@ -75,74 +78,96 @@ def patch_group(resource_id: str) -> Response:
 
 def delete_group(resource_id: str) -> Response:
     remember(resource_id=resource_id)
-    delete(resource_id, if_match())
+    with change(204) as tx:
+        _delete(tx, resource_id, if_match())
     return Response(status=204)
 
 
-# The operations themselves, shared with /Bulk.
+# The operations for /Bulk: each runs in its own transaction and returns the SCIM resource.
 
 
-def create(body: dict[str, Any], with_members: bool = True) -> Group:
+def create(body: dict[str, Any]) -> Group:
+    with database().transaction() as tx:
+        return _create(tx, body)
+
+
+def replace(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
+    with database().transaction() as tx:
+        return _replace(tx, resource_id, body, version)
+
+
+def patch(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
+    with database().transaction() as tx:
+        return _patch(tx, resource_id, body, version, with_members=False)
+
+
+def delete(resource_id: str, version: IfMatch) -> None:
+    with database().transaction() as tx:
+        _delete(tx, resource_id, version)
+
+
+# Each parses with scim2-models and runs store operations in the given transaction.
+
+
+def _create(tx: Tx, body: dict[str, Any], with_members: bool = True) -> Group:
     resource = Group.model_validate(
         quirks.group(body), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     member_ids = mapping.member_ids(resource)
-    with database().transaction() as tx:
-        group = groups.create_group(
-            tx,
-            actor,
-            account_id=_account_for(tx, actor, member_ids),
-            display_name=resource.display_name,
-            external_id=resource.external_id,
-            members=member_ids,
-        )
-        return _render_model(group, with_members)
+    group = groups.create_group(
+        tx,
+        actor,
+        account_id=_account_for(tx, actor, member_ids),
+        display_name=resource.display_name,
+        external_id=resource.external_id,
+        members=member_ids,
+    )
+    return _render_model(group, with_members)
 
 
-def replace(
-    resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool = True
+def _replace(
+    tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool = True
 ) -> Group:
     resource = Group.model_validate(
         quirks.group(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     group_id = mapping.parse_id(resource_id)
-    with database().transaction() as tx:
-        groups.update_group(
-            tx,
-            actor,
-            group_id,
-            display_name=resource.display_name,
-            external_id=resource.external_id or "",  # "" clears: PUT replaces everything
-            if_match=version,
-        )
-        group = groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
-        return _render_model(group, with_members)
+    groups.update_group(
+        tx,
+        actor,
+        group_id,
+        display_name=resource.display_name,
+        external_id=resource.external_id or "",  # "" clears: PUT replaces everything
+        if_match=version,
+    )
+    group = groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
+    return _render_model(group, with_members)
 
 
-def patch(resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool) -> Group:
+def _patch(
+    tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool
+) -> Group:
     """Apply the operations atomically; returns the group, its members if `with_members`."""
     operations = parametrized(PatchOp, Group).model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     group_id = mapping.parse_id(resource_id)
-    with database().transaction() as tx:
-        group = groups.get_group(tx, actor, group_id)
-        groups.ensure_version(group, version)
-        steps = _member_steps(operations)
-        if steps is None:
-            _patch_whole(tx, actor, group, operations)
-        else:
-            for step, ids in steps:
-                step(tx, actor, group_id, ids)
-        return _render_model(groups.get_group(tx, actor, group_id), with_members)
+    group = groups.get_group(tx, actor, group_id)
+    groups.ensure_version(group, version)
+    steps = _member_steps(operations)
+    if steps is None:
+        _patch_whole(tx, actor, group, operations)
+    else:
+        for step, ids in steps:
+            step(tx, actor, group_id, ids)
+    return _render_model(groups.get_group(tx, actor, group_id), with_members)
 
 
-def delete(resource_id: str, version: IfMatch) -> None:
-    with database().transaction() as tx:
-        groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
+def _delete(tx: Tx, resource_id: str, version: IfMatch) -> None:
+    groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
 
 
 def _render_model(group: Any, with_members: bool) -> Group:
