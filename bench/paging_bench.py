@@ -62,7 +62,7 @@ from scim_bench import (
     set_up,
     summarize,
 )
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
@@ -183,7 +183,7 @@ def statements_caught() -> Iterator[list[tuple[str, Any]]]:
         event.remove(Engine, "before_cursor_execute", catch)
 
 
-def explain(db: Database, token: str, paths: dict[str, str]) -> list[str]:
+def explain(db: Database, token: str, paths: dict[str, str], timeout: float) -> list[str]:
     """Each page asked of Rollcall's app in this process, and the plan of every statement it ran
     that reads users (the token's check is left out)."""
     os.environ["ROLLCALL_DATABASE_URL"] = db.url
@@ -193,7 +193,9 @@ def explain(db: Database, token: str, paths: dict[str, str]) -> list[str]:
     client = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
     lines = []
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    engine = create_engine(db.url, isolation_level="AUTOCOMMIT")  # not the pool COPY fills from
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SET statement_timeout = {int(timeout * 1000)}")
         for label, path in paths.items():
             with statements_caught() as caught:
                 response = client.get(path, headers=auth)  # a 500 once statement_timeout hits
@@ -203,6 +205,7 @@ def explain(db: Database, token: str, paths: dict[str, str]) -> list[str]:
                     continue
                 lines.append(" ".join(statement.split())[:400])
                 lines += plan_of(conn, statement, parameters)
+    engine.dispose()
     app.extensions["rollcall.database"].dispose()
     return lines
 
@@ -343,7 +346,9 @@ def main() -> None:
             if not args.no_explain:
                 plans += [f"\n==== {users:,} users"]
                 with statement_timeout(limit):
-                    plans += explain(db, directory.token, sizes[users].pages)
+                    plans += explain(
+                        db, directory.token, sizes[users].pages, args.statement_timeout
+                    )
             notes.append(f"after the pages at {users:,}: {statistics_held(db)}")
     print()
     print(
