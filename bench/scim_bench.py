@@ -72,6 +72,13 @@ def ping() -> Response:
     return jsonify(status="ok")
 
 
+@bare_app.route("/<path:_anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def anything(_anything: str) -> Response:
+    """The same for any method and path: replaying a run of SCIM requests against it shows what
+    the client and gunicorn cost by themselves."""
+    return jsonify(status="ok")
+
+
 # The client: each process sends its share of the requests over one connection.
 
 
@@ -293,8 +300,9 @@ USER_COLUMNS = (
 )
 
 
-def fill(directory: Directory, target: int) -> int:
-    """Add users until the account holds `target`; each is in one bench group. Returns how many."""
+def fill(directory: Directory, target: int, analyze: bool = True) -> int:
+    """Add users until the account holds `target`; each is in one bench group. Returns how many.
+    Without `analyze` the tables are left as a fresh import leaves them: no statistics."""
     missing = target - users_in_account(directory)
     if missing <= 0:
         return 0
@@ -324,7 +332,8 @@ def fill(directory: Directory, target: int) -> int:
         raw.close()
     directory.user_ids += new_ids
     directory.user_names += new_names
-    vacuum(directory.db.engine)
+    if analyze:
+        vacuum(directory.db.engine)
     return missing
 
 
@@ -567,10 +576,10 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(
-    app: str, port: int, ready_path: str, env: dict[str, str], log: Path
+    app: str, port: int, ready_path: str, env: dict[str, str], log: Path, workers: int = WORKERS
 ) -> Iterator[Server]:
     """Serve `app` with gunicorn until the block ends (sync workers, as `rollcall serve` uses)."""
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS)]
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]
     command += ["--bind", f"{HOST}:{port}", "--graceful-timeout", "5"]
     command += ["--pythonpath", str(Path(__file__).parent), app]
     with log.open("w") as out:
@@ -616,19 +625,31 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def serve(stack: ExitStack, db: Database, app: str, clients: int) -> tuple[Server, Server, Pool]:
-    """Rollcall (`app`, a gunicorn app spec) and the bare app served, and the client processes;
-    all stopped when the stack closes."""
-    logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_")))
-    env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
-    served = stack.enter_context(gunicorn(app, free_port(), "/healthz", env, logs / "app.log"))
-    bare = stack.enter_context(
-        gunicorn("scim_bench:bare_app", free_port(), "/ping", env, logs / "bare.log")
-    )
+def serve(
+    stack: ExitStack, db: Database, app: str, clients: int, workers: int = WORKERS
+) -> tuple[Server, Server, Pool]:
+    """Rollcall (`app`, a gunicorn app spec) and the bare app served, each by `workers` workers,
+    and the client processes; all stopped when the stack closes."""
+    servers = serve_apps(stack, db, app, workers)
     pool = client_pool(clients)
     stack.callback(pool.join)
     stack.callback(pool.terminate)
-    return served, bare, pool
+    return *servers, pool
+
+
+def serve_apps(
+    stack: ExitStack, db: Database, app: str, workers: int = WORKERS
+) -> tuple[Server, Server]:
+    """Rollcall (`app`) and the bare app served until the stack closes."""
+    logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_")))
+    env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
+    served = stack.enter_context(
+        gunicorn(app, free_port(), "/healthz", env, logs / "app.log", workers)
+    )
+    bare = stack.enter_context(
+        gunicorn("scim_bench:bare_app", free_port(), "/ping", env, logs / "bare.log", workers)
+    )
+    return served, bare
 
 
 def client_pool(processes: int) -> Pool:
