@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     ColumnElement,
     Integer,
@@ -22,10 +23,12 @@ from sqlalchemy import (
     Select,
     String,
     Uuid,
+    any_,
     bindparam,
     cast,
     func,
     literal,
+    literal_column,
     null,
     select,
     true,
@@ -122,12 +125,7 @@ def _page(
 ) -> Page:
     items: Sequence[Any] = []
     if limit > 0:
-        # The page's ids first, then their rows: a deep page skips entries of the sort index
-        # alone instead of reading every skipped row (a "deferred join").
-        order = order or (model.created_at, model.id)
-        ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
-        page = select(model).where(model.id.in_(ids.correlate(None).scalar_subquery()))
-        page = page.order_by(*order)
+        page = page_statement(query, model, order, offset, limit, tx.get_bind().dialect.name)
         items = tx.scalars(page.options(*loads)).unique().all()
     total = None
     if count and 0 < len(items) < limit:
@@ -135,6 +133,31 @@ def _page(
     elif count:
         total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, total)
+
+
+def page_statement(
+    query: Select[Any],
+    model: type[User] | type[Group],
+    order: Sequence[Any],
+    offset: int,
+    limit: int,
+    dialect: str,
+) -> Select[Any]:
+    """The page's ids first, then their rows (a "deferred join": a deep page skips entries of
+    the sort index alone). On PostgreSQL the ids are gathered once into an array that the
+    primary key looks up, whatever the planner guesses: on a table never analyzed it takes
+    users for one row, and ran a subquery of the ids once for every user of the account."""
+    order = order or (model.created_at, model.id)
+    ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
+    if dialect == "postgresql":
+        gathered = select(func.array_agg(literal_column("page.id"))).select_from(
+            ids.subquery("page")
+        )
+        # An array expression (not `ANY (SELECT ...)`, which would compare with each row).
+        chosen = model.id == any_(cast(gathered.scalar_subquery(), ARRAY(Uuid)))
+    else:
+        chosen = model.id.in_(ids.correlate(None).scalar_subquery())
+    return select(model).where(chosen).order_by(*order)
 
 
 # Single users as plain rows.

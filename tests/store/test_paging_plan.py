@@ -1,0 +1,50 @@
+"""A page of users is planned well on a database that has no statistics yet (a new customer's,
+right after the first import): its ids are read once, not once per user of the account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from store import listing, users
+from store.credentials import AccountRow
+from store.models import User
+
+PAGE = 100
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [plan]
+    for child in plan.get("Plans", ()):
+        nodes += plan_nodes(child)
+    return nodes
+
+
+def test_a_deep_page_reads_its_ids_once_without_statistics(db, enterprise):
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite plans without statistics of this kind")
+    account = AccountRow(enterprise.account.id, enterprise.account.kind)
+    for n in range(3 * PAGE):
+        users.create_user_at_once(db, enterprise.okta, account, user_name=f"paged.{n:04}")
+    query = select(User).where(User.account_id == account.id)
+    statement = listing.page_statement(query, User, (), 2 * PAGE, PAGE, db.dialect)
+    with db.engine.connect() as conn:
+        compiled = statement.compile(dialect=conn.dialect)
+        explained = conn.exec_driver_sql(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.params
+        ).scalar()
+    plan = (explained if isinstance(explained, list) else json.loads(explained))[0]["Plan"]
+    nodes = plan_nodes(plan)
+    assert plan["Actual Rows"] == PAGE
+    # Without the materialized ids the planner, taking users for one row, ran the page's
+    # LIMIT/OFFSET once per user of the account (loops = 301 here, 100,000 in a big one).
+    assert max(node["Actual Loops"] for node in nodes) <= PAGE, [
+        (node["Node Type"], node["Actual Loops"]) for node in nodes
+    ]
+    with db.transaction(write=False) as tx:
+        page = [u.user_name for u in tx.scalars(statement)]
+        plainly = query.with_only_columns(User.user_name).order_by(User.created_at, User.id)
+        assert page == list(tx.scalars(plainly.offset(2 * PAGE).limit(PAGE)))
