@@ -213,9 +213,7 @@ def explain(db: Database, token: str, paths: dict[str, str], timeout: float) -> 
 def plan_of(conn: Any, statement: str, parameters: Any) -> list[str]:
     """EXPLAIN ANALYZE of a statement, or its EXPLAIN when it does not finish in time."""
     try:
-        plan = conn.exec_driver_sql(
-            "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) " + statement, parameters
-        )
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, SUMMARY ON) " + statement, parameters)
         return [f"    {line}" for (line,) in plan]
     except OperationalError:  # statement_timeout
         plan = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
