@@ -99,6 +99,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     engine = create_engine(url, **kwargs)
     _ping_after_idle(engine)
     _in_utc(engine)
+    _set_on_connect(engine, "SET jit TO off")  # see below
     _json_as_read(engine)
     return engine
 
@@ -120,6 +121,10 @@ def _loads(data: bytes | bytearray | memoryview) -> Any:
     if data == b"{}":
         return {}
     return json.loads(bytes(data).decode())
+
+
+# JIT compilation off: without statistics (a new database) the planner's row guesses for the
+# joined tables cross JIT's thresholds, and compiling a page took longer than running it.
 
 
 def _in_utc(engine: Engine) -> None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from store import listing, users
 from store.credentials import AccountRow
@@ -48,3 +48,15 @@ def test_a_deep_page_reads_its_ids_once_without_statistics(db, enterprise):
         page = [u.user_name for u in tx.scalars(statement)]
         plainly = query.with_only_columns(User.user_name).order_by(User.created_at, User.id)
         assert page == list(tx.scalars(plainly.offset(2 * PAGE).limit(PAGE)))
+
+
+def test_postgresql_connections_do_not_compile_plans(db):
+    """JIT: without statistics the planner's guesses crossed its thresholds, and compiling a
+    page took longer than running it."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's JIT")
+    jit = select(func.current_setting("jit"))
+    with db.transaction() as tx:  # the pool of changes
+        assert tx.scalar(jit) == "off"
+    with db.reading() as conn:  # the pool of hot reads
+        assert conn.execute(jit).scalar() == "off"
