@@ -11,10 +11,12 @@ implementation either way. They authenticate, log and answer their own refusals 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from scim2_models import Context, InvalidValueException, UnauthorizedException
 from sqlalchemy import select
+from werkzeug.sansio.utils import get_current_url
 from werkzeug.wrappers import Request, Response
 
 from rollcall.headers import bearer_token
@@ -28,7 +30,11 @@ from store.db import Condition
 from store.profiles import AccountKind, default_profile
 
 USERS_PATH = "/scim/v2/Users"
-CONDITIONAL = ("If-None-Match", "If-Match", "If-Modified-Since")
+CONDITIONAL = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+)  # as WSGI names them
 MOST_VALUES = 4  # emails, and phone numbers, written by the one statement (one per count of each)
 UNKNOWN_TOKEN = "The token is unknown, expired or has been revoked."
 
@@ -42,7 +48,7 @@ def _token(request: Request) -> str | None:
 
 
 def _unconditional(request: Request) -> bool:
-    return not any(name in request.headers for name in CONDITIONAL)
+    return not any(name in request.environ for name in CONDITIONAL)
 
 
 def is_plain_read(request: Request) -> bool:
@@ -63,7 +69,13 @@ def is_plain_create(request: Request) -> bool:
 
 def base_url(site: Site, request: Request) -> str:
     """`scim.context.base_url` of this request."""
-    return located_under(site.settings.base_url, request.host_url)
+    return _base_url(site.settings.base_url, request.scheme, request.host)
+
+
+@lru_cache(maxsize=64)
+def _base_url(configured: str, scheme: str, host: str) -> str:
+    """The base URL for a scheme and host (`request.host_url`), made once: a server sees few."""
+    return located_under(configured, get_current_url(scheme, host))
 
 
 def read_user(site: Site, request: Request, resource_id: str) -> Response:
