@@ -124,16 +124,25 @@ def create_user(site: Site, request: Request) -> Response:
         body = responses.json_body(request)
         user = _create(site, token, recalled, request.path, body)
     except Exception as exc:
+        return _refused(site, token, request.path, body, exc)
+    return _created(site, request, user)
+
+
+def _refused(site: Site, token: str, path: str, body: Any, exc: Exception) -> Response:
+    """A create refused (or failed before its commit), logged; a token revoked meanwhile is
+    refused as Flask refuses it. A database that fails again still gets a SCIM error."""
+    try:
         with site.db.reading() as reads:
             live = credentials.find_live(reads, token)
-        if live is None:  # revoked meanwhile: refused as Flask refuses it
-            _recent.forget(token)
-            return responses.refusal(UnauthorizedException(detail=UNKNOWN_TOKEN))
-        answer = responses.refusal(exc)
-        outcome = responses.outcome(answer)
-        _log_refusal(site, _entry(live, request.path, body, answer.status_code, outcome))
-        return answer
-    return _created(site, request, user)
+    except Exception:
+        log.exception("the token of a failed create could not be read again")
+        return responses.refusal(exc)
+    if live is None:
+        _recent.forget(token)
+        return responses.refusal(UnauthorizedException(detail=UNKNOWN_TOKEN))
+    answer = responses.refusal(exc)
+    _log_refusal(site, _entry(live, path, body, answer.status_code, responses.outcome(answer)))
+    return answer
 
 
 def _recall(site: Site, token: str) -> CachedCredential:

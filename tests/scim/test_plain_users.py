@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from scim import user_json
-from store import credentials
+from store import credentials, users
 from store.hashes import digest
 from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry, User
 
@@ -137,3 +137,17 @@ def test_plain_reads_answer_an_unknown_token_with_401(scim_client, scim):
         response = stranger.get(path)
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_create_failing_with_its_database_still_answers_a_scim_error(db, scim, monkeypatch):
+    """Before its commit: a 500 in SCIM's format, even when reading the token again fails too."""
+
+    def down(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionError("the database went away")
+
+    scim.post("/Users", body("first"))  # the token is cached now
+    monkeypatch.setattr(users, "create_user_at_once", down)
+    monkeypatch.setattr(credentials, "find_live", down)
+    response = scim.post("/Users", body("second"))
+    assert response.status_code == 500
+    assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
