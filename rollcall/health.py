@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
+from rollcall.web.database import database as web_database
 from store import migrate
 
 bp = Blueprint("health", __name__)
@@ -12,7 +13,7 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    database = current_app.extensions["rollcall.database"]
+    database = web_database()
     try:
         current = migrate.is_current(database)
     except SQLAlchemyError:

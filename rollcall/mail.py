@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from rollcall import senders
 from rollcall.settings import Settings, SettingsError
+from rollcall.web.database import database_of
 from store import outbox
 from store.db import Database, now
 from store.models import OutboxMessage, User
@@ -267,9 +268,7 @@ def _keep_for_dev_sink(database: Database, claimed: list[Claimed], base_url: str
 
 
 def _send_inline(app: Flask, base_url: str) -> None:
-    deliver_pending(
-        app.extensions["rollcall.database"], app.config["ROLLCALL_SETTINGS"], base_url=base_url
-    )
+    deliver_pending(database_of(app), app.config["ROLLCALL_SETTINGS"], base_url=base_url)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -22,6 +22,7 @@ from joserfc import jwt
 from sqlalchemy import select
 
 from rollcall import senders
+from rollcall.web.database import database_of
 from sso import keys
 from store import outbox
 from store.db import Database, Tx, now
@@ -123,7 +124,7 @@ def _finish(database: Database, message_id: int, attempts: int, failures: int) -
 
 def _send_inline(app: Flask, base_url: str) -> None:
     issuer = app.config["ROLLCALL_SETTINGS"].issuer or base_url.rstrip("/")
-    deliver_pending(app.extensions["rollcall.database"], issuer)
+    deliver_pending(database_of(app), issuer)
 
 
 def init_app(app: Flask) -> None:

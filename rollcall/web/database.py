@@ -15,4 +15,9 @@ def init_app(app: Flask, db: Database) -> None:
 
 def database() -> Database:
     """The database of the application handling the current request."""
-    return current_app.extensions[KEY]
+    return database_of(current_app)
+
+
+def database_of(app: Flask) -> Database:
+    """The database of an application (outside a request: a sender's thread)."""
+    return app.extensions[KEY]

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from rollcall.headers import add_security_headers
 from rollcall.settings import Settings
+from rollcall.web.database import database_of
 from store.db import Database
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class Site:
     @classmethod
     def of(cls, app: Flask | None = None) -> Site:
         app = app or current_app
-        return cls(app.extensions["rollcall.database"], app.config["ROLLCALL_SETTINGS"])
+        return cls(database_of(app), app.config["ROLLCALL_SETTINGS"])
 
 
 @dataclass(frozen=True)
