@@ -3,6 +3,8 @@ a request carries, whichever door reads it."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from werkzeug.wrappers import Response
 
 # No inline script or style anywhere, so the policy can forbid both.
@@ -20,7 +22,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-def security_headers(mimetype: str, development: bool) -> list[tuple[str, str]]:
+@lru_cache(maxsize=16)
+def security_headers(mimetype: str, development: bool) -> tuple[tuple[str, str], ...]:
     """Pages get the full set; every response is nosniff, and HTTPS-only outside development."""
     headers = [("X-Content-Type-Options", "nosniff")]
     if mimetype == "text/html":
@@ -32,7 +35,7 @@ def security_headers(mimetype: str, development: bool) -> list[tuple[str, str]]:
         ]
     if not development:
         headers.append(("Strict-Transport-Security", HSTS))
-    return headers
+    return tuple(headers)
 
 
 def add_security_headers(response: Response, development: bool) -> Response:

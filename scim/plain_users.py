@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from scim2_models import Context, InvalidValueException, UnauthorizedException
 from sqlalchemy import select
 from werkzeug.sansio.utils import get_current_url
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Request, Response
 
 from rollcall.headers import bearer_token
@@ -76,6 +77,12 @@ def base_url(site: Site, request: Request) -> str:
 def _base_url(configured: str, scheme: str, host: str) -> str:
     """The base URL for a scheme and host (`request.host_url`), made once: a server sees few."""
     return located_under(configured, get_current_url(scheme, host))
+
+
+@lru_cache(maxsize=64)
+def _users_uri(base: str) -> str:
+    """Where users are located, as a header says it: a URI (the base may be an IRI)."""
+    return iri_to_uri(f"{base}/Users/")
 
 
 def read_user(site: Site, request: Request, resource_id: str) -> Response:
@@ -237,8 +244,9 @@ def _created(site: Site, request: Request, user: Any) -> Response:
         if provisioning_log.purge_due():
             with site.db.transaction() as tx:
                 provisioning_log.purge(tx)
-        document = user_json.user_json(listing.UserView.of(user), base_url(site, request))
-        headers = {"ETag": document["meta"]["version"], "Location": document["meta"]["location"]}
+        base = base_url(site, request)
+        document = user_json.user_json(listing.UserView.of(user), base)
+        headers = {"ETag": document["meta"]["version"], "Location": f"{_users_uri(base)}{user.id}"}
         return responses.scim_json(document, 201, headers)
     except Exception:
         log.exception("user %s created, but its response failed", user.id)

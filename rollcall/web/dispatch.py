@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app
 from werkzeug.wrappers import Request, Response
 
-from rollcall.headers import add_security_headers
+from rollcall.headers import security_headers
 from rollcall.settings import Settings
 from rollcall.web.database import database_of
 from store.db import Database
@@ -61,10 +61,17 @@ class Dispatcher:
             route, args = found
             request = Request(environ)
             if route.plain(request):
-                response = route.answer(self.site, request, *args)
-                add_security_headers(response, self.site.settings.development)
-                return response(environ, start_response)
+                return self._send(route.answer(self.site, request, *args), start_response)
         return self.next(environ, start_response)
+
+    def _send(self, response: Response, start_response: StartResponse) -> Iterable[bytes]:
+        """An answer as Flask would send it, without werkzeug's last pass over its headers: an
+        answer's body is bytes whose length it carries, its URLs are URIs already, and it sets
+        none of the security headers."""
+        headers = response.headers.to_wsgi_list()
+        headers.extend(security_headers(response.mimetype, self.site.settings.development))
+        start_response(response.status, headers)
+        return [response.get_data()]
 
     def _route(self, method: str, path: str) -> tuple[Route, tuple[Any, ...]] | None:
         route = self.exact.get((method, path))

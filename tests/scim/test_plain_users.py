@@ -151,3 +151,13 @@ def test_a_create_failing_with_its_database_still_answers_a_scim_error(db, scim,
     response = scim.post("/Users", body("second"))
     assert response.status_code == 500
     assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
+def test_a_created_users_location_header_is_a_uri_whatever_the_host(scim):
+    """meta.location is an IRI under the host asked for; the Location header carries it as a URI
+    (RFC 7231 §7.1.2), whichever way the request was answered."""
+    response = scim.post("/Users", body("ida"), headers={"Host": "bücher.example"})
+    assert response.status_code == 201
+    location = response.headers["Location"]
+    assert location.isascii() and location.endswith(f"/Users/{response.get_json()['id']}")
+    assert response.get_json()["meta"]["location"] != location
