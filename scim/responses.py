@@ -28,6 +28,7 @@ from store.errors import (
     InvalidInput,
     NotFound,
     PreconditionFailed,
+    Unavailable,
 )
 from store.validation import storable
 
@@ -63,9 +64,16 @@ def render(
     return scim_json(payload, status, headers)
 
 
+RETRY_AFTER = "5"  # seconds a client is asked to wait when the database is unavailable
+
+
 def error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
     error = Error(status=status, scim_type=scim_type, detail=detail)
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="scim"'}
+    elif status == 503:
+        headers = {"Retry-After": RETRY_AFTER}
     return scim_json(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
 
 
@@ -119,6 +127,8 @@ def _domain_error(exc: DomainError) -> Response:
         return error_response(412, exc.message)
     if isinstance(exc, InvalidInput):
         return error_response(400, exc.message, "invalidValue")
+    if isinstance(exc, Unavailable):
+        return error_response(503, exc.message)
     return error_response(400, exc.message)
 
 

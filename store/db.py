@@ -23,6 +23,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    literal_column,
     make_url,
     select,
     text,
@@ -33,7 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
-from store.errors import Conflict
+from store.errors import Conflict, OutcomeUnknown, Unavailable
 
 # The hot statements live in store.statements; their names stay importable from here.
 from store.statements import Condition as Condition
@@ -370,11 +371,47 @@ class Database:
             return True
         from psycopg import IntegrityError as Clash  # PostgreSQL's driver
 
+        backend = None
         try:
             with _checked_out(self._durable) as connection:
+                backend = connection.connection.driver_connection.info.backend_pid
                 return write_together(connection, rows, only_if)
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
+        except Exception as exc:
+            if backend is None or not _lost(exc):
+                raise
+            if self._written(rows[0], backend):
+                return True
+            raise Unavailable("The database failed while writing; nothing was written.") from exc
+
+    def _written(self, row: tuple[Any, Mapping[str, Any]], backend: int) -> bool:
+        """Whether the first of rows whose statement lost its connection was written after all.
+
+        The server may still be running the statement when its client is gone: its backend is
+        ended first (waiting up to 5 s), so that what is found is final. A database that cannot
+        be asked leaves the outcome unknown.
+        """
+        model, values = row
+        key = {column.key: values[column.key] for column in model.__table__.primary_key}
+        try:
+            with _checked_out(self._hot) as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                        " WHERE pid = :pid"
+                    ),
+                    {"pid": backend},
+                )
+                found = select(literal_column("1")).select_from(model.__table__)
+                for column, value in key.items():
+                    found = found.where(model.__table__.c[column] == value)
+                return connection.execute(found).first() is not None
+        except Exception as exc:
+            raise OutcomeUnknown(
+                "The database was lost while the change was being written, and whether it was "
+                "cannot be told yet: look for it before writing it again."
+            ) from exc
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

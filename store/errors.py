@@ -31,3 +31,13 @@ class InvalidInput(DomainError):
 
 class PreconditionFailed(DomainError):
     """The caller's view of the resource is out of date (version mismatch)."""
+
+
+class Unavailable(DomainError):
+    """The database could not be reached, or failed: nothing was written; asking again later may
+    succeed."""
+
+
+class OutcomeUnknown(Unavailable):
+    """The database was lost while a write was being committed, and whether it was could not be
+    found out: the caller should look before writing again."""

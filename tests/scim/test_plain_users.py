@@ -4,15 +4,20 @@ by the write, and a failure after the commit never tells the client the user was
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, update
 
 from scim import user_json
 from store import credentials, users
+from store.db import Database
 from store.hashes import digest
 from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry, User
+from tests.faults import PgProxy, pg_proxy
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -161,3 +166,71 @@ def test_a_created_users_location_header_is_a_uri_whatever_the_host(scim):
     location = response.headers["Location"]
     assert location.isascii() and location.endswith(f"/Users/{response.get_json()['id']}")
     assert response.get_json()["meta"]["location"] != location
+
+
+@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
+def proxied(db: Database, request: pytest.FixtureRequest) -> Iterator[tuple[Any, PgProxy]]:
+    """The app over a connection to PostgreSQL that the test can drop (tests/faults.py)."""
+    from rollcall.app import create_app
+    from rollcall.settings import Settings
+
+    if db.dialect != "postgresql":
+        pytest.skip("drops a connection to PostgreSQL")
+    with pg_proxy(db.url) as proxy:
+        database = Database(proxy.url)
+        try:
+            yield (
+                create_app(Settings(database_url=proxy.url, dispatch=request.param), database),
+                proxy,
+            )
+        finally:
+            database.dispose()
+
+
+def post_user(app: Any, token: str, user_name: str) -> Any:
+    return app.test_client().post(
+        "/scim/v2/Users",
+        data=json.dumps(body(user_name)),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"},
+    )
+
+
+def test_a_connection_lost_after_the_insert_answers_201(db, enterprise, make_token, proxied):
+    """PostgreSQL committed the user, then the connection dropped before its reply was read: the
+    client is told 201 with the user as written, never that the userName is taken."""
+    app, proxy = proxied
+    token = make_token(enterprise.account)
+    assert post_user(app, token, "warm").status_code == 201
+    proxy.cut_on_reply(b"INSERT 0 1")
+    response = post_user(app, token, "ada")
+    assert proxy.cuts == 1
+    assert response.status_code == 201, response.get_json()
+    with db.transaction(write=False) as tx:
+        created = tx.scalars(select(User).where(User.user_name == "ada")).one()
+        logged = tx.scalars(
+            select(ProvisioningLogEntry.status).where(
+                ProvisioningLogEntry.resource_id == str(created.id)
+            )
+        ).all()
+    assert response.get_json()["id"] == str(created.id)
+    assert response.headers["ETag"] == f'W/"{created.version}"'
+    assert logged == [201]
+
+
+def test_a_connection_lost_before_anything_was_written_answers_503(
+    db, enterprise, make_token, proxied
+):
+    """The statement failed (a taken userName) and its reply was lost: nothing was written, and
+    the client is asked to try again later, which then gets the real answer."""
+    app, proxy = proxied
+    token = make_token(enterprise.account)
+    assert post_user(app, token, "ada").status_code == 201
+    before = counts(db)
+    proxy.cut_on_reply(b"23505")  # unique_violation, in the error the server sends
+    response = post_user(app, token, "ada")
+    assert proxy.cuts == 1
+    assert response.status_code == 503, response.get_json()
+    assert response.headers["Retry-After"].isdigit()
+    assert "nothing was written" in response.get_json()["detail"]
+    assert counts(db)[0] == before[0]
+    assert post_user(app, token, "ada").status_code == 409
