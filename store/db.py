@@ -393,8 +393,10 @@ class Database:
         be asked leaves the outcome unknown.
         """
         model, values = row
-        key = {column.key: values[column.key] for column in model.__table__.primary_key}
+        key = {column.key: values.get(column.key) for column in model.__table__.primary_key}
         try:
+            if None in key.values():
+                raise LookupError("a key the database numbers cannot be looked for")
             with _checked_out(self._hot) as connection:
                 connection.execute(
                     text(
