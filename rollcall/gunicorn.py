@@ -26,4 +26,11 @@ class _Server(BaseApplication):
 
 
 def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
-    _Server(settings, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-"}).run()
+    """Workers are stopped after ROLLCALL_REQUEST_TIMEOUT, the time a Bulk plans its work in."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "accesslog": "-",
+        "timeout": settings.request_timeout,
+    }
+    _Server(settings, options).run()

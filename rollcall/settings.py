@@ -38,9 +38,20 @@ class Settings:
     # Argon2id's costs for new password hashes: "standard", or "cheap" for test suites (refused in
     # production). The process entry points apply it (rollcall.cli, rollcall.wsgi).
     password_hashing: str = "standard"
+    # Seconds a request may take: gunicorn's worker timeout (`rollcall serve --workers N`), and
+    # what a Bulk request plans its work in (`bulk_budget`).
+    request_timeout: int = 30
 
     def __post_init__(self) -> None:
         check_password_hashing(self.password_hashing, self.environment)
+        if not 5 <= self.request_timeout <= 3600:
+            raise SettingsError("ROLLCALL_REQUEST_TIMEOUT must be between 5 and 3600 seconds.")
+
+    @property
+    def bulk_budget(self) -> float:
+        """Seconds a Bulk request starts operations in: two thirds of the request's time, so
+        the operation under way and the answer finish before the worker would be stopped."""
+        return self.request_timeout * 2 / 3
 
     @property
     def development(self) -> bool:
@@ -78,7 +89,17 @@ class Settings:
             ratelimit_url=env.get("ROLLCALL_RATELIMIT_URL", "").strip(),
             dispatch=_flag(env, "ROLLCALL_DISPATCH") is not False,
             password_hashing=password_hashing(env),
+            request_timeout=_seconds(env, "ROLLCALL_REQUEST_TIMEOUT", cls.request_timeout),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number of seconds.")
+    return int(value)
 
 
 def password_hashing(env: Mapping[str, str] | None = None) -> str:

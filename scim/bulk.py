@@ -1,10 +1,13 @@
 """/Bulk (RFC 7644 §3.7): operations run in order, each in its own transaction, with bulkId
 references resolved to the ids of resources created in the same request (an operation that
-refers to a later POST waits for it)."""
+refers to a later POST waits for it). Operations start only within the request's budget
+(`Settings.bulk_budget`): those left when it is spent are answered as not run (503), so a large
+Bulk is answered in full before the worker's timeout instead of being cut off half-way."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,11 +20,12 @@ from scim2_models import (
     SCIMException,
 )
 
+from rollcall.web.dispatch import Site
 from scim import groups, users
 from scim.context import base_url, remember
 from scim.responses import error_response, from_exception, json_body, scim_json, versions_named
 from scim.schemas import MAX_OPERATIONS
-from store.errors import Conflict, DomainError
+from store.errors import Conflict, DomainError, Unavailable
 
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -31,6 +35,8 @@ HANDLERS = {"users": users, "groups": groups}
 
 
 def bulk() -> Response:
+    """Run a BulkRequest, starting operations within the request's budget."""
+    deadline = time.monotonic() + Site.of().settings.bulk_budget
     body = json_body()
     remember(body)
     operations = body.get("Operations")
@@ -45,7 +51,7 @@ def bulk() -> Response:
         raise InvalidValueException(detail="failOnErrors must be a positive integer.")
     results: dict[int, dict[str, Any]] = {}
     errors = 0
-    for index, result in _in_reference_order(operations):
+    for index, result in _in_reference_order(operations, deadline):
         results[index] = result
         if int(result["status"]) >= 400:
             errors += 1
@@ -55,10 +61,13 @@ def bulk() -> Response:
     return scim_json({"schemas": [BULK_RESPONSE], "Operations": ran})
 
 
-def _in_reference_order(operations: list[dict[str, Any]]) -> Iterator[tuple[int, Any]]:
+def _in_reference_order(
+    operations: list[dict[str, Any]], deadline: float
+) -> Iterator[tuple[int, Any]]:
     """Each operation's result, with its index: in request order, except that one referring to
     a resource a later POST creates waits for it (RFC 7644 §3.7.1); operations that wait on
-    each other in a circle are refused with 409."""
+    each other in a circle are refused with 409; once `deadline` has passed, the operations
+    left are not run."""
     created: dict[str, str] = {}
     first_post: dict[str, int] = {}
     for index, operation in enumerate(operations):
@@ -77,9 +86,10 @@ def _in_reference_order(operations: list[dict[str, Any]]) -> Iterator[tuple[int,
             if _references(operation) & (posted - set(created)):
                 still.append((index, operation))
                 continue
-            result = _run(operation, created)
+            late = time.monotonic() >= deadline
+            result = _not_run(operation) if late else _run(operation, created)
             if _is_post(operation) and int(result["status"]) >= 400:
-                posted.discard(str(operation.get("bulkId")))
+                posted.discard(str(operation.get("bulkId")))  # nothing waits for it any longer
             yield index, result
         if len(still) == len(waiting):
             for index, operation in still:
@@ -171,6 +181,14 @@ def _referenced(value: Any) -> set[str]:
         return {match.group(1)} if match else set()
     items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
     return set().union(*(_referenced(item) for item in items))
+
+
+def _not_run(operation: dict[str, Any]) -> dict[str, Any]:
+    late = Unavailable(
+        "Not run: the request's time ran out before this operation; send it again "
+        "(the operations answered otherwise were run)."
+    )
+    return _refused(operation, late)
 
 
 def _circular(operation: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from store.models import Account, User
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
+from tests.scim_http import ScimClient
 from tests.serving import TEST_SETTINGS
 
 
@@ -126,8 +127,6 @@ class EnterpriseAccount:
 
 # SCIM over HTTP: the app, provisioning tokens, and a client that speaks /scim/v2.
 
-SCIM_MEDIA_TYPE = "application/scim+json"
-
 
 @pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
 def app(db: Database, request: pytest.FixtureRequest) -> Any:
@@ -152,64 +151,6 @@ def make_token(db: Database, operator: Actor) -> Callable[..., str]:
         return secret
 
     return make
-
-
-class ScimClient:
-    """Requests to /scim/v2 with a bearer token, bodies sent as application/scim+json."""
-
-    BASE = "/scim/v2"
-
-    def __init__(self, client: Any, token: str | None) -> None:
-        self.client = client
-        self.token = token
-
-    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
-        import json
-
-        headers = dict(kwargs.pop("headers", None) or {})
-        if self.token is not None:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        if body is not None:
-            kwargs["data"] = body if isinstance(body, str | bytes) else json.dumps(body)
-            kwargs["content_type"] = SCIM_MEDIA_TYPE
-        return self.client.open(self.BASE + path, method=method, headers=headers, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("POST", path, body, **kwargs)
-
-    def put(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("PUT", path, body, **kwargs)
-
-    def patch(self, path: str, body: Any = None, **kwargs: Any) -> Any:
-        return self.request("PATCH", path, body, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.request("DELETE", path, **kwargs)
-
-    def create_user(self, user_name: str, **attributes: Any) -> dict[str, Any]:
-        """POST a user (with a work email unless given) and return the created resource."""
-        body = {
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-            "userName": user_name,
-            "emails": [{"value": f"{user_name}@example.com", "type": "work", "primary": True}],
-            **attributes,
-        }
-        response = self.post("/Users", body)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
-
-    def create_group(self, display_name: str, members: Any = ()) -> dict[str, Any]:
-        body = {
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": display_name,
-            "members": [{"value": member} for member in members],
-        }
-        response = self.post("/Groups", body)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()
 
 
 @pytest.fixture

@@ -83,3 +83,16 @@ def test_this_suite_hashes_at_the_cheap_cost() -> None:
     assert passwords.hash_password("correct horse battery staple").startswith(
         "$argon2id$v=19$m=8,t=1,p=1$"
     )
+
+
+def test_the_request_timeout_sets_the_bulk_budget() -> None:
+    """One setting for the worker's timeout and the time a Bulk starts operations in."""
+    assert Settings.from_env({}).request_timeout == 30
+    settings = Settings.from_env({"ROLLCALL_REQUEST_TIMEOUT": "90"})
+    assert settings.request_timeout == 90 and settings.bulk_budget == 60
+
+
+@pytest.mark.parametrize("value", ["soon", "2", "1.5", "100000"])
+def test_a_request_timeout_out_of_range_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="ROLLCALL_REQUEST_TIMEOUT"):
+        Settings.from_env({"ROLLCALL_REQUEST_TIMEOUT": value})

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from tests.scim_http import ScimClient
+
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -243,3 +249,38 @@ def test_a_request_without_operations_is_invalid_syntax(scim):
     response = scim.post("/Bulk", {"schemas": [BULK]})
     assert response.status_code == 400
     assert response.get_json()["scimType"] == "invalidSyntax"
+
+
+@pytest.mark.slow
+def test_a_bulk_longer_than_its_budget_answers_every_operation(db, enterprise, make_token):
+    """Operations start only within the request's budget (two thirds of its timeout): a Bulk
+    that would outlast the worker is answered whole, the operations left saying they were not
+    run, and only those that ran are applied."""
+    from rollcall.app import create_app
+    from rollcall.settings import Settings
+
+    settings = Settings(database_url=db.url, request_timeout=5)
+    scim = ScimClient(create_app(settings, db).test_client(), make_token(enterprise.account))
+    members = [{"value": scim.create_user(f"member{n}")["id"]} for n in range(30)]
+    group = scim.create_group("Busy")["id"]
+    replace = [
+        {"op": "replace", "path": "members", "value": [] if n % 2 else members} for n in range(1000)
+    ]
+    operations = [
+        {"method": "PATCH", "path": f"/Groups/{group}", "data": patch(step)} for step in replace
+    ]
+    started = time.monotonic()
+    results = bulk(scim, *operations)
+    took = time.monotonic() - started
+    assert took < settings.request_timeout
+    assert len(results) == 1000
+    statuses = [r["status"] for r in results]
+    ran = statuses.index("503")
+    assert ran > 0 and set(statuses[:ran]) == {"200"} and set(statuses[ran:]) == {"503"}
+    assert all("Not run" in r["response"]["detail"] for r in results[ran:])
+    left = scim.get(f"/Groups/{group}").get_json().get("members", [])
+    assert len(left) == (0 if (ran - 1) % 2 else 30)
+
+
+def patch(operation):
+    return {"schemas": [PATCH_OP], "Operations": [operation]}
