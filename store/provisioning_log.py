@@ -7,6 +7,7 @@ Passwords never reach the log; entries past the retention period go as new ones 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -98,18 +99,25 @@ def purge(tx: Tx) -> int:
 
 
 def redact(payload: Any) -> Any:
-    """The payload with every password value hidden, PATCH operations on it included."""
+    """The payload with every password value hidden, however it is named (`password`, or
+    qualified by its schema's URN, in any case), PATCH operations on it included."""
     if isinstance(payload, dict):
-        hides = str(payload.get("path", "")).lower().endswith("password")
+        hides = _names_password(str(payload.get("path", "")))
         return {
             key: HIDDEN
-            if key.lower() == "password" or (hides and key.lower() == "value")
+            if _names_password(key) or (hides and key.lower() == "value")
             else redact(value)
             for key, value in payload.items()
         }
     if isinstance(payload, list):
         return [redact(item) for item in payload]
     return payload
+
+
+def _names_password(name: str) -> bool:
+    """Whether an attribute name or PATCH path addresses the password: its last part, after
+    a schema URN's colon or a sub-attribute's dot, is `password`."""
+    return re.split(r"[:.]", name.strip())[-1].lower() == "password"
 
 
 def _summary(request: Any) -> Any:
