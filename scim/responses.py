@@ -204,7 +204,12 @@ def versions_named(header: str) -> frozenset[int] | None:
     if header.strip() == "*":
         return None
     tags = (tag.strip().removeprefix("W/").strip('"') for tag in header.split(","))
-    return frozenset(int(tag) for tag in tags if tag.isascii() and tag.isdigit())
+    return frozenset(
+        int(tag) for tag in tags if tag.isascii() and tag.isdigit() and len(tag) <= MAX_DIGITS
+    )
+
+
+MAX_DIGITS = 18  # of a version: more name no version (and would not fit a number a database has)
 
 
 def not_modified(etag: str) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from store.actors import Actor
 from store.db import Tx
-from store.errors import Forbidden
+from store.errors import Forbidden, InvalidInput
 from store.models import AuditEvent
 
 LABEL_LENGTH = AuditEvent.__table__.c.actor_label.type.length
@@ -57,6 +57,9 @@ def events_for(tx: Tx, target_type: str, target_id: object) -> Sequence[AuditEve
     return tx.scalars(query).all()
 
 
+MAX_ID = 2**63 - 1  # the largest number an event can have (a BIGINT key)
+
+
 def recent(
     tx: Tx,
     actor: Actor,
@@ -78,5 +81,7 @@ def recent(
     if action:
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
     if before_id is not None:
+        if not 0 < before_id <= MAX_ID:
+            raise InvalidInput("That page of the audit log does not exist.", field="before")
         query = query.where(AuditEvent.id < before_id)
     return tx.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)).all()

@@ -12,6 +12,6 @@ def safe_next(value: str | None) -> str:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return "/"
-    if "\\" in value:
-        return "/"
+    if "\\" in value or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        return "/"  # control characters (CR LF) would break the Location header
     return value

@@ -39,7 +39,10 @@ def test_every_change_gives_a_new_version(scim, alice):
     assert scim.get(url).headers["ETag"] == 'W/"3"'
 
 
-@pytest.mark.parametrize("stale", ['W/"1"', '"1"', 'W/"99"', "not-a-version"])
+HUGE = f'W/"{"9" * 5000}"'  # past Python's 4,300-digit limit for int()
+
+
+@pytest.mark.parametrize("stale", ['W/"1"', '"1"', 'W/"99"', "not-a-version", HUGE])
 def test_if_match_on_another_version_is_412_and_changes_nothing(scim, alice, stale):
     url = f"/Users/{alice['id']}"
     headers = {"If-Match": stale}
@@ -146,3 +149,26 @@ def test_a_users_version_changes_with_its_groups(scim, alice):
     assert scim.delete(f"/Groups/{group['id']}").status_code == 204
     assert etag() != seen
     assert "groups" not in scim.get(url).get_json()
+
+
+def test_an_if_none_match_of_thousands_of_digits_names_no_version(scim, alice):
+    response = scim.get(f"/Users/{alice['id']}", headers={"If-None-Match": HUGE})
+    assert response.status_code == 200
+
+
+def test_a_bulk_version_of_thousands_of_digits_is_412(scim, alice):
+    operation = {
+        "method": "PATCH",
+        "path": f"/Users/{alice['id']}",
+        "version": HUGE,
+        "data": title("Surgeon"),
+    }
+    response = scim.post(
+        "/Bulk",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [operation],
+        },
+    )
+    assert response.status_code == 200
+    assert response.get_json()["Operations"][0]["status"] == "412"
