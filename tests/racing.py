@@ -9,7 +9,11 @@ from typing import Any
 
 
 def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in `count` threads released together; returns results or exceptions."""
+    """Run `work(i)` in `count` threads released together; returns results or exceptions.
+
+    Requests to the app in threads share its connection pool (5 + 10): a SCIM request holds two
+    connections at once (its read session and its transaction), so race at most eight of them,
+    or they may all wait for a second connection none of them gives back."""
     barrier = threading.Barrier(count)
     results: list[Any] = [None] * count
 
