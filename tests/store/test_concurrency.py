@@ -115,3 +115,74 @@ def test_concurrent_changes_to_one_user_all_apply(db, enterprise, make_user, ope
         stored = tx.get(User, user.id)
         assert [getattr(stored, f) for f in fields] == [f"value {i}" for i in range(6)]
         assert stored.version == user.version + len(fields)
+
+
+def test_concurrent_grants_and_revokes_of_one_users_applications_all_apply(
+    db, enterprise, make_user, operator
+):
+    """Each grant or revoke reads the user's applications and writes them back: none may write
+    back a list read before another committed."""
+    from store import applications
+
+    keys = [f"app{i}" for i in range(6)]
+    with db.transaction() as tx:
+        for key in keys:
+            applications.ensure_application(tx, operator, key=key, name=key.upper())
+    user = make_user(enterprise.account, "granted.in.parallel")
+    with db.transaction() as tx:
+        users.grant_application(tx, operator, user.id, keys[0])
+
+    def change(i: int) -> object:
+        with db.transaction() as tx:
+            if i == 0:
+                return users.revoke_application(tx, enterprise.actor, user.id, keys[0])
+            return users.grant_application(tx, enterprise.actor, user.id, keys[i])
+
+    results = race(len(keys), change)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        assert sorted(a.key for a in users.get_user(tx, operator, user.id).applications) == keys[1:]
+
+
+def test_concurrent_contact_role_settings_of_one_user_leave_the_last_one_exactly(
+    db, enterprise, make_user, operator
+):
+    """Setting a user's contact roles makes them exactly the roles given, also while others set
+    them: the user ends with one caller's roles, not a mix, and no caller is refused."""
+    user = make_user(enterprise.account, "roles.in.parallel")
+    wanted = [["Super User"], ["IT Receiver"], ["Change Approver", "Security Reviewer"]] * 2
+
+    def set_roles(i: int) -> User:
+        with db.transaction() as tx:
+            return users.set_contact_roles(tx, enterprise.actor, user.id, wanted[i])
+
+    results = race(len(wanted), set_roles)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        held = users.contact_roles_of(users.get_user(tx, operator, user.id))
+        last = max(results, key=lambda changed: changed.version)
+    assert held in wanted
+    assert held == sorted(wanted[results.index(last)])
+
+
+def test_contact_roles_set_while_the_role_gets_members_pushed_all_apply(
+    db, enterprise, make_user, operator
+):
+    """The console sets users' roles while the identity provider adds members to the same
+    contact role (a group): every change waits for the one before; none is refused."""
+    from store import accounts, groups
+
+    with db.transaction(write=False) as tx:
+        role = accounts.contact_role_groups(tx, enterprise.account.id)["Super User"].id
+    people = [make_user(enterprise.account, f"super.{i}") for i in range(8)]
+
+    def change(i: int) -> object:
+        with db.transaction() as tx:
+            if i % 2:
+                return groups.add_members(tx, enterprise.okta, role, [people[i].id])
+            return users.set_contact_roles(tx, enterprise.actor, people[i].id, ["Super User"])
+
+    results = race(len(people), change)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        assert set(groups.member_ids(tx, role)) == {p.id for p in people}
