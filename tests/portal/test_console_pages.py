@@ -8,39 +8,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from store import credentials, csc, links, passwords, sso_sessions, users
+from store import credentials, csc, links, passwords, users
 from store.applications import ensure_application
 from store.db import now
 from store.models import AuditEvent, OutboxMessage, User, UserLink
+from tests.portal.console import Console, form_of
 
 PASSWORD = "a long enough pass phrase"
-
-
-class Console:
-    """The app's test client signed in as one user (a session made directly in the store)."""
-
-    def __init__(self, app: Any, db: Any, user: User) -> None:
-        self.client = app.test_client()
-        with db.transaction() as tx:
-            _, token = sso_sessions.start(tx, user)
-        self.client.set_cookie("rollcall_sso", token)
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict[str, Any] | None = None, *, form_page: str = "") -> Any:
-        """POST with the CSRF token of `form_page` (default: the users list of the account in
-        `path`, or the path itself)."""
-        token_page = form_page or path
-        page = self.client.get(token_page)
-        if page.status_code != 200:
-            page = self.client.get("/profile")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-        assert token, f"no CSRF token on {token_page}"
-        return self.client.post(path, data={"csrf_token": token.group(1), **(data or {})})
 
 
 def text(response: Any) -> str:
@@ -59,32 +35,6 @@ def actions(db: Any) -> list[tuple[str, str, str]]:
     with db.transaction(write=False) as tx:
         events = tx.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         return [(e.action, e.actor_label, e.door) for e in events]
-
-
-@pytest.fixture
-def main_console(app, db, enterprise) -> Console:
-    return Console(app, db, enterprise.main)
-
-
-@pytest.fixture
-def support_console(app, db, operator) -> Console:
-    with db.transaction() as tx:
-        staff = users.create_support_user(tx, operator, user_name="sam.support", email="s@v.test")
-    return Console(app, db, staff)
-
-
-def form_of(user: User, **changes: Any) -> dict[str, Any]:
-    data = {
-        "given_name": user.given_name or "",
-        "family_name": user.family_name or "",
-        "email": user.primary_email or "",
-        "phone": "",
-        "profile": user.profile,
-        "preferred_contact_method": user.preferred_contact_method,
-        "version": str(user.version),
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_pages_are_for_main_contacts_of_the_account_and_support(
