@@ -412,8 +412,10 @@ def _save(tx: Tx, form: UserForm, user: User, options: dict[str, Any]) -> str | 
     if (options["applications_offered"] and not options["managed"]) or "applications" in sent:
         changes["applications"] = form.applications.data
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
-    users.update_user(tx, actor(), user.id, changes, if_match=version)
-    users.set_contact_roles(tx, actor(), user.id, form.contact_roles.data)
+    # Roles first: they lock the account's contact roles before the user (as group changes do),
+    # and check the version the form was made from; the user stays locked for the rest.
+    users.set_contact_roles(tx, actor(), user.id, form.contact_roles.data, if_match=version)
+    users.update_user(tx, actor(), user.id, changes)
     if "email" not in sent:
         return None
     return user_mail.request_email_change(tx, actor(), user.id, form.email.data or "")

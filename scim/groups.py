@@ -155,8 +155,7 @@ def _patch(
     )
     actor = caller().actor
     group_id = mapping.parse_id(resource_id)
-    group = groups.get_group(tx, actor, group_id)
-    groups.ensure_version(group, version)
+    group = groups.lock_for_change(tx, actor, group_id, version)  # read and checked locked
     steps = _member_steps(operations)
     if steps is None:
         _patch_whole(tx, actor, group, operations)

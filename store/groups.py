@@ -70,7 +70,7 @@ def update_group(
     if_match: IfMatch = None,
 ) -> Group:
     """Rename a pushed group or set its externalId; contact roles keep their names."""
-    group = _for_change(tx, actor, group_id, if_match)
+    group = lock_for_change(tx, actor, group_id, if_match)
     changes: dict[str, list[str | None]] = {}
     if display_name is not None:
         name = _name(display_name)
@@ -94,7 +94,7 @@ def update_group(
 
 
 def delete_group(tx: Tx, actor: Actor, group_id: uuid.UUID, *, if_match: IfMatch = None) -> None:
-    group = _for_change(tx, actor, group_id, if_match)
+    group = lock_for_change(tx, actor, group_id, if_match)
     if group.is_contact_role:
         raise Forbidden(f"{group.display_name} is a contact role; contact roles cannot be deleted.")
     audit.record(
@@ -113,7 +113,7 @@ def add_members(
     *,
     if_match: IfMatch = None,
 ) -> Group:
-    group = _for_change(tx, actor, group_id, if_match)
+    group = lock_for_change(tx, actor, group_id, if_match)
     added = _add(tx, group, user_ids)
     if added:
         _touch(tx, group)
@@ -129,7 +129,7 @@ def remove_members(
     *,
     if_match: IfMatch = None,
 ) -> Group:
-    group = _for_change(tx, actor, group_id, if_match)
+    group = lock_for_change(tx, actor, group_id, if_match)
     removed = sorted(_held(tx, group, set(user_ids)))
     if removed:
         tx.execute(
@@ -158,10 +158,12 @@ def set_members(
     *,
     if_match: IfMatch = None,
 ) -> Group:
-    """Make the membership exactly this set (SCIM PUT and `replace members`)."""
+    """Make the membership exactly this set (SCIM PUT and `replace members`): the members are
+    read under the group's lock, so that none added meanwhile is kept or removed unseen."""
     wanted = set(user_ids)
-    held = set(member_ids(tx, group_id))
-    group = add_members(tx, actor, group_id, wanted - held, if_match=if_match)
+    group = lock_for_change(tx, actor, group_id, if_match)
+    held = set(member_ids(tx, group.id))
+    add_members(tx, actor, group.id, wanted - held)
     return remove_members(tx, actor, group.id, held - wanted)
 
 
@@ -169,16 +171,19 @@ def member_ids(tx: Tx, group_id: uuid.UUID) -> Sequence[uuid.UUID]:
     return tx.scalars(_member_ids(group_id)).all()
 
 
-def _for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: IfMatch) -> Group:
-    """The group, locked: identity providers push members of one group in parallel, and each
-    change must wait for the one before instead of failing on its version."""
+def lock_for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: IfMatch = None) -> Group:
+    """The group, locked until the transaction ends, if the caller manages it and it is at a
+    version `if_match` names. Identity providers push members of one group in parallel: each
+    change waits for the one before instead of failing on its version. A change made of several
+    steps (a SCIM PATCH) takes it first, so that its version check and all it reads hold until
+    it commits; its steps then find the group locked already."""
     group = get_group(tx, actor, group_id, lock=True)
     rules.ensure_manages(actor, tx.get(Account, group.account_id))
-    ensure_version(group, if_match)
+    _ensure_version(group, if_match)
     return group
 
 
-def ensure_version(group: Group, if_match: IfMatch) -> None:
+def _ensure_version(group: Group, if_match: IfMatch) -> None:
     """Refuse a change made against an older version of the group."""
     if is_stale(group.version, if_match):
         raise PreconditionFailed(

@@ -7,7 +7,7 @@ the mails and logout calls its change causes, all in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -63,10 +63,10 @@ def create_user(
     user_fields.fill(user, new.clean)
     tx.add(user)
     _flush(tx, user.user_name)  # the unique index says whether the userName is free
-    roles = list(contact_roles)
+    roles = _wanted_roles(user, contact_roles)
     if roles:
-        roles = _set_contact_roles(tx, user, roles)
-    changes = user_fields.snapshot(user) | ({"contact_roles": roles} if roles else {})
+        _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), roles)
+    changes = user_fields.snapshot(user) | ({"contact_roles": sorted(roles)} if roles else {})
     audit.record(tx, actor, "user.created", **_target(user), changes=changes)
     if send_sign_in_email:
         _send_sign_in(tx, user, reason="created")
@@ -342,13 +342,13 @@ def set_password(tx: Tx, actor: Actor, user_id: uuid.UUID, password: str) -> Use
 
 
 def grant_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> User:
-    user = get_user(tx, actor, user_id)
+    user = get_user(tx, actor, user_id, lock=True)  # read under the lock it is written under
     keys = {a.key for a in user.applications} | {key}
     return update_user(tx, actor, user_id, {"applications": sorted(keys)})
 
 
 def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> User:
-    user = get_user(tx, actor, user_id)
+    user = get_user(tx, actor, user_id, lock=True)
     keys = {a.key for a in user.applications} - {key}
     return update_user(tx, actor, user_id, {"applications": sorted(keys)})
 
@@ -369,12 +369,21 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
     tx.flush()
 
 
-def set_contact_roles(tx: Tx, actor: Actor, user_id: uuid.UUID, roles: Iterable[str]) -> User:
-    """Make the user hold exactly these contact roles (allowed on externally managed users too)."""
+def set_contact_roles(
+    tx: Tx, actor: Actor, user_id: uuid.UUID, roles: Iterable[str], *, if_match: IfMatch = None
+) -> User:
+    """Make the user hold exactly these contact roles (allowed on externally managed users too).
+
+    The account's contact roles are locked before the user, as a group's changes lock the group
+    before its members: a transaction that changes the user otherwise too does this first."""
     user = get_user(tx, actor, user_id)
     rules.ensure_manages(actor, user.account)
-    before = sorted(g.display_name for g in user.groups if g.is_contact_role)
-    after = _set_contact_roles(tx, user, roles)
+    wanted = _wanted_roles(user, roles)
+    role_groups = _lock_contact_roles(tx, user.account_id)
+    user = get_user(tx, actor, user_id, lock=True)
+    _check_version(user, if_match)
+    before = _hold_roles(tx, user, role_groups, wanted)
+    after = sorted(wanted)
     if before != after:
         user.modified_at = now()
         tx.flush()  # the user handed back carries its new version
@@ -431,24 +440,37 @@ def _main_contact_after(user: User, diff: Mapping[str, Any]) -> bool:
     )
 
 
-def _set_contact_roles(tx: Tx, user: User, roles: Iterable[str]) -> list[str]:
+def _wanted_roles(user: User, roles: Iterable[str]) -> set[str]:
     wanted = set(roles)
     unknown = sorted(wanted - set(CONTACT_ROLES))
     if unknown:
         raise InvalidInput(f"Unknown contact role {', '.join(unknown)}.", field="contact_roles")
     if wanted and user.account_id is None:
         raise InvalidInput("Only users of an account hold contact roles.", field="contact_roles")
-    groups = (
-        tx.scalars(
-            select(Group).where(
-                Group.account_id == user.account_id, Group.is_contact_role.is_(True)
-            )
-        ).all()
-        if user.account_id
-        else []
+    return wanted
+
+
+def _lock_contact_roles(tx: Tx, account_id: uuid.UUID | None) -> Sequence[Group]:
+    """The account's contact roles, read afresh and locked until the transaction ends, in the
+    order of their ids, so that two transactions locking them never wait for each other."""
+    if account_id is None:
+        return []
+    query = (
+        select(Group)
+        .where(Group.account_id == account_id, Group.is_contact_role.is_(True))
+        .order_by(Group.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    held = {m.group_id for m in tx.scalars(select(Membership).where(Membership.user_id == user.id))}
-    for group in groups:
+    return tx.scalars(query).all()
+
+
+def _hold_roles(tx: Tx, user: User, role_groups: Sequence[Group], wanted: set[str]) -> list[str]:
+    """Make the user a member of exactly the `wanted` of these (locked) contact roles; returns
+    the roles the user held before."""
+    held = set(tx.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
+    before = sorted(g.display_name for g in role_groups if g.id in held)
+    for group in role_groups:
         if (group.display_name in wanted) != (group.id in held):
             if group.id in held:
                 tx.execute(
@@ -461,7 +483,7 @@ def _set_contact_roles(tx: Tx, user: User, roles: Iterable[str]) -> list[str]:
             group.modified_at = now()
     tx.flush()
     tx.expire(user, ["groups"])
-    return sorted(wanted)
+    return before
 
 
 def _account(tx: Tx, actor: Actor, account_id: uuid.UUID | None) -> Account | None:

@@ -8,14 +8,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from store import credentials, csc, links, passwords, users
 from store.applications import ensure_application
 from store.db import now
 from store.models import AuditEvent, OutboxMessage, User, UserLink
-from tests.console import Console
+from tests.portal.console import Console, form_of
 
 PASSWORD = "a long enough pass phrase"
 
@@ -36,32 +35,6 @@ def actions(db: Any) -> list[tuple[str, str, str]]:
     with db.transaction(write=False) as tx:
         events = tx.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         return [(e.action, e.actor_label, e.door) for e in events]
-
-
-@pytest.fixture
-def main_console(app, db, enterprise) -> Console:
-    return Console(app, db, enterprise.main)
-
-
-@pytest.fixture
-def support_console(app, db, operator) -> Console:
-    with db.transaction() as tx:
-        staff = users.create_support_user(tx, operator, user_name="sam.support", email="s@v.test")
-    return Console(app, db, staff)
-
-
-def form_of(user: User, **changes: Any) -> dict[str, Any]:
-    data = {
-        "given_name": user.given_name or "",
-        "family_name": user.family_name or "",
-        "email": user.primary_email or "",
-        "phone": "",
-        "profile": user.profile,
-        "preferred_contact_method": user.preferred_contact_method,
-        "version": str(user.version),
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_pages_are_for_main_contacts_of_the_account_and_support(

@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 
-from store import users
-from tests.console import Console
-
 
 def csrf(page: Any) -> str:
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
@@ -39,10 +36,8 @@ def test_a_nul_in_a_query_parameter_is_a_page_saying_so(app: Any) -> None:
     assert answer.status_code == 400
 
 
-def test_an_audit_page_past_any_number_is_refused(app: Any, db: Any, operator: Any) -> None:
-    with db.transaction() as tx:
-        staff = users.create_support_user(tx, operator, user_name="sam.support", email="s@v.test")
-    console = Console(app, db, staff)
+def test_an_audit_page_past_any_number_is_refused(support_console: Any) -> None:
+    console = support_console
     assert console.get("/support/audit?before=5").status_code == 200
     answer = console.get("/support/audit?before=9223372036854775808")
     assert answer.status_code == 400

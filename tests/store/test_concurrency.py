@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,28 +12,9 @@ from store import users
 from store.db import now
 from store.errors import Conflict
 from store.models import User
+from tests.racing import race
 
 pytestmark = pytest.mark.slow  # racing transactions in threads
-
-
-def race(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run `work(i)` in `count` threads released together; returns results or exceptions."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_concurrent_creates_of_one_user_name_exactly_one_wins(db, enterprise, operator):
@@ -139,38 +117,72 @@ def test_concurrent_changes_to_one_user_all_apply(db, enterprise, make_user, ope
         assert stored.version == user.version + len(fields)
 
 
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def test_parallel_scim_member_adds_to_one_group_all_succeed(
-    scim, scim_client, make_token, enterprise
+def test_concurrent_grants_and_revokes_of_one_users_applications_all_apply(
+    db, enterprise, make_user, operator
 ):
-    """Okta and Entra ID push one group's members in parallel: each PATCH waits for the one
-    before (the group row is locked), none fails for having read the group before the lock."""
-    token = make_token(enterprise.account, "entra")
-    people = [scim.create_user(f"pushed.{i}")["id"] for i in range(8)]
-    group = scim.create_group("Pushed in parallel")
+    """Each grant or revoke reads the user's applications and writes them back: none may write
+    back a list read before another committed."""
+    from store import applications
 
-    def add(i: int) -> int:
-        operation = {"op": "add", "path": "members", "value": [{"value": people[i]}]}
-        body = {"schemas": [PATCH_OP], "Operations": [operation]}
-        return scim_client(token).patch(f"/Groups/{group['id']}", body).status_code
+    keys = [f"app{i}" for i in range(6)]
+    with db.transaction() as tx:
+        for key in keys:
+            applications.ensure_application(tx, operator, key=key, name=key.upper())
+    user = make_user(enterprise.account, "granted.in.parallel")
+    with db.transaction() as tx:
+        users.grant_application(tx, operator, user.id, keys[0])
 
-    assert race(len(people), add) == [204] * len(people)
-    members = scim.get(f"/Groups/{group['id']}").get_json()["members"]
-    assert sorted(m["value"] for m in members) == sorted(people)
+    def change(i: int) -> object:
+        with db.transaction() as tx:
+            if i == 0:
+                return users.revoke_application(tx, enterprise.actor, user.id, keys[0])
+            return users.grant_application(tx, enterprise.actor, user.id, keys[i])
+
+    results = race(len(keys), change)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        assert sorted(a.key for a in users.get_user(tx, operator, user.id).applications) == keys[1:]
 
 
-def test_parallel_scim_patches_of_one_user_all_apply(scim, scim_client, make_token, enterprise):
-    token = make_token(enterprise.account, "entra")
-    user = scim.create_user("busy.person")
-    fields = ["title", "displayName", "nickName", "locale", "timezone", "userType"]
+def test_concurrent_contact_role_settings_of_one_user_leave_the_last_one_exactly(
+    db, enterprise, make_user, operator
+):
+    """Setting a user's contact roles makes them exactly the roles given, also while others set
+    them: the user ends with one caller's roles, not a mix, and no caller is refused."""
+    user = make_user(enterprise.account, "roles.in.parallel")
+    wanted = [["Super User"], ["IT Receiver"], ["Change Approver", "Security Reviewer"]] * 2
 
-    def change(i: int) -> int:
-        operation = {"op": "replace", "path": fields[i], "value": f"v{i}"}
-        body = {"schemas": [PATCH_OP], "Operations": [operation]}
-        return scim_client(token).patch(f"/Users/{user['id']}", body).status_code
+    def set_roles(i: int) -> User:
+        with db.transaction() as tx:
+            return users.set_contact_roles(tx, enterprise.actor, user.id, wanted[i])
 
-    assert race(len(fields), change) == [200] * len(fields)
-    after = scim.get(f"/Users/{user['id']}").get_json()
-    assert [after[field] for field in fields] == [f"v{i}" for i in range(len(fields))]
+    results = race(len(wanted), set_roles)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        held = users.contact_roles_of(users.get_user(tx, operator, user.id))
+        last = max(results, key=lambda changed: changed.version)
+    assert held in wanted
+    assert held == sorted(wanted[results.index(last)])
+
+
+def test_contact_roles_set_while_the_role_gets_members_pushed_all_apply(
+    db, enterprise, make_user, operator
+):
+    """The console sets users' roles while the identity provider adds members to the same
+    contact role (a group): every change waits for the one before; none is refused."""
+    from store import accounts, groups
+
+    with db.transaction(write=False) as tx:
+        role = accounts.contact_role_groups(tx, enterprise.account.id)["Super User"].id
+    people = [make_user(enterprise.account, f"super.{i}") for i in range(8)]
+
+    def change(i: int) -> object:
+        with db.transaction() as tx:
+            if i % 2:
+                return groups.add_members(tx, enterprise.okta, role, [people[i].id])
+            return users.set_contact_roles(tx, enterprise.actor, people[i].id, ["Super User"])
+
+    results = race(len(people), change)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with db.transaction(write=False) as tx:
+        assert set(groups.member_ids(tx, role)) == {p.id for p in people}

@@ -1,0 +1,146 @@
+"""SCIM requests that race: each in a thread of its own with its own transaction, as an identity
+provider's parallel pushes arrive. (SQLite takes writers one at a time; PostgreSQL is where
+requests really overlap.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.racing import race
+
+pytestmark = pytest.mark.slow  # racing requests in threads
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def test_parallel_scim_member_adds_to_one_group_all_succeed(
+    scim, scim_client, make_token, enterprise
+):
+    """Okta and Entra ID push one group's members in parallel: each PATCH waits for the one
+    before (the group row is locked), none fails for having read the group before the lock."""
+    token = make_token(enterprise.account, "entra")
+    people = [scim.create_user(f"pushed.{i}")["id"] for i in range(8)]
+    group = scim.create_group("Pushed in parallel")
+
+    def add(i: int) -> int:
+        operation = {"op": "add", "path": "members", "value": [{"value": people[i]}]}
+        body = {"schemas": [PATCH_OP], "Operations": [operation]}
+        return scim_client(token).patch(f"/Groups/{group['id']}", body).status_code
+
+    assert race(len(people), add) == [204] * len(people)
+    members = scim.get(f"/Groups/{group['id']}").get_json()["members"]
+    assert sorted(m["value"] for m in members) == sorted(people)
+
+
+def test_parallel_scim_patches_of_one_user_all_apply(scim, scim_client, make_token, enterprise):
+    token = make_token(enterprise.account, "entra")
+    user = scim.create_user("busy.person")
+    fields = ["title", "displayName", "nickName", "locale", "timezone", "userType"]
+
+    def change(i: int) -> int:
+        operation = {"op": "replace", "path": fields[i], "value": f"v{i}"}
+        body = {"schemas": [PATCH_OP], "Operations": [operation]}
+        return scim_client(token).patch(f"/Users/{user['id']}", body).status_code
+
+    assert race(len(fields), change) == [200] * len(fields)
+    after = scim.get(f"/Users/{user['id']}").get_json()
+    assert [after[field] for field in fields] == [f"v{i}" for i in range(len(fields))]
+
+
+def members_patch(*operations: dict) -> dict:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+def add_member(user_id: str) -> dict:
+    return {"op": "add", "path": "members", "value": [{"value": user_id}]}
+
+
+def member_values(scim, group_id: str) -> list[str]:
+    return sorted(m["value"] for m in scim.get(f"/Groups/{group_id}").get_json()["members"])
+
+
+def test_if_match_lets_one_parallel_group_patch_per_version_through(
+    scim, scim_client, make_token, enterprise
+):
+    """Member adds made against one version of a group: exactly one goes through; the others
+    are told the group changed since (412) and add nobody."""
+    token = make_token(enterprise.account, "entra")
+    people = [scim.create_user(f"versioned.{i}")["id"] for i in range(8)]
+    group = scim.create_group("One version")
+    version = group["meta"]["version"]
+
+    def add(i: int) -> int:
+        patch = members_patch(add_member(people[i]))
+        headers = {"If-Match": version}
+        return (
+            scim_client(token).patch(f"/Groups/{group['id']}", patch, headers=headers).status_code
+        )
+
+    statuses = race(len(people), add)
+    assert sorted(statuses) == [204] + [412] * (len(people) - 1)
+    assert member_values(scim, group["id"]) == [people[statuses.index(204)]]
+
+
+def test_if_match_lets_one_parallel_user_patch_per_version_through(
+    scim, scim_client, make_token, enterprise
+):
+    token = make_token(enterprise.account, "entra")
+    user = scim.create_user("versioned.person")
+    titles = [f"Title {i}" for i in range(6)]
+
+    def change(i: int) -> int:
+        patch = members_patch({"op": "replace", "path": "title", "value": titles[i]})
+        headers = {"If-Match": user["meta"]["version"]}
+        return scim_client(token).patch(f"/Users/{user['id']}", patch, headers=headers).status_code
+
+    statuses = race(len(titles), change)
+    assert sorted(statuses) == [200] + [412] * (len(titles) - 1)
+    assert scim.get(f"/Users/{user['id']}").get_json()["title"] == titles[statuses.index(200)]
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_rename_with_a_member_add_keeps_parallel_member_adds(
+    scim, scim_client, make_token, enterprise, round_
+):
+    """A PATCH that renames the group and adds a member races plain member adds: every add
+    answered 204 stays (the rename's request must not write back the members it read before
+    the others committed)."""
+    token = make_token(enterprise.account, "entra")
+    people = [scim.create_user(f"renamed.{round_}.{i}")["id"] for i in range(8)]
+    group = scim.create_group(f"Before {round_}")
+    rename_and_add = members_patch(
+        {"op": "replace", "path": "displayName", "value": f"After {round_}"}, add_member(people[0])
+    )
+
+    def patch(i: int) -> int:
+        body = rename_and_add if i == 0 else members_patch(add_member(people[i]))
+        return scim_client(token).patch(f"/Groups/{group['id']}", body).status_code
+
+    assert race(len(people), patch) == [204] * len(people)
+    assert member_values(scim, group["id"]) == sorted(people)
+    assert scim.get(f"/Groups/{group['id']}").get_json()["displayName"] == f"After {round_}"
+
+
+def test_replacing_members_while_others_are_added_removes_every_earlier_add(
+    scim, scim_client, make_token, enterprise
+):
+    """`replace members` makes the membership exactly the set given, even while other requests
+    add members: the adds that went in before it are gone, those after it stay. The version
+    each 204 answers with tells which went first."""
+    token = make_token(enterprise.account, "entra")
+    people = [scim.create_user(f"replaced.{i}")["id"] for i in range(10)]
+    group = scim.create_group("Replaced", people[:2])
+    replacement = {"op": "replace", "path": "members", "value": [{"value": people[2]}]}
+
+    def patch(i: int) -> tuple[int, int]:
+        body = members_patch(replacement if i == 0 else add_member(people[i + 2]))
+        response = scim_client(token).patch(f"/Groups/{group['id']}", body)
+        return response.status_code, int(response.headers["ETag"].strip('W/"'))
+
+    results = race(8, patch)
+    assert [status for status, _ in results] == [204] * 8
+    replaced_at = results[0][1]
+    later = [
+        people[i + 2] for i, (_, version) in enumerate(results[1:], 1) if version > replaced_at
+    ]
+    assert member_values(scim, group["id"]) == sorted([people[2], *later])
