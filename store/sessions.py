@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from store import outbox
 from store.db import Tx, now
 from store.models import OAuthToken, SsoSession, User
+from store.statements import Prepared, fetch, run
 
 
 def end_all(tx: Tx, user: User) -> int:
     """End every live session and revoke every token of the user; returns the sessions ended.
 
     The applications the user was signed in to are told by back-channel logout, queued here and
-    delivered after commit.
+    delivered after commit. Plain statements: no session or token of the user is loaded here.
     """
-    moment = now()
-    ended = (
-        tx.execute(
-            update(SsoSession)
-            .where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
-            .values(ended_at=moment)
-            .returning(SsoSession.id)
-        )
-        .scalars()
-        .all()
-    )
-    tx.execute(
-        update(OAuthToken)
-        .where(OAuthToken.user_id == user.id, OAuthToken.revoked_at.is_(None))
-        .values(revoked_at=moment)
-    )
+    params = {"of_user": user.id, "moment": now()}
+    ended = [row.id for row in fetch(tx, _END_SESSIONS, params)]
+    run(tx, _REVOKE_TOKENS, params)
     if ended:
         outbox.enqueue(
             tx,
@@ -38,3 +26,16 @@ def end_all(tx: Tx, user: User) -> int:
             {"user_id": str(user.id), "sessions": [str(s) for s in ended]},
         )
     return len(ended)
+
+
+_END_SESSIONS = Prepared(
+    update(SsoSession)
+    .where(SsoSession.user_id == bindparam("of_user"), SsoSession.ended_at.is_(None))
+    .values(ended_at=bindparam("moment"))
+    .returning(SsoSession.id)
+)
+_REVOKE_TOKENS = Prepared(
+    update(OAuthToken)
+    .where(OAuthToken.user_id == bindparam("of_user"), OAuthToken.revoked_at.is_(None))
+    .values(revoked_at=bindparam("moment"))
+)
