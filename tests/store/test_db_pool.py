@@ -13,6 +13,7 @@ import store.db
 from store import audit
 from store.actors import Actor
 from store.db import Database, with_defaults
+from store.errors import Unavailable
 from store.models import AuditEvent
 from store.statements import Prepared, fetch
 
@@ -84,7 +85,7 @@ def test_a_hot_connection_is_reused_unless_it_broke(database_url: str) -> None:
         killer = Database(database_url)
         in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
         killer.dispose()
-        with pytest.raises(psycopg.OperationalError), database.reading() as conn:
+        with pytest.raises(Unavailable), database.reading() as conn:
             fetch(conn, BACKEND, {})  # used again at once: not checked first, so it fails
         assert in_reading(database, "SELECT pg_backend_pid()") != backend
     finally:
@@ -120,7 +121,7 @@ def test_a_durable_connection_is_reused_unless_it_broke(db: Database, database_u
         write()
         assert writer() == backend
         in_transaction(db, f"SELECT pg_terminate_backend({int(backend)})")
-        with pytest.raises(psycopg.OperationalError):  # used again at once: not checked first
+        with pytest.raises(Unavailable):  # used again at once: not checked first
             write()
         write()
         assert writer() not in (None, backend)
