@@ -28,6 +28,7 @@ from store.errors import (
     InvalidInput,
     NotFound,
     PreconditionFailed,
+    Unavailable,
 )
 from store.validation import storable
 
@@ -63,16 +64,19 @@ def render(
     return scim_json(payload, status, headers)
 
 
-def error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
+def error_response(
+    status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     error = Error(status=status, scim_type=scim_type, detail=detail)
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="scim"'}
     return scim_json(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
 
 
 def refusal(exc: Exception) -> Response:
-    """Any exception as the SCIM Error the client gets: a refusal in its own words, a fault of
-    ours as a 500 (logged with its traceback)."""
-    if isinstance(exc, SCIMException | ValidationError | DomainError | HTTPException):
+    """Any exception as the SCIM Error the client gets: a refusal in its own words, the database
+    out of reach as a 503 to retry, a fault of ours as a 500 (logged with its traceback)."""
+    if isinstance(exc, SCIMException | ValidationError | DomainError | HTTPException | Unavailable):
         return from_exception(exc)
     log.error("SCIM request failed", exc_info=exc)
     return error_response(500, "The server failed to handle this request.")
@@ -102,6 +106,9 @@ def from_exception(exc: Exception) -> Response:
         )
     if isinstance(exc, DomainError):
         return _domain_error(exc)
+    if isinstance(exc, Unavailable):
+        log.warning("SCIM request not answered: %s", exc)
+        return error_response(503, exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, HTTPException):
         return error_response(exc.code or 500, exc.description or exc.name)
     raise exc

@@ -4,6 +4,7 @@ itself is never stopped: other runs share it."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -83,27 +84,25 @@ class Proxy:
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # either end gone: both are ended
         while data := source.recv(65536):
             sink.sendall(data)
-    except OSError:
-        pass
     _end(source)
     _end(sink)
 
 
 def _end(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     sock.close()
 
 
 def named(database_url: str, name: str) -> str:
     """The URL with an application_name, by which `terminate` finds its connections."""
-    return make_url(database_url).update_query_dict({"application_name": name}).render_as_string(
-        hide_password=False
+    return (
+        make_url(database_url)
+        .update_query_dict({"application_name": name})
+        .render_as_string(hide_password=False)
     )
 
 
