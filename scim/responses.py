@@ -82,6 +82,16 @@ def refusal(exc: Exception) -> Response:
     return error_response(500, "The server failed to handle this request.")
 
 
+def request_line_too_long(limit: int) -> Response:
+    """The SCIM error for a request line longer than the server reads (a GET with a long
+    filter): a query that long goes in the body of a POST to .search (RFC 7644 §3.4.3)."""
+    return error_response(
+        414,
+        f"The request line is longer than {limit} bytes. Send a long query as POST "
+        "/scim/v2/Users/.search (or /Groups/.search, /.search) with it in the body.",
+    )
+
+
 def outcome(response: Response) -> str:
     """What the provisioning log says of a refusal: its detail, or that we failed."""
     if response.status_code >= 500:
