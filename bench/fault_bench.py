@@ -2,7 +2,7 @@
 SCIM's format, and how long until creates succeed again.
 
 How: a PostgreSQL database of its own (dropped at the end) reached through a TCP proxy
-(tests/faults.py) that can cut every connection; Rollcall under gunicorn (2 sync workers);
+(tests/outage.py) that can cut every connection; Rollcall under gunicorn (2 sync workers);
 `--writers` threads each creating users (POST /Users, one connection per request) for the whole
 run. Three faults, one after another, each followed by `--settle` seconds of plain running:
 kill -9 of one gunicorn worker, every database backend of Rollcall terminated
@@ -29,6 +29,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scim_bench import (
     REPO,
@@ -50,7 +51,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(REPO))
 from store.db import Database
 from store.models import User
-from tests.faults import PgProxy
+from tests.outage import Proxy
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,7 @@ def main() -> None:
     code = code_version()
     with bench_database() as db, ExitStack() as stack:
         directory = set_up(db, 0)
-        proxy = PgProxy(db.url)
-        stack.callback(proxy.close)
+        proxy = stack.enter_context(Proxy(db.url))
         logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fault_")))
         env = os.environ | {"ROLLCALL_DATABASE_URL": proxy.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
         server = stack.enter_context(
@@ -184,11 +184,13 @@ def main() -> None:
         time.sleep(args.settle)
         windows = []
 
-        def fault(name: str, act: object, lasts: float = 0.0) -> None:
+        def fault(name: str, act: Any, lasts: float = 0.0, end: Any = None) -> None:
             began = time.monotonic()
             note(f"fault: {name}")
-            act()  # type: ignore[operator]
+            act()
             time.sleep(lasts)
+            if end is not None:
+                end()
             ended = time.monotonic()
             time.sleep(args.settle)
             windows.append(Window(name, began, ended, time.monotonic()))
@@ -197,7 +199,7 @@ def main() -> None:
         fault("kill -9 of a worker", lambda: os.kill(victim, signal.SIGKILL))
         database = make_url(db.url).database or ""
         fault("backends terminated", lambda: terminate_backends(db, database))
-        fault(f"{args.outage:g} s database outage", lambda: proxy.outage(args.outage), args.outage)
+        fault(f"{args.outage:g} s database outage", proxy.cut, args.outage, proxy.restore)
         writers.stop.set()
         for thread in threads:
             thread.join()

@@ -13,7 +13,7 @@ from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from rollcall.web import database as web_database
 from rollcall.web import input as web_input
-from rollcall.web import limits
+from rollcall.web import limits, unavailable
 from rollcall.web.dispatch import Dispatcher, Route
 from scim import blueprint as scim_door
 from scim import plain_users
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Machines with secret tokens are not limited; the pages people use are.
     limits.init_app(app, settings.ratelimit_url, unlimited=(scim_door.bp.name, health_bp.name))
     web_input.init_app(app, exempt=(scim_door.bp.name, health_bp.name))
+    unavailable.init_app(app)  # the site's page; SCIM and OAuth answer in their own formats
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.http.errors import LimitRequestLine
+from gunicorn.workers.sync import SyncWorker
+from werkzeug.wrappers import Response
 
 from rollcall.app import create_app
+from rollcall.headers import add_security_headers
 from rollcall.settings import Settings
+from scim.responses import request_line_too_long
+
+# The longest request line gunicorn reads (its most; its default, 4094 bytes, is a SCIM filter
+# of about a hundred comparisons). Longer ones are answered by Worker.handle_error.
+REQUEST_LINE = 8190
 
 
 class _Server(BaseApplication):
@@ -25,6 +35,32 @@ class _Server(BaseApplication):
         return create_app(self.settings)
 
 
+class Worker(SyncWorker):
+    """gunicorn's sync worker, but a request line too long to read (a GET with a long SCIM
+    filter) is answered with a SCIM error saying to POST the query, not gunicorn's HTML page.
+    (Its path was not read: the answer is SCIM's, the API such lines come to.)"""
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        if not isinstance(exc, LimitRequestLine):
+            super().handle_error(req, client, addr, exc)
+            return
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        development = self.wsgi.config["ROLLCALL_SETTINGS"].development  # the Flask app
+        limit = exc.max_size or self.cfg.limit_request_line
+        response = add_security_headers(request_line_too_long(limit), development)
+        with contextlib.suppress(OSError):  # the client may be gone; gunicorn closes it next
+            client.sendall(_as_sent(response))
+
+
+def _as_sent(response: Response) -> bytes:
+    """A response as HTTP/1.1 bytes, closing the connection (the rest of the request is unread)."""
+    response.headers["Connection"] = "close"
+    body = response.get_data()
+    response.headers["Content-Length"] = str(len(body))
+    head = [f"HTTP/1.1 {response.status}", *(f"{k}: {v}" for k, v in response.headers.items())]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+
+
 def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     """Workers are stopped after ROLLCALL_REQUEST_TIMEOUT, the time a Bulk plans its work in."""
     options = {
@@ -32,5 +68,7 @@ def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) 
         "workers": workers,
         "accesslog": "-",
         "timeout": settings.request_timeout,
+        "worker_class": f"{__name__}.Worker",
+        "limit_request_line": REQUEST_LINE,
     }
     _Server(settings, options).run()

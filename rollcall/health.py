@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rollcall.web.database import database as web_database
 from store import migrate
+from store.errors import Unavailable
 
 bp = Blueprint("health", __name__)
 
@@ -16,7 +17,7 @@ def healthz():  # type: ignore[no-untyped-def]
     database = web_database()
     try:
         current = migrate.is_current(database)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, Unavailable):
         return jsonify(status="error", database="unreachable"), 503
     if not current:
         return jsonify(status="error", database="not migrated"), 503

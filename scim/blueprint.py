@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from rollcall.web.database import database
 from scim import auth, bulk, context, discovery, groups, plain_users, responses, users
+from store.errors import Unavailable
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
@@ -74,7 +75,7 @@ def _log(response: Response) -> Response:
     try:
         with database().transaction() as tx:
             context.log_request(tx, response.status_code, g.scim_error)
-    except SQLAlchemyError:
+    except (SQLAlchemyError, Unavailable):
         # The change itself is committed; failing to log it must not turn it into an error.
         current_app.logger.exception("provisioning log not written for %s", request.path)
     return response

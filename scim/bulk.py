@@ -125,7 +125,7 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
             result["location"] = location
         data = _resolve(operation.get("data"), created)
         resource = _dispatch(method, path, data, operation.get("version"), bulk_id)
-    except (SCIMException, ValidationError, DomainError) as exc:
+    except (SCIMException, ValidationError, DomainError, Unavailable) as exc:
         return _failed(result, exc)
     except Exception:  # a fault of ours fails this operation, not the ones around it
         current_app.logger.exception("SCIM bulk operation failed: %s", operation.get("path"))

@@ -12,7 +12,7 @@ from scim2_models import ResponseParameters
 
 from rollcall.web.database import database
 from scim.schemas import parametrized
-from store import provisioning_log
+from store import outages, provisioning_log
 from store.db import Tx
 
 
@@ -32,9 +32,10 @@ def reading() -> Iterator[Tx]:
 
 
 def close_reading() -> None:
+    """At the request's end, when its answer is made: a connection lost meanwhile fails nothing."""
     session = g.pop("scim_reader", None)
     if session is not None:
-        session.close()
+        outages.close(session)
 
 
 def base_url() -> str:

@@ -28,6 +28,7 @@ from scim.schemas import POLICY, UserResource
 from store import credentials, listing, provisioning_log, users
 from store.credentials import CachedCredential, LiveCredential
 from store.db import Condition
+from store.errors import Unavailable
 from store.profiles import AccountKind, default_profile
 
 USERS_PATH = "/scim/v2/Users"
@@ -137,7 +138,10 @@ def create_user(site: Site, request: Request) -> Response:
 
 def _refused(site: Site, token: str, path: str, body: Any, exc: Exception) -> Response:
     """A create refused (or failed before its commit), logged; a token revoked meanwhile is
-    refused as Flask refuses it. A database that fails again still gets a SCIM error."""
+    refused as Flask refuses it. A database that fails again still gets a SCIM error; one out of
+    reach is not asked again."""
+    if isinstance(exc, Unavailable):
+        return responses.refusal(exc)
     try:
         with site.db.reading() as reads:
             live = credentials.find_live(reads, token)

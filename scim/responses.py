@@ -64,26 +64,32 @@ def render(
     return scim_json(payload, status, headers)
 
 
-RETRY_AFTER = "5"  # seconds a client is asked to wait when the database is unavailable
-
-
-def error_response(status: int, detail: str, scim_type: str | None = None) -> Response:
+def error_response(
+    status: int, detail: str, scim_type: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
     error = Error(status=status, scim_type=scim_type, detail=detail)
-    headers = None
     if status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="scim"'}
-    elif status == 503:
-        headers = {"Retry-After": RETRY_AFTER}
     return scim_json(error.model_dump(scim_ctx=Context.DEFAULT), status, headers)
 
 
 def refusal(exc: Exception) -> Response:
-    """Any exception as the SCIM Error the client gets: a refusal in its own words, a fault of
-    ours as a 500 (logged with its traceback)."""
-    if isinstance(exc, SCIMException | ValidationError | DomainError | HTTPException):
+    """Any exception as the SCIM Error the client gets: a refusal in its own words, the database
+    out of reach as a 503 to retry, a fault of ours as a 500 (logged with its traceback)."""
+    if isinstance(exc, SCIMException | ValidationError | DomainError | HTTPException | Unavailable):
         return from_exception(exc)
     log.error("SCIM request failed", exc_info=exc)
     return error_response(500, "The server failed to handle this request.")
+
+
+def request_line_too_long(limit: int) -> Response:
+    """The SCIM error for a request line longer than the server reads (a GET with a long
+    filter): a query that long goes in the body of a POST to .search (RFC 7644 §3.4.3)."""
+    return error_response(
+        414,
+        f"The request line is longer than {limit} bytes. Send a long query as POST "
+        "/scim/v2/Users/.search (or /Groups/.search, /.search) with it in the body.",
+    )
 
 
 def outcome(response: Response) -> str:
@@ -110,6 +116,9 @@ def from_exception(exc: Exception) -> Response:
         )
     if isinstance(exc, DomainError):
         return _domain_error(exc)
+    if isinstance(exc, Unavailable):
+        log.warning("SCIM request not answered: %s", exc)
+        return error_response(503, exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, HTTPException):
         return error_response(exc.code or 500, exc.description or exc.name)
     raise exc
@@ -127,8 +136,6 @@ def _domain_error(exc: DomainError) -> Response:
         return error_response(412, exc.message)
     if isinstance(exc, InvalidInput):
         return error_response(400, exc.message, "invalidValue")
-    if isinstance(exc, Unavailable):
-        return error_response(503, exc.message)
     return error_response(400, exc.message)
 
 

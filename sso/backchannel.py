@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -35,6 +34,7 @@ TOKEN_LIFETIME = 120
 TIMEOUT = 5
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=2)
+DELIVERED = "delivered"  # the payload's list of notices that went through
 
 
 def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str) -> str:
@@ -55,17 +55,24 @@ def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str) ->
 
 
 def deliver_pending(database: Database, issuer: str, limit: int = 50) -> int:
-    """Post the logout tokens that are due; returns how many messages were completed."""
+    """Post the logout tokens that are due; returns how many messages were completed.
+
+    Each application's notice stands alone: whatever one application does (refuse, time out,
+    answer half a response) fails its own notice, which is tried again later (MAX_ATTEMPTS in
+    all), and neither stops nor repeats the notices of the others."""
     done = 0
     for message_id, payload, attempts in _claim(database, limit):
         failures = 0
-        for url, token in _notices(database, issuer, payload):
+        delivered = list(payload.get(DELIVERED, []))
+        for notice, url, token in _notices(database, issuer, payload):
             try:
                 _post(url, token)
-            except (OSError, urllib.error.URLError) as exc:
-                log.warning("back-channel logout to %s failed: %s", url, exc)
+            except Exception as exc:
+                log.warning("back-channel logout to %s failed: %r", url, exc)
                 failures += 1
-        _finish(database, message_id, attempts, failures)
+            else:
+                delivered.append(notice)
+        _finish(database, message_id, attempts, failures, delivered)
         done += failures == 0
     return done
 
@@ -76,11 +83,15 @@ def _claim(database: Database, limit: int) -> list[tuple[int, dict[str, Any], in
         return [(row.id, dict(row.payload), row.attempts) for row in rows]
 
 
-def _notices(database: Database, issuer: str, payload: dict[str, Any]) -> list[tuple[str, str]]:
-    """(URL, logout token) for every application signed in through the ended sessions."""
+def _notices(
+    database: Database, issuer: str, payload: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """(notice, URL, logout token) for every application signed in through the ended sessions
+    and not told yet; a notice is named by its session and client."""
     sessions = [uuid.UUID(s) for s in payload.get("sessions", [])]
     if not sessions:
         return []
+    delivered = set(payload.get(DELIVERED, []))
     with database.transaction() as tx:
         rows = tx.execute(
             select(SsoSession.id, SsoSession.user_id, OAuthClient)
@@ -90,10 +101,12 @@ def _notices(database: Database, issuer: str, payload: dict[str, Any]) -> list[t
         ).all()
         return [
             (
+                notice,
                 client.backchannel_logout_uri,
                 logout_token(tx, issuer, client.client_id, str(user_id), str(session_id)),
             )
             for session_id, user_id, client in rows
+            if (notice := f"{session_id} {client.client_id}") not in delivered
         ]
 
 
@@ -109,11 +122,14 @@ def _post(url: str, token: str) -> None:
         response.read()
 
 
-def _finish(database: Database, message_id: int, attempts: int, failures: int) -> None:
+def _finish(
+    database: Database, message_id: int, attempts: int, failures: int, delivered: list[str]
+) -> None:
     with database.transaction() as tx:
         row = tx.get(OutboxMessage, message_id)
         if row is None:
             return
+        row.payload = {**row.payload, DELIVERED: delivered}  # not told again on a retry
         if failures == 0 or attempts >= MAX_ATTEMPTS:
             row.sent_at = now()
             row.last_error = None if failures == 0 else f"{failures} applications unreachable"

@@ -32,13 +32,14 @@ from flask import (
 from flask_wtf import FlaskForm
 
 from rollcall.headers import bearer_token
-from rollcall.web import session
+from rollcall.web import session, unavailable
 from rollcall.web.database import database
 from sso import claims, cors, keys
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
 from store import access, oauth, sso_sessions, users
 from store.db import now
+from store.errors import Unavailable
 
 bp = Blueprint("oidc", __name__, template_folder="templates")
 bp.after_request(cors.add_headers)  # only these endpoints answer other origins
@@ -283,6 +284,20 @@ def _unreadable(exc: ValueError) -> Any:
         return _bearer_error(400, "invalid_request", error.description)
     response = jsonify(error="invalid_request", error_description=error.description)
     response.status_code = 400
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(Unavailable)
+def _unavailable(exc: Unavailable) -> Any:
+    """The database out of reach: OAuth's `temporarily_unavailable` with 503 and `Retry-After`,
+    for the client to ask again; a person at the authorization endpoint sees the site's page."""
+    if request.endpoint == "oidc.authorize":
+        return unavailable.page(exc)
+    current_app.logger.warning("%s not answered: %s", request.path, exc)
+    response = jsonify(error="temporarily_unavailable", error_description=exc.message)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(exc.retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
 

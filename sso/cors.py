@@ -12,6 +12,7 @@ from flask import Response, request
 
 from rollcall.web.database import database
 from store import clients
+from store.errors import Unavailable
 
 PUBLIC = {"oidc.discovery", "oidc.jwks"}
 FOR_CLIENTS = {"oidc.token", "oidc.userinfo", "oidc.revoke"}
@@ -27,9 +28,14 @@ def add_headers(response: Response) -> Response:
     if request.endpoint in PUBLIC:
         response.headers["Access-Control-Allow-Origin"] = "*"
     else:
-        with database().transaction(write=False) as tx:
-            if not clients.redirects_to_origin(tx, origin):
-                return response
+        try:
+            with database().transaction(write=False) as tx:
+                if not clients.redirects_to_origin(tx, origin):
+                    return response
+        except Unavailable:
+            # The origin cannot be checked, and the answer may be of a change made (a token
+            # issued): it goes out as it is, unreadable to that page, which asks again.
+            return response
         response.headers["Access-Control-Allow-Origin"] = origin
     if request.method == "OPTIONS":  # a preflight
         response.headers["Access-Control-Allow-Methods"] = "GET, POST"

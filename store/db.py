@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
+from store import outages
 from store.errors import Conflict, OutcomeUnknown, Unavailable
 
 # The hot statements live in store.statements; their names stay importable from here.
@@ -98,6 +99,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, **kwargs)
+    outages.report_outages(engine)
     _ping_after_idle(engine)
     _in_utc(engine)
     _set_on_connect(engine, "SET jit TO off")  # see below
@@ -160,15 +162,20 @@ def _checked_out(engine: Engine) -> Iterator[Connection]:
     """A connection of the engine's pool, invalidated if it failed with an operational error.
 
     The driver used directly (`fetch`, `run`) does not tell SQLAlchemy that its connection is
-    gone, and may not know yet itself: the pool would hand the dead socket out again.
+    gone, and may not know yet itself: the pool would hand the dead socket out again. No
+    connection to be had (every pooled one busy too long) is an outage, too.
     """
-    with engine.connect() as connection:
-        try:
-            yield connection
-        except Exception as exc:
-            if _lost(exc) and not connection.invalidated:
-                connection.invalidate()
-            raise
+    try:
+        with engine.connect() as connection:
+            try:
+                yield connection
+            except Exception as exc:
+                if _lost(exc) and not connection.invalidated:
+                    connection.invalidate()
+                raise
+    except Exception as exc:
+        outages.raise_if_outage(exc)
+        raise
 
 
 def _lost(exc: Exception) -> bool:
@@ -176,6 +183,8 @@ def _lost(exc: Exception) -> bool:
     (the server's goodbye is read with the error): any operational error counts."""
     from psycopg import OperationalError  # PostgreSQL's driver, which `fetch` and `run` use
 
+    if isinstance(exc, Unavailable):
+        return True
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc.orig, OperationalError)
     return isinstance(exc, OperationalError)
@@ -309,10 +318,18 @@ class Database:
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
-        """Commit when the block ends, roll back on any exception: all of an operation or none."""
+        """Commit when the block ends, roll back on any exception: all of an operation or none.
+
+        The database lost before the COMMIT is `Unavailable` (nothing was written); lost during
+        the COMMIT it is not, since the change may have been made (see store.outages)."""
         session = self.session(write=write)
         try:
-            yield session
+            try:
+                yield session
+                session.flush()
+            except Exception as exc:
+                outages.raise_if_outage(exc)  # no connection to be had, too
+                raise
             session.commit()
         except IntegrityError as exc:
             session.rollback()
@@ -321,10 +338,10 @@ class Database:
             session.rollback()
             raise Conflict("Someone else changed this at the same moment; try again.") from exc
         except BaseException:
-            session.rollback()
+            outages.abandon(session)
             raise
         finally:
-            session.close()
+            outages.close(session)
         for hook in self._after_commit:  # committed: what follows cannot undo it
             hook(session)
 
@@ -379,7 +396,7 @@ class Database:
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
         except Exception as exc:
-            if backend is None or not _lost(exc):
+            if backend is None or not outages.is_outage(exc):
                 raise
             if self._written(rows[0], backend):
                 return True

@@ -33,9 +33,31 @@ class PreconditionFailed(DomainError):
     """The caller's view of the resource is out of date (version mismatch)."""
 
 
-class Unavailable(DomainError):
-    """The database could not be reached, or failed: nothing was written; asking again later may
-    succeed."""
+UNREACHABLE = "Rollcall cannot reach its database at the moment; try again in a few seconds."
+
+
+class Unavailable(Exception):
+    """The database cannot be reached now: the connection was refused or lost, or the server is
+    going away or full (recognised in `store.outages`). Not a refusal: the same request may be
+    made again shortly, and each door answers 503 with `Retry-After`."""
+
+    message = UNREACHABLE
+    retry_after = 5  # seconds a client is asked to wait
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        if message is not None:
+            self.message = message
+
+    def __str__(self) -> str:
+        """The message, and what the driver said (for logs; doors answer with `message`)."""
+        cause = self.__cause__
+        return self.message if cause is None else f"{self.message} ({_first_line(cause)})"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
 
 
 class OutcomeUnknown(Unavailable):

@@ -39,7 +39,7 @@ def head() -> str | None:
 def is_current(database: Database) -> bool:
     """True when the database is at the newest revision (the server refuses to start otherwise).
 
-    One query, so health checks stay cheap; an unreachable database raises OperationalError.
+    One query, so health checks stay cheap; an unreachable database raises Unavailable.
     """
     with database.engine.connect() as conn:
         try:

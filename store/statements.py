@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from store.outages import raise_if_outage
+
 Reads = Session | Connection
 """What `fetch` and `run` run on: a unit of work, or a bare connection from `Database.reading`
 or `Database.committing` when nothing else is done in the request."""
@@ -105,8 +107,12 @@ def fetch(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]
         return list(tx.execute(prepared.statement, params).all())
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:
-        cursor.execute(compiled.sql, compiled.args(params), prepare=True)
-        rows = cursor.fetchall()
+        try:
+            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+            rows = cursor.fetchall()
+        except Exception as exc:  # the driver's own: SQLAlchemy's events do not see it
+            raise_if_outage(exc)
+            raise
         if not rows:
             return rows
         row = compiled.row or compiled.name_columns(cursor.description)
@@ -121,7 +127,11 @@ def run(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> None:
         return
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:
-        cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+        try:
+            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
 
 def write_together(
@@ -138,7 +148,11 @@ def write_together(
         params.update((f"r{n}_{key}", value) for key, value in values.items())
     compiled = prepared.compiled(connection.dialect)
     with _raw_cursor(connection) as cursor:
-        cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+        try:
+            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
         return cursor.rowcount > 0
 
 

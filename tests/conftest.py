@@ -21,6 +21,7 @@ from store.models import Account, User
 from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
+from tests.outage import Proxy
 from tests.scim_http import ScimClient
 from tests.serving import TEST_SETTINGS
 
@@ -136,6 +137,27 @@ def app(db: Database, request: pytest.FixtureRequest) -> Any:
     from rollcall.settings import Settings
 
     return create_app(Settings(database_url=db.url, dispatch=request.param), db)
+
+
+@pytest.fixture
+def proxy(db: Database) -> Iterator[Proxy]:
+    """A proxy between Rollcall and the test database's PostgreSQL server that the test cuts
+    (tests/outage.py); outage tests are PostgreSQL's: SQLite has no server to lose."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    with Proxy(db.url) as proxy:
+        yield proxy
+
+
+@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
+def app_via_proxy(proxy: Proxy, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The app (with and without the dispatcher) on the test database, through `proxy`."""
+    from rollcall.app import create_app
+    from rollcall.settings import Settings
+
+    database = Database(proxy.url)
+    yield create_app(Settings(database_url=proxy.url, dispatch=request.param), database)
+    database.dispose()
 
 
 @pytest.fixture

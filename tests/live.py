@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 
 @contextmanager
@@ -21,3 +23,18 @@ def live(app: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@contextmanager
+def logout_receiver() -> Iterator[tuple[str, queue.Queue[str]]]:
+    """An application's back-channel logout endpoint: yields its URI and the logout tokens it
+    receives."""
+    received: queue.Queue[str] = queue.Queue()
+
+    @Request.application
+    def endpoint(request: Request) -> Response:
+        received.put(request.form.get("logout_token", ""))
+        return Response(status=200, headers={"Cache-Control": "no-store"})
+
+    with live(endpoint) as base:
+        yield f"{base}/backchannel", received

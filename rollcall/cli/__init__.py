@@ -17,7 +17,7 @@ from rollcall.cli import directory, server, sso, workers
 from rollcall.cli.context import Context, safe
 from rollcall.settings import SettingsError, password_hashing
 from store import passwords
-from store.errors import DomainError
+from store.errors import DomainError, Unavailable
 
 
 class Rollcall(click.Group):
@@ -32,11 +32,13 @@ class Rollcall(click.Group):
             raise click.ClickException(str(exc)) from None
         except (OperationalError, ProgrammingError) as exc:
             raise click.ClickException(_database_problem(ctx, exc)) from None
+        except Unavailable as exc:
+            raise click.ClickException(_database_problem(ctx, exc.__cause__ or exc)) from None
         except SQLAlchemyError as exc:
             raise click.ClickException(f"Database error: {exc.__class__.__name__}.") from None
 
 
-def _database_problem(ctx: click.Context, exc: SQLAlchemyError) -> str:
+def _database_problem(ctx: click.Context, exc: BaseException) -> str:
     detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
     url = ctx.obj.database_url if ctx.obj else "?"
     if "no such table" in detail or ("does not exist" in detail and "relation" in detail):

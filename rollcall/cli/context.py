@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -57,14 +56,3 @@ def safe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "(unparsable URL)"
-
-
-def keep_sending(send: Callable[[], int], report: str, once: bool, interval: float) -> None:
-    """A worker loop: send what is due, say how many went, and look again after `interval`."""
-    while True:
-        sent = send()
-        if sent or once:
-            click.echo(report.format(sent))
-        if once:
-            return
-        time.sleep(interval)

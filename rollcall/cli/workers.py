@@ -2,11 +2,64 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 
 import click
 
-from rollcall.cli.context import Context, keep_sending, pass_context
+from rollcall.cli.context import Context, pass_context
+from store.errors import Unavailable
+
+log = logging.getLogger("rollcall.workers")
+
+LONGEST_PAUSE = 300.0  # seconds: the most a loop waits after failures in a row
+
+
+def keep_sending(
+    send: Callable[[], int],
+    report: str,
+    *,
+    once: bool,
+    interval: float,
+    sleep: Callable[[float], None] = time.sleep,
+    rounds: int | None = None,
+) -> None:
+    """A worker loop: send what is due, say how many went, and look again after `interval`.
+
+    A failure (the database out of reach for a moment, a connection it dropped) is logged and
+    the loop waits longer after each one in a row (twice `interval`, doubling, at most
+    LONGEST_PAUSE); it never ends the loop, whose work is still there when the database is back.
+    With `once` a failure ends the command, as any command's does. `rounds`, how many looks
+    before returning (None: for ever), and `sleep` let a test run the loop without waiting.
+    """
+    failures = 0
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        try:
+            sent = send()
+        except Exception as exc:
+            if once:
+                raise
+            failures += 1
+            pause = min(interval * 2**failures, LONGEST_PAUSE)
+            # An outage says all in a line; anything else is a fault to be read in full.
+            log.error(
+                "sending failed (%s in a row): %s; next try in %g s",
+                failures,
+                exc,
+                pause,
+                exc_info=not isinstance(exc, Unavailable),
+            )
+            sleep(pause)
+            continue
+        failures = 0
+        if sent or once:
+            click.echo(report.format(sent))
+        if once:
+            return
+        sleep(interval)
 
 
 def loop_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -19,9 +72,14 @@ def loop_options(command: Callable[..., None]) -> Callable[..., None]:
         default=5.0,
         show_default=True,
         type=click.FloatRange(0.5, 3600),
-        help="Seconds between looks at the outbox.",
+        help="Seconds between looks at the outbox (failures in a row wait longer, up to 5 min).",
     )
     return once(interval(command))
+
+
+def _log_to_stderr(level: str) -> None:
+    """What a loop logs (its failures, the senders' warnings) goes to stderr with the time."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @click.group()
@@ -41,7 +99,13 @@ def mail_send(obj: Context, once: bool, interval: float) -> None:
         raise click.ClickException("ROLLCALL_SMTP_URL is not set: there is no server to send to.")
     if not settings.base_url and not settings.development:
         raise click.ClickException("ROLLCALL_BASE_URL is not set: mails could not link back.")
-    keep_sending(lambda: deliver_pending(obj.database, settings), "sent {} mail(s)", once, interval)
+    _log_to_stderr(settings.log_level)
+    keep_sending(
+        lambda: deliver_pending(obj.database, settings),
+        "sent {} mail(s)",
+        once=once,
+        interval=interval,
+    )
 
 
 @click.group()
@@ -62,5 +126,10 @@ def logout_send(obj: Context, once: bool, interval: float) -> None:
         if not settings.development:
             raise click.ClickException("ROLLCALL_ISSUER is not set: logout tokens need it.")
         issuer = "http://127.0.0.1:8000"
-    report = "delivered {} logout notice(s)"
-    keep_sending(lambda: deliver_pending(obj.database, issuer), report, once, interval)
+    _log_to_stderr(settings.log_level)
+    keep_sending(
+        lambda: deliver_pending(obj.database, issuer),
+        "delivered {} logout notice(s)",
+        once=once,
+        interval=interval,
+    )

@@ -42,6 +42,12 @@ def current_session() -> SsoSession | None:
     return g.sso_session
 
 
+def forget() -> None:
+    """Show this request as nobody's from now on, without asking the database (which is out of
+    reach: the page saying so is drawn without a signed-in user)."""
+    g.sso_session, g.sso_user = None, None
+
+
 def current_user() -> User | None:
     """The signed-in user of this request, or None."""
     current_session()

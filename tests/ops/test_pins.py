@@ -20,6 +20,11 @@ PATCHED = {
         "that they still exist with the same signatures and meaning, and run "
         "tests/scim/test_request_checks.py (it compares the outcome with scim2-models' own)"
     ),
+    "gunicorn": (
+        "rollcall/gunicorn.py overrides Worker.handle_error(req, client, addr, exc) of the sync "
+        "worker to answer LimitRequestLine itself: check that gunicorn still calls it so, with "
+        "the client's socket, and run tests/ops/test_served_outage.py"
+    ),
     "sqlalchemy": (
         "store/db.py (_compile, behind store.db.fetch) calls TypeEngine._cached_bind_processor: "
         "check that it still exists and returns the processor SQLAlchemy itself applies, and "

@@ -5,19 +5,15 @@ by the write, and a failure after the commit never tells the client the user was
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, update
 
 from scim import user_json
 from store import credentials, users
-from store.db import Database
 from store.hashes import digest
 from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry, User
-from tests.faults import PgProxy, pg_proxy
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -168,25 +164,6 @@ def test_a_created_users_location_header_is_a_uri_whatever_the_host(scim):
     assert response.get_json()["meta"]["location"] != location
 
 
-@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
-def proxied(db: Database, request: pytest.FixtureRequest) -> Iterator[tuple[Any, PgProxy]]:
-    """The app over a connection to PostgreSQL that the test can drop (tests/faults.py)."""
-    from rollcall.app import create_app
-    from rollcall.settings import Settings
-
-    if db.dialect != "postgresql":
-        pytest.skip("drops a connection to PostgreSQL")
-    with pg_proxy(db.url) as proxy:
-        database = Database(proxy.url)
-        try:
-            yield (
-                create_app(Settings(database_url=proxy.url, dispatch=request.param), database),
-                proxy,
-            )
-        finally:
-            database.dispose()
-
-
 def post_user(app: Any, token: str, user_name: str) -> Any:
     return app.test_client().post(
         "/scim/v2/Users",
@@ -195,15 +172,17 @@ def post_user(app: Any, token: str, user_name: str) -> Any:
     )
 
 
-def test_a_connection_lost_after_the_insert_answers_201(db, enterprise, make_token, proxied):
+def test_a_connection_lost_after_the_insert_answers_201(
+    db, enterprise, make_token, proxy, app_via_proxy
+):
     """PostgreSQL committed the user, then the connection dropped before its reply was read: the
     client is told 201 with the user as written, never that the userName is taken."""
-    app, proxy = proxied
+    app = app_via_proxy
     token = make_token(enterprise.account)
     assert post_user(app, token, "warm").status_code == 201
     proxy.cut_on_reply(b"INSERT 0 1")
     response = post_user(app, token, "ada")
-    assert proxy.cuts == 1
+    assert proxy.cuts_on_reply == 1
     assert response.status_code == 201, response.get_json()
     with db.transaction(write=False) as tx:
         created = tx.scalars(select(User).where(User.user_name == "ada")).one()
@@ -218,17 +197,17 @@ def test_a_connection_lost_after_the_insert_answers_201(db, enterprise, make_tok
 
 
 def test_a_connection_lost_before_anything_was_written_answers_503(
-    db, enterprise, make_token, proxied
+    db, enterprise, make_token, proxy, app_via_proxy
 ):
     """The statement failed (a taken userName) and its reply was lost: nothing was written, and
     the client is asked to try again later, which then gets the real answer."""
-    app, proxy = proxied
+    app = app_via_proxy
     token = make_token(enterprise.account)
     assert post_user(app, token, "ada").status_code == 201
     before = counts(db)
     proxy.cut_on_reply(b"23505")  # unique_violation, in the error the server sends
     response = post_user(app, token, "ada")
-    assert proxy.cuts == 1
+    assert proxy.cuts_on_reply == 1
     assert response.status_code == 503, response.get_json()
     assert response.headers["Retry-After"].isdigit()
     assert "nothing was written" in response.get_json()["detail"]

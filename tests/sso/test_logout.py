@@ -9,11 +9,10 @@ from typing import Any
 import jwt as pyjwt
 import pytest
 import requests
-from werkzeug.wrappers import Request, Response
 
 from sso import backchannel
 from store import clients, users
-from tests.live import live
+from tests.live import logout_receiver
 from tests.oidc import Browser, pkce_pair, query, signed_in
 
 
@@ -123,15 +122,8 @@ def test_logout_without_a_hint_asks_first(provider: Any) -> None:
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, queue.Queue[str]]]:
     """An application's back-channel logout endpoint: records the logout tokens it receives."""
-    received: queue.Queue[str] = queue.Queue()
-
-    @Request.application
-    def endpoint(request: Request) -> Response:
-        received.put(request.form.get("logout_token", ""))
-        return Response(status=200, headers={"Cache-Control": "no-store"})
-
-    with live(endpoint) as base:
-        yield f"{base}/backchannel", received
+    with logout_receiver() as received:
+        yield received
 
 
 def test_back_channel_logout_reaches_each_application(

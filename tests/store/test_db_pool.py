@@ -85,7 +85,7 @@ def test_a_hot_connection_is_reused_unless_it_broke(database_url: str) -> None:
         killer = Database(database_url)
         in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
         killer.dispose()
-        with pytest.raises(psycopg.OperationalError), database.reading() as conn:
+        with pytest.raises(Unavailable), database.reading() as conn:
             fetch(conn, BACKEND, {})  # used again at once: not checked first, so it fails
         assert in_reading(database, "SELECT pg_backend_pid()") != backend
     finally:

@@ -1,0 +1,118 @@
+"""A database out of reach is `Unavailable` whichever way a statement goes to it, the next use
+after a dropped connection works again, and a COMMIT that loses its connection is not called an
+outage (its change may have been made)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+import store.db
+from store import audit, outages
+from store.actors import Actor
+from store.db import Database, fetch, with_defaults
+from store.errors import Unavailable
+from store.models import Account, AuditEvent
+from store.statements import Prepared
+from tests.outage import named, terminate
+from tests.serving import free_port
+
+ACCOUNTS = Prepared(select(func.count()).select_from(Account))
+
+
+def by_the_orm(database: Database) -> None:
+    with database.transaction() as tx:
+        tx.scalar(select(func.count()).select_from(Account))
+
+
+def by_the_driver_in_a_unit_of_work(database: Database) -> None:
+    with database.transaction() as tx:
+        fetch(tx, ACCOUNTS, {})
+
+
+def by_a_bare_reading(database: Database) -> None:
+    with database.reading() as reads:
+        fetch(reads, ACCOUNTS, {})
+
+
+def by_a_write_together(database: Database) -> None:
+    values = audit.event_values(
+        Actor.system(), "test.written", target_type="test", target_id="1", account_id=None
+    )
+    database.insert_together([(AuditEvent, with_defaults(AuditEvent, values))])
+
+
+def by_a_read_session(database: Database) -> None:
+    """A session the caller closes, as SCIM's request read session: closing it after its
+    connection was lost is no error of its own."""
+    session = database.session(write=False)
+    try:
+        fetch(session, ACCOUNTS, {})
+    finally:
+        outages.close(session)
+
+
+WAYS = [
+    by_the_orm,
+    by_the_driver_in_a_unit_of_work,
+    by_a_bare_reading,
+    by_a_write_together,
+    by_a_read_session,
+]
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_server_out_of_reach_is_unavailable(way: Callable[[Database], None]) -> None:
+    database = Database(f"postgresql://nobody@127.0.0.1:{free_port()}/none")  # nobody listens
+    try:
+        with pytest.raises(Unavailable):
+            way(database)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def dropped(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, str]]:
+    """A database of connections of their own name, which the test ends from the server; the
+    pool does not check a connection before reusing it (as within seconds of its last use)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 3600.0)
+    name = f"outage_{uuid.uuid4().hex[:8]}"
+    database = Database(named(db.url, name))
+    yield database, name
+    database.dispose()
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_dropped_connection_is_unavailable_once_then_replaced(
+    db: Database, dropped: tuple[Database, str], way: Callable[[Database], None]
+) -> None:
+    database, name = dropped
+    way(database)
+    assert terminate(db, name) >= 1
+    with pytest.raises(Unavailable):
+        way(database)
+    way(database)
+
+
+def test_a_commit_that_loses_its_connection_is_not_called_unavailable(
+    db: Database, dropped: tuple[Database, str]
+) -> None:
+    """The server may have committed before the connection went: that is no outage to retry
+    blindly but a failure as before (the door's 500), and here the server had not."""
+    database, name = dropped
+    values = audit.event_values(
+        Actor.system(), "test.written", target_type="test", target_id="1", account_id=None
+    )
+    with pytest.raises(OperationalError), database.transaction() as tx:
+        tx.add(AuditEvent(**with_defaults(AuditEvent, values)))
+        tx.flush()
+        terminate(db, name)  # the INSERT is on the server: only the COMMIT is left
+    with db.transaction() as tx:
+        assert tx.scalar(select(func.count()).select_from(AuditEvent)) == 0
+    by_the_orm(database)  # and the connection is replaced
