@@ -183,11 +183,11 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> 
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
     user = users.get_user(tx, actor, user_id, related=True, lock=True)  # changes queue
-    before = mapping.user_to_scim(user, base_url())
-    after = before.model_copy(deep=True)
+    resource = mapping.user_to_scim(user, base_url())
+    before = mapping.user_fields(resource)  # fresh values: the patch below cannot touch them
     with POLICY:
-        operations.patch(after)
-    changes = _changed(mapping.user_fields(before), mapping.user_fields(after))
+        operations.patch(resource)
+    changes = _changed(before, mapping.user_fields(resource))
     return users.update_user(tx, actor, user_id, changes, if_match=version)
 
 
