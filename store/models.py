@@ -274,6 +274,19 @@ class UserEmail(Base):
         return value
 
 
+class SignInName(Base):
+    """A name typed at sign-in, a userName or a user's primary address (case-folded), and the one
+    user it reaches (SPEC §1 Users: sign-in names are unambiguous). The primary key holds each
+    name once, whichever door writes it and however concurrently (store.sign_in_names)."""
+
+    __tablename__ = "sign_in_names"
+
+    name_ci: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+
+
 class UserPhoneNumber(Base):
     __tablename__ = "user_phone_numbers"
 

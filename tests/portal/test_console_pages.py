@@ -11,36 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import credentials, csc, links, passwords, sso_sessions, users
+from store import credentials, csc, links, passwords, users
 from store.applications import ensure_application
 from store.db import now
 from store.models import AuditEvent, OutboxMessage, User, UserLink
+from tests.pages import Console
 
 PASSWORD = "a long enough pass phrase"
-
-
-class Console:
-    """The app's test client signed in as one user (a session made directly in the store)."""
-
-    def __init__(self, app: Any, db: Any, user: User) -> None:
-        self.client = app.test_client()
-        with db.transaction() as tx:
-            _, token = sso_sessions.start(tx, user)
-        self.client.set_cookie("rollcall_sso", token)
-
-    def get(self, path: str) -> Any:
-        return self.client.get(path)
-
-    def post(self, path: str, data: dict[str, Any] | None = None, *, form_page: str = "") -> Any:
-        """POST with the CSRF token of `form_page` (default: the users list of the account in
-        `path`, or the path itself)."""
-        token_page = form_page or path
-        page = self.client.get(token_page)
-        if page.status_code != 200:
-            page = self.client.get("/profile")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-        assert token, f"no CSRF token on {token_page}"
-        return self.client.post(path, data={"csrf_token": token.group(1), **(data or {})})
 
 
 def text(response: Any) -> str:
@@ -235,7 +212,14 @@ def test_new_user_offers_the_inactive_match_then_adds_with_a_sign_in_mail(
     """The sign-in mail's link lasts a week and opens "Choose your password", which also
     confirms the address."""
     account = enterprise.account
-    former = make_user(account, "former.staff", emails=[{"value": "pat@x.test", "primary": True}])
+    former = make_user(  # pat@x.test is an address of theirs, but not the one they sign in with
+        account,
+        "former.staff",
+        emails=[
+            {"value": "former.staff@x.test", "primary": True},
+            {"value": "pat@x.test", "type": "home"},
+        ],
+    )
     with db.transaction() as tx:
         users.deactivate(tx, enterprise.actor, former.id)
     new_path = f"/accounts/{account.id}/users/new"

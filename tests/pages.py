@@ -1,0 +1,49 @@
+"""The pages over HTTP as a browser uses them, for the tests of every door: forms posted with
+their CSRF token, and a browser signed in as a user."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from store import sso_sessions
+from store.models import User
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Console:
+    """The app's test client signed in as one user (a session made directly in the store)."""
+
+    def __init__(self, app: Any, db: Any, user: User) -> None:
+        self.client = app.test_client()
+        with db.transaction() as tx:
+            _, token = sso_sessions.start(tx, user)
+        self.client.set_cookie("rollcall_sso", token)
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, *, form_page: str = "") -> Any:
+        """POST with the CSRF token of `form_page` (default: the users list of the account in
+        `path`, or the path itself)."""
+        token_page = form_page or path
+        page = self.client.get(token_page)
+        if page.status_code != 200:
+            page = self.client.get("/profile")
+        token = CSRF.search(page.get_data(as_text=True))
+        assert token, f"no CSRF token on {token_page}"
+        return self.client.post(path, data={"csrf_token": token.group(1), **(data or {})})
+
+
+def submit(client: Any, path: str, data: dict[str, Any]) -> Any:
+    """GET the page at `path` for its CSRF token, then POST the form as a browser would."""
+    page = client.get(path)
+    token = CSRF.search(page.get_data(as_text=True))
+    assert token, f"{path} has no CSRF token"
+    return client.post(path, data={"csrf_token": token.group(1), **data})
+
+
+def sign_in(app: Any, login: str, password: str) -> Any:
+    """A new browser's sign-in with this login: the response to the form (302 when it worked)."""
+    return submit(app.test_client(), "/signin", {"login": login, "password": password})
