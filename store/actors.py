@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from store.models import User
-from store.profiles import MAIN_PROFILES
+from store.profiles import counts_as_main_contact
 
 
 class ActorType(StrEnum):
@@ -54,7 +54,8 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: User, door: Door) -> Actor:
-        """A signed-in person; support staff act with support rights, main contacts manage."""
+        """A signed-in person; support staff act with support rights, main contacts manage
+        (only while they count as one: not "No Longer at Account", active)."""
         if user.is_support:
             return cls(ActorType.SUPPORT, user.user_name, door, str(user.id))
         return cls(
@@ -63,5 +64,5 @@ class Actor:
             door,
             str(user.id),
             user.account_id,
-            manages_users=user.active and user.profile in MAIN_PROFILES,
+            manages_users=counts_as_main_contact(user),
         )

@@ -382,6 +382,9 @@ class ProvisioningCredential(Base):
     token_hint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # The person who minted it in the console (None: the operator). No foreign key: the id stays
+    # after the person is deleted, as audit events keep theirs.
+    minted_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -12,7 +12,13 @@ from store.actors import Actor, ActorType
 from store.db import Tx
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.models import Account, User
-from store.profiles import MAIN_PROFILES, AccountKind, Profile, allowed_profiles
+from store.profiles import (
+    MAIN_PROFILES,
+    AccountKind,
+    Profile,
+    allowed_profiles,
+    counts_as_main_contact,
+)
 
 # Fields a person may change on their own record ("Edit Basic Information").
 SELF_SERVICE_FIELDS = frozenset(
@@ -95,15 +101,6 @@ def ensure_may_add_users(actor: Actor, account_kind: str | None) -> None:
         raise Forbidden(refusal)
 
 
-def counts_as_main_contact(user: User) -> bool:
-    return (
-        user.active
-        and user.profile in MAIN_PROFILES
-        and not user.no_longer_at_account
-        and user.account_id is not None
-    )
-
-
 def keep_a_main_contact(tx: Tx, user: User) -> None:
     """Refuse a change that would leave the user's account without an active main contact.
 
@@ -159,6 +156,16 @@ def check_profile(
             "case with the category Community."
         )
     return profile
+
+
+def check_return_to_account(actor: Actor, user: User, profile: str | None) -> None:
+    """Clearing "No Longer at Account" restores nothing by itself (SPEC §1 Users): for a user
+    with a main profile it would make them a main contact again, which only support grants."""
+    if user.no_longer_at_account and profile in MAIN_PROFILES and not actor.privileged:
+        raise Forbidden(
+            f"{user.user_name} left the account as a main contact; only support staff can make "
+            "them a main contact again. Open a support case with the category Community."
+        )
 
 
 def profiles_offered(actor: Actor, kind: AccountKind | str | None) -> tuple[Profile, ...]:

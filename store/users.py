@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from store import audit, links, outbox, rules, sessions, sign_in_names, user_fields
+from store import audit, credentials, links, outbox, rules, sessions, sign_in_names, user_fields
 from store.actors import Actor
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
@@ -305,6 +305,11 @@ def update_user(
     rules.check_ownership(actor, user, diff)
     if "applications" in diff:
         rules.applications_allowed(user.account)
+        if diff["applications"] and diff.get("no_longer_at_account", user.no_longer_at_account):
+            raise Forbidden(
+                f"{user.user_name} is No Longer at Account: the account's applications are not "
+                "granted to them."
+            )
     if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
         _ensure_user_name_free(tx, diff["user_name"])
         address = _address(diff) if "emails" in diff else user.primary_email
@@ -317,6 +322,8 @@ def update_user(
             user_id=user.id,
             before=sign_in_names.names_held(user),
         )
+    if diff.get("no_longer_at_account") is False:
+        rules.check_return_to_account(actor, user, diff.get("profile", user.profile))
     if rules.counts_as_main_contact(user) and not _main_contact_after(user, diff):
         rules.keep_a_main_contact(tx, user)
     return _apply(tx, actor, user, diff)
@@ -379,6 +386,7 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
         )
     rules.keep_a_main_contact(tx, user)
     sessions.end_all(tx, user)
+    credentials.revoke_minted_by(tx, actor, user.id, f"{user.user_name} was deleted")
     audit.record(tx, actor, "user.deleted", **_target(user), changes=user_fields.snapshot(user))
     tx.delete(user)
     tx.flush()
@@ -410,15 +418,21 @@ def contact_roles_of(user: User) -> list[str]:
 def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
     if not diff:
         return user
-    was_active = user.active
+    was_active, was_main = user.active, rules.counts_as_main_contact(user)
+    left = diff.get("no_longer_at_account") and not user.no_longer_at_account
     names_before = sign_in_names.names_held(user)
     if actor.is_identity_provider and user.managed_by is None:
         user.managed_by = "identity_provider"
     changes = user_fields.assign(user, diff)
+    if left:
+        changes |= _leave_account(tx, user)
     user.modified_at = now()
     _flush(tx)
     if "user_name" in diff or "emails" in diff:
         sign_in_names.claim(tx, user, names_before)
+    if was_main and not rules.counts_as_main_contact(user):
+        reason = f"{user.user_name} is no longer a main contact"
+        credentials.revoke_minted_by(tx, actor, user.id, reason)
     action = "user.updated"
     if was_active and not user.active:
         action = "user.deactivated"
@@ -428,6 +442,18 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         _send_sign_in(tx, user, reason="activated")
     audit.record(tx, actor, action, **_target(user), changes=changes)
     return user
+
+
+def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
+    """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
+    and token of theirs, and the account's application access (flagging back restores none of
+    it). Returns the audit form of what changed."""
+    sessions.end_all(tx, user)
+    granted = sorted(a.key for a in user.applications)
+    if not granted:
+        return {}
+    user.applications = []
+    return {"applications": [granted, []]}
 
 
 def _send_sign_in(tx: Tx, user: User, *, reason: str) -> None:

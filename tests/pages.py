@@ -9,7 +9,7 @@ from typing import Any
 from store import sso_sessions
 from store.models import User
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')  # a form's, prefixed or not
 
 
 class Console:
