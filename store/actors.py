@@ -33,6 +33,9 @@ class Actor:
     id: str | None = None
     account_id: uuid.UUID | None = None
     manages_users: bool = False
+    # A credential a person minted in the console: the account's identity provider, never
+    # NextGen Office (rules.speaks_for_office).
+    minted_by_person: bool = False
 
     @property
     def privileged(self) -> bool:

@@ -162,6 +162,7 @@ def actor(credential: LiveCredential, door: Door = Door.SCIM) -> Actor:
         str(credential.id),
         credential.account_id,
         manages_users=True,
+        minted_by_person=credential.minted_by_user_id is not None,
     )
 
 

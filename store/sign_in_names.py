@@ -177,21 +177,17 @@ def vouches_for(tx: Tx, user: User) -> bool:
 
 
 def confirmed(user: User) -> bool:
-    """Whether mail that lets someone into the account (a reset link, a username reminder, the
-    sign-in mail) may go to the user's address: once the address is verified, or while the user
-    has no password (the address the account was made with is then its only way in)."""
+    """Whether mail that lets someone into the account (a reset link, a username reminder) may
+    go to the user's address: once the address is verified, or while the user has no password
+    (the address the account was made with is then its only way in). Otherwise the address gets
+    its confirmation link instead (issue #19: an address a source changed is confirmed first)."""
     return bool(user.email_verified) or user.password_hash is None
 
 
-def send_verification(tx: Tx, user: User, *, changed: bool = False) -> None:
-    """Mail the user a link that verifies their address (earlier ones stop working); `changed`
-    says the address was changed for them and must be confirmed before other mail reaches it."""
+def send_verification(tx: Tx, user: User, template: str = "verify_email", **context: Any) -> None:
+    """Mail the user's address a link that verifies it (earlier ones stop working), in the
+    mail `template` (`confirm_new_email` for an address someone else changed)."""
     token = links.issue(tx, user, links.VERIFY_EMAIL, {"email": user.primary_email})
     outbox.enqueue_email(
-        tx,
-        user,
-        "verify_email",
-        link=f"/verify/{token}",
-        user_name=user.user_name,
-        changed=changed,
+        tx, user, template, link=f"/verify/{token}", user_name=user.user_name, **context
     )

@@ -420,12 +420,14 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         return user
     was_active, was_main = user.active, rules.counts_as_main_contact(user)
     left = diff.get("no_longer_at_account") and not user.no_longer_at_account
-    names_before = sign_in_names.names_held(user)
+    names_before, old_address = sign_in_names.names_held(user), user.primary_email
     if actor.is_identity_provider and user.managed_by is None:
         user.managed_by = "identity_provider"
     changes = user_fields.assign(user, diff)
     if left:
         changes |= _leave_account(tx, user)
+    if fold(old_address or "") != fold(user.primary_email or ""):
+        changes |= _announce_address(tx, actor, user, old_address)
     user.modified_at = now()
     _flush(tx)
     if "user_name" in diff or "emails" in diff:
@@ -456,9 +458,46 @@ def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
     return {"applications": [granted, []]}
 
 
+def _announce_address(
+    tx: Tx, actor: Actor, user: User, old_address: str | None
+) -> dict[str, list[Any]]:
+    """A source changed the address of an existing user (issue #19): the old address is told,
+    and a user with a password confirms the new one by its link before any sign-in mail goes
+    there (`sign_in_names.confirmed`); until then signing in asks for that confirmation. (People
+    change addresses through `user_mail.ask_to_confirm`, which sends its own mails.) Returns the
+    audit form of what changed besides the emails."""
+    changed_by = _changed_by(actor, user)
+    if old_address:
+        outbox.enqueue(
+            tx,
+            outbox.EMAIL,
+            {
+                "template": "email_changed_notice",
+                "to": old_address,
+                "user_id": str(user.id),
+                "user_name": user.user_name,
+                "new_email": user.primary_email or "",
+                "changed_by": changed_by,
+            },
+        )
+    if user.primary_email is None or user.password_hash is None:
+        return {}
+    was_verified, user.email_verified = user.email_verified, False
+    sign_in_names.send_verification(tx, user, "confirm_new_email", changed_by=changed_by)
+    return {"email_verified": [was_verified, False]}
+
+
+def _changed_by(actor: Actor, user: User) -> str:
+    """Who changed a user's address, as the mails about it name them."""
+    if actor.is_identity_provider:
+        return rules.owner_name(user) or rules.OWNER_NAMES["identity_provider"]
+    return "Success Community support"
+
+
 def _send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
     """The sign-in mail of a user added or activated: while the user has no password it carries
-    a link to choose one (a week long); otherwise it points to sign-in."""
+    a link to choose one (a week long); otherwise it points to sign-in (and no further: a reset
+    link goes only to a confirmed address, `sign_in_names.confirmed`)."""
     if user.primary_email is None:
         return
     context = {}
