@@ -191,3 +191,31 @@ def send_verification(tx: Tx, user: User, template: str = "verify_email", **cont
     outbox.enqueue_email(
         tx, user, template, link=f"/verify/{token}", user_name=user.user_name, **context
     )
+
+
+def announce_change(
+    tx: Tx, user: User, old_address: str | None, changed_by: str
+) -> dict[str, list[Any]]:
+    """Someone other than a person confirming by link changed the address of an existing user
+    (issue #19): the old address is told, and a user with a password confirms the new one by its
+    link before a reset or a username goes there (`confirmed`); until then signing in asks for
+    the confirmation. (`user_mail.ask_to_confirm` changes addresses only once confirmed.) Returns
+    the audit form of what changed besides the emails."""
+    if old_address:
+        outbox.enqueue(
+            tx,
+            outbox.EMAIL,
+            {
+                "template": "email_changed_notice",
+                "to": old_address,
+                "user_id": str(user.id),
+                "user_name": user.user_name,
+                "new_email": user.primary_email or "",
+                "changed_by": changed_by,
+            },
+        )
+    if user.primary_email is None or user.password_hash is None:
+        return {}
+    was_verified, user.email_verified = user.email_verified, False
+    send_verification(tx, user, "confirm_new_email", changed_by=changed_by)
+    return {"email_verified": [was_verified, False]}

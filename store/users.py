@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from store import audit, credentials, links, outbox, rules, sessions, sign_in_names, user_fields
-from store.actors import Actor
+from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
 from store.db import Condition, Database, Tx, integrity_message, locked, now, with_defaults
@@ -427,7 +427,8 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
     if left:
         changes |= _leave_account(tx, user)
     if fold(old_address or "") != fold(user.primary_email or ""):
-        changes |= _announce_address(tx, actor, user, old_address)
+        changed_by = _changed_by(actor, user)
+        changes |= sign_in_names.announce_change(tx, user, old_address, changed_by)
     user.modified_at = now()
     _flush(tx)
     if "user_name" in diff or "emails" in diff:
@@ -458,39 +459,12 @@ def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
     return {"applications": [granted, []]}
 
 
-def _announce_address(
-    tx: Tx, actor: Actor, user: User, old_address: str | None
-) -> dict[str, list[Any]]:
-    """A source changed the address of an existing user (issue #19): the old address is told,
-    and a user with a password confirms the new one by its link before any sign-in mail goes
-    there (`sign_in_names.confirmed`); until then signing in asks for that confirmation. (People
-    change addresses through `user_mail.ask_to_confirm`, which sends its own mails.) Returns the
-    audit form of what changed besides the emails."""
-    changed_by = _changed_by(actor, user)
-    if old_address:
-        outbox.enqueue(
-            tx,
-            outbox.EMAIL,
-            {
-                "template": "email_changed_notice",
-                "to": old_address,
-                "user_id": str(user.id),
-                "user_name": user.user_name,
-                "new_email": user.primary_email or "",
-                "changed_by": changed_by,
-            },
-        )
-    if user.primary_email is None or user.password_hash is None:
-        return {}
-    was_verified, user.email_verified = user.email_verified, False
-    sign_in_names.send_verification(tx, user, "confirm_new_email", changed_by=changed_by)
-    return {"email_verified": [was_verified, False]}
-
-
 def _changed_by(actor: Actor, user: User) -> str:
     """Who changed a user's address, as the mails about it name them."""
     if actor.is_identity_provider:
         return rules.owner_name(user) or rules.OWNER_NAMES["identity_provider"]
+    if actor.type == ActorType.USER:
+        return "you" if actor.id == str(user.id) else "a main contact of your organization"
     return "Success Community support"
 
 
