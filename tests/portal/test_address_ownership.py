@@ -122,3 +122,26 @@ def test_the_console_refuses_another_accounts_users_address(
     assert edit.status_code == 400 and "already signs in another user" in edit.text
     assert templates_to(db, "chyrece.ferry@rollcall.example") == []  # no confirmation went out
     assert sign_in(app, "chyrece.ferry@rollcall.example", PASSWORD).status_code == 302
+
+
+def test_a_deactivated_user_keeps_their_address_for_when_they_come_back(
+    app, db, enterprise, make_user
+):
+    """The console offers to activate the inactive user; a new user cannot take the address."""
+    former = make_user(
+        enterprise.account, "pat.former", emails=[{"value": "pat@x.example", "primary": True}]
+    )
+    console = Console(app, db, enterprise.main)
+    path = f"/accounts/{enterprise.account.id}/users/{former.id}/deactivate"
+    assert console.post(path, form_page=path).status_code == 302
+    new = {
+        "given_name": "Pat",
+        "family_name": "Again",
+        "email": "pat@x.example",
+        "profile": "client",
+        "preferred_contact_method": "email",
+    }
+    offered = console.post(f"/accounts/{enterprise.account.id}/users/new", new)
+    assert offered.status_code == 200 and "pat.former" in offered.text
+    again = console.post(f"/accounts/{enterprise.account.id}/users/new", new | {"confirm_new": "1"})
+    assert again.status_code == 400 and "already signs in another user" in again.text
