@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from store import accounts, migrate, users
+from store import accounts, migrate, sign_in_names, users
 from store.actors import Actor
 from store.db import Database, scratch_database
 from store.models import User, fold
@@ -93,7 +93,7 @@ def main() -> None:
 
         def by_name(i: int) -> None:
             with db.transaction(write=False) as tx:
-                assert users.find_by_login(tx, f"bench.{i % args.users}") is not None
+                assert sign_in_names.find(tx, f"bench.{i % args.users}") is not None
 
         def patch(i: int) -> None:
             with db.transaction() as tx:

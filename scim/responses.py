@@ -33,7 +33,7 @@ from store.errors import (
 from store.validation import storable
 
 MEDIA_TYPE = "application/scim+json"
-UNIQUE_FIELDS = frozenset({"user_name", "display_name", "name"})
+UNIQUE_FIELDS = frozenset({"user_name", "emails", "display_name", "name"})
 
 log = logging.getLogger(__name__)
 

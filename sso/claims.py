@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from store import access
+from store import access, sign_in_names
 from store.db import Tx
 from store.models import Account, User
-from store.profiles import Profile, permissions
+from store.profiles import Profile, permissions_of
 
 
 def claims_for(tx: Tx, user: User, scopes: set[str]) -> dict[str, Any]:
     """The claims these scopes release about the user."""
     claims = standard_claims(user, scopes)
+    if "email_verified" in claims:  # the address is theirs (userinfo reads it in its statement)
+        claims["email_verified"] = sign_in_names.vouches_for(tx, user)
     if "community" in scopes:
         claims |= {k: v for k, v in _community(tx, user).items() if v is not None}
     return claims
@@ -61,7 +63,7 @@ def _community(tx: Tx, user: User) -> dict[str, Any]:
     return {
         "account": {"id": str(account.id), "name": account.name} if account else None,
         "profile": profile.value if profile else None,
-        "permissions": permissions(profile, entitlements) if profile else [],
+        "permissions": permissions_of(user, entitlements),
         "contact_roles": sorted(roles),
         "applications": [a.key for a in access.applications_for(tx, user)],
     }

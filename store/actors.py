@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from store.models import User
-from store.profiles import MAIN_PROFILES
+from store.profiles import counts_as_main_contact
 
 
 class ActorType(StrEnum):
@@ -33,6 +33,9 @@ class Actor:
     id: str | None = None
     account_id: uuid.UUID | None = None
     manages_users: bool = False
+    # A credential a person minted in the console: the account's identity provider, never
+    # NextGen Office (rules.speaks_for_office).
+    minted_by_person: bool = False
 
     @property
     def privileged(self) -> bool:
@@ -54,7 +57,8 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: User, door: Door) -> Actor:
-        """A signed-in person; support staff act with support rights, main contacts manage."""
+        """A signed-in person; support staff act with support rights, main contacts manage
+        (only while they count as one: not "No Longer at Account", active)."""
         if user.is_support:
             return cls(ActorType.SUPPORT, user.user_name, door, str(user.id))
         return cls(
@@ -63,5 +67,5 @@ class Actor:
             door,
             str(user.id),
             user.account_id,
-            manages_users=user.active and user.profile in MAIN_PROFILES,
+            manages_users=counts_as_main_contact(user),
         )

@@ -1,7 +1,9 @@
 """Provisioning tokens: bearer secrets an identity provider uses for SCIM.
 
 The token is shown once; only its SHA-256 is stored (it is random and long, so a slow hash adds
-nothing). Each belongs to one account, or is a support token that may address every account.
+nothing). Each belongs to one account, or is a support token that may address every account. A
+token minted by a person in the console remembers them, and ends when they stop counting as a
+main contact (SPEC §1 Users, "No Longer at Account": the tokens they minted end).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def create_credential(
         token_hash=digest(token),
         token_hint=token[: len(PREFIX) + 6],
         created_by=actor.label,
+        minted_by_user_id=_person(actor),
     )
     tx.add(credential)
     tx.flush()
@@ -75,6 +78,44 @@ def create_credential(
     return credential, token
 
 
+def _person(actor: Actor) -> uuid.UUID | None:
+    """The person minting a token in the console (a main contact, support staff); None for the
+    operator."""
+    if actor.type not in (ActorType.USER, ActorType.SUPPORT) or actor.is_provisioning_client:
+        return None
+    return uuid.UUID(actor.id) if actor.id else None
+
+
+def revoke_minted_by(tx: Tx, actor: Actor, user_id: uuid.UUID, reason: str) -> int:
+    """End every live token this person minted (they no longer count as a main contact, or are
+    deleted); each revocation is audited with the reason. Returns how many ended."""
+    ended = tx.execute(
+        update(ProvisioningCredential)
+        .where(
+            ProvisioningCredential.minted_by_user_id == user_id,
+            ProvisioningCredential.revoked_at.is_(None),
+        )
+        .values(revoked_at=now())
+        .returning(
+            ProvisioningCredential.id,
+            ProvisioningCredential.account_id,
+            ProvisioningCredential.name,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    for credential_id, account_id, name in ended:
+        audit.record(
+            tx,
+            actor,
+            "credential.revoked",
+            target_type="credential",
+            target_id=credential_id,
+            account_id=account_id,
+            changes={"name": name, "reason": reason},
+        )
+    return len(ended)
+
+
 class LiveCredential(NamedTuple):
     """What a request needs of the credential it came with (a plain row, not a tracked one)."""
 
@@ -83,6 +124,7 @@ class LiveCredential(NamedTuple):
     is_support: bool
     name: str
     last_used_at: datetime | None
+    minted_by_user_id: uuid.UUID | None  # a person's token, minted in the console
 
 
 def find_live(tx: Reads, token: str) -> LiveCredential | None:
@@ -120,6 +162,7 @@ def actor(credential: LiveCredential, door: Door = Door.SCIM) -> Actor:
         str(credential.id),
         credential.account_id,
         manages_users=True,
+        minted_by_person=credential.minted_by_user_id is not None,
     )
 
 

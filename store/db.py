@@ -510,6 +510,8 @@ def integrity_message(exc: Exception) -> str:
     detail = str(getattr(exc, "orig", exc)).lower()
     if "user_name" in detail:
         return "That userName is already taken."
+    if "sign_in_names" in detail:
+        return "That userName or email address already signs in another user."
     if "display_name" in detail:
         return "A group with that name already exists in this account."
     return "The change conflicts with existing data."

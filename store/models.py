@@ -274,6 +274,19 @@ class UserEmail(Base):
         return value
 
 
+class SignInName(Base):
+    """A name typed at sign-in, a userName or a user's primary address (case-folded), and the one
+    user it reaches (SPEC §1 Users: sign-in names are unambiguous). The primary key holds each
+    name once, whichever door writes it and however concurrently (store.sign_in_names)."""
+
+    __tablename__ = "sign_in_names"
+
+    name_ci: Mapped[str] = mapped_column(String(320), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+
+
 class UserPhoneNumber(Base):
     __tablename__ = "user_phone_numbers"
 
@@ -369,6 +382,9 @@ class ProvisioningCredential(Base):
     token_hint: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     created_by: Mapped[str | None] = mapped_column(String(255))
+    # The person who minted it in the console (None: the operator). No foreign key: the id stays
+    # after the person is deleted, as audit events keep theirs.
+    minted_by_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

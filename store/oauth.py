@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, insert, or_, select, true, update
 
+from store import sign_in_names
 from store.db import Tx, now
 from store.hashes import digest
 from store.models import (
@@ -159,7 +160,8 @@ def _token_holder_query() -> Select:
     email = primary_value(UserEmail, User.id)
     phone = primary_value(UserPhoneNumber, User.id)
     columns = (User.id, User.user_name, User.display_name, User.given_name, User.family_name)
-    columns += (User.locale, User.timezone, User.modified_at, User.email_verified)
+    columns += (User.locale, User.timezone, User.modified_at)
+    columns += (sign_in_names.email_verified().label("email_verified"),)
     columns += (email.label("primary_email"), phone.label("phone_number"))
     return (
         select(OAuthToken.scope, *columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class AccountKind(StrEnum):
@@ -78,3 +79,26 @@ def permissions(profile: Profile, entitlements: frozenset[str] | set[str]) -> li
     if not entitlements & {e.value for e in Entitlement}:
         granted = tuple(p for p in granted if p != "mcs_assets")
     return list(granted)
+
+
+def counts_as_main_contact(user: Any) -> bool:
+    """Whether the user is a main contact (SPEC §1 Main contacts): an active user of an account
+    holding a main profile, and not "No Longer at Account". Whoever is not manages no users,
+    through any door (store.actors, the `my_account` permission)."""
+    return bool(
+        user.active
+        and user.profile in MAIN_PROFILES
+        and not user.no_longer_at_account
+        and user.account_id is not None
+    )
+
+
+def permissions_of(user: Any, entitlements: frozenset[str] | set[str]) -> list[str]:
+    """`permissions` of the user's profile; `my_account` only while they count as a main
+    contact (a main profile "No Longer at Account" keeps its name, not its rights)."""
+    if not user.profile:
+        return []
+    granted = permissions(Profile(user.profile), entitlements)
+    if not counts_as_main_contact(user):
+        granted = [p for p in granted if p != "my_account"]
+    return granted

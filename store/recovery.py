@@ -3,57 +3,43 @@ password chosen from the sign-in mail.
 
 Asking never tells whether an address or username is known: the same answer comes back, and the
 work done for a known one (a link and a queued mail) is a few inserts, delivered after the
-response.
+response. A login reaches the one user it signs in (store.sign_in_names), and the mail goes to
+that user's own address; while that address waits to be confirmed, the confirmation link goes
+instead.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from store import audit, links, outbox, sessions, users
+from store import audit, links, outbox, sessions, sign_in_names, users
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
-from store.models import User, UserEmail, UserLink, fold
+from store.models import User, UserLink
 
 
-def _by_email(tx: Tx, email: str) -> list[User]:
-    return list(
-        tx.scalars(
-            select(User)
-            .join(UserEmail)
-            .where(UserEmail.value_ci == fold(email.strip()), User.active.is_(True))
-            .order_by(User.user_name_ci)
-        ).unique()
-    )
+def _reached(tx: Tx, login: str) -> User | None:
+    """The active user with an address whom a typed login signs in; when that address waits
+    to be confirmed, the user is sent the confirmation link and None is returned."""
+    user = sign_in_names.find(tx, login)
+    if user is None or not user.active or user.primary_email is None:
+        return None
+    if not sign_in_names.confirmed(user):
+        sign_in_names.send_verification(tx, user)
+        return None
+    return user
 
 
-def send_username(tx: Tx, email: str) -> None:
-    """Mail the usernames of the address's accounts to that address."""
-    found = _by_email(tx, email)
-    if not found:
-        return
-    outbox.enqueue(
-        tx,
-        outbox.EMAIL,
-        {
-            "template": "forgot_username",
-            "to": email.strip(),
-            "user_names": [u.user_name for u in found],
-        },
-    )
+def send_username(tx: Tx, login: str) -> None:
+    """Mail the username of the user an address (or username) signs in to that user."""
+    user = _reached(tx, login)
+    if user is not None:
+        outbox.enqueue_email(tx, user, "forgot_username", user_names=[user.user_name])
 
 
 def send_password_reset(tx: Tx, login: str) -> None:
-    """Mail a reset link to the account of a username, or to every account of an address."""
-    login = login.strip()
-    if not login:
-        return
-    found = _by_email(tx, login) if "@" in login else []
-    if not found:
-        user = tx.scalar(select(User).where(User.user_name_ci == fold(login)))
-        found = [user] if user is not None and user.active else []
-    for user in found:
+    """Mail a reset link to the user a username or address signs in."""
+    user = _reached(tx, login)
+    if user is not None:
         token = links.issue(tx, user, links.RESET_PASSWORD)
         outbox.enqueue_email(
             tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name

@@ -12,11 +12,11 @@ from enum import StrEnum
 
 from sqlalchemy import exists, select
 
-from store import audit, csc, links, outbox, passwords, users
+from store import audit, csc, links, outbox, passwords, sign_in_names, users
 from store.actors import Actor, Door
 from store.db import Tx, locked
 from store.errors import Conflict, InvalidInput
-from store.models import User, UserEmail, fold
+from store.models import User, fold
 from store.validation import clean_email
 
 # Registration acts for nobody yet: the audit trail shows the portal's self-registration.
@@ -59,7 +59,11 @@ def register(
         user_name, password = identity.user_name, csc_password
     if not user_name or not password:
         raise InvalidInput("Choose a username and a password.", field="user_name")
-    if tx.scalar(select(exists().where(User.user_name_ci == fold(user_name.strip())))):
+    # Before anything tells whether a name is taken: a username that is an address is the
+    # person's own (the one registered), and an address with an account is answered below
+    # as every other registration is.
+    sign_in_names.check_chosen_user_name(SELF_REGISTRATION, user_name, email)
+    if fold(user_name.strip()) != fold(email) and _taken(tx, user_name.strip()):
         if identity is not None:
             raise Conflict(
                 "A web account with this Client Support Center username already exists. "
@@ -68,7 +72,7 @@ def register(
             )
         raise Conflict(f"The username {user_name.strip()!r} is taken.", field="user_name")
     passwords.check_policy(password, user_name)
-    owner = _owner_of(tx, email)
+    owner = sign_in_names.find(tx, email)
     if owner is not None:
         outbox.enqueue_email(tx, owner, "account_exists")
         return None
@@ -99,22 +103,23 @@ def register(
     return user
 
 
-def _owner_of(tx: Tx, email: str) -> User | None:
-    return tx.scalar(select(User).join(UserEmail).where(UserEmail.value_ci == fold(email)).limit(1))
+def _taken(tx: Tx, user_name: str) -> bool:
+    """Whether the username signs someone in, or is a userName already (one migration 0008
+    withheld from signing in)."""
+    if sign_in_names.find(tx, user_name) is not None:
+        return True
+    return bool(tx.scalar(select(exists().where(User.user_name_ci == fold(user_name)))))
 
 
 def send_verification(tx: Tx, user: User) -> None:
     """Mail the user a new verification link (earlier ones stop working)."""
-    token = links.issue(tx, user, links.VERIFY_EMAIL, {"email": user.primary_email})
-    outbox.enqueue_email(
-        tx, user, "verify_email", link=f"/verify/{token}", user_name=user.user_name
-    )
+    sign_in_names.send_verification(tx, user)
 
 
 def resend_verification(tx: Tx, login: str) -> None:
     """Send the link again to a not-enabled account named by username or email; the caller
     learns nothing either way."""
-    user = users.find_by_login(tx, login) if login.strip() else None
+    user = sign_in_names.find(tx, login)
     if user is not None and user.active and not user.email_verified and user.primary_email:
         send_verification(tx, user)
 

@@ -12,7 +12,13 @@ from store.actors import Actor, ActorType
 from store.db import Tx
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.models import Account, User
-from store.profiles import MAIN_PROFILES, AccountKind, Profile, allowed_profiles
+from store.profiles import (
+    MAIN_PROFILES,
+    AccountKind,
+    Profile,
+    allowed_profiles,
+    counts_as_main_contact,
+)
 
 # Fields a person may change on their own record ("Edit Basic Information").
 SELF_SERVICE_FIELDS = frozenset(
@@ -26,8 +32,11 @@ SELF_SERVICE_FIELDS = frozenset(
     }
 )
 # Fields that stay Rollcall's own on a user owned by an identity provider or NextGen Office: the
-# community profile, and the password of the community sign-in (sources do not push it).
-LOCAL_FIELDS_OF_MANAGED = frozenset({"profile", "password"})
+# community profile, which whoever manages the account's users changes (the console, a token
+# that does not speak for the source), and the password of the community sign-in, which only
+# the person changes (sources do not push it).
+LOCAL_FIELDS_OF_MANAGED = frozenset({"profile"})
+OWN_FIELDS_OF_MANAGED = LOCAL_FIELDS_OF_MANAGED | {"password"}
 
 OWNER_NAMES = {
     "identity_provider": "your organization's identity provider",
@@ -73,6 +82,16 @@ def ensure_manages(actor: Actor, account: Account | None) -> None:
         raise Forbidden("Only main contacts of the account can manage its users.")
 
 
+def speaks_for_office(actor: Actor) -> bool:
+    """Whether the caller is NextGen Office (or the operator): an Office account's credential
+    the operator made. A token a person mints in the console is the account's identity
+    provider's and may do no more than the console does (issue #19): it neither adds Office
+    users nor changes what Office owns."""
+    if actor.type == ActorType.SYSTEM:
+        return True
+    return actor.is_identity_provider and not actor.minted_by_person
+
+
 def new_users_refused(actor: Actor, account_kind: str | None) -> str | None:
     """Why the caller may not add users to an account of this kind, or None when it may.
 
@@ -81,7 +100,7 @@ def new_users_refused(actor: Actor, account_kind: str | None) -> str | None:
     """
     if account_kind != AccountKind.OFFICE:
         return None
-    if actor.is_identity_provider or actor.type == ActorType.SYSTEM:
+    if speaks_for_office(actor):
         return None
     return (
         "Users of NextGen Office accounts are created in NextGen Office; they arrive here with "
@@ -93,15 +112,6 @@ def ensure_may_add_users(actor: Actor, account_kind: str | None) -> None:
     refusal = new_users_refused(actor, account_kind)
     if refusal:
         raise Forbidden(refusal)
-
-
-def counts_as_main_contact(user: User) -> bool:
-    return (
-        user.active
-        and user.profile in MAIN_PROFILES
-        and not user.no_longer_at_account
-        and user.account_id is not None
-    )
 
 
 def keep_a_main_contact(tx: Tx, user: User) -> None:
@@ -161,6 +171,16 @@ def check_profile(
     return profile
 
 
+def check_return_to_account(actor: Actor, user: User, profile: str | None) -> None:
+    """Clearing "No Longer at Account" restores nothing by itself (SPEC §1 Users): for a user
+    with a main profile it would make them a main contact again, which only support grants."""
+    if user.no_longer_at_account and profile in MAIN_PROFILES and not actor.privileged:
+        raise Forbidden(
+            f"{user.user_name} left the account as a main contact; only support staff can make "
+            "them a main contact again. Open a support case with the category Community."
+        )
+
+
 def profiles_offered(actor: Actor, kind: AccountKind | str | None) -> tuple[Profile, ...]:
     """The profiles the caller may give a user of an account of this kind: the kind's own
     (SPEC §1 Profiles), without the main ones unless the caller is support (§1 Main contacts)."""
@@ -176,12 +196,17 @@ def may_change_profile(actor: Actor, current: str | None) -> bool:
 def owned_elsewhere(actor: Actor, user: User) -> bool:
     """True when the user's record belongs to a source other than the caller.
 
-    Provisioning clients (identity providers, support tokens) and the operator speak for the
-    source; people in the console and in their own profile do not.
+    The operator and support's tooling speak for every source, an account's credentials for
+    its identity provider, and only NextGen Office's own credential for Office's users
+    (`speaks_for_office`); people in the console and in their own profile speak for none.
     """
-    return user.externally_managed and not (
-        actor.is_provisioning_client or actor.type == ActorType.SYSTEM
-    )
+    if not user.externally_managed or actor.type == ActorType.SYSTEM:
+        return False
+    if actor.is_provisioning_client and actor.type == ActorType.SUPPORT:
+        return False
+    if actor.is_identity_provider:
+        return user.managed_by == "office" and not speaks_for_office(actor)
+    return True
 
 
 def owner_name(user: User) -> str | None:
@@ -196,7 +221,8 @@ def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:
     """Users owned by an identity provider or Office: their source changes their record."""
     if not owned_elsewhere(actor, user):
         return
-    owned = sorted(set(fields) - LOCAL_FIELDS_OF_MANAGED)
+    local = OWN_FIELDS_OF_MANAGED if actor.id == str(user.id) else LOCAL_FIELDS_OF_MANAGED
+    owned = sorted(set(fields) - local)
     if owned:
         raise Forbidden(
             f"{user.user_name} is managed by {owner_name(user)}; change {', '.join(owned)} there."

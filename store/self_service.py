@@ -10,13 +10,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import exists, select
-
-from store import audit, links, outbox, passwords, rules, sessions, user_fields, user_mail, users
+from store import (
+    audit,
+    links,
+    outbox,
+    passwords,
+    rules,
+    sessions,
+    sign_in_names,
+    user_fields,
+    user_mail,
+    users,
+)
 from store.actors import Actor, Door
 from store.db import Tx, locked, now
-from store.errors import Conflict, InvalidInput
-from store.models import User, UserEmail, fold, primary_entry
+from store.errors import InvalidInput
+from store.models import User, fold, primary_entry
 
 
 def _self(user: User) -> Actor:
@@ -102,11 +111,8 @@ def confirm_email_change(tx: Tx, token: str) -> User:
     actor = _self(user)
     rules.check_ownership(actor, user, ["emails"])
     new_email = link.payload["email"]
-    taken = tx.scalar(
-        select(exists().where(UserEmail.value_ci == fold(new_email), UserEmail.user_id != user.id))
-    )
-    if taken:
-        raise Conflict("That address is already used by another account.", field="new_email")
+    sign_in_names.ensure_free(tx, user, new_email, field="new_email")
+    names_before = sign_in_names.names_held(user)
     old = primary_entry(user.emails)
     emails = [
         {"value": new_email, "type": old.type if old else "work", "primary": True},
@@ -120,6 +126,7 @@ def confirm_email_change(tx: Tx, token: str) -> User:
     user.email_verified = True
     user.modified_at = now()
     tx.flush()
+    sign_in_names.claim(tx, user, names_before)
     audit.record(
         tx,
         actor,

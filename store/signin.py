@@ -8,13 +8,13 @@ exactly one attempt sees the lock happen and queues the mail that says so.
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, update
 
-from store import audit, outbox, passwords
+from store import audit, outbox, passwords, sign_in_names
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import DomainError
-from store.models import User, UserEmail, fold
+from store.models import User
 
 LOCK_AFTER = 6  # "More than 5 wrong passwords in a row lock the account."
 
@@ -41,27 +41,13 @@ class SignInRefused(DomainError):
         self.user = user
 
 
-def find_login(tx: Tx, login: str) -> User | None:
-    """The user a sign-in form names: by userName, else by a unique primary email."""
-    key = fold(login.strip())
-    if not key:
-        return None
-    user = tx.scalar(select(User).where(User.user_name_ci == key))
-    if user is not None or "@" not in key:
-        return user
-    owners = tx.scalars(
-        select(User).join(UserEmail).where(UserEmail.value_ci == key, UserEmail.primary).limit(2)
-    ).all()
-    return owners[0] if len(owners) == 1 else None
-
-
 def authenticate(tx: Tx, login: str, password: str) -> User:
     """The user whose password this is, allowed to sign in; otherwise SignInRefused.
 
     A refusal changes the database too (the count of wrong passwords, the lock and its mail):
     the caller commits `tx` whether or not this raises.
     """
-    user = find_login(tx, login)
+    user = sign_in_names.find(tx, login)
     if user is None:
         passwords.verify_password(passwords.dummy_hash(), password)
         raise SignInRefused("invalid")

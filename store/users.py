@@ -16,8 +16,8 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from store import audit, links, outbox, rules, sessions, user_fields
-from store.actors import Actor
+from store import audit, credentials, links, outbox, rules, sessions, sign_in_names, user_fields
+from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
 from store.db import Condition, Database, Tx, integrity_message, locked, now, with_defaults
@@ -28,10 +28,12 @@ from store.models import (
     Group,
     Membership,
     ProvisioningLogEntry,
+    SignInName,
     User,
     UserEmail,
     UserPhoneNumber,
     fold,
+    primary_entry,
 )
 from store.profiles import AccountKind, default_profile
 from store.versions import IfMatch, is_stale
@@ -58,11 +60,13 @@ def create_user(
     """
     account = _account(tx, actor, account_id)
     new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
+    sign_in_names.check(tx, new.clean["user_name"], _address(new.clean))
     # A new user has none of these yet: saying so spares a query for each when it is shown.
     user = User(**new.values, emails=[], phone_numbers=[], groups=[], applications=[])
     user_fields.fill(user, new.clean)
     tx.add(user)
     _flush(tx, user.user_name)  # the unique index says whether the userName is free
+    sign_in_names.claim(tx, user)
     roles = _wanted_roles(user, contact_roles)
     if roles:
         _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), roles)
@@ -121,6 +125,7 @@ def new_user(
     }
     probe = User(account_id=values["account_id"])  # what a manager named must share
     clean = user_fields.normalize(tx, probe, wanted, pushed=actor.is_identity_provider)
+    sign_in_names.check_chosen_user_name(actor, clean["user_name"], _address(clean))
     return NewUser(values, clean)
 
 
@@ -174,10 +179,14 @@ def create_user_at_once(
     )
     changes = user_fields.snapshot(user)
     event = audit.event_values(actor, "user.created", **_target(user), changes=changes)
+    names = sign_in_names.rows_of(
+        columns["id"], columns["user_name_ci"], columns["primary_email_ci"]
+    )
     rows: list[tuple[Any, dict[str, Any]]] = [
         (User, columns),
         *((UserEmail, e) for e in emails),
         *((UserPhoneNumber, p) for p in phones),
+        *((SignInName, n) for n in names),
         (AuditEvent, with_defaults(AuditEvent, event)),
     ]
     if logged is not None:
@@ -186,11 +195,17 @@ def create_user_at_once(
         if not db.insert_together(rows, only_if):
             return None
     except Conflict as exc:
-        if exc.field is None and "userName" in str(exc):
-            raise Conflict(
+        if exc.field is not None:
+            raise
+        with db.reading() as reads:  # which name was taken, in words
+            refusal = sign_in_names.clash(reads, user.user_name, _address(new.clean))
+        if refusal is None and "userName" in str(exc):
+            refusal = Conflict(
                 f"The userName {user.user_name!r} is already taken.", field="user_name"
-            ) from exc
-        raise
+            )
+        if refusal is None:
+            raise
+        raise refusal from exc
     return user
 
 
@@ -214,9 +229,11 @@ def create_support_user(
         wanted["password"] = password
     clean = user_fields.normalize(tx, user, wanted)
     _ensure_user_name_free(tx, clean["user_name"])
+    sign_in_names.check(tx, clean["user_name"], email)
     user_fields.assign(user, clean)
     tx.add(user)
     _flush(tx)
+    sign_in_names.claim(tx, user)
     audit.record(
         tx,
         actor,
@@ -267,18 +284,6 @@ _ACTIVE = select(User).where(User.id == bindparam("user_id"), User.active.is_(Tr
 _ACTIVE_DETAILED = _ACTIVE.options(selectinload(User.emails), joinedload(User.account))
 
 
-def find_by_login(tx: Tx, login: str) -> User | None:
-    """The user signing in with this username, or with this email if it names exactly one."""
-    key = fold(login.strip())
-    user = tx.scalar(select(User).where(User.user_name_ci == key))
-    if user is not None:
-        return user
-    matches = tx.scalars(
-        select(User).join(UserEmail).where(UserEmail.value_ci == key).limit(2)
-    ).all()
-    return matches[0] if len(matches) == 1 else None
-
-
 def update_user(
     tx: Tx,
     actor: Actor,
@@ -300,8 +305,25 @@ def update_user(
     rules.check_ownership(actor, user, diff)
     if "applications" in diff:
         rules.applications_allowed(user.account)
+        if diff["applications"] and diff.get("no_longer_at_account", user.no_longer_at_account):
+            raise Forbidden(
+                f"{user.user_name} is No Longer at Account: the account's applications are not "
+                "granted to them."
+            )
     if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
         _ensure_user_name_free(tx, diff["user_name"])
+        address = _address(diff) if "emails" in diff else user.primary_email
+        sign_in_names.check_chosen_user_name(actor, diff["user_name"], address)
+    if "user_name" in diff or "emails" in diff:
+        sign_in_names.check(
+            tx,
+            diff.get("user_name", user.user_name),
+            _address(diff) if "emails" in diff else user.primary_email,
+            user_id=user.id,
+            before=sign_in_names.names_held(user),
+        )
+    if diff.get("no_longer_at_account") is False:
+        rules.check_return_to_account(actor, user, diff.get("profile", user.profile))
     if rules.counts_as_main_contact(user) and not _main_contact_after(user, diff):
         rules.keep_a_main_contact(tx, user)
     return _apply(tx, actor, user, diff)
@@ -364,6 +386,7 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
         )
     rules.keep_a_main_contact(tx, user)
     sessions.end_all(tx, user)
+    credentials.revoke_minted_by(tx, actor, user.id, f"{user.user_name} was deleted")
     audit.record(tx, actor, "user.deleted", **_target(user), changes=user_fields.snapshot(user))
     tx.delete(user)
     tx.flush()
@@ -404,12 +427,24 @@ def contact_roles_of(user: User) -> list[str]:
 def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
     if not diff:
         return user
-    was_active = user.active
+    was_active, was_main = user.active, rules.counts_as_main_contact(user)
+    left = diff.get("no_longer_at_account") and not user.no_longer_at_account
+    names_before, old_address = sign_in_names.names_held(user), user.primary_email
     if actor.is_identity_provider and user.managed_by is None:
         user.managed_by = "identity_provider"
     changes = user_fields.assign(user, diff)
+    if left:
+        changes |= _leave_account(tx, user)
+    if fold(old_address or "") != fold(user.primary_email or ""):
+        changed_by = _changed_by(actor, user)
+        changes |= sign_in_names.announce_change(tx, user, old_address, changed_by)
     user.modified_at = now()
     _flush(tx)
+    if "user_name" in diff or "emails" in diff:
+        sign_in_names.claim(tx, user, names_before)
+    if was_main and not rules.counts_as_main_contact(user):
+        reason = f"{user.user_name} is no longer a main contact"
+        credentials.revoke_minted_by(tx, actor, user.id, reason)
     action = "user.updated"
     if was_active and not user.active:
         action = "user.deactivated"
@@ -421,9 +456,31 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
     return user
 
 
+def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
+    """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
+    and token of theirs, and the account's application access (flagging back restores none of
+    it). Returns the audit form of what changed."""
+    sessions.end_all(tx, user)
+    granted = sorted(a.key for a in user.applications)
+    if not granted:
+        return {}
+    user.applications = []
+    return {"applications": [granted, []]}
+
+
+def _changed_by(actor: Actor, user: User) -> str:
+    """Who changed a user's address, as the mails about it name them."""
+    if actor.is_identity_provider:
+        return rules.owner_name(user) or rules.OWNER_NAMES["identity_provider"]
+    if actor.type == ActorType.USER:
+        return "you" if actor.id == str(user.id) else "a main contact of your organization"
+    return "Success Community support"
+
+
 def _send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
     """The sign-in mail of a user added or activated: while the user has no password it carries
-    a link to choose one (a week long); otherwise it points to sign-in."""
+    a link to choose one (a week long); otherwise it points to sign-in (and no further: a reset
+    link goes only to a confirmed address, `sign_in_names.confirmed`)."""
     if user.primary_email is None:
         return
     context = {}
@@ -484,6 +541,12 @@ def _hold_roles(tx: Tx, user: User, role_groups: Sequence[Group], wanted: set[st
     tx.flush()
     tx.expire(user, ["groups"])
     return before
+
+
+def _address(clean: Mapping[str, Any]) -> str | None:
+    """The primary address among checked values (`user_fields.normalize`), if they give one."""
+    chosen = primary_entry(clean.get("emails") or ())
+    return chosen.value if chosen else None
 
 
 def _account(tx: Tx, actor: Actor, account_id: uuid.UUID | None) -> Account | None:

@@ -55,8 +55,14 @@ def test_a_main_contact_manages_the_accounts_users(
     )
     for i in range(24):
         make_user(account, f"staff{i:02d}", given_name=f"Staff{i:02d}", family_name="Member")
-    former = make_user(
-        account, "pat.former", given_name="Pat", emails=[{"value": "pat@horsham.test"}]
+    former = make_user(  # pat@horsham.test is an address of theirs, not the one they sign in with
+        account,
+        "pat.former",
+        given_name="Pat",
+        emails=[
+            {"value": "pat.former@horsham.test", "primary": True},
+            {"value": "pat@horsham.test", "type": "home"},
+        ],
     )
     with db.transaction() as tx:
         users.deactivate(tx, operator, former.id)

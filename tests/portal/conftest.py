@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store import users
-from tests.portal.console import Console
+from tests.pages import Console
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from store import credentials, csc, links, passwords, users
 from store.applications import ensure_application
 from store.db import now
 from store.models import AuditEvent, OutboxMessage, User, UserLink
-from tests.portal.console import Console, form_of
+from tests.pages import Console, form_of
 
 PASSWORD = "a long enough pass phrase"
 
@@ -185,7 +185,14 @@ def test_new_user_offers_the_inactive_match_then_adds_with_a_sign_in_mail(
     """The sign-in mail's link lasts a week and opens "Choose your password", which also
     confirms the address."""
     account = enterprise.account
-    former = make_user(account, "former.staff", emails=[{"value": "pat@x.test", "primary": True}])
+    former = make_user(  # pat@x.test is an address of theirs, but not the one they sign in with
+        account,
+        "former.staff",
+        emails=[
+            {"value": "former.staff@x.test", "primary": True},
+            {"value": "pat@x.test", "type": "home"},
+        ],
+    )
     with db.transaction() as tx:
         users.deactivate(tx, enterprise.actor, former.id)
     new_path = f"/accounts/{account.id}/users/new"

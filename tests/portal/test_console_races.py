@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from store import accounts, users
-from tests.portal.console import Console, form_of
+from tests.pages import Console, form_of
 from tests.racing import race
 
 pytestmark = pytest.mark.slow  # racing requests in threads

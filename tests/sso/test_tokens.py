@@ -9,7 +9,7 @@ import jwt as pyjwt
 import requests
 
 from sso import claims
-from store import users
+from store import outbox, registration, users
 from tests.oidc import code_for, signed_in, tokens_for
 
 
@@ -116,6 +116,9 @@ def test_userinfo_says_what_the_claims_of_the_whole_user_say(provider: Any, oper
     }
     with provider.db.transaction() as tx:
         users.update_user(tx, operator, provider.ada.id, changes)
+        [confirm] = [m for m in outbox.pending(tx) if m.payload["template"] == "confirm_new_email"]
+    with provider.db.transaction() as tx:  # Ada follows the link to her new address
+        registration.verify_email(tx, confirm.payload["link"].removeprefix("/verify/"))
     for scope in ("openid", "openid profile", "openid email phone", "openid profile email phone"):
         info = provider.first_party.userinfo(tokens_for(provider, scope)["access_token"])
         assert info.status_code == 200, info.text

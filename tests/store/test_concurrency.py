@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -34,6 +35,42 @@ def test_concurrent_creates_of_one_user_name_exactly_one_wins(db, enterprise, op
     assert all(isinstance(e, Conflict) for e in losers), losers
     with db.transaction(write=False) as tx:
         assert tx.scalar(select(func.count()).where(User.user_name_ci == "dana.race")) == 1
+
+
+def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
+    db, enterprise, make_account, operator
+):
+    """A userName and two accounts' addresses, all the same name, written at once by the unit
+    of work and by the one-statement create: one person gets it (SPEC §1 Users)."""
+    from store.actors import Actor, ActorType, Door
+    from store.credentials import AccountRow
+    from store.models import SignInName
+
+    other = make_account(kind="enterprise")
+    theirs = Actor(ActorType.CREDENTIAL, "token b", Door.SCIM, "c2", other.id, manages_users=True)
+    mail = [{"value": "Race@X.test", "primary": True}]
+
+    def create(i: int) -> Any:
+        if i == 0:
+            with db.transaction() as tx:
+                return users.create_user(tx, operator, account_id=None, user_name="race@x.test")
+        if i == 1:
+            with db.transaction() as tx:
+                return users.create_user(
+                    tx,
+                    enterprise.okta,
+                    account_id=enterprise.account.id,
+                    user_name="r1",
+                    emails=mail,
+                )
+        row = AccountRow(other.id, other.kind)
+        return users.create_user_at_once(db, theirs, row, user_name=f"r{i}", emails=mail)
+
+    results = race(4, create)
+    assert sum(not isinstance(r, Exception) for r in results) == 1, results
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception)), results
+    with db.transaction(write=False) as tx:
+        assert tx.scalar(select(func.count()).where(SignInName.name_ci == "race@x.test")) == 1
 
 
 def test_the_database_itself_refuses_a_case_variant(db, enterprise, make_user):

@@ -1,5 +1,6 @@
 """`users.create_user_at_once` (one durable statement, for plain SCIM creates) writes the same
-user, emails, phone numbers and audit event as `users.create_user` (the unit of work)."""
+user, emails, phone numbers, sign-in names and audit event as `users.create_user` (the unit of
+work)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from store import users
 from store.credentials import AccountRow
 from store.errors import Conflict
-from store.models import AuditEvent, User, UserEmail, UserPhoneNumber
+from store.models import AuditEvent, SignInName, User, UserEmail, UserPhoneNumber
 
 SKIPPED = {"id", "user_name", "user_name_ci", "created_at", "modified_at", "user_id"}
 FIELDS: dict[str, Any] = {
@@ -46,6 +47,10 @@ def stored(db: Any, user_name: str) -> dict[str, Any]:
             "phones": [
                 _plain(p) for p in tx.scalars(select(UserPhoneNumber).filter_by(user_id=user.id))
             ],
+            "names": sorted(
+                set(tx.scalars(select(SignInName.name_ci).filter_by(user_id=user.id)))
+                - {user.user_name_ci}
+            ),
         }
         event = tx.scalars(select(AuditEvent).filter_by(target_id=str(user.id))).one()
         rows["audit"] = {k: v for k, v in _plain(event).items() if k not in ("target_label",)}
@@ -63,21 +68,25 @@ def _plain(row: Any) -> dict[str, Any]:
     }
 
 
-def test_both_ways_write_the_same_rows(db, enterprise):
+def test_both_ways_write_the_same_rows(db, enterprise, operator):
     okta = enterprise.okta
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
     with db.transaction() as tx:
-        users.create_user(
+        unit = users.create_user(
             tx, okta, account_id=account.id, user_name="unit", email_verified=True, **FIELDS
         )
+    by_unit = stored(db, "unit")
+    with db.transaction() as tx:  # its address signs one person in: the other way needs it
+        users.delete_user(tx, operator, unit.id)
     made = users.create_user_at_once(
         db, okta, account, user_name="once", email_verified=True, **FIELDS
     )
     assert made is not None
     once = stored(db, "once")
     assert (len(once["emails"]), len(once["phones"])) == (2, 1)
+    assert once["names"] == ["ada@example.com"]
     assert once["audit"]["changes"] and once["user"]["department"] == "Engines"
-    assert once == stored(db, "unit")
+    assert once == by_unit
 
 
 def test_a_taken_user_name_is_a_conflict_and_writes_nothing(db, enterprise):

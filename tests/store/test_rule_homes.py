@@ -42,6 +42,33 @@ class TestWhoAddsOfficeUsers:
             with db.transaction() as tx, pytest.raises(Forbidden, match="NextGen Office"):
                 users.create_user(tx, person, account_id=office.id, user_name="off.new")
 
+    def test_a_token_minted_in_the_console_is_not_the_office_product(
+        self, db: Any, make_account: Any, make_user: Any, operator: Actor
+    ) -> None:
+        """Issue #19: a console-minted token does no more than the console."""
+        office = make_account(kind="office")
+        main = make_user(office, "office.main", profile="main")
+        with db.transaction() as tx:
+            from_office = users.create_user(tx, operator, account_id=office.id, user_name="o")
+            minted, _ = credentials.create_credential(
+                tx, Actor.for_user(main, Door.PORTAL), account_id=office.id, name="mine"
+            )
+        assert minted.minted_by_user_id == main.id
+        console_token = Actor(
+            ActorType.CREDENTIAL, "token mine", Door.SCIM, "c2", office.id, True, True
+        )
+        product = Actor(ActorType.CREDENTIAL, "token office", Door.SCIM, "c1", office.id, True)
+        assert not rules.speaks_for_office(console_token) and rules.speaks_for_office(product)
+        assert "created in NextGen Office" in (
+            rules.new_users_refused(console_token, "office") or ""
+        )
+        assert rules.owned_elsewhere(console_token, from_office)
+        assert not rules.owned_elsewhere(product, from_office)
+        rules.check_ownership(console_token, from_office, ["profile"])
+        for field in ("emails", "password", "active"):
+            with pytest.raises(Forbidden, match="managed by NextGen Office"):
+                rules.check_ownership(console_token, from_office, [field])
+
     def test_other_accounts_take_users_from_their_managers(
         self, make_account: Any, support: Actor, enterprise: Any
     ) -> None:

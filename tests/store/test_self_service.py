@@ -139,7 +139,7 @@ def test_csc_import_command(db: Database, database_url: str, tmp_path: Path) -> 
 def test_reset_unlocks_verifies_and_ends_every_session(
     db: Database, make_user: Callable[..., User]
 ) -> None:
-    user = make_user(None, "reset.me", password=PASSWORD)
+    user = make_user(None, "reset.me", password=PASSWORD, email_verified=True)
     with db.transaction() as tx:
         stored = tx.get(User, user.id)
         stored.locked_at, stored.failed_logins = now(), 6
@@ -171,7 +171,7 @@ def test_email_change_to_an_address_taken_meanwhile_is_refused(
         )
         token = confirm.payload["link"].rsplit("/", 1)[1]
     make_user(None, "quicker", emails=[{"value": "wanted@example.com", "primary": True}])
-    with pytest.raises(Conflict, match="already used"), db.transaction() as tx:
+    with pytest.raises(Conflict, match="already signs in another user"), db.transaction() as tx:
         self_service.confirm_email_change(tx, token)
     with pytest.raises(InvalidInput, match="current password"), db.transaction() as tx:
         self_service.request_email_change(tx, user.id, "other@example.com", "wrong")

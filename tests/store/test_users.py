@@ -493,14 +493,6 @@ class TestDelete:
             assert tx.get(User, user.id) is None
             assert audit.events_for(tx, "user", user.id)[-1].action == "user.deleted"
 
-    def test_find_by_login_uses_username_or_unique_email(self, db, enterprise, make_user):
-        make_user(enterprise.account, "Login.Name", emails=[{"value": "Shared@x.test"}])
-        make_user(enterprise.account, "twin", emails=[{"value": "shared@X.test"}])
-        with db.transaction(write=False) as tx:
-            assert users.find_by_login(tx, "login.name").user_name == "Login.Name"
-            assert users.find_by_login(tx, "twin@example.test") is None
-            assert users.find_by_login(tx, "shared@x.test") is None
-
 
 def test_contact_role_change_hands_back_the_new_version(db, enterprise, make_user):
     user = make_user(enterprise.account, "versioned.roles")

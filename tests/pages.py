@@ -1,4 +1,5 @@
-"""The console as a signed-in person uses it: a test client with a session, and forms."""
+"""The pages over HTTP as a browser uses them, for the tests of every door: forms posted with
+their CSRF token, and a browser signed in as a user."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from store import sso_sessions
 from store.models import User
+
+CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')  # a form's, prefixed or not
 
 
 class Console:
@@ -32,7 +35,7 @@ class Console:
         page = self.client.get(page_path)
         if page.status_code != 200:
             page = self.client.get("/profile")
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+        token = CSRF.search(page.get_data(as_text=True))
         assert token, f"no CSRF token on {page_path}"
         return token.group(1)
 
@@ -50,3 +53,16 @@ def form_of(user: User, **changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def submit(client: Any, path: str, data: dict[str, Any]) -> Any:
+    """GET the page at `path` for its CSRF token, then POST the form as a browser would."""
+    page = client.get(path)
+    token = CSRF.search(page.get_data(as_text=True))
+    assert token, f"{path} has no CSRF token"
+    return client.post(path, data={"csrf_token": token.group(1), **data})
+
+
+def sign_in(app: Any, login: str, password: str) -> Any:
+    """A new browser's sign-in with this login: the response to the form (302 when it worked)."""
+    return submit(app.test_client(), "/signin", {"login": login, "password": password})

@@ -1,0 +1,221 @@
+"""Sign-in names (SPEC §1 Users: sign-in names are unambiguous).
+
+A person signs in, and asks for a forgotten username or password, with a name: their userName
+or the address of their primary email. Each name reaches one user: `sign_in_names` holds it once
+(its primary key), so a userName that is another user's address, or an address that is another
+user's userName or address, is refused, whichever door asks and however concurrently. A user's
+other addresses (an identity provider's home or other emails) are data, not sign-in names.
+
+A userName chosen by people at a page (registration, the console) that is an email address must
+be the user's own address. Identity providers and the operator name users as their directory
+does (Entra ID's userPrincipalName is an address, not always the mailbox), bound only by the
+uniqueness above.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from store import links, outbox
+from store.actors import Actor, ActorType, Door
+from store.db import Reads, Tx
+from store.errors import Conflict, InvalidInput
+from store.models import SignInName, User, fold
+
+
+def names_of(user_name_ci: str, address_ci: str) -> frozenset[str]:
+    """The sign-in names of a user with this folded userName and primary address ('' if none)."""
+    return frozenset(name for name in (user_name_ci, address_ci) if name)
+
+
+def names_held(user: Any) -> frozenset[str]:
+    """The names a user (a User, or a row with the same names) signs in with, from its fields."""
+    return names_of(user.user_name_ci, user.primary_email_ci)
+
+
+def find(tx: Tx, login: str) -> User | None:
+    """The one user a typed login reaches: the holder of that userName or address, if any."""
+    key = fold(login.strip())
+    if not key:
+        return None
+    return tx.scalar(
+        select(User)
+        .join(SignInName, SignInName.user_id == User.id)
+        .where(SignInName.name_ci == key)
+    )
+
+
+def check(
+    tx: Tx,
+    user_name: str,
+    address: str | None,
+    *,
+    user_id: uuid.UUID | None = None,
+    before: Iterable[str] = (),
+) -> None:
+    """Refuse, before anything is written, names another user holds: those a user named
+    `user_name` with this primary address would newly have (`before`: the names it has)."""
+    new = names_of(fold(user_name), fold(address or "")) - frozenset(before)
+    refusal = clash(tx, user_name, address, user_id=user_id, names=new) if new else None
+    if refusal is not None:
+        raise refusal
+
+
+def claim(tx: Tx, user: User, before: Iterable[str] = ()) -> None:
+    """Make the user hold the names its fields give it (`check`ed first), `before` being those
+    it had: names new to it are taken and names it lost are given up. Names it keeps are left
+    as they are, so a name migration 0008 withheld stays withheld. A name taken meanwhile by a
+    concurrent change is a Conflict (the primary key decides)."""
+    before = frozenset(before)
+    wanted = names_held(user)
+    gone, new = before - wanted, wanted - before
+    if gone:
+        tx.execute(
+            delete(SignInName).where(SignInName.user_id == user.id, SignInName.name_ci.in_(gone))
+        )
+    if not new:
+        return
+    try:
+        tx.execute(insert(SignInName), [{"name_ci": n, "user_id": user.id} for n in sorted(new)])
+    except IntegrityError as exc:  # taken between the look and the write
+        field = "emails" if fold(user.user_name) not in new else "user_name"
+        raise Conflict(
+            "That userName or email address was just taken by another user.", field=field
+        ) from exc
+
+
+def rows_of(user_id: uuid.UUID, user_name_ci: str, address_ci: str) -> list[dict[str, Any]]:
+    """The sign_in_names rows of a new user, for writing it without the ORM."""
+    return [{"name_ci": n, "user_id": user_id} for n in sorted(names_of(user_name_ci, address_ci))]
+
+
+def clash(
+    reads: Reads,
+    user_name: str,
+    address: str | None,
+    *,
+    user_id: uuid.UUID | None = None,
+    names: Iterable[str] | None = None,
+) -> Conflict | None:
+    """Why a user named `user_name` with this primary address cannot have its names (another
+    user holds one), or None."""
+    if names is None:
+        names = names_of(fold(user_name), fold(address or ""))
+    held = reads.execute(
+        select(SignInName.name_ci, SignInName.user_id, User.user_name_ci)
+        .join(User, User.id == SignInName.user_id)
+        .where(SignInName.name_ci.in_(sorted(names)))
+    ).all()
+    for name, holder, holder_user_name in held:
+        if holder == user_id:
+            continue
+        if address and name == fold(address):  # a userName that is the address too: the address
+            return Conflict(
+                f"The email address {address} already signs in another user: an address signs "
+                "in one person only.",
+                field="emails",
+            )
+        if holder_user_name == name:
+            return Conflict(f"The userName {user_name!r} is already taken.", field="user_name")
+        return Conflict(
+            f"The userName {user_name!r} is another user's email address; a userName that is "
+            "an email address must be the user's own.",
+            field="user_name",
+        )
+    return None
+
+
+def ensure_free(tx: Tx, user: User, address: str, *, field: str = "emails") -> None:
+    """Refuse, before anything is mailed, an address another user signs in with."""
+    holder = tx.scalar(select(SignInName.user_id).where(SignInName.name_ci == fold(address)))
+    if holder is not None and holder != user.id:
+        raise Conflict(
+            f"The email address {address} already signs in another user: an address signs in "
+            "one person only.",
+            field=field,
+        )
+
+
+def check_chosen_user_name(actor: Actor, user_name: str | None, address: str | None) -> None:
+    """A userName people choose at a page that is an email address must be the user's own
+    address (the one being registered or given with it)."""
+    if not user_name or "@" not in user_name or names_as_directory(actor):
+        return
+    if fold(user_name.strip()) != fold((address or "").strip()):
+        raise InvalidInput(
+            "A username that is an email address must be the person's own email address: use "
+            "that address, or a username that is not an address.",
+            field="user_name",
+        )
+
+
+def names_as_directory(actor: Actor) -> bool:
+    """Whether the caller names users as a directory does: an identity provider or support's
+    tooling over SCIM, or the operator. People at pages (self-registration included) do not."""
+    if actor.is_provisioning_client:
+        return True
+    return actor.type == ActorType.SYSTEM and actor.door != Door.PORTAL
+
+
+def email_verified() -> ColumnElement[bool]:
+    """SQL, of a user: whether Rollcall vouches for their primary address (the OIDC claim
+    `email_verified`): it is verified, and it is theirs, a sign-in name they hold. An address
+    two users shared before migration 0008 is vouched for only in its holder's claims."""
+    return User.email_verified & exists().where(
+        SignInName.name_ci == User.primary_email_ci, SignInName.user_id == User.id
+    )
+
+
+def vouches_for(tx: Tx, user: User) -> bool:
+    """`email_verified` of one user."""
+    return bool(tx.scalar(select(email_verified()).where(User.id == user.id)))
+
+
+def confirmed(user: User) -> bool:
+    """Whether mail that lets someone into the account (a reset link, a username reminder) may
+    go to the user's address: once the address is verified, or while the user has no password
+    (the address the account was made with is then its only way in). Otherwise the address gets
+    its confirmation link instead (issue #19: an address a source changed is confirmed first)."""
+    return bool(user.email_verified) or user.password_hash is None
+
+
+def send_verification(tx: Tx, user: User, template: str = "verify_email", **context: Any) -> None:
+    """Mail the user's address a link that verifies it (earlier ones stop working), in the
+    mail `template` (`confirm_new_email` for an address someone else changed)."""
+    token = links.issue(tx, user, links.VERIFY_EMAIL, {"email": user.primary_email})
+    outbox.enqueue_email(
+        tx, user, template, link=f"/verify/{token}", user_name=user.user_name, **context
+    )
+
+
+def announce_change(
+    tx: Tx, user: User, old_address: str | None, changed_by: str
+) -> dict[str, list[Any]]:
+    """Someone other than a person confirming by link changed the address of an existing user
+    (issue #19): the old address is told, and a user with a password confirms the new one by its
+    link before a reset or a username goes there (`confirmed`); until then signing in asks for
+    the confirmation. (`user_mail.ask_to_confirm` changes addresses only once confirmed.) Returns
+    the audit form of what changed besides the emails."""
+    if old_address:
+        outbox.enqueue(
+            tx,
+            outbox.EMAIL,
+            {
+                "template": "email_changed_notice",
+                "to": old_address,
+                "user_id": str(user.id),
+                "user_name": user.user_name,
+                "new_email": user.primary_email or "",
+                "changed_by": changed_by,
+            },
+        )
+    if user.primary_email is None or user.password_hash is None:
+        return {}
+    was_verified, user.email_verified = user.email_verified, False
+    send_verification(tx, user, "confirm_new_email", changed_by=changed_by)
+    return {"email_verified": [was_verified, False]}
