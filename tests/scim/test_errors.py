@@ -89,6 +89,12 @@ class TestInvalidValue:
             {"schemas": [USER], "userName": "x" * 300},
             {"schemas": [USER], "userName": "q", "active": "maybe"},
             {"schemas": [USER], "userName": "q", "emails": [{"value": "not-an-email"}]},
+            # Each has an @ but is no address a mail server takes (a real parser reads them).
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "a@@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "two words@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "x@nodot"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "a..b@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "<a@example.com>"}]},
             {"schemas": [USER], "userName": "q", COMMUNITY: {"profile": "optimization"}},
         ],
     )
