@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -604,6 +605,9 @@ class OAuthClient(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1024))
     access: Mapped[str] = mapped_column(String(16), default="granted")
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An API that checks people's access tokens at the introspection endpoint: it may introspect
+    # any client's access token (others only the tokens issued to them).
+    resource_server: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     application_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("applications.id", ondelete="SET NULL"), index=True
     )
