@@ -77,3 +77,4 @@ def demo(obj: Context) -> None:
     with obj.transaction() as tx:
         for line in load(tx):
             click.echo(line)
+    migrate.analyze(obj.database)
