@@ -1,4 +1,5 @@
-"""The profile page: "Edit Basic Information", password change, email change (FAQ 6)."""
+"""The profile page: "Edit Basic Information", password change, email change (FAQ 6), and the
+applications that stay signed in (offline access), each of which the person can end."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from portal.links import link_page
 from rollcall.web.database import database
 from rollcall.web.limits import limiter
 from rollcall.web.session import current_user, login_required, sign_in, write_cookie
-from store import csc, links, rules, self_service, users
+from store import csc, links, oauth, rules, self_service, users
 from store.actors import Actor, Door
 from store.errors import DomainError
 from store.models import User
@@ -51,6 +52,7 @@ def _page(user: User, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     email = forms.get("email") or EmailChangeForm(prefix="email")
     with database().transaction(write=False) as tx:
         csc_access = csc.has_access(tx, user)
+        offline = oauth.offline_grants(tx, user.id)
     profile_name = DISPLAY_NAMES.get(Profile(user.profile), user.profile) if user.profile else ""
     return (
         render_template(
@@ -62,6 +64,8 @@ def _page(user: User, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
             basic=basic,
             password=password,
             email=email,
+            offline=offline,
+            end_form=forms.get("end") or FlaskForm(prefix="end"),
         ),
         status,
     )
@@ -144,6 +148,21 @@ def change_email() -> Any:
             )
             return redirect("/profile")
     return _page(user, 400, email=form)
+
+
+@bp.post("/profile/offline-access/<client_id>")
+@login_required
+def end_offline_access(client_id: str) -> Any:
+    """Take an application's offline access back: it must sign the person in again."""
+    user = _me()
+    form = FlaskForm(prefix="end")
+    if not form.validate_on_submit():
+        return _page(user, 400, end=form)
+    with database().transaction() as tx:
+        ended = oauth.end_offline_access(tx, user, client_id)
+    if ended:
+        flash("That application no longer stays signed in; it will ask you to sign in.", "success")
+    return redirect("/profile#applications")
 
 
 @bp.route("/profile/email/<token>", methods=["GET", "POST"])

@@ -25,7 +25,7 @@ def forgot_username() -> Any:
     form = EmailForm()
     if form.validate_on_submit():
         with database().transaction() as tx:
-            recovery.send_username(tx, form.email.data)
+            recovery.ask(tx, recovery.USERNAME, form.email.data)
         return render_template("sent.html", what="username", address=form.email.data)
     status = 400 if request.method == "POST" else 200
     return render_template("forgot_username.html", form=form), status
@@ -39,7 +39,7 @@ def forgot_password() -> Any:
     form.submit.label.text = "Email me a reset link"
     if form.validate_on_submit():
         with database().transaction() as tx:
-            recovery.send_password_reset(tx, form.login.data)
+            recovery.ask(tx, recovery.PASSWORD_RESET, form.login.data)
         return render_template("sent.html", what="reset", address=form.login.data)
     status = 400 if request.method == "POST" else 200
     return render_template("forgot_password.html", form=form), status

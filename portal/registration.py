@@ -16,7 +16,7 @@ from rollcall.web.limits import (
     limiter,
     named_login,
 )
-from store import links, registration
+from store import links, recovery, registration
 from store.errors import DomainError
 
 bp = Blueprint("registration", __name__)
@@ -79,7 +79,7 @@ def resend() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         with database().transaction() as tx:
-            registration.resend_verification(tx, form.login.data)
+            recovery.ask(tx, recovery.VERIFICATION, form.login.data)
         return render_template("resent.html")
     status = 400 if request.method == "POST" else 200
     return render_template("resend.html", form=form), status

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from rollcall import senders
 from rollcall.settings import Settings, SettingsError
 from rollcall.web.database import database_of
-from store import outbox
+from store import outbox, recovery
 from store.db import Database, now
 from store.models import OutboxMessage, User
 
@@ -151,6 +151,7 @@ def deliver_pending(
 ) -> int:
     """Send the mails that are due; returns how many left. `base_url` is used for links when
     the settings name none (development only: production links use ROLLCALL_BASE_URL)."""
+    answer_requests(database)
     links_base = settings.base_url or (base_url if settings.development else None)
     if not settings.smtp_url and not settings.development:
         log.warning("ROLLCALL_SMTP_URL is not set: %d mails wait", len(_due(database, 1000)))
@@ -188,6 +189,28 @@ def deliver_pending(
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 connection.quit()
     return sent
+
+
+def answer_requests(database: Database, limit: int = 50) -> int:
+    """Answer the recovery requests pages queued (`store.recovery.ask`): each in a transaction
+    of its own, which queues the mails it asks for; the login typed is not kept afterwards."""
+    with database.transaction() as tx:
+        claimed = [
+            (row.id, row.attempts) for row in outbox.claim(tx, outbox.RECOVERY, limit, LEASE)
+        ]
+    for message_id, attempts in claimed:
+        try:
+            with database.transaction() as tx:
+                row = tx.get(OutboxMessage, message_id)
+                if row is None or row.sent_at is not None:
+                    continue
+                recovery.answer(tx, dict(row.payload))
+                row.sent_at = now()
+                row.payload = {"what": row.payload.get("what")}
+        except Exception as exc:  # one request must not stop the others, nor the mails
+            log.warning("recovery request %s failed: %s", message_id, exc)
+            _failed(database, Claimed(message_id, {}, attempts, None), exc)
+    return len(claimed)
 
 
 def _due(database: Database, limit: int) -> list[OutboxMessage]:
@@ -276,3 +299,4 @@ def init_app(app: Flask, settings: Settings) -> None:
         Smtp(settings.smtp_url)  # a malformed URL fails at start, not at the first mail
     if settings.deliver_mail_inline:
         senders.register(app, outbox.EMAIL, _send_inline)
+        senders.register(app, outbox.RECOVERY, _send_inline)

@@ -50,6 +50,7 @@ from store.models import (
     User,
     UserEmail,
     UserPhoneNumber,
+    fold,
     primary_value,
 )
 from store.validation import clean_bool, storable
@@ -347,7 +348,7 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
     if not storable(text):
         return false()  # no stored text holds NUL or half a character (\u0000, \ud800 escapes)
     if kind == "folded":
-        text = text.casefold()
+        text = fold(text)
     elif kind == "text":
         expr, text = func.lower(expr), text.lower()
     condition = _string(expr, op, text)

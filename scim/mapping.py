@@ -155,12 +155,13 @@ def _given(value: Any) -> bool:
 
 def _unique(entries: Iterable[dict[str, Any]], fold: bool = True) -> list[dict[str, Any]]:
     """Each value once (RFC 7644 §3.5.2.1: adding a value already there changes nothing): the
-    same value and type (ignoring case, with `fold`) is one entry, primary if either copy was."""
+    same value and type (compared by their keys, `models.fold`, with `fold`) is one entry,
+    primary if either copy was."""
     kept: dict[tuple[str, str], dict[str, Any]] = {}
     for entry in entries:
         key = (str(entry.get("value")), str(entry.get("type")))
         if fold:
-            key = (key[0].casefold(), key[1].casefold())
+            key = (models.fold(key[0]), models.fold(key[1]))
         if key not in kept:
             kept[key] = dict(entry)
         elif entry.get("primary"):

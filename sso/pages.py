@@ -15,7 +15,7 @@ from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
 from rollcall.web.redirects import safe_next
 from sso import keys
-from store import access, clients
+from store import access, clients, oauth
 from store.signin import SignInRefused, authenticate
 
 bp = Blueprint("sso", __name__, template_folder="templates")
@@ -63,9 +63,10 @@ def signout() -> Any:
     if request.method == "POST" and form.validate_on_submit():
         session.sign_out()
         return render_template("sso/signed_out.html")
-    if session.current_user() is None:
+    user = session.current_user()
+    if user is None:
         return render_template("sso/signed_out.html")
-    return render_template("sso/signout.html", form=form)
+    return render_template("sso/signout.html", form=form, offline=_offline(user))
 
 
 @bp.get("/")
@@ -107,7 +108,9 @@ def logout() -> Any:
     own_hint = hinted is not None and current is not None and hinted.get("sub") == str(current.id)
     confirmed = own_hint or (request.method == "POST" and form.validate_on_submit())
     if current is not None and not confirmed:
-        return render_template("sso/signout.html", form=form, client=client)
+        return render_template(
+            "sso/signout.html", form=form, client=client, offline=_offline(current)
+        )
     session.sign_out()
     if target:
         state = values.get("state")
@@ -115,6 +118,12 @@ def logout() -> Any:
             target += ("&" if "?" in target else "?") + urlencode({"state": state})
         return redirect(target)
     return render_template("sso/signed_out.html", client=client)
+
+
+def _offline(user: Any) -> list[oauth.OfflineGrant]:
+    """The applications that will stay signed in after this sign-out (offline access)."""
+    with database().transaction(write=False) as tx:
+        return oauth.offline_grants(tx, user.id)
 
 
 class _LogoutError:

@@ -107,7 +107,9 @@ class Revocation(_HintOnly, RevocationEndpoint):
 
 
 class Introspection(_HintOnly, IntrospectionEndpoint):
-    """RFC 7662 for confidential clients (resource servers); dead tokens answer active: false."""
+    """RFC 7662 for confidential clients: a token's own client, and for access tokens the
+    clients registered as resource servers (`clients.may_introspect`); to anyone else, as for a
+    dead token, the answer is active: false."""
 
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
@@ -120,7 +122,7 @@ class Introspection(_HintOnly, IntrospectionEndpoint):
         return Token(row)
 
     def check_permission(self, token: Token, client: Client, request: Any) -> bool:
-        return True
+        return clients.may_introspect(client.row, token.row)
 
     def introspect_token(self, token: Token) -> dict[str, Any]:
         row = token.row

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, select
 
-from store import applications, audit
+from store import applications, audit, oauth
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
 from store.hashes import digest
-from store.models import Account, Application, OAuthClient
+from store.models import Account, Application, OAuthClient, OAuthToken
 from store.statements import Prepared, Reads, fetch
 from store.validation import clean_text
 
@@ -42,6 +42,7 @@ def create_client(
     account: Account | None = None,
     application: Application | None = None,
     first_party: bool = False,
+    resource_server: bool = False,
     client_id: str | None = None,
     secret: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
@@ -62,7 +63,9 @@ def create_client(
     if access not in ("granted", "everyone"):
         raise InvalidInput("access must be granted or everyone.", field="access")
     redirects = [_redirect_uri(u) for u in redirect_uris]
-    if not redirects and not ("scim" in chosen and not public):
+    if resource_server and public:
+        raise InvalidInput("A resource server must be confidential: it introspects with a secret.")
+    if not redirects and not ("scim" in chosen and not public) and not resource_server:
         raise InvalidInput("A client that signs people in needs at least one redirect URI.")
     secret = None if public else (secret or secrets.token_urlsafe(32))
     if application is None and access == "granted" and redirects:
@@ -83,6 +86,7 @@ def create_client(
         else None,
         access=access,
         first_party=first_party,
+        resource_server=resource_server,
         application_id=application.id if application else None,
         account_id=account.id if account else None,
     )
@@ -95,7 +99,12 @@ def create_client(
         target_type="client",
         target_id=client.id,
         account_id=client.account_id,
-        changes={"name": client.name, "client_id": client.client_id, "scopes": chosen},
+        changes={
+            "name": client.name,
+            "client_id": client.client_id,
+            "scopes": chosen,
+            "resource_server": resource_server,
+        },
     )
     return client, secret
 
@@ -149,6 +158,15 @@ def redirects_to_origin(tx: Tx, origin: str) -> bool:
 def _origin_of(uri: str) -> str:
     parts = urlsplit(uri)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def may_introspect(client: OAuthClient, token: OAuthToken) -> bool:
+    """RFC 7662 §4: who may learn what a token says (and whose it is). The client a token was
+    issued to (its audience) may; a registered resource server may read any access token, the
+    tokens it is shown to check; a refresh token is its client's business alone."""
+    if token.client_id == client.client_id:
+        return True
+    return client.resource_server and token.kind == oauth.ACCESS
 
 
 def check_secret(client: OAuthClient | Any, secret: str) -> bool:

@@ -28,6 +28,16 @@ def upgrade(database: Database, revision: str = "head") -> None:
         config = alembic_config(database.url)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+    analyze(database)
+
+
+def analyze(database: Database) -> None:
+    """Fresh planner statistics after a change of schema or a load of rows (PostgreSQL: a new
+    database has none until autovacuum comes by). Sampled, so cheap at any size; SQLite plans
+    without statistics, and gets none (its plans are tested that way)."""
+    if database.dialect == "postgresql":
+        with database.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
 
 
 @cache

@@ -1,12 +1,13 @@
 """The directory's data: accounts, users, groups, applications, credentials, audit and outbox.
 
 Models describe data only; what may happen to it is in the operation modules. Columns ending in
-`_ci` hold a case-folded copy of a case-insensitive attribute so that equality lookups and
+`_ci` hold the folded key (`fold`) of a case-insensitive attribute so that equality lookups and
 uniqueness use an ordinary index on both SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -44,8 +46,11 @@ Entry = TypeVar("Entry", bound=_Listed)
 
 
 def fold(value: str) -> str:
-    """The case-insensitive key of a name (userName, email, group name, account name)."""
-    return value.casefold()
+    """The key names are compared by (userName, email, group name, account name): Unicode
+    compatibility normalization, then case folding, then normalization again (case folding may
+    leave a text unnormalized). `rené` typed in either normal form is one name, and `amanda` in
+    fullwidth letters (U+FF41...) is `amanda`, so neither can sit beside the other."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
 
 
 def primary_entry(entries: Iterable[Entry]) -> Entry | None:
@@ -616,6 +621,9 @@ class OAuthClient(Base):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1024))
     access: Mapped[str] = mapped_column(String(16), default="granted")
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An API that checks people's access tokens at the introspection endpoint: it may introspect
+    # any client's access token (others only the tokens issued to them).
+    resource_server: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     application_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("applications.id", ondelete="SET NULL"), index=True
     )

@@ -4,6 +4,11 @@ Every code and token is random and only its SHA-256 is stored. A code is used on
 again revokes every token it issued (RFC 6749 §4.1.2). Refresh tokens rotate: each use marks the
 presented one used and issues the next in the same family; presenting a used one again means it
 was stolen, so the whole family (refresh and access tokens) is revoked (RFC 9700 §4.14.2).
+
+Refresh tokens are issued only for `offline_access`, access while the person is away (OIDC Core
+§11), so they are tied to no SSO session and outlive a sign-out by design. The person sees which
+applications hold one (`offline_grants`) and ends it there (`end_offline_access`); a password
+change or reset and deactivation end them all.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, or_, select, true, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, true, update
 
-from store import sign_in_names
+from store import audit, sign_in_names
+from store.actors import Actor, Door
 from store.db import Tx, now
 from store.hashes import digest
 from store.models import (
     AuthorizationCode,
+    OAuthClient,
     OAuthConsent,
     OAuthToken,
     User,
@@ -230,6 +237,51 @@ def revoke_where(tx: Tx, condition: object) -> None:
         .values(revoked_at=now())
         .execution_options(synchronize_session="fetch")
     )
+
+
+@dataclass(frozen=True)
+class OfflineGrant:
+    """An application that keeps access while the person is away: a live refresh token."""
+
+    client_id: str
+    client_name: str
+    last_used: datetime  # when its newest refresh token was issued (each use issues one)
+
+
+def offline_grants(tx: Tx, user_id: uuid.UUID) -> list[OfflineGrant]:
+    """The applications holding a live refresh token of the user, by name."""
+    rows = tx.execute(
+        select(OAuthToken.client_id, OAuthClient.name, func.max(OAuthToken.created_at))
+        .join(OAuthClient, OAuthClient.client_id == OAuthToken.client_id)
+        .where(
+            OAuthToken.user_id == user_id,
+            OAuthToken.kind == REFRESH,
+            OAuthToken.revoked_at.is_(None),
+            OAuthToken.used_at.is_(None),
+            OAuthToken.expires_at > now(),
+        )
+        .group_by(OAuthToken.client_id, OAuthClient.name)
+        .order_by(OAuthClient.name)
+    ).all()
+    return [OfflineGrant(client_id, name, last_used) for client_id, name, last_used in rows]
+
+
+def end_offline_access(tx: Tx, user: User, client_id: str) -> bool:
+    """The person takes an application's offline access back: every token the application holds
+    for them (refresh and access) is revoked; False if it held none."""
+    held = [g for g in offline_grants(tx, user.id) if g.client_id == client_id]
+    revoke_where(tx, and_(OAuthToken.user_id == user.id, OAuthToken.client_id == client_id))
+    if held:
+        audit.record(
+            tx,
+            Actor.for_user(user, Door.PORTAL),
+            "user.offline_access_ended",
+            target_type="user",
+            target_id=user.id,
+            account_id=user.account_id,
+            changes={"client_id": client_id},
+        )
+    return bool(held)
 
 
 def consented(tx: Tx, user_id: uuid.UUID, client_id: str, scopes: Iterable[str]) -> bool:

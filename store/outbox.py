@@ -13,6 +13,9 @@ from store.models import OutboxMessage, User
 
 EMAIL = "email"
 BACKCHANNEL_LOGOUT = "backchannel_logout"
+# A page's request for a username, a reset or a verification link, answered after the response
+# by whoever sends mail (store.recovery.ask and answer).
+RECOVERY = "recovery_request"
 _QUEUED = "rollcall.queued_kinds"
 
 

@@ -1,20 +1,41 @@
 """Forgotten username or password, the reset that unlocks (SPEC §2, FAQ 5, 8), and the first
 password chosen from the sign-in mail.
 
-Asking never tells whether an address or username is known: the same answer comes back, and the
-work done for a known one (a link and a queued mail) is a few inserts, delivered after the
-response. A login reaches the one user it signs in (store.sign_in_names), and the mail goes to
-that user's own address; while that address waits to be confirmed, the confirmation link goes
-instead.
+Asking never tells whether an address or username is known: the same answer comes back after
+the same work. A page only queues the request (`ask`, one insert, whatever it names); who it names,
+and what to mail them, is worked out after the response by whoever sends mail (`answer`), so
+neither the answer nor its timing depends on whether the person exists.
+A login reaches the one user it signs in (store.sign_in_names), and the mail goes to that
+user's own address; while that address waits to be confirmed, the confirmation link goes instead.
 """
 
 from __future__ import annotations
 
-from store import audit, links, outbox, sessions, sign_in_names, users
+from typing import Any
+
+from store import audit, links, outbox, registration, sessions, sign_in_names, users
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
 from store.models import User, UserLink
+
+USERNAME = "username"  # Forgot Username: an email address
+PASSWORD_RESET = "password_reset"  # Forgot Password: a username or an email address
+VERIFICATION = "verification"  # the verification link again: a username or an email address
+
+
+def ask(tx: Tx, what: str, login: str) -> None:
+    """Queue a page's request (`what`: USERNAME, PASSWORD_RESET or VERIFICATION) for `answer`."""
+    if what not in _ANSWERS:
+        raise ValueError(f"Unknown recovery request {what!r}.")
+    outbox.enqueue(tx, outbox.RECOVERY, {"what": what, "login": login})
+
+
+def answer(tx: Tx, request: dict[str, Any]) -> None:
+    """Do what a queued request asks, for whoever it names (nothing for nobody)."""
+    what, login = request.get("what"), request.get("login")
+    if what in _ANSWERS and isinstance(login, str):
+        _ANSWERS[what](tx, login)
 
 
 def _reached(tx: Tx, login: str) -> User | None:
@@ -103,3 +124,10 @@ def reset_link_user(tx: Tx, token: str) -> User:
     user = tx.get(User, link.user_id)
     assert user is not None
     return user
+
+
+_ANSWERS = {
+    USERNAME: send_username,
+    PASSWORD_RESET: send_password_reset,
+    VERIFICATION: registration.resend_verification,
+}

@@ -2,8 +2,8 @@
 
 A registered account is "not enabled" until the person follows the link mailed to the address
 they gave. Registering with an address that already has an account creates nothing and mails that
-address instead, and the page says the same in both cases, so the form does not tell who has an
-account.
+address instead, and the page says the same in both cases, after the same work, so the form does
+not tell who has an account. (A taken username is said: SECURITY.md gives the reasons.)
 """
 
 from __future__ import annotations
@@ -74,6 +74,9 @@ def register(
     passwords.check_policy(password, user_name)
     owner = sign_in_names.find(tx, email)
     if owner is not None:
+        # Creating a user hashes its password, the slow part of registering: this answer spends
+        # the same time, so its timing does not tell that the address has an account either.
+        passwords.hash_password(password)
         outbox.enqueue_email(tx, owner, "account_exists")
         return None
     user = users.create_user(
@@ -104,7 +107,7 @@ def register(
 
 
 def _taken(tx: Tx, user_name: str) -> bool:
-    """Whether the username signs someone in, or is a userName already (one migration 0008
+    """Whether the username signs someone in, or is a userName already (one migration 0010
     withheld from signing in)."""
     if sign_in_names.find(tx, user_name) is not None:
         return True

@@ -69,7 +69,7 @@ def check(
 def claim(tx: Tx, user: User, before: Iterable[str] = ()) -> None:
     """Make the user hold the names its fields give it (`check`ed first), `before` being those
     it had: names new to it are taken and names it lost are given up. Names it keeps are left
-    as they are, so a name migration 0008 withheld stays withheld. A name taken meanwhile by a
+    as they are, so a name migration 0010 withheld stays withheld. A name taken meanwhile by a
     concurrent change is a Conflict (the primary key decides)."""
     before = frozenset(before)
     wanted = names_held(user)
@@ -165,7 +165,7 @@ def names_as_directory(actor: Actor) -> bool:
 def email_verified() -> ColumnElement[bool]:
     """SQL, of a user: whether Rollcall vouches for their primary address (the OIDC claim
     `email_verified`): it is verified, and it is theirs, a sign-in name they hold. An address
-    two users shared before migration 0008 is vouched for only in its holder's claims."""
+    two users shared before migration 0010 is vouched for only in its holder's claims."""
     return User.email_verified & exists().where(
         SignInName.name_ci == User.primary_email_ci, SignInName.user_id == User.id
     )

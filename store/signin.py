@@ -1,9 +1,11 @@
 """Checking a person's password at sign-in, with the states of SPEC §2 (FAQ 7, 8).
 
-The answer for an unknown login and for a wrong password is the same, and costs the same (a
-password hash is verified either way). Wrong passwords are counted in the database with one atomic
-update, so concurrent attempts lose no increment: the 6th wrong one in a row locks the user, and
-exactly one attempt sees the lock happen and queues the mail that says so.
+The answer for an unknown login, a wrong password and a locked account is the same, and costs the
+same (a password hash is verified either way): only the owner learns of a lock, by the mail that
+says so, so the page tells no one which logins exist, and a locked account's password is never
+checked, so guessing on past the lock learns nothing either. Wrong passwords are counted in the
+database with one atomic update, so concurrent attempts lose no increment: the 6th wrong one in a
+row locks the user, and exactly one attempt sees the lock happen and queues the mail.
 """
 
 from __future__ import annotations
@@ -19,21 +21,20 @@ from store.models import User
 LOCK_AFTER = 6  # "More than 5 wrong passwords in a row lock the account."
 
 MESSAGES = {
-    "invalid": "The username or password is not correct.",
+    "invalid": (
+        "The username or password is not correct. After 6 wrong passwords in a row an account "
+        "is locked: its owner gets an email, and Forgot Password unlocks it."
+    ),
     "not_enabled": (
         "This account is not enabled yet: follow the link in the verification email we sent. "
         "We can send the link again."
-    ),
-    "locked": (
-        "This account is locked after too many wrong passwords. "
-        "Reset your password (Forgot Password) to unlock it."
     ),
     "inactive": "This account has been deactivated. Ask a main contact of your organization.",
 }
 
 
 class SignInRefused(DomainError):
-    """Sign-in did not succeed; `reason` is one of invalid, not_enabled, locked, inactive."""
+    """Sign-in did not succeed; `reason` is one of invalid, not_enabled, inactive."""
 
     def __init__(self, reason: str, user: User | None = None) -> None:
         super().__init__(MESSAGES[reason])
@@ -53,10 +54,10 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
         raise SignInRefused("invalid")
     if user.locked_at is not None:
         passwords.verify_password(passwords.dummy_hash(), password)
-        raise SignInRefused("locked", user)
+        raise SignInRefused("invalid", user)  # the lock mail told the owner
     if not passwords.verify_password(user.password_hash or passwords.dummy_hash(), password):
         _count_failure(tx, user)
-        raise SignInRefused("locked" if user.locked_at else "invalid", user)
+        raise SignInRefused("invalid", user)
     if not user.email_verified:
         raise SignInRefused("not_enabled", user)
     if not user.active:

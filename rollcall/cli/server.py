@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from rollcall.cli.context import Context, pass_context, safe
@@ -13,16 +15,25 @@ from store import migrate
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option(
     "--workers",
-    default=0,
+    default=None,
     type=click.IntRange(0, 64),
-    help="Serve with gunicorn and this many worker processes (production). 0: development server.",
+    help="Serve with gunicorn and this many worker processes. 0: Flask's development server "
+    "(refused in production). Default: the development server in development, gunicorn with "
+    "2 x CPUs + 1 workers (at most 8) in production.",
 )
 @pass_context
-def serve(obj: Context, host: str, port: int, workers: int) -> None:
+def serve(obj: Context, host: str, port: int, workers: int | None) -> None:
     """Serve Rollcall over HTTP."""
     from rollcall.app import create_app  # the whole app: loaded only by the command serving it
 
     settings = obj.settings
+    if workers is None:
+        workers = 0 if settings.development else default_workers()
+    if workers == 0 and not settings.development:
+        raise click.ClickException(
+            "The development server is not for production: give --workers N (gunicorn), or "
+            f"leave --workers out for {default_workers()}."
+        )
     if not migrate.is_current(obj.database):
         raise click.ClickException(
             f"The database at {safe(obj.database_url)} is not up to date: "
@@ -36,6 +47,12 @@ def serve(obj: Context, host: str, port: int, workers: int) -> None:
     app = create_app(settings, obj.database)
     click.echo(f"Rollcall on http://{host}:{port}/ (development server; --workers for production)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def default_workers() -> int:
+    """gunicorn's advice for its sync workers, 2 x CPUs + 1, kept to 8: each worker holds its own
+    database connections."""
+    return min(2 * (os.cpu_count() or 1) + 1, 8)
 
 
 @click.group()
@@ -60,3 +77,4 @@ def demo(obj: Context) -> None:
     with obj.transaction() as tx:
         for line in load(tx):
             click.echo(line)
+    migrate.analyze(obj.database)

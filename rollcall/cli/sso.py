@@ -48,6 +48,11 @@ def client() -> None:
     help="The linked application this client is (e.g. icd10).",
 )
 @click.option("--first-party", is_flag=True, help="One of ours: no consent screen.")
+@click.option(
+    "--resource-server",
+    is_flag=True,
+    help="An API that may introspect every client's access tokens (needs no redirect URI).",
+)
 @pass_context
 def client_create(
     obj: Context,
@@ -61,6 +66,7 @@ def client_create(
     account_name: str | None,
     application_key: str | None,
     first_party: bool,
+    resource_server: bool,
 ) -> None:
     """Register a client; its secret is printed once."""
     with obj.transaction() as tx:
@@ -79,6 +85,7 @@ def client_create(
             if application_key
             else None,
             first_party=first_party,
+            resource_server=resource_server,
         )
         click.echo(f"client_id: {created.client_id}")
         if secret is not None:
@@ -92,6 +99,8 @@ def client_list(obj: Context) -> None:
     with obj.transaction() as tx:
         for c in clients.all_clients(tx):
             kind = "public" if c.public else "confidential"
+            if c.resource_server:
+                kind += ", resource server"
             click.echo(f"{c.client_id}  {c.name}  {kind}  {' '.join(c.scopes)}")
 
 

@@ -91,7 +91,8 @@ def mail() -> None:
 @loop_options
 @pass_context
 def mail_send(obj: Context, once: bool, interval: float) -> None:
-    """Deliver queued mails over SMTP (ROLLCALL_SMTP_URL); failures are retried later."""
+    """Answer queued recovery requests, deliver queued mails over SMTP (ROLLCALL_SMTP_URL);
+    failures are retried later."""
     from rollcall.mail import deliver_pending  # loaded by the command using it, as the app
 
     settings = obj.settings

@@ -173,6 +173,48 @@ def test_serve_answers_health_checks(db, database_url, workers):
         process.wait(timeout=30)
 
 
+def _production_env() -> dict[str, str]:
+    env = {k: v for k, v in clean_env().items() if k != "ROLLCALL_PASSWORD_HASHING"}
+    return env | {
+        "ROLLCALL_ENV": "production",
+        "ROLLCALL_SECRET_KEY": "s" * 40,
+        "ROLLCALL_ISSUER": "https://id.example.com",
+    }
+
+
+def test_serve_in_production_runs_gunicorn_not_the_development_server(db, database_url, tmp_path):
+    """The probe: `rollcall serve` in production without --workers ran Flask's development
+    server. Now it is gunicorn, and asking for the development server is refused."""
+    refused = subprocess.run(
+        [*ROLLCALL, "--database", database_url, "serve", "--workers", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_production_env(),
+    )
+    assert refused.returncode == 1 and "not for production" in refused.stderr
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [*ROLLCALL, "--database", database_url, "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            text=True,
+            env=_production_env(),
+        )
+        try:
+            body = wait_for(f"http://127.0.0.1:{port}/healthz", process)
+            assert b'"status":"ok"' in body.replace(b" ", b"")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    said = log.read_text()
+    assert "Starting gunicorn" in said and "Booting worker" in said, said
+    assert "development server" not in said.lower()
+
+
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path):
     result = run(f"sqlite:///{tmp_path / 'fresh.db'}", "serve", "--port", str(free_port()))
     assert result.returncode == 1

@@ -42,6 +42,8 @@ def post_form(client: Any, path: str, data: dict[str, str], ip: str = "127.0.0.1
 
 
 def mails(db: Database) -> int:
+    """Mails queued, once the senders have answered what the pages asked (after responding)."""
+    senders.wait()
     with db.transaction(write=False) as tx:
         return tx.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "email")

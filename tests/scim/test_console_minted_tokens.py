@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from rollcall import senders
 from rollcall.web.limits import limiter
 from store import credentials, users
 from store.actors import Actor, Door
@@ -46,6 +47,8 @@ def new_address(value: str) -> dict[str, Any]:
 
 
 def mails(db: Any) -> list[tuple[str, str]]:
+    """Mails queued, once the senders have answered what the pages asked (after responding)."""
+    senders.wait()
     with db.transaction(write=False) as tx:
         sent = tx.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).all()
         return [(m.payload["template"], m.payload["to"]) for m in sent]
@@ -164,7 +167,15 @@ def test_an_address_changed_by_a_token_is_announced_and_confirmed_first(
     refused = sign_in(app, "eve", PASSWORD)
     assert refused.status_code == 400 and "not enabled" in refused.text
     with db.transaction(write=False) as tx:
-        confirm = tx.scalars(select(OutboxMessage)).all()[-1].payload["link"]
+        confirm = (
+            tx.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "email")
+                .order_by(OutboxMessage.id.desc())
+            )
+            .first()
+            .payload["link"]
+        )
     assert submit(app.test_client(), confirm, {}).status_code == 200  # the link's button
     assert sign_in(app, "eve@elsewhere.example", PASSWORD).status_code == 302
     submit(app.test_client(), "/forgot-password", {"login": "eve@elsewhere.example"})

@@ -49,6 +49,16 @@ class TestUniqueness:
             body = error(response, 409, "uniqueness")
             assert "already taken" in body["detail"]
 
+    def test_a_user_name_in_another_unicode_form_is_409(self, scim):
+        """Compared by NFKC and case folding: fullwidth letters, or e + combining acute."""
+        scim.create_user("amanda")
+        scim.create_user("ren\u00e9")
+        for name in ("\uff41\uff4d\uff41\uff4e\uff44\uff41", "RENE\u0301"):
+            response = scim.post("/Users", {"schemas": [USER], "userName": name})
+            error(response, 409, "uniqueness")
+        found = scim.get("/Users", query_string={"filter": 'userName eq "\uff21MANDA"'})
+        assert [u["userName"] for u in found.get_json()["Resources"]] == ["amanda"]
+
     def test_user_names_are_unique_across_accounts(self, scim, make_account, make_user):
         make_user(make_account(name="Elsewhere"), "taken.elsewhere")
         response = scim.post("/Users", {"schemas": [USER], "userName": "Taken.Elsewhere"})
@@ -89,6 +99,12 @@ class TestInvalidValue:
             {"schemas": [USER], "userName": "x" * 300},
             {"schemas": [USER], "userName": "q", "active": "maybe"},
             {"schemas": [USER], "userName": "q", "emails": [{"value": "not-an-email"}]},
+            # Each has an @ but is no address a mail server takes (a real parser reads them).
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "a@@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "two words@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "x@nodot"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "a..b@example.com"}]},
+            {"schemas": [USER], "userName": "q", "emails": [{"value": "<a@example.com>"}]},
             {"schemas": [USER], "userName": "q", COMMUNITY: {"profile": "optimization"}},
         ],
     )

@@ -18,14 +18,19 @@ def refusal(response: Any) -> str:
     return response.text
 
 
+def same_page(page: str, *logins: str) -> str:
+    """A refusal page without what differs by request: the login echoed, the CSRF token."""
+    for login in logins:
+        page = page.replace(f'value="{login}"', "")
+    return re.sub(r'value="[^"]{40,}"', "", page)
+
+
 def test_unknown_user_and_wrong_password_get_the_same_answer(provider: Any) -> None:
     browser = Browser(provider.base)
     unknown = refusal(browser.sign_in("nobody", PASSWORD))
     wrong = refusal(browser.sign_in("ada", "wrong password here"))
     assert "The username or password is not correct." in unknown
-    strip = lambda page: page.replace('value="nobody"', "").replace('value="ada"', "")  # noqa: E731
-    no_tokens = lambda page: re.sub(r'value="[^"]{40,}"', "", strip(page))  # noqa: E731
-    assert no_tokens(unknown) == no_tokens(wrong)
+    assert same_page(unknown, "nobody") == same_page(wrong, "ada")
 
 
 def test_sign_in_by_email_sets_a_secure_session_cookie(provider: Any) -> None:
@@ -48,15 +53,27 @@ def test_home_offers_my_account_only_to_main_contacts(provider: Any) -> None:
 
 def test_the_sixth_wrong_password_locks_and_mails(provider: Any) -> None:
     browser = Browser(provider.base)
-    for attempt in range(5):
+    for attempt in range(6):
         assert "not correct" in refusal(browser.sign_in("bob", f"wrong password {attempt}"))
-    locked = refusal(browser.sign_in("bob", "wrong password 6"))
-    assert "locked" in locked and "/forgot-password" in locked
-    assert "locked" in refusal(browser.sign_in("bob", PASSWORD))  # even the right one now
+    right = refusal(browser.sign_in("bob", PASSWORD))  # even the right one now: locked
+    assert "not correct" in right and "/forgot-password" in right
     with provider.db.transaction(write=False) as tx:
+        assert tx.get(User, provider.bob.id).locked_at is not None
         queued = tx.scalars(select(OutboxMessage)).all()
         mails = [m for m in queued if m.payload.get("template") == "account_locked"]
         assert len(mails) == 1 and mails[0].payload["to"] == "bob@example.test"
+
+
+def test_a_locked_account_answers_as_an_unknown_login_does(provider: Any) -> None:
+    """Issue #19 item 7: six wrong passwords for an existing login, six for an unknown one, then
+    a seventh for each: the pages are the same (the lock mail tells the owner, nobody else)."""
+    pages: dict[str, list[str]] = {"bob": [], "nobody": []}
+    for login, seen in pages.items():
+        browser = Browser(provider.base)
+        for attempt in range(7):
+            seen.append(same_page(refusal(browser.sign_in(login, f"wrong {attempt}")), login))
+    assert pages["bob"] == pages["nobody"]
+    assert len(set(pages["bob"])) == 1
 
 
 def test_a_correct_password_resets_the_count(provider: Any) -> None:

@@ -9,8 +9,8 @@ import jwt as pyjwt
 import requests
 
 from sso import claims
-from store import outbox, registration, users
-from tests.oidc import code_for, signed_in, tokens_for
+from store import clients, outbox, registration, users
+from tests.oidc import RelyingParty, code_for, signed_in, tokens_for
 
 
 def test_refresh_rotates_and_a_reused_token_revokes_the_family(provider: Any) -> None:
@@ -74,6 +74,29 @@ def test_introspection_needs_client_authentication(provider: Any) -> None:
     assert public.status_code == 401
 
 
+def test_introspection_is_for_the_token_audience_and_resource_servers(
+    provider: Any, operator: Any
+) -> None:
+    """The probe: any confidential client could introspect anyone's token and learn whose it
+    is. Now only the client a token was issued to, and clients registered as resource servers
+    (for access tokens), are told; anyone else hears what a dead token says."""
+    tokens = tokens_for(provider, "openid email offline_access")
+    with provider.db.transaction() as tx:
+        api, api_secret = clients.create_client(
+            tx, operator, name="Claims API", resource_server=True
+        )
+    resource_server = RelyingParty(provider.base, api.client_id, api_secret, "")
+    stranger = provider.machine  # confidential, but the token was not issued to it
+
+    assert stranger.introspect(tokens["access_token"]) == {"active": False}
+    assert stranger.introspect(tokens["refresh_token"]) == {"active": False}
+    described = resource_server.introspect(tokens["access_token"])
+    assert described["active"] is True and described["username"] == "ada"
+    assert described["aud"] == provider.first_party.client_id
+    assert resource_server.introspect(tokens["refresh_token"]) == {"active": False}
+    assert provider.first_party.introspect(tokens["refresh_token"])["active"] is True
+
+
 def test_client_credentials_give_a_scim_token_for_the_bound_account(provider: Any) -> None:
     machine = provider.machine
     response = machine.token(grant_type="client_credentials", scope="scim")
@@ -82,7 +105,7 @@ def test_client_credentials_give_a_scim_token_for_the_bound_account(provider: An
     assert token["scope"] == "scim" and "refresh_token" not in token
     assert token["token_type"] == "Bearer" and token["expires_in"] == 600
     assert token["access_token"].count(".") == 0  # opaque: read by Rollcall's SCIM API alone
-    described = provider.first_party.introspect(token["access_token"])
+    described = machine.introspect(token["access_token"])
     assert described["active"] and described["client_id"] == machine.client_id
     assert described["sub"] == machine.client_id and described["scope"] == "scim"
     assert described["account_id"] == str(provider.account.id)

@@ -137,3 +137,14 @@ def test_cli_registers_a_client_and_rotates_keys(db, database_url):
     assert rotated.returncode == 0 and rotated.stdout.startswith("new key ")
     listed = run(database_url, "keys", "list")
     assert rotated.stdout.split()[2] in listed.stdout
+
+
+@pytest.mark.slow  # `rollcall` commands run as processes
+def test_cli_registers_a_resource_server(db, database_url):
+    """An API that introspects access tokens: confidential, and needs no redirect URI."""
+    result = run(database_url, "client", "create", "--name", "Claims API", "--resource-server")
+    assert result.returncode == 0, result.stderr
+    assert "client_secret: " in result.stdout
+    assert "confidential, resource server" in run(database_url, "client", "list").stdout
+    public = run(database_url, "client", "create", "--name", "Y", "--resource-server", "--public")
+    assert public.returncode == 1 and "must be confidential" in public.stderr

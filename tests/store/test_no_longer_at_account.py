@@ -134,8 +134,8 @@ def test_whoever_stops_being_a_main_contact_ends_the_tokens_they_minted(
             assert tx.get(ProvisioningCredential, minted.id).revoked_at is not None
 
 
-def test_migration_0009_names_the_makers_and_ends_what_former_main_contacts_minted(tmp_path):
-    """Tokens minted before 0009 learn their maker from the audit trail; those of a maker who
+def test_migration_0011_names_the_makers_and_ends_what_former_main_contacts_minted(tmp_path):
+    """Tokens minted before 0011 learn their maker from the audit trail; those of a maker who
     is no main contact any more are revoked, the operator's and support's stay."""
     configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
     if configured.startswith(("postgresql", "postgres:")):
@@ -145,7 +145,7 @@ def test_migration_0009_names_the_makers_and_ends_what_former_main_contacts_mint
     with scratch as url:
         database = Database(url)
         try:
-            migrate.upgrade(database, "0008")
+            migrate.upgrade(database, "0010")
             account = uuid.uuid4()
             people = {  # user name: (profile, no longer at account, support)
                 "stays.main": ("main", False, False),

@@ -224,3 +224,25 @@ def test_mail_send_command_delivers_what_is_due(
     assert "sent 1 mail" in result.stdout
     with db.transaction(write=False) as tx:
         assert tx.scalar(select(OutboxMessage.sent_at)) is not None
+
+
+def test_the_mail_sender_answers_recovery_requests_and_forgets_the_login(
+    db: Database, make_user: Callable[..., User], smtp_server: tuple[str, Mailbox], mailbox: Mailbox
+) -> None:
+    """Pages queue what was asked (recovery.ask); the sender finds whom it names, mails them,
+    and keeps no trace of the login typed, known or not."""
+    make_user(None, "asked.for", emails=[{"value": "asked@example.com", "primary": True}])
+    with db.transaction() as tx:
+        recovery.ask(tx, recovery.PASSWORD_RESET, "asked.for")
+        recovery.ask(tx, recovery.PASSWORD_RESET, "nobody.known")
+        recovery.ask(tx, recovery.USERNAME, "asked@example.com")
+    settings = Settings(database_url=db.url, smtp_url=smtp_server[0], base_url="https://id.test")
+    assert deliver_pending(db, settings) == 2
+    assert mailbox.wait_for("asked@example.com", "Reset your").link("/reset/")
+    assert "asked.for" in mailbox.wait_for("asked@example.com", "username").text
+    with db.transaction(write=False) as tx:
+        requests = tx.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == outbox.RECOVERY)
+        ).all()
+    assert len(requests) == 3 and all(r.sent_at is not None for r in requests)
+    assert all("login" not in r.payload for r in requests)

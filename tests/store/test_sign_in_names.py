@@ -1,5 +1,5 @@
 """Sign-in names (SPEC §1 Users: sign-in names are unambiguous), asked of `store`: a login reaches
-at most one person, whichever door wrote the names, and migration 0008 settles the names that
+at most one person, whichever door wrote the names, and migration 0010 settles the names that
 were shared before it."""
 
 from __future__ import annotations
@@ -195,8 +195,8 @@ class TestMailReachesTheHolder:
         assert sent == ["verify_email", "verify_email"]
 
 
-def test_migration_0008_gives_each_shared_name_to_one_user_and_keeps_every_row(tmp_path):
-    """Before 0008 two users could share an address, and a username could be someone else's
+def test_migration_0010_gives_each_shared_name_to_one_user_and_keeps_every_row(tmp_path):
+    """Before 0010 two users could share an address, and a username could be someone else's
     address: the owner of a verified address wins, then the username, then the oldest."""
     configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
     if configured.startswith(("postgresql", "postgres:")):

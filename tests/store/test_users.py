@@ -531,3 +531,38 @@ def test_a_write_refused_for_a_vanished_row_is_no_user_name_clash(db, enterprise
         tx.rollback()
     assert refused.value.field != "user_name"
     assert "taken" not in refused.value.message
+
+
+class TestEmailAddresses:
+    """Addresses are read by a real parser (email-validator) in store.validation.clean_email, the
+    one check every door's addresses go through."""
+
+    @pytest.mark.parametrize(
+        "address",
+        [
+            "a@@example.com",
+            "two words@example.com",
+            "x@nodot",
+            "a..b@example.com",
+            ".a@example.com",
+            "<a@example.com>",
+            "Ada <ada@example.com>",
+            '"quoted"@example.com',
+            "a@[192.0.2.1]",
+            "a@example.com\u202e",
+            "a@corp.local",
+            "@example.com",
+        ],
+    )
+    def test_what_only_looks_like_an_address_is_refused(self, db, enterprise, make_user, address):
+        with pytest.raises(InvalidInput, match="is not an email address"):
+            make_user(enterprise.account, "refused", emails=[{"value": address}])
+        assert count(db, User, User.user_name == "refused") == 0
+
+    @pytest.mark.parametrize(
+        "address",
+        ["Ada.Lovelace+tag@Example.COM", "rené@exämple.com", "ada@example.test", "o'neil@ex.org"],
+    )
+    def test_real_addresses_are_kept_as_written(self, enterprise, make_user, address):
+        user = make_user(enterprise.account, emails=[{"value": f"  {address} "}])
+        assert user.primary_email == address

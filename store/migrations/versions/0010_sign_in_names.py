@@ -20,8 +20,8 @@ in their claims); each such user gets an audit event `user.sign_in_name_withheld
 name, so support can find them and rename them or change their address. They still sign in with
 their other name when they hold it.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 09:00:00.000000
 """
 
@@ -35,8 +35,8 @@ from sqlalchemy.dialects import postgresql
 
 import store.db
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

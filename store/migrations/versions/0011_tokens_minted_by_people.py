@@ -10,8 +10,8 @@ user or support staff in the console). A live token whose maker is no longer a m
 now, with an audit event `credential.revoked` saying why; support staff's tokens stay. Nothing is
 deleted.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07 11:00:00.000000
 """
 
@@ -25,8 +25,8 @@ from sqlalchemy.dialects import postgresql
 
 import store.db
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
