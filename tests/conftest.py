@@ -187,3 +187,19 @@ def scim(
 ) -> ScimClient:
     """The enterprise account's identity provider, holding a token named okta."""
     return scim_client(make_token(enterprise.account, "okta"))
+
+
+@pytest.fixture
+def unmigrated(tmp_path: Any) -> Iterator[Database]:
+    """A database of its own with no schema yet, for a test that migrates it step by step (a
+    migration's handling of rows an older schema allowed)."""
+    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
+    if configured.startswith(("postgresql", "postgres:")):
+        with scratch_database(configured, "rollcall_migration") as url:
+            database = Database(url)
+            yield database
+            database.dispose()
+        return
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    yield database
+    database.dispose()

@@ -4,9 +4,7 @@ the flag restores nothing by itself (issue #19, item 3)."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -14,7 +12,7 @@ from sqlalchemy import insert, select
 
 from store import applications, audit, credentials, migrate, rules, sso_sessions, users
 from store.actors import Actor, Door
-from store.db import Database, now, scratch_database
+from store.db import now
 from store.errors import Forbidden
 from store.models import Account, AuditEvent, ProvisioningCredential, SsoSession, User
 from store.profiles import counts_as_main_contact, permissions_of
@@ -134,102 +132,93 @@ def test_whoever_stops_being_a_main_contact_ends_the_tokens_they_minted(
             assert tx.get(ProvisioningCredential, minted.id).revoked_at is not None
 
 
-def test_migration_0011_names_the_makers_and_ends_what_former_main_contacts_minted(tmp_path):
+def test_migration_0011_names_the_makers_and_ends_what_former_main_contacts_minted(unmigrated):
     """Tokens minted before 0011 learn their maker from the audit trail; those of a maker who
     is no main contact any more are revoked, the operator's and support's stay."""
-    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
-    if configured.startswith(("postgresql", "postgres:")):
-        scratch = scratch_database(configured, "rollcall_migration")
-    else:
-        scratch = nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
-    with scratch as url:
-        database = Database(url)
-        try:
-            migrate.upgrade(database, "0010")
-            account = uuid.uuid4()
-            people = {  # user name: (profile, no longer at account, support)
-                "stays.main": ("main", False, False),
-                "left.main": ("main", True, False),
-                "staff": (None, False, True),
-            }
-            ids = {name: uuid.uuid4() for name in [*people, "deleted.main"]}
-            tokens = {name: uuid.uuid4() for name in [*ids, "operator"]}
-            with database.engine.begin() as conn:
+    database = unmigrated
+    migrate.upgrade(database, "0010")
+    account = uuid.uuid4()
+    people = {  # user name: (profile, no longer at account, support)
+        "stays.main": ("main", False, False),
+        "left.main": ("main", True, False),
+        "staff": (None, False, True),
+    }
+    ids = {name: uuid.uuid4() for name in [*people, "deleted.main"]}
+    tokens = {name: uuid.uuid4() for name in [*ids, "operator"]}
+    with database.engine.begin() as conn:
+        conn.execute(
+            insert(Account.__table__).values(
+                id=account,
+                name="A",
+                name_ci="a",
+                kind="enterprise",
+                entitlements=[],
+                us_only_support=False,
+                created_at=now(),
+                modified_at=now(),
+            )
+        )
+        for name, (profile, gone, staff) in people.items():
+            conn.execute(
+                insert(User.__table__).values(
+                    id=ids[name],
+                    account_id=None if staff else account,
+                    user_name=name,
+                    user_name_ci=name,
+                    addresses=[],
+                    other_attributes={},
+                    active=True,
+                    profile=profile,
+                    is_support=staff,
+                    no_longer_at_account=gone,
+                    preferred_contact_method="email",
+                    email_verified=True,
+                    failed_logins=0,
+                    version=1,
+                    created_at=now(),
+                    modified_at=now(),
+                )
+            )
+        for name, token_id in tokens.items():
+            conn.execute(
+                insert(ProvisioningCredential.__table__).values(
+                    id=token_id,
+                    account_id=account,
+                    is_support=False,
+                    name=name,
+                    token_hash=name,
+                    token_hint="rc_",
+                    created_at=now(),
+                )
+            )
+            if name != "operator":
                 conn.execute(
-                    insert(Account.__table__).values(
-                        id=account,
-                        name="A",
-                        name_ci="a",
-                        kind="enterprise",
-                        entitlements=[],
-                        us_only_support=False,
-                        created_at=now(),
-                        modified_at=now(),
+                    insert(AuditEvent.__table__).values(
+                        at=now(),
+                        actor_type="support" if name == "staff" else "user",
+                        actor_id=str(ids[name]),
+                        actor_label=name,
+                        door="portal",
+                        action="credential.created",
+                        account_id=account,
+                        target_type="credential",
+                        target_id=str(token_id),
+                        changes={},
                     )
                 )
-                for name, (profile, gone, staff) in people.items():
-                    conn.execute(
-                        insert(User.__table__).values(
-                            id=ids[name],
-                            account_id=None if staff else account,
-                            user_name=name,
-                            user_name_ci=name,
-                            addresses=[],
-                            other_attributes={},
-                            active=True,
-                            profile=profile,
-                            is_support=staff,
-                            no_longer_at_account=gone,
-                            preferred_contact_method="email",
-                            email_verified=True,
-                            failed_logins=0,
-                            version=1,
-                            created_at=now(),
-                            modified_at=now(),
-                        )
-                    )
-                for name, token_id in tokens.items():
-                    conn.execute(
-                        insert(ProvisioningCredential.__table__).values(
-                            id=token_id,
-                            account_id=account,
-                            is_support=False,
-                            name=name,
-                            token_hash=name,
-                            token_hint="rc_",
-                            created_at=now(),
-                        )
-                    )
-                    if name != "operator":
-                        conn.execute(
-                            insert(AuditEvent.__table__).values(
-                                at=now(),
-                                actor_type="support" if name == "staff" else "user",
-                                actor_id=str(ids[name]),
-                                actor_label=name,
-                                door="portal",
-                                action="credential.created",
-                                account_id=account,
-                                target_type="credential",
-                                target_id=str(token_id),
-                                changes={},
-                            )
-                        )
-            migrate.upgrade(database)
-            with database.engine.connect() as conn:
-                found = conn.execute(
-                    select(
-                        ProvisioningCredential.name,
-                        ProvisioningCredential.minted_by_user_id,
-                        ProvisioningCredential.revoked_at,
-                    )
-                ).all()
-            assert {name: (maker, ended is not None) for name, maker, ended in found} == {
-                "stays.main": (ids["stays.main"], False),
-                "left.main": (ids["left.main"], True),
-                "deleted.main": (ids["deleted.main"], True),
-                "staff": (ids["staff"], False),
-                "operator": (None, False),
-            }
-        finally:
-            database.dispose()
+    migrate.upgrade(database)
+    with database.engine.connect() as conn:
+        found = conn.execute(
+            select(
+                ProvisioningCredential.name,
+                ProvisioningCredential.minted_by_user_id,
+                ProvisioningCredential.revoked_at,
+            )
+        ).all()
+    assert {name: (maker, ended is not None) for name, maker, ended in found} == {
+        "stays.main": (ids["stays.main"], False),
+        "left.main": (ids["left.main"], True),
+        "deleted.main": (ids["deleted.main"], True),
+        "staff": (ids["staff"], False),
+        "operator": (None, False),
+    }

@@ -4,9 +4,7 @@ were shared before it."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -15,7 +13,7 @@ from sqlalchemy import insert, select
 from store import migrate, recovery, registration, self_service, sign_in_names, users
 from store.actors import Actor, ActorType, Door
 from store.credentials import AccountRow
-from store.db import Database, now, scratch_database
+from store.db import Database, now
 from store.errors import Conflict, InvalidInput
 from store.models import AuditEvent, OutboxMessage, SignInName, User, UserEmail
 
@@ -195,84 +193,73 @@ class TestMailReachesTheHolder:
         assert sent == ["verify_email", "verify_email"]
 
 
-def test_migration_0010_gives_each_shared_name_to_one_user_and_keeps_every_row(tmp_path):
+def test_migration_0010_gives_each_shared_name_to_one_user_and_keeps_every_row(unmigrated):
     """Before 0010 two users could share an address, and a username could be someone else's
     address: the owner of a verified address wins, then the username, then the oldest."""
-    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
-    if configured.startswith(("postgresql", "postgres:")):
-        scratch = scratch_database(configured, "rollcall_migration")
-    else:
-        scratch = nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
-    with scratch as url:
-        database = Database(url)
-        try:
-            migrate.upgrade(database, "0007")
-            names = ("chyrece", "squatter", "a.first", "b.second", "unverified", "upn")
-            ids = {name: uuid.uuid4() for name in names}
-            rows = [  # userName, primary address, verified
-                ("chyrece", "chyrece@x.test", True),
-                ("CHYRECE@X.TEST", "squatter@y.test", True),  # took chyrece's address
-                ("a.first", "shared@x.test", True),  # two accounts' users, one address
-                ("b.second", "shared@x.test", True),
-                ("unverified", "upn@corp.test", False),
-                ("upn@corp.test", "mail@corp.test", True),  # a userPrincipalName
-            ]
-            with database.engine.begin() as conn:
-                for n, (name, (user_name, mail, verified)) in enumerate(
-                    zip(names, rows, strict=True)
-                ):
-                    conn.execute(
-                        insert(User.__table__).values(
-                            id=ids[name],
-                            user_name=user_name,
-                            user_name_ci=user_name.casefold(),
-                            primary_email_ci=mail,
-                            given_name_ci="",
-                            family_name_ci="",
-                            addresses=[],
-                            other_attributes={},
-                            active=True,
-                            is_support=False,
-                            no_longer_at_account=False,
-                            preferred_contact_method="email",
-                            email_verified=verified,
-                            failed_logins=0,
-                            version=1,
-                            created_at=now().replace(year=2020 + n),
-                            modified_at=now(),
-                        )
-                    )
-                    conn.execute(
-                        insert(UserEmail.__table__).values(
-                            user_id=ids[name], position=0, value=mail, value_ci=mail, primary=True
-                        )
-                    )
-            migrate.upgrade(database)
-            with database.engine.connect() as conn:
-                held = dict(conn.execute(select(SignInName.name_ci, SignInName.user_id)).all())
-                withheld = conn.execute(
-                    select(AuditEvent.target_id, AuditEvent.changes).where(
-                        AuditEvent.action == "user.sign_in_name_withheld"
-                    )
-                ).all()
-                kept = conn.execute(select(UserEmail.value_ci)).scalars().all()
-            by = {user_id: name for name, user_id in ids.items()}
-            assert {name: by[user_id] for name, user_id in held.items()} == {
-                "chyrece": "chyrece",
-                "chyrece@x.test": "chyrece",
-                "squatter@y.test": "squatter",
-                "a.first": "a.first",
-                "shared@x.test": "a.first",
-                "b.second": "b.second",
-                "unverified": "unverified",
-                "upn@corp.test": "upn",
-                "mail@corp.test": "upn",
-            }
-            assert sorted((by[uuid.UUID(t)], c["name"]) for t, c in withheld) == [
-                ("b.second", "shared@x.test"),
-                ("squatter", "chyrece@x.test"),
-                ("unverified", "upn@corp.test"),
-            ]
-            assert len(kept) == len(rows)  # every address is still there
-        finally:
-            database.dispose()
+    database = unmigrated
+    migrate.upgrade(database, "0007")
+    names = ("chyrece", "squatter", "a.first", "b.second", "unverified", "upn")
+    ids = {name: uuid.uuid4() for name in names}
+    rows = [  # userName, primary address, verified
+        ("chyrece", "chyrece@x.test", True),
+        ("CHYRECE@X.TEST", "squatter@y.test", True),  # took chyrece's address
+        ("a.first", "shared@x.test", True),  # two accounts' users, one address
+        ("b.second", "shared@x.test", True),
+        ("unverified", "upn@corp.test", False),
+        ("upn@corp.test", "mail@corp.test", True),  # a userPrincipalName
+    ]
+    with database.engine.begin() as conn:
+        for n, (name, (user_name, mail, verified)) in enumerate(zip(names, rows, strict=True)):
+            conn.execute(
+                insert(User.__table__).values(
+                    id=ids[name],
+                    user_name=user_name,
+                    user_name_ci=user_name.casefold(),
+                    primary_email_ci=mail,
+                    given_name_ci="",
+                    family_name_ci="",
+                    addresses=[],
+                    other_attributes={},
+                    active=True,
+                    is_support=False,
+                    no_longer_at_account=False,
+                    preferred_contact_method="email",
+                    email_verified=verified,
+                    failed_logins=0,
+                    version=1,
+                    created_at=now().replace(year=2020 + n),
+                    modified_at=now(),
+                )
+            )
+            conn.execute(
+                insert(UserEmail.__table__).values(
+                    user_id=ids[name], position=0, value=mail, value_ci=mail, primary=True
+                )
+            )
+    migrate.upgrade(database)
+    with database.engine.connect() as conn:
+        held = dict(conn.execute(select(SignInName.name_ci, SignInName.user_id)).all())
+        withheld = conn.execute(
+            select(AuditEvent.target_id, AuditEvent.changes).where(
+                AuditEvent.action == "user.sign_in_name_withheld"
+            )
+        ).all()
+        kept = conn.execute(select(UserEmail.value_ci)).scalars().all()
+    by = {user_id: name for name, user_id in ids.items()}
+    assert {name: by[user_id] for name, user_id in held.items()} == {
+        "chyrece": "chyrece",
+        "chyrece@x.test": "chyrece",
+        "squatter@y.test": "squatter",
+        "a.first": "a.first",
+        "shared@x.test": "a.first",
+        "b.second": "b.second",
+        "unverified": "unverified",
+        "upn@corp.test": "upn",
+        "mail@corp.test": "upn",
+    }
+    assert sorted((by[uuid.UUID(t)], c["name"]) for t, c in withheld) == [
+        ("b.second", "shared@x.test"),
+        ("squatter", "chyrece@x.test"),
+        ("unverified", "upn@corp.test"),
+    ]
+    assert len(kept) == len(rows)  # every address is still there

@@ -4,10 +4,8 @@ folds the rows already there again and stops at names that would clash."""
 
 from __future__ import annotations
 
-import os
 import unicodedata
 import uuid
-from contextlib import nullcontext
 
 import pytest
 from hypothesis import given
@@ -15,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Uuid, column, insert, select, table
 
 from store import groups, migrate, sign_in_names
-from store.db import Database, now, scratch_database
+from store.db import now
 from store.errors import Conflict
 from store.models import User, UserEmail, fold
 
@@ -52,13 +50,6 @@ def test_sign_in_finds_the_user_whatever_form_the_name_is_typed_in(db, make_user
         assert sign_in_names.find(tx, RENE_NFD).id == rene.id
         assert sign_in_names.find(tx, FULLWIDTH_AMANDA) is None
         assert sign_in_names.find(tx, RENE_NFD.upper()).id == rene.id
-
-
-def _scratch(tmp_path):
-    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
-    if configured.startswith(("postgresql", "postgres:")):
-        return scratch_database(configured, "rollcall_migration")
-    return nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
 
 
 OLD_USERS = table(
@@ -107,52 +98,42 @@ def _old_user(conn, user_name: str, *, given_name: str = "", email: str | None =
     return user_id
 
 
-def test_migration_0008_folds_the_keys_of_existing_rows(tmp_path) -> None:
-    with _scratch(tmp_path) as url:
-        database = Database(url)
-        try:
-            migrate.upgrade(database, "0007")
-            with database.engine.begin() as conn:
-                _old_user(conn, "plain.ascii", email="Plain@Example.test")
-                _old_user(
-                    conn, RENE_NFD, given_name=FULLWIDTH_AMANDA, email=f"{RENE_NFD}@example.test"
-                )
-            migrate.upgrade(database)
-            with database.engine.connect() as conn:
-                rows = conn.execute(
-                    select(User.user_name_ci, User.given_name_ci, User.primary_email_ci)
-                ).all()
-                emails = set(conn.execute(select(UserEmail.value_ci)).scalars())
-            assert set(rows) == {
-                ("plain.ascii", "", "plain@example.test"),
-                (RENE_NFC, "amanda", f"{RENE_NFC}@example.test"),
-            }
-            assert emails == {"plain@example.test", f"{RENE_NFC}@example.test"}
-            assert migrate.is_current(database)
-        finally:
-            database.dispose()
+def test_migration_0008_folds_the_keys_of_existing_rows(unmigrated) -> None:
+    database = unmigrated
+    migrate.upgrade(database, "0007")
+    with database.engine.begin() as conn:
+        _old_user(conn, "plain.ascii", email="Plain@Example.test")
+        _old_user(conn, RENE_NFD, given_name=FULLWIDTH_AMANDA, email=f"{RENE_NFD}@example.test")
+    migrate.upgrade(database)
+    with database.engine.connect() as conn:
+        rows = conn.execute(
+            select(User.user_name_ci, User.given_name_ci, User.primary_email_ci)
+        ).all()
+        emails = set(conn.execute(select(UserEmail.value_ci)).scalars())
+    assert set(rows) == {
+        ("plain.ascii", "", "plain@example.test"),
+        (RENE_NFC, "amanda", f"{RENE_NFC}@example.test"),
+    }
+    assert emails == {"plain@example.test", f"{RENE_NFC}@example.test"}
+    assert migrate.is_current(database)
 
 
-def test_migration_0008_stops_at_names_that_would_clash(tmp_path) -> None:
+def test_migration_0008_stops_at_names_that_would_clash(unmigrated) -> None:
     """Two people whose names differ only in width: the upgrade changes nothing, names both, and
     leaves the choice of who is renamed to support."""
-    with _scratch(tmp_path) as url:
-        database = Database(url)
-        try:
-            migrate.upgrade(database, "0007")
-            with database.engine.begin() as conn:
-                _old_user(conn, "amanda")
-                _old_user(conn, FULLWIDTH_AMANDA)
-            with pytest.raises(Conflict) as refused:
-                migrate.upgrade(database)
-            assert "'amanda'" in refused.value.message
-            assert repr(FULLWIDTH_AMANDA) in refused.value.message
-            assert not migrate.is_current(database)
-            with database.engine.connect() as conn:
-                keys = set(conn.execute(select(User.user_name_ci)).scalars())
-            assert keys == {"amanda", FULLWIDTH_AMANDA}
-        finally:
-            database.dispose()
+    database = unmigrated
+    migrate.upgrade(database, "0007")
+    with database.engine.begin() as conn:
+        _old_user(conn, "amanda")
+        _old_user(conn, FULLWIDTH_AMANDA)
+    with pytest.raises(Conflict) as refused:
+        migrate.upgrade(database)
+    assert "'amanda'" in refused.value.message
+    assert repr(FULLWIDTH_AMANDA) in refused.value.message
+    assert not migrate.is_current(database)
+    with database.engine.connect() as conn:
+        keys = set(conn.execute(select(User.user_name_ci)).scalars())
+    assert keys == {"amanda", FULLWIDTH_AMANDA}
 
 
 def test_group_names_compare_by_the_same_key(db, enterprise) -> None:

@@ -3,9 +3,7 @@ search, tenancy, inactive matches, the quarterly review and the CSV export."""
 
 from __future__ import annotations
 
-import os
 import uuid
-from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -13,7 +11,7 @@ from sqlalchemy import Uuid, column, insert, select, table, text, update
 
 from store import accounts, exports, migrate, outbox, reviews, self_service, user_search, users
 from store.actors import Actor, Door
-from store.db import Database, now, scratch_database
+from store.db import now
 from store.errors import Forbidden, NotFound
 from store.models import Account, User, UserEmail
 
@@ -299,66 +297,57 @@ def test_the_email_sort_key_follows_every_change_of_emails(db, enterprise, scim,
     assert [u.user_name for u in by_email.users] == ["kim", "lee", "main.contact"]
 
 
-def test_migration_0006_fills_the_email_sort_key_from_existing_emails(tmp_path):
+def test_migration_0006_fills_the_email_sort_key_from_existing_emails(unmigrated):
     """Users already there when the column arrives get their primary (else first) address."""
-    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
-    if configured.startswith(("postgresql", "postgres:")):
-        scratch = scratch_database(configured, "rollcall_migration")
-    else:
-        scratch = nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
-    with scratch as url:
-        database = Database(url)
-        try:
-            migrate.upgrade(database, "0005")
-            ids = [uuid.uuid4() for _ in range(3)]
-            old_users = table(
-                "users",
-                *(column(n) for n in ("user_name", "user_name_ci", "addresses")),
-                *(column(n) for n in ("other_attributes", "active", "is_support")),
-                *(column(n) for n in ("no_longer_at_account", "preferred_contact_method")),
-                *(column(n) for n in ("email_verified", "failed_logins", "version")),
-                *(column(n) for n in ("created_at", "modified_at")),
-                column("id", Uuid),
+    database = unmigrated
+    migrate.upgrade(database, "0005")
+    ids = [uuid.uuid4() for _ in range(3)]
+    old_users = table(
+        "users",
+        *(column(n) for n in ("user_name", "user_name_ci", "addresses")),
+        *(column(n) for n in ("other_attributes", "active", "is_support")),
+        *(column(n) for n in ("no_longer_at_account", "preferred_contact_method")),
+        *(column(n) for n in ("email_verified", "failed_logins", "version")),
+        *(column(n) for n in ("created_at", "modified_at")),
+        column("id", Uuid),
+    )
+    emails = UserEmail.__table__
+    with database.engine.begin() as conn:
+        for i, user_id in enumerate(ids):
+            conn.execute(
+                insert(old_users).values(
+                    id=user_id,
+                    user_name=f"old{i}",
+                    user_name_ci=f"old{i}",
+                    addresses="[]",
+                    other_attributes="{}",
+                    active=True,
+                    is_support=False,
+                    no_longer_at_account=False,
+                    preferred_contact_method="email",
+                    email_verified=False,
+                    failed_logins=0,
+                    version=1,
+                    created_at=now(),
+                    modified_at=now(),
+                )
             )
-            emails = UserEmail.__table__
-            with database.engine.begin() as conn:
-                for i, user_id in enumerate(ids):
-                    conn.execute(
-                        insert(old_users).values(
-                            id=user_id,
-                            user_name=f"old{i}",
-                            user_name_ci=f"old{i}",
-                            addresses="[]",
-                            other_attributes="{}",
-                            active=True,
-                            is_support=False,
-                            no_longer_at_account=False,
-                            preferred_contact_method="email",
-                            email_verified=False,
-                            failed_logins=0,
-                            version=1,
-                            created_at=now(),
-                            modified_at=now(),
-                        )
-                    )
-                rows = [
-                    (ids[0], 0, "First@Zero.test", False),
-                    (ids[0], 1, "Primary@Zero.test", True),
-                    (ids[1], 0, "Only@One.test", False),
-                ]
-                for user_id, position, value, primary in rows:
-                    conn.execute(
-                        insert(emails).values(
-                            user_id=user_id,
-                            position=position,
-                            value=value,
-                            value_ci=value.casefold(),
-                            primary=primary,
-                        )
-                    )
-            migrate.upgrade(database)
-            with database.engine.connect() as conn:
-                keys = dict(conn.execute(select(User.user_name, User.primary_email_ci)).all())
-            assert keys == {"old0": "primary@zero.test", "old1": "only@one.test", "old2": ""}
-        finally:
-            database.dispose()
+        rows = [
+            (ids[0], 0, "First@Zero.test", False),
+            (ids[0], 1, "Primary@Zero.test", True),
+            (ids[1], 0, "Only@One.test", False),
+        ]
+        for user_id, position, value, primary in rows:
+            conn.execute(
+                insert(emails).values(
+                    user_id=user_id,
+                    position=position,
+                    value=value,
+                    value_ci=value.casefold(),
+                    primary=primary,
+                )
+            )
+    migrate.upgrade(database)
+    with database.engine.connect() as conn:
+        keys = dict(conn.execute(select(User.user_name, User.primary_email_ci)).all())
+    assert keys == {"old0": "primary@zero.test", "old1": "only@one.test", "old2": ""}
