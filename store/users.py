@@ -293,6 +293,10 @@ def update_user(
     if_match: IfMatch = None,
 ) -> User:
     """Change some fields; deactivation, activation and profile changes all come through here."""
+    if changes.get("no_longer_at_account"):
+        # Leaving takes the contact roles away: lock them before the user, as every change of
+        # roles does (`set_contact_roles`).
+        _lock_contact_roles(tx, get_user(tx, actor, user_id).account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
     clean = user_fields.normalize(tx, user, changes, pushed=actor.is_identity_provider)
@@ -402,6 +406,14 @@ def set_contact_roles(
     user = get_user(tx, actor, user_id)
     rules.ensure_manages(actor, user.account)
     wanted = _wanted_roles(user, roles)
+    if wanted and user.no_longer_at_account:
+        held = set(contact_roles_of(user))
+        if wanted - held:
+            raise Forbidden(
+                f"{user.user_name} is No Longer at Account: they hold no contact roles of the "
+                "account.",
+                field="contact_roles",
+            )
     role_groups = _lock_contact_roles(tx, user.account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
@@ -434,7 +446,7 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         user.managed_by = "identity_provider"
     changes = user_fields.assign(user, diff)
     if left:
-        changes |= _leave_account(tx, user)
+        changes |= _leave_account(tx, actor, user)
     if fold(old_address or "") != fold(user.primary_email or ""):
         changed_by = _changed_by(actor, user)
         changes |= sign_in_names.announce_change(tx, user, old_address, changed_by)
@@ -456,16 +468,21 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
     return user
 
 
-def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
+def _leave_account(tx: Tx, actor: Actor, user: User) -> dict[str, list[Any]]:
     """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
-    and token of theirs, and the account's application access (flagging back restores none of
-    it). Returns the audit form of what changed."""
+    and token of theirs, the account's application access, and the contact roles (whose mail
+    goes to their holders). Flagging back restores none of it. Returns the audit form of what
+    changed."""
     sessions.end_all(tx, user)
+    ended: dict[str, list[Any]] = {}
     granted = sorted(a.key for a in user.applications)
-    if not granted:
-        return {}
-    user.applications = []
-    return {"applications": [granted, []]}
+    if granted:
+        user.applications = []
+        ended["applications"] = [granted, []]
+    held = _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), set())
+    if held:
+        ended["contact_roles"] = [held, []]
+    return ended
 
 
 def _changed_by(actor: Actor, user: User) -> str:
