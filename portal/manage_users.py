@@ -54,6 +54,8 @@ GUIDE_SUPPORT = (
     "support at 855-657-4373."
 )
 STATUS_CODES = {NotFound: 404, Forbidden: 403, Conflict: 409}
+# The user lists, by their `status` parameter: people who left have a list of their own.
+LISTS = {"active": "Active Users", "inactive": "Inactive Users", "left": "No Longer at Account"}
 
 
 def actor() -> Actor:
@@ -121,7 +123,9 @@ def account(account_id: uuid.UUID) -> Any:
 @login_required
 def users_page(account_id: uuid.UUID) -> Any:
     args = request.args
-    active = args.get("status", "active") != "inactive"
+    status = args.get("status", "active")
+    status = status if status in LISTS else "active"
+    active = status == "active"
     with database().transaction(write=False) as tx:
         found = user_search.managed_account(tx, actor(), account_id)
         page = user_search.page_of_users(
@@ -129,6 +133,7 @@ def users_page(account_id: uuid.UUID) -> Any:
             actor(),
             account_id,
             active=active,
+            left=status == "left",
             search=args.get("q", "")[:200],
             sort=args.get("sort", user_search.DEFAULT_SORT),
             descending=args.get("dir") == "desc",
@@ -142,6 +147,8 @@ def users_page(account_id: uuid.UUID) -> Any:
         new_users_refused=rules.new_users_refused(actor(), found.kind),
         page=page,
         active=active,
+        status=status,
+        lists=LISTS,
         search=args.get("q", ""),
         review_due=review_due,
         form=ActionForm(),
@@ -229,7 +236,10 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
                     "the user follows it.",
                     "info",
                 )
-            return redirect(url_for(".users_page", account_id=account_id, q=user.user_name))
+            listed = "left" if form.no_longer_at_account.data else None
+            return redirect(
+                url_for(".users_page", account_id=account_id, q=user.user_name, status=listed)
+            )
     status = 400 if form.errors or form.form_errors else 200
     return render_template(
         "console/user_form.html",
