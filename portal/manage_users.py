@@ -224,11 +224,12 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
             with database().transaction() as tx:
                 new_email = _save(tx, form, user, options)
                 if activating:
-                    users.activate(tx, actor(), user.id)
+                    users.activate(tx, actor(), user.id, new_email=new_email)
         except DomainError as error:
             show_refusal(form, error, FORM_FIELDS)
         else:
-            done = "activated; a sign-in email is on its way" if activating else "saved"
+            to = f" to {new_email}" if new_email else ""
+            done = f"activated; a sign-in email is on its way{to}" if activating else "saved"
             flash(f"{user.user_name} was {done}.", "success")
             if new_email:
                 flash(
