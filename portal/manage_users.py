@@ -40,8 +40,10 @@ from store.errors import Conflict, DomainError, Forbidden, NotFound
 from store.models import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
+    PERMISSIONS,
     AccountKind,
     Profile,
+    allowed_profiles,
     default_profile,
 )
 
@@ -54,6 +56,17 @@ GUIDE_SUPPORT = (
     "support at 855-657-4373."
 )
 STATUS_CODES = {NotFound: 404, Forbidden: 403, Conflict: 409}
+# The guide's permission chart: each tab a profile may open, as the New User form explains it.
+TABS = (
+    ("my_account", "My Account: manage users, reset passwords, server info"),
+    ("cases", "Cases: view, submit and manage cases"),
+    ("mcs_assets", "MCS Assets: assets, channel report, purchased cases"),
+    ("known_issues", "Known Issues"),
+    ("knowledge", "Knowledge"),
+    ("ideas", "Ideas"),
+    ("training", "Training"),
+    ("chatter", "Chatter"),
+)
 # The user lists, by their `status` parameter: people who left have a list of their own.
 LISTS = {"active": "Active Users", "inactive": "Inactive Users", "left": "No Longer at Account"}
 
@@ -357,8 +370,26 @@ def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
         "managed": user is not None and user.externally_managed,
         "owner": rules.owner_name(user) if user is not None else None,
         "role_descriptions": CONTACT_ROLES,
+        "profile_chart": _profile_chart(kind),
+        "mcs_entitled": bool(account.entitlements),
         "guide_support": GUIDE_SUPPORT,
     }
+
+
+def _profile_chart(kind: AccountKind) -> dict[str, Any]:
+    """The permission chart of the profiles this account kind uses: per tab, per profile,
+    "Yes", "View only" or ""."""
+    profiles = allowed_profiles(kind)
+    rows = []
+    for tab, label in TABS:
+        marks = []
+        for profile in profiles:
+            granted = PERMISSIONS[profile]
+            marks.append(
+                "Yes" if tab in granted else "View only" if f"{tab}:view" in granted else ""
+            )
+        rows.append((label, marks))
+    return {"profiles": [DISPLAY_NAMES[p] for p in profiles], "rows": rows}
 
 
 def _choices(form: UserForm, options: dict[str, Any]) -> None:
