@@ -24,6 +24,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from markupsafe import Markup, escape
 
 from portal.console_forms import ActionForm, UserForm
 from portal.forms import options as choices
@@ -94,6 +95,14 @@ def profile_name(profile: str | None) -> str:
         return DISPLAY_NAMES[Profile(profile)]
     except (ValueError, KeyError):
         return profile
+
+
+@bp.app_template_filter()
+def breakable(text: str) -> Markup:
+    """An address or username that may wrap before its @ and dots (and after its hyphens, as
+    browsers do), never in the middle of a word."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace("@", "<wbr>@").replace(".", "<wbr>."))
 
 
 @bp.app_template_global()
