@@ -287,9 +287,10 @@ API_PATHS = (
 def outside_routes(exc: HTTPException) -> Any:
     """A wrong method or unknown path among the OAuth endpoints: an OAuth error, not a page."""
     if isinstance(exc, MethodNotAllowed):
-        allowed = " or ".join(exc.valid_methods or ())
-        response = jsonify(error="invalid_request", error_description=f"Use {allowed} here.")
-        response.headers["Allow"] = ", ".join(exc.valid_methods or ())
+        methods = sorted(exc.valid_methods or ())
+        named = " or ".join(m for m in methods if m not in ("HEAD", "OPTIONS"))
+        response = jsonify(error="invalid_request", error_description=f"Use {named} here.")
+        response.headers["Allow"] = ", ".join(methods)
     else:
         response = jsonify(error="not_found", error_description="No such endpoint.")
     response.status_code = exc.code or 404

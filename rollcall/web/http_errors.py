@@ -31,5 +31,5 @@ def page(exc: HTTPException) -> Any:
         (render_template("http_error.html", status=exc.code), exc.code)
     )
     if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+        response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     return response

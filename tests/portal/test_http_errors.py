@@ -32,6 +32,7 @@ def test_oauth_endpoints_answer_wrong_methods_in_json(app):
         response = app.test_client().get(path)
         assert response.status_code == 405, path
         assert response.json["error"] == "invalid_request"
-        assert response.headers["Allow"].startswith("POST")
+        assert "POST" in response.headers["Allow"].split(", ")
+        assert response.json["error_description"] == "Use POST here."
     missing = app.test_client().get("/.well-known/nothing-here")
     assert missing.status_code == 404 and missing.json["error"] == "not_found"
