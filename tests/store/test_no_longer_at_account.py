@@ -16,6 +16,7 @@ from store import (
     applications,
     audit,
     credentials,
+    groups,
     migrate,
     rules,
     sso_sessions,
@@ -25,7 +26,14 @@ from store import (
 from store.actors import Actor, Door
 from store.db import Database, now, scratch_database
 from store.errors import Forbidden
-from store.models import Account, AuditEvent, ProvisioningCredential, SsoSession, User
+from store.models import (
+    Account,
+    AuditEvent,
+    Group,
+    ProvisioningCredential,
+    SsoSession,
+    User,
+)
 from store.profiles import counts_as_main_contact, permissions_of
 
 
@@ -275,3 +283,17 @@ def test_people_who_left_are_listed_apart_active_or_not(db, enterprise, make_use
     assert listed(active=False) == set()
     assert listed(left=True) == {left.user_name, gone.user_name}
     assert listed(left=True, search="left.in") == {gone.user_name}
+
+
+def test_no_door_gives_a_person_who_left_a_contact_role(db, enterprise, make_user):
+    member = make_user(enterprise.account, "member")
+    flag(db, enterprise.actor, member)
+    with db.transaction(write=False) as tx:
+        role = tx.scalar(
+            select(Group).where(
+                Group.account_id == enterprise.account.id, Group.display_name == "IT Receiver"
+            )
+        )
+    for actor in (enterprise.actor, enterprise.okta):
+        with db.transaction() as tx, pytest.raises(Forbidden, match="member is No Longer"):
+            groups.add_members(tx, actor, role.id, [member.id])
