@@ -24,6 +24,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from markupsafe import Markup, escape
 
 from portal.console_forms import ActionForm, UserForm
 from portal.forms import options as choices
@@ -40,8 +41,10 @@ from store.errors import Conflict, DomainError, Forbidden, NotFound
 from store.models import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
+    PERMISSIONS,
     AccountKind,
     Profile,
+    allowed_profiles,
     default_profile,
 )
 
@@ -54,6 +57,19 @@ GUIDE_SUPPORT = (
     "support at 855-657-4373."
 )
 STATUS_CODES = {NotFound: 404, Forbidden: 403, Conflict: 409}
+# The guide's permission chart: each tab a profile may open, as the New User form explains it.
+TABS = (
+    ("my_account", "My Account: manage users, reset passwords, server info"),
+    ("cases", "Cases: view, submit and manage cases"),
+    ("mcs_assets", "MCS Assets: assets, channel report, purchased cases"),
+    ("known_issues", "Known Issues"),
+    ("knowledge", "Knowledge"),
+    ("ideas", "Ideas"),
+    ("training", "Training"),
+    ("chatter", "Chatter"),
+)
+# The user lists, by their `status` parameter: people who left have a list of their own.
+LISTS = {"active": "Active Users", "inactive": "Inactive Users", "left": "No Longer at Account"}
 
 
 def actor() -> Actor:
@@ -79,6 +95,14 @@ def profile_name(profile: str | None) -> str:
         return DISPLAY_NAMES[Profile(profile)]
     except (ValueError, KeyError):
         return profile
+
+
+@bp.app_template_filter()
+def breakable(text: str) -> Markup:
+    """An address or username that may wrap before its @ and dots (and after its hyphens, as
+    browsers do), never in the middle of a word."""
+    escaped = str(escape(text))
+    return Markup(escaped.replace("@", "<wbr>@").replace(".", "<wbr>."))
 
 
 @bp.app_template_global()
@@ -121,7 +145,9 @@ def account(account_id: uuid.UUID) -> Any:
 @login_required
 def users_page(account_id: uuid.UUID) -> Any:
     args = request.args
-    active = args.get("status", "active") != "inactive"
+    status = args.get("status", "active")
+    status = status if status in LISTS else "active"
+    active = status == "active"
     with database().transaction(write=False) as tx:
         found = user_search.managed_account(tx, actor(), account_id)
         page = user_search.page_of_users(
@@ -129,6 +155,7 @@ def users_page(account_id: uuid.UUID) -> Any:
             actor(),
             account_id,
             active=active,
+            left=status == "left",
             search=args.get("q", "")[:200],
             sort=args.get("sort", user_search.DEFAULT_SORT),
             descending=args.get("dir") == "desc",
@@ -142,6 +169,8 @@ def users_page(account_id: uuid.UUID) -> Any:
         new_users_refused=rules.new_users_refused(actor(), found.kind),
         page=page,
         active=active,
+        status=status,
+        lists=LISTS,
         search=args.get("q", ""),
         review_due=review_due,
         form=ActionForm(),
@@ -217,11 +246,12 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
             with database().transaction() as tx:
                 new_email = _save(tx, form, user, options)
                 if activating:
-                    users.activate(tx, actor(), user.id)
+                    users.activate(tx, actor(), user.id, new_email=new_email)
         except DomainError as error:
             show_refusal(form, error, FORM_FIELDS)
         else:
-            done = "activated; a sign-in email is on its way" if activating else "saved"
+            to = f" to {new_email}" if new_email else ""
+            done = f"activated; a sign-in email is on its way{to}" if activating else "saved"
             flash(f"{user.user_name} was {done}.", "success")
             if new_email:
                 flash(
@@ -229,7 +259,10 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
                     "the user follows it.",
                     "info",
                 )
-            return redirect(url_for(".users_page", account_id=account_id, q=user.user_name))
+            listed = "left" if form.no_longer_at_account.data else None
+            return redirect(
+                url_for(".users_page", account_id=account_id, q=user.user_name, status=listed)
+            )
     status = 400 if form.errors or form.form_errors else 200
     return render_template(
         "console/user_form.html",
@@ -346,8 +379,26 @@ def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
         "managed": user is not None and user.externally_managed,
         "owner": rules.owner_name(user) if user is not None else None,
         "role_descriptions": CONTACT_ROLES,
+        "profile_chart": _profile_chart(kind),
+        "mcs_entitled": bool(account.entitlements),
         "guide_support": GUIDE_SUPPORT,
     }
+
+
+def _profile_chart(kind: AccountKind) -> dict[str, Any]:
+    """The permission chart of the profiles this account kind uses: per tab, per profile,
+    "Yes", "View only" or ""."""
+    profiles = allowed_profiles(kind)
+    rows = []
+    for tab, label in TABS:
+        marks = []
+        for profile in profiles:
+            granted = PERMISSIONS[profile]
+            marks.append(
+                "Yes" if tab in granted else "View only" if f"{tab}:view" in granted else ""
+            )
+        rows.append((label, marks))
+    return {"profiles": [DISPLAY_NAMES[p] for p in profiles], "rows": rows}
 
 
 def _choices(form: UserForm, options: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from rollcall.web.limits import (
     RECOVERY_PER_ADDRESS,
     RECOVERY_PER_IP,
     REGISTER_PER_IP,
+    attempted,
+    count_attempt,
     limiter,
     named_login,
 )
@@ -26,10 +28,11 @@ FIELDS = {"emails": "email", "password": "password", "user_name": "user_name"}
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(REGISTER_PER_IP, methods=["POST"])
+@limiter.limit(REGISTER_PER_IP, methods=["POST"], deduct_when=attempted)
 def register() -> Any:
     form = RegisterForm()
     if form.validate_on_submit():
+        count_attempt()  # a form sent back for its own mistakes is no attempt
         fields = dict(FIELDS)
         if form.choice.data == registration.Choice.CSC_MEMBER:
             fields["password"] = "csc_password"

@@ -12,11 +12,12 @@ from rollcall.headers import add_security_headers
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from rollcall.web import database as web_database
+from rollcall.web import http_errors, limits, unavailable
 from rollcall.web import input as web_input
-from rollcall.web import limits, unavailable
 from rollcall.web.dispatch import Dispatcher, Route
 from scim import blueprint as scim_door
 from scim import plain_users
+from sso import blueprint as sso_blueprint
 from sso import door as sso_door
 from store.db import Database
 
@@ -53,6 +54,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     limits.init_app(app, settings.ratelimit_url, unlimited=(scim_door.bp.name, health_bp.name))
     web_input.init_app(app, exempt=(scim_door.bp.name, health_bp.name))
     unavailable.init_app(app)  # the site's page; SCIM and OAuth answer in their own formats
+    http_errors.init_app(
+        app,
+        {
+            scim_door.PATHS: scim_door.outside_routes,
+            sso_blueprint.API_PATHS: sso_blueprint.outside_routes,
+        },
+    )
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]

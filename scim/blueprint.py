@@ -109,10 +109,10 @@ _route("/Schemas", discovery.schemas, ["GET"])
 _route("/Schemas/<path:uri>", discovery.schema, ["GET"])
 
 
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-def _outside_routes(exc: HTTPException) -> Any:
-    """Unknown paths and methods under /scim/v2 still answer with a SCIM Error."""
-    if request.path.startswith(bp.url_prefix or "/scim/v2"):
-        return responses.from_exception(exc)
-    return exc
+PATHS = (bp.url_prefix or "/scim/v2",)
+
+
+def outside_routes(exc: HTTPException) -> Any:
+    """Unknown paths and methods under /scim/v2 still answer with a SCIM Error (the
+    application's 404 and 405 handler, `rollcall.web.http_errors`, sends them here)."""
+    return responses.from_exception(exc)

@@ -30,6 +30,7 @@ from flask import (
     request,
 )
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from rollcall.headers import bearer_token
 from rollcall.web import session, unavailable
@@ -270,6 +271,31 @@ def _in_response_mode(response: Any) -> Any:
     page = make_response(render_template("sso/form_post.html", action=target, fields=fields))
     page.headers["Cache-Control"] = "no-store"
     return page
+
+
+# The OAuth endpoints machines call: unknown methods there answer in OAuth's JSON.
+API_PATHS = (
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/userinfo",
+    "/oauth/jwks",
+    "/.well-known/",
+)
+
+
+def outside_routes(exc: HTTPException) -> Any:
+    """A wrong method or unknown path among the OAuth endpoints: an OAuth error, not a page."""
+    if isinstance(exc, MethodNotAllowed):
+        methods = sorted(exc.valid_methods or ())
+        named = " or ".join(m for m in methods if m not in ("HEAD", "OPTIONS"))
+        response = jsonify(error="invalid_request", error_description=f"Use {named} here.")
+        response.headers["Allow"] = ", ".join(methods)
+    else:
+        response = jsonify(error="not_found", error_description="No such endpoint.")
+    response.status_code = exc.code or 404
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.errorhandler(ValueError)

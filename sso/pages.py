@@ -16,6 +16,7 @@ from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, name
 from rollcall.web.redirects import safe_next
 from sso import keys
 from store import access, clients, oauth
+from store.profiles import counts_as_main_contact
 from store.signin import SignInRefused, authenticate
 
 bp = Blueprint("sso", __name__, template_folder="templates")
@@ -77,7 +78,11 @@ def home() -> Any:
     with database().transaction(write=False) as tx:
         applications = list(access.applications_for(tx, user))
         tx.expunge_all()
-    return render_template("sso/home.html", applications=applications)
+    return render_template(
+        "sso/home.html",
+        applications=applications,
+        manages_users=user.is_support or counts_as_main_contact(user),
+    )
 
 
 @bp.route("/oauth/logout", methods=["GET", "POST"])

@@ -209,11 +209,29 @@ def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
     if missing:
         raise InvalidInput(f"No user {', '.join(missing)} in this account.", field="members")
     new = sorted(wanted - _held(tx, group, wanted))
+    if group.is_contact_role and new:
+        _refuse_people_who_left(tx, group, new)
     tx.add_all(Membership(group_id=group.id, user_id=u) for u in new)
     tx.flush()
     _groups_changed(tx, new)
     tx.expire(group, ["members"])
     return [str(u) for u in new]
+
+
+def _refuse_people_who_left(tx: Tx, group: Group, user_ids: list[uuid.UUID]) -> None:
+    """People "No Longer at Account" hold no contact role (SPEC §1 Users: they get none of the
+    roles' mail), through any door."""
+    left = sorted(
+        tx.scalars(
+            select(User.user_name).where(User.id.in_(user_ids), User.no_longer_at_account.is_(True))
+        )
+    )
+    if left:
+        raise Forbidden(
+            f"{', '.join(left)} {'is' if len(left) == 1 else 'are'} No Longer at Account: "
+            f"they hold no contact roles, {group.display_name} included.",
+            field="members",
+        )
 
 
 def _groups_changed(tx: Tx, user_ids: Collection[uuid.UUID] | Select[Any]) -> None:

@@ -17,7 +17,7 @@ from store import audit, links, outbox, registration, sessions, sign_in_names, u
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
-from store.models import User, UserLink
+from store.models import User, UserLink, fold
 
 USERNAME = "username"  # Forgot Username: an email address
 PASSWORD_RESET = "password_reset"  # Forgot Password: a username or an email address
@@ -102,7 +102,9 @@ def _choose_password(tx: Tx, link: UserLink, password: str) -> tuple[User, Actor
     unlocked = user.locked_at is not None
     user.locked_at = None
     user.failed_logins = 0
-    user.email_verified = True
+    sent_to = (link.payload or {}).get("email")
+    if sent_to is None or fold(sent_to) == fold(user.primary_email or ""):
+        user.email_verified = True  # the address the link reached, not one still to confirm
     return user, actor, unlocked
 
 

@@ -70,6 +70,17 @@ KEPT = (
     "applications",
 )
 FIELDS = frozenset(REPLACEABLE + KEPT)
+# The names people see for fields (the console's and profile's labels), used in refusals.
+LABELS = {
+    "given_name": "First Name",
+    "family_name": "Last Name",
+    "user_name": "Username",
+    "external_id": "External ID",
+    "profile_url": "Profile URL",
+    "no_longer_at_account": "No Longer at Account",
+    "emails": "Email",
+    "phone_numbers": "Phone",
+}
 CONTACT_METHODS = ("email", "phone")
 
 
@@ -103,9 +114,9 @@ def normalize(
     clean: dict[str, Any] = {}
     for field, value in changes.items():
         if field in TEXT_FIELDS:
-            clean[field] = clean_text(User, field, value)
+            clean[field] = clean_text(User, field, value, label=label(field))
         elif field == "user_name":
-            clean[field] = clean_text(User, field, value, required=True, label="userName")
+            clean[field] = clean_text(User, field, value, required=True, label=label(field))
         elif field == "emails":
             clean[field] = _multi(value, EmailAddress, UserEmail, clean_email)
         elif field == "phone_numbers":
@@ -117,7 +128,7 @@ def normalize(
         elif field == "manager_id":
             clean[field] = _manager(tx, user, value)
         elif field in ("active", "no_longer_at_account"):
-            clean[field] = clean_bool(value, field)
+            clean[field] = clean_bool(value, field, label=label(field))
         elif field == "preferred_contact_method":
             clean[field] = _contact_method(value)
         elif field == "password":
@@ -247,34 +258,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def label(field: str) -> str:
+    """A field's name as people see it: "First Name" for `given_name`."""
+    return LABELS.get(field) or field.replace("_", " ").capitalize()
+
+
 def _multi(value: Any, kind: type, model: type, check: Any) -> list[Any]:
     """A multi-valued attribute (emails, phoneNumbers): value, type, primary, display."""
     field = model.__tablename__.removeprefix("user_")
+    name = label(field)
     if value is None:
         return []
     if not isinstance(value, list | tuple):
-        raise InvalidInput(f"{field} must be a list.", field=field)
+        raise InvalidInput(f"{name} must be a list.", field=field)
     items = []
     for item in value:
         if isinstance(item, kind):
             item = _values(item)
         if not isinstance(item, Mapping) or "value" not in item:
-            raise InvalidInput(f"Each of {field} needs a value.", field=field)
+            raise InvalidInput(f"Each {name} needs a value.", field=field)
         extra = set(item) - {"value", "type", "primary", "display"}
         if extra:
-            raise InvalidInput(
-                f"{field} have no attribute {', '.join(sorted(extra))}.", field=field
-            )
+            raise InvalidInput(f"{name} has no attribute {', '.join(sorted(extra))}.", field=field)
         items.append(
             kind(
                 value=check(item["value"], field),
-                type=clean_text(model, "type", item.get("type"), label=f"{field} type"),
-                primary=clean_bool(item.get("primary", False), f"{field} primary"),
-                display=clean_text(model, "display", item.get("display"), label=f"{field} display"),
+                type=clean_text(model, "type", item.get("type"), label=f"{name} type"),
+                primary=clean_bool(item.get("primary", False), f"{name} primary"),
+                display=clean_text(model, "display", item.get("display"), label=f"{name} display"),
             )
         )
     if sum(1 for item in items if item.primary) > 1:
-        raise InvalidInput(f"Only one of {field} can be primary.", field=field)
+        raise InvalidInput(f"Only one {name} can be primary.", field=field)
     return items
 
 

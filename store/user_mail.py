@@ -69,7 +69,12 @@ def ask_to_confirm(tx: Tx, actor: Actor, user: User, new_email: str, *, field: s
         },
     )
     outbox.enqueue_email(
-        tx, user, "email_change_notice", new_email=new_email, user_name=user.user_name
+        tx,
+        user,
+        "email_change_notice",
+        new_email=new_email,
+        user_name=user.user_name,
+        changed_by=users.changed_by(actor, user),
     )
     audit.record(
         tx,

@@ -82,21 +82,24 @@ def page_of_users(
     account_id: uuid.UUID,
     *,
     active: bool = True,
+    left: bool = False,
     search: str = "",
     sort: str = DEFAULT_SORT,
     descending: bool = False,
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
 ) -> UserPage:
-    """One page of the account's active (or inactive) users; out-of-range pages are clamped."""
+    """One page of the account's active (or inactive) users; out-of-range pages are clamped.
+
+    People "No Longer at Account" are in neither list but in one of their own (`left`), active
+    or not: their records stay for history (SPEC §1 Users)."""
     managed_account(tx, actor, account_id)
     sort = sort if sort in SORTS else DEFAULT_SORT
     per_page = per_page if per_page in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
-    where = [
-        User.account_id == account_id,
-        User.active == active,
-        *_matching(search, account_id, active),
-    ]
+    where = [User.account_id == account_id, User.no_longer_at_account.is_(left)]
+    if not left:
+        where.append(User.active == active)
+    where += _matching(search, account_id, None if left else active)
     total = tx.scalar(select(func.count()).select_from(User).where(*where)) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)

@@ -291,8 +291,15 @@ def update_user(
     changes: Mapping[str, Any],
     *,
     if_match: IfMatch = None,
+    sign_in_to: str | None = None,
 ) -> User:
-    """Change some fields; deactivation, activation and profile changes all come through here."""
+    """Change some fields; deactivation, activation and profile changes all come through here.
+    `sign_in_to`: where an activated user's sign-in email goes, if not their address (`activate`).
+    """
+    if changes.get("no_longer_at_account"):
+        # Leaving takes the contact roles away: lock them before the user, as every change of
+        # roles does (`set_contact_roles`).
+        _lock_contact_roles(tx, get_user(tx, actor, user_id).account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
     clean = user_fields.normalize(tx, user, changes, pushed=actor.is_identity_provider)
@@ -326,7 +333,7 @@ def update_user(
         rules.check_return_to_account(actor, user, diff.get("profile", user.profile))
     if rules.counts_as_main_contact(user) and not _main_contact_after(user, diff):
         rules.keep_a_main_contact(tx, user)
-    return _apply(tx, actor, user, diff)
+    return _apply(tx, actor, user, diff, sign_in_to)
 
 
 def replace_user(
@@ -349,10 +356,11 @@ def deactivate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
     return update_user(tx, actor, user_id, {"active": False})
 
 
-def activate(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+def activate(tx: Tx, actor: Actor, user_id: uuid.UUID, *, new_email: str | None = None) -> User:
     """Give sign-in back; the user is sent a sign-in email (with a set-password link if the user
-    has no password)."""
-    return update_user(tx, actor, user_id, {"active": True})
+    has no password). `new_email`: the address the same change asked to move the user to
+    (`user_mail.request_email_change`); the sign-in email goes there, where the person now is."""
+    return update_user(tx, actor, user_id, {"active": True}, sign_in_to=new_email)
 
 
 def set_profile(tx: Tx, actor: Actor, user_id: uuid.UUID, profile: str) -> User:
@@ -402,6 +410,14 @@ def set_contact_roles(
     user = get_user(tx, actor, user_id)
     rules.ensure_manages(actor, user.account)
     wanted = _wanted_roles(user, roles)
+    if wanted and user.no_longer_at_account:
+        held = set(contact_roles_of(user))
+        if wanted - held:
+            raise Forbidden(
+                f"{user.user_name} is No Longer at Account: they hold no contact roles of the "
+                "account.",
+                field="contact_roles",
+            )
     role_groups = _lock_contact_roles(tx, user.account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
@@ -424,7 +440,9 @@ def contact_roles_of(user: User) -> list[str]:
     return sorted(g.display_name for g in user.groups if g.is_contact_role)
 
 
-def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
+def _apply(
+    tx: Tx, actor: Actor, user: User, diff: dict[str, Any], sign_in_to: str | None = None
+) -> User:
     if not diff:
         return user
     was_active, was_main = user.active, rules.counts_as_main_contact(user)
@@ -434,10 +452,9 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         user.managed_by = "identity_provider"
     changes = user_fields.assign(user, diff)
     if left:
-        changes |= _leave_account(tx, user)
+        changes |= _leave_account(tx, actor, user)
     if fold(old_address or "") != fold(user.primary_email or ""):
-        changed_by = _changed_by(actor, user)
-        changes |= sign_in_names.announce_change(tx, user, old_address, changed_by)
+        changes |= sign_in_names.announce_change(tx, user, old_address, changed_by(actor, user))
     user.modified_at = now()
     _flush(tx)
     if "user_name" in diff or "emails" in diff:
@@ -451,42 +468,53 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         sessions.end_all(tx, user)
     elif user.active and not was_active:
         action = "user.activated"
-        _send_sign_in(tx, user, reason="activated")
+        _send_sign_in(tx, user, reason="activated", to=sign_in_to)
     audit.record(tx, actor, action, **_target(user), changes=changes)
     return user
 
 
-def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
+def _leave_account(tx: Tx, actor: Actor, user: User) -> dict[str, list[Any]]:
     """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
-    and token of theirs, and the account's application access (flagging back restores none of
-    it). Returns the audit form of what changed."""
+    and token of theirs, the account's application access, and the contact roles (whose mail
+    goes to their holders). Flagging back restores none of it. Returns the audit form of what
+    changed."""
     sessions.end_all(tx, user)
+    ended: dict[str, list[Any]] = {}
     granted = sorted(a.key for a in user.applications)
-    if not granted:
-        return {}
-    user.applications = []
-    return {"applications": [granted, []]}
+    if granted:
+        user.applications = []
+        ended["applications"] = [granted, []]
+    held = _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), set())
+    if held:
+        ended["contact_roles"] = [held, []]
+    return ended
 
 
-def _changed_by(actor: Actor, user: User) -> str:
-    """Who changed a user's address, as the mails about it name them."""
+def changed_by(actor: Actor, user: User) -> str:
+    """Who changed (or asked to change) a user's address, as the mails about it name them."""
     if actor.is_identity_provider:
         return rules.owner_name(user) or rules.OWNER_NAMES["identity_provider"]
-    if actor.type == ActorType.USER:
-        return "you" if actor.id == str(user.id) else "a main contact of your organization"
+    if actor.type == ActorType.USER and actor.id == str(user.id):
+        return "you"
+    if actor.type == ActorType.USER and not actor.privileged:
+        return "your organization's main contact"
     return "Success Community support"
 
 
-def _send_sign_in(tx: Tx, user: User, *, reason: str) -> None:
+def _send_sign_in(tx: Tx, user: User, *, reason: str, to: str | None = None) -> None:
     """The sign-in mail of a user added or activated: while the user has no password it carries
     a link to choose one (a week long); otherwise it points to sign-in (and no further: a reset
     link goes only to a confirmed address, `sign_in_names.confirmed`)."""
     if user.primary_email is None:
         return
-    context = {}
+    context: dict[str, Any] = {"template": "sign_in", "reason": reason}
     if user.password_hash is None:
-        context["link"] = f"/set-password/{links.issue(tx, user, links.SET_PASSWORD)}"
-    outbox.enqueue_email(tx, user, "sign_in", reason=reason, **context)
+        sent_to = {"email": to} if to else None  # it verifies only the address it reached
+        context["link"] = f"/set-password/{links.issue(tx, user, links.SET_PASSWORD, sent_to)}"
+    if to is None:
+        outbox.enqueue_email(tx, user, **context)
+    else:
+        outbox.enqueue(tx, outbox.EMAIL, {"to": to, "user_id": str(user.id), **context})
 
 
 def _main_contact_after(user: User, diff: Mapping[str, Any]) -> bool:

@@ -88,10 +88,10 @@ def _check_folded(value: str, length: int, label: str, field: str) -> None:
         )
 
 
-def clean_bool(value: Any, field: str) -> bool:
+def clean_bool(value: Any, field: str, *, label: str | None = None) -> bool:
     """Booleans, also as the strings "true"/"false" that some identity providers send."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise InvalidInput(f"{field} must be true or false.", field=field)
+    raise InvalidInput(f"{label or field} must be true or false.", field=field)

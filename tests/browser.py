@@ -90,8 +90,28 @@ class Page:
         path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{label}.png"
         self.page.screenshot(path=str(path), full_page=True)
 
+    def sign_in(self, login: str, password: str) -> None:
+        """The sign-in page filled in and sent, as a person does."""
+        self.open("/signin")
+        self.page.get_by_label("Username or email").fill(login)
+        self.page.get_by_label("Password", exact=True).fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+
     def heading(self) -> str:
         return self.page.locator("h1").first.inner_text()
+
+
+@pytest.fixture
+def second_page(
+    chromium: Any, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[Page]:
+    """Another person's browser at the same server (cookies of its own)."""
+    context = chromium.new_context(base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    try:
+        yield Page(context.new_page(), live_server.url, request.node.name + "-other")
+    finally:
+        context.close()
 
 
 @pytest.fixture

@@ -18,7 +18,12 @@ from store import accounts, migrate, passwords, signing_keys, users
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
 from store.models import Account, User
-from tests.browser import chromium, live_server, page  # noqa: F401  (fixtures for page tests)
+from tests.browser import (  # noqa: F401  (fixtures for page tests)
+    chromium,
+    live_server,
+    page,
+    second_page,
+)
 from tests.mail import mailbox, smtp_server  # noqa: F401  (the SMTP server catching mails)
 from tests.oidc_fixtures import provider  # noqa: F401  (Rollcall as an OpenID Provider)
 from tests.outage import Proxy

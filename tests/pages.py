@@ -55,12 +55,14 @@ def form_of(user: User, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def submit(client: Any, path: str, data: dict[str, Any]) -> Any:
-    """GET the page at `path` for its CSRF token, then POST the form as a browser would."""
-    page = client.get(path)
+def submit(client: Any, path: str, data: dict[str, Any], *, ip: str = "127.0.0.1") -> Any:
+    """GET the page at `path` for its CSRF token, then POST the form as a browser would (from
+    the client address `ip`)."""
+    environ = {"REMOTE_ADDR": ip}
+    page = client.get(path, environ_base=environ)
     token = CSRF.search(page.get_data(as_text=True))
     assert token, f"{path} has no CSRF token"
-    return client.post(path, data={"csrf_token": token.group(1), **data})
+    return client.post(path, data={"csrf_token": token.group(1), **data}, environ_base=environ)
 
 
 def sign_in(app: Any, login: str, password: str) -> Any:

@@ -7,9 +7,10 @@ neither many accounts from one address nor one account from many addresses gets 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -18,7 +19,8 @@ from store.models import fold
 # Per client address, and per username or email address named in the form.
 SIGN_IN_PER_IP = "30 per minute;300 per hour"
 SIGN_IN_PER_LOGIN = "10 per minute;60 per hour"
-REGISTER_PER_IP = "10 per hour"
+# A clinic behind one address registers its ten people in an hour, with room for retries.
+REGISTER_PER_IP = "20 per hour"
 RECOVERY_PER_IP = "20 per hour"
 RECOVERY_PER_ADDRESS = "5 per hour"
 
@@ -39,6 +41,16 @@ def named_login(*fields: str):  # type: ignore[no-untyped-def]
     return key
 
 
+def count_attempt() -> None:
+    """The request is an attempt (a form that passed its own checks reached the directory):
+    limits given `deduct_when=attempted` count only these."""
+    g.rate_limited_attempt = True
+
+
+def attempted(_response: object) -> bool:
+    return bool(g.get("rate_limited_attempt"))
+
+
 def init_app(app: Flask, storage_url: str, unlimited: Iterable[str]) -> None:
     """Limit the pages people use: flask-limiter's hooks run for every blueprint of the app but
     the `unlimited` ones (machines with secret tokens, health checks), not on every request."""
@@ -56,5 +68,19 @@ def init_app(app: Flask, storage_url: str, unlimited: Iterable[str]) -> None:
     app.register_error_handler(429, _too_many)
 
 
-def _too_many(_error: Exception) -> tuple[str, int]:
-    return render_template("too_many.html"), 429
+def _too_many(_error: Exception) -> tuple[str, int, dict[str, str]]:
+    """The page of a limit reached, saying how long until the next attempt counts."""
+    limit = limiter.current_limit
+    seconds = max(1, limit.reset_at - int(time.time())) if limit else 60
+    return (
+        render_template("too_many.html", wait=_wait(seconds)),
+        429,
+        {"Retry-After": str(seconds)},
+    )
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return "less than a minute"
+    minutes = (seconds + 30) // 60
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"

@@ -10,11 +10,28 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from store import applications, audit, credentials, migrate, rules, sso_sessions, users
+from store import (
+    applications,
+    audit,
+    credentials,
+    groups,
+    migrate,
+    rules,
+    sso_sessions,
+    user_search,
+    users,
+)
 from store.actors import Actor, Door
 from store.db import now
 from store.errors import Forbidden
-from store.models import Account, AuditEvent, ProvisioningCredential, SsoSession, User
+from store.models import (
+    Account,
+    AuditEvent,
+    Group,
+    ProvisioningCredential,
+    SsoSession,
+    User,
+)
 from store.profiles import counts_as_main_contact, permissions_of
 
 
@@ -222,3 +239,50 @@ def test_migration_0011_names_the_makers_and_ends_what_former_main_contacts_mint
         "staff": (ids["staff"], False),
         "operator": (None, False),
     }
+
+
+def test_a_person_who_leaves_holds_no_contact_role_and_gets_none_back(db, enterprise, make_user):
+    member = make_user(enterprise.account, "member")
+    with db.transaction() as tx:
+        users.set_contact_roles(tx, enterprise.actor, member.id, ["Outage Notification Receiver"])
+    flag(db, enterprise.actor, member)
+    with db.transaction(write=False) as tx:
+        assert users.contact_roles_of(tx.get(User, member.id)) == []
+        changed = [e.changes for e in audit.events_for(tx, "user", member.id)][-1]
+        assert changed["contact_roles"] == [["Outage Notification Receiver"], []]
+    with db.transaction() as tx, pytest.raises(Forbidden, match="no contact roles"):
+        users.set_contact_roles(tx, enterprise.actor, member.id, ["IT Receiver"])
+
+
+def test_people_who_left_are_listed_apart_active_or_not(db, enterprise, make_user):
+    stays = make_user(enterprise.account, "stays")
+    left = make_user(enterprise.account, "left.active")
+    gone = make_user(enterprise.account, "left.inactive")
+    flag(db, enterprise.actor, left)
+    flag(db, enterprise.actor, gone)
+    with db.transaction() as tx:
+        users.deactivate(tx, enterprise.actor, gone.id)
+
+    def listed(**which: Any) -> set[str]:
+        with db.transaction(write=False) as tx:
+            page = user_search.page_of_users(tx, enterprise.actor, enterprise.account.id, **which)
+            return {u.user_name for u in page.users}
+
+    assert listed() == {"main.contact", stays.user_name}
+    assert listed(active=False) == set()
+    assert listed(left=True) == {left.user_name, gone.user_name}
+    assert listed(left=True, search="left.in") == {gone.user_name}
+
+
+def test_no_door_gives_a_person_who_left_a_contact_role(db, enterprise, make_user):
+    member = make_user(enterprise.account, "member")
+    flag(db, enterprise.actor, member)
+    with db.transaction(write=False) as tx:
+        role = tx.scalar(
+            select(Group).where(
+                Group.account_id == enterprise.account.id, Group.display_name == "IT Receiver"
+            )
+        )
+    for actor in (enterprise.actor, enterprise.okta):
+        with db.transaction() as tx, pytest.raises(Forbidden, match="member is No Longer"):
+            groups.add_members(tx, actor, role.id, [member.id])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from store import audit, links, outbox, passwords, users
+from store import audit, links, outbox, passwords, recovery, user_mail, users
 from store.actors import Actor, ActorType, Door
 from store.db import now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
@@ -314,6 +314,29 @@ class TestDeactivation:
             )
             assert "link" not in second.payload
             assert audit.events_for(tx, "user", user.id)[-1].action == "user.activated"
+
+    def test_activated_with_a_new_address_the_sign_in_email_goes_there(
+        self, db, enterprise, make_user
+    ):
+        """The new address gets the sign-in email; its first-password link, followed, does
+        not vouch for the old address the user still has until the new one is confirmed."""
+        user = make_user(enterprise.account, "moved")
+        with db.transaction() as tx:
+            users.deactivate(tx, enterprise.actor, user.id)
+        with db.transaction() as tx:
+            new = user_mail.request_email_change(tx, enterprise.actor, user.id, "moved@new.test")
+            users.activate(tx, enterprise.actor, user.id, new_email=new)
+        with db.transaction(write=False) as tx:
+            sent = {(m.payload["template"], m.payload["to"]) for m in outbox.pending(tx)}
+            assert ("sign_in", "moved@new.test") in sent
+            assert ("sign_in", "moved@example.test") not in sent
+            (notice,) = [m for m in outbox.pending(tx) if m.payload["to"] == "moved@example.test"]
+            assert notice.payload["changed_by"] == "your organization's main contact"
+            (sign_in,) = [m for m in outbox.pending(tx) if m.payload["template"] == "sign_in"]
+            token = sign_in.payload["link"].removeprefix("/set-password/")
+        with db.transaction() as tx:
+            recovery.set_first_password(tx, token, "a long enough pass phrase")
+        assert reload(db, user.id).email_verified is False
 
     def test_a_new_users_sign_in_email_links_to_a_first_password_unless_one_was_given(
         self, db, enterprise
