@@ -168,8 +168,9 @@ def _recall(site: Site, token: str) -> CachedCredential:
 
 
 def _create(site: Site, token: str, recalled: CachedCredential, path: str, body: Any) -> Any:
-    """The user created, by one statement when it names no manager nor applications; written
-    only if the recalled credential still holds, else read again (revoked: 401)."""
+    """The user created, by one statement when it names no manager nor applications and is sent
+    no sign-in mail (an inactive user, or one without an address); written only if the recalled
+    credential still holds, else read again (revoked: 401)."""
     for _ in range(2):
         credential, account, still_live = recalled
         actor = credentials.actor(credential)
@@ -179,7 +180,7 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
             return _entry(credential, path, body, 201, "created", user)
 
         user = None
-        if users.reads_nothing(fields) and not _many_values(fields):
+        if users.reads_nothing(fields) and not users.welcomes(fields) and not _many_values(fields):
             user = users.create_user_at_once(
                 site.db,
                 actor,
@@ -282,4 +283,7 @@ def creation_fields(body: dict[str, Any], account_kind: str) -> dict[str, Any]:
         scim_ctx=Context.RESOURCE_CREATION_REQUEST,
         scim_policy=POLICY,
     )
-    return mapping.user_fields(resource)
+    fields = mapping.user_fields(resource)
+    if not fields.get("applications"):
+        del fields["applications"]  # none asked: the one-statement creation can write it
+    return fields
