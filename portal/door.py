@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal import (
+    console_groups,
     console_provisioning,
     dev_mail,
     manage_users,
@@ -30,6 +31,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         profile,
         manage_users,
         console_provisioning,
+        console_groups,
         support,
         support_applications,
     ):

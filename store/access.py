@@ -148,18 +148,23 @@ def grantable(actor: Actor, applications: Iterable[Application]) -> list[Applica
     ]
 
 
-def map_group(tx: Tx, actor: Actor, group_id: uuid.UUID, key: str) -> None:
-    """Let the group's members have the application while they are members."""
-    group, application = _group_and_application(tx, actor, group_id, key)
+def map_group(
+    tx: Tx, actor: Actor, group_id: uuid.UUID, key: str, *, account_id: uuid.UUID | None = None
+) -> None:
+    """Let the group's members have the application while they are members (`account_id`: the
+    group must be of that account)."""
+    group, application = _group_and_application(tx, actor, group_id, key, account_id)
     if tx.get(GroupApplication, (group.id, application.id)) is None:
         tx.add(GroupApplication(group_id=group.id, application_id=application.id))
         tx.flush()
         _audit_mapping(tx, actor, group, "group.application_mapped", application.key)
 
 
-def unmap_group(tx: Tx, actor: Actor, group_id: uuid.UUID, key: str) -> None:
+def unmap_group(
+    tx: Tx, actor: Actor, group_id: uuid.UUID, key: str, *, account_id: uuid.UUID | None = None
+) -> None:
     """The group no longer carries the application (direct grants stay)."""
-    group, application = _group_and_application(tx, actor, group_id, key)
+    group, application = _group_and_application(tx, actor, group_id, key, account_id)
     removed = tx.execute(
         delete(GroupApplication).where(
             GroupApplication.group_id == group.id,
@@ -168,6 +173,26 @@ def unmap_group(tx: Tx, actor: Actor, group_id: uuid.UUID, key: str) -> None:
     ).rowcount
     if removed:
         _audit_mapping(tx, actor, group, "group.application_unmapped", application.key)
+
+
+def pushed_groups(tx: Tx, account_id: uuid.UUID) -> list[tuple[Group, list[str]]]:
+    """The account's groups other than the contact roles (those its identity provider pushes),
+    each with the keys of the applications it carries (the caller checked the account)."""
+    found = tx.scalars(
+        select(Group)
+        .where(Group.account_id == account_id, Group.is_contact_role.is_(False))
+        .order_by(Group.display_name_ci)
+    ).all()
+    carried: dict[uuid.UUID, list[str]] = {g.id: [] for g in found}
+    rows = tx.execute(
+        select(GroupApplication.group_id, Application.key)
+        .join(Application, Application.id == GroupApplication.application_id)
+        .where(GroupApplication.group_id.in_(list(carried)))
+        .order_by(Application.key)
+    )
+    for group_id, key in rows:
+        carried[group_id].append(key)
+    return [(g, carried[g.id]) for g in found]
 
 
 def mapped_applications(tx: Tx, group_id: uuid.UUID) -> list[str]:
@@ -181,10 +206,10 @@ def mapped_applications(tx: Tx, group_id: uuid.UUID) -> list[str]:
 
 
 def _group_and_application(
-    tx: Tx, actor: Actor, group_id: uuid.UUID, key: str
+    tx: Tx, actor: Actor, group_id: uuid.UUID, key: str, account_id: uuid.UUID | None
 ) -> tuple[Group, Application]:
     group = tx.get(Group, group_id)
-    if group is None:
+    if group is None or account_id not in (None, group.account_id):
         raise NotFound("No such group.")
     rules.ensure_visible(actor, group.account_id, "group")
     account = tx.get(Account, group.account_id)

@@ -105,3 +105,37 @@ def test_support_gives_a_taken_over_user_back(
     assert support_console.post(f"{path}/release", form_page=path).status_code == 302
     assert reload(db, local.id).managed_by is None
     assert 'id="managed-note"' not in text(main_console.get(path))
+
+
+def test_a_main_contact_maps_a_pushed_group_to_an_application(
+    db, enterprise, make_user, main_console, make_account
+):
+    member = make_user(enterprise.account, "member")
+    with db.transaction() as tx:
+        group = groups.create_group(
+            tx,
+            enterprise.okta,
+            account_id=enterprise.account.id,
+            display_name="Sharers",
+            members=[member.id],
+        )
+    page = f"/accounts/{enterprise.account.id}/groups"
+    listed = text(main_console.get(page))
+    assert "Sharers" in listed and "IT Receiver" not in listed  # contact roles are not listed
+    assert '<option value="ng_share">' in listed and 'value="csc"' not in listed
+    mapped = main_console.post(f"{page}/{group.id}", {"application": "ng_share"}, form_page=page)
+    assert mapped.status_code == 302
+    assert "NG Share" in text(main_console.get(page))
+    with db.transaction(write=False) as tx:
+        assert [a.key for a in access.applications_for(tx, tx.get(User, member.id))] == [
+            "ng_share",
+            "community",
+        ]
+    elsewhere = make_account("Elsewhere")
+    wrong = f"/accounts/{elsewhere.id}/groups/{group.id}"
+    assert main_console.post(wrong, {"application": "ng_share"}, form_page=page).status_code == 404
+    main_console.post(
+        f"{page}/{group.id}", {"application": "ng_share", "action": "unmap"}, form_page=page
+    )
+    with db.transaction(write=False) as tx:
+        assert access.mapped_applications(tx, group.id) == []
