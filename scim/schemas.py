@@ -148,7 +148,7 @@ class Community(RequestChecks, Extension):
     """The community profile; main profiles are granted by support only, and each account kind
     allows its own profiles (SPEC §1 Profiles)."""
 
-    applications: list[str] | None = None
+    applications: list[str] | None = Field(None, examples=["icd10", "ng_share", "ng_store"])
     """Keys of the linked applications granted to the user directly (enterprise accounts only):
     by the account's main contacts and support in the console, or by the identity provider here
     (add, remove, replace). One list: the last writer's stands. Applications the user has

@@ -330,7 +330,10 @@ def update_user(
     if "applications" in diff:
         rules.applications_allowed(user.account)
         access.check_grant_change(actor, user.applications, diff["applications"])
-        if diff["applications"] and diff.get("no_longer_at_account", user.no_longer_at_account):
+        flagged = diff.get("no_longer_at_account", user.no_longer_at_account)
+        # An identity provider's list is its record of the person, kept as sent: it gives
+        # nothing while the flag is set (store.access). People are told no.
+        if diff["applications"] and flagged and not actor.is_identity_provider:
             raise Forbidden(
                 f"{user.user_name} is No Longer at Account: the account's applications are not "
                 "granted to them."
@@ -462,7 +465,8 @@ def _apply(tx: Tx, actor: Actor, user: User, diff: dict[str, Any]) -> User:
         user.managed_by = "identity_provider"
         changes["managed_by"] = [None, "identity_provider"]
     if left:
-        changes |= _leave_account(tx, user)
+        keep = actor.is_identity_provider and "applications" in diff  # its list, sent with it
+        changes |= _leave_account(tx, user, keep_grants=keep)
     if fold(old_address or "") != fold(user.primary_email or ""):
         changed_by = _changed_by(actor, user)
         changes |= sign_in_names.announce_change(tx, user, old_address, changed_by)
@@ -521,13 +525,14 @@ def release(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
     return user
 
 
-def _leave_account(tx: Tx, user: User) -> dict[str, list[Any]]:
+def _leave_account(tx: Tx, user: User, *, keep_grants: bool = False) -> dict[str, list[Any]]:
     """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
     and token of theirs, and the account's application access (flagging back restores none of
-    it). Returns the audit form of what changed."""
+    it; `keep_grants`: an identity provider sent its list with the flag, and it gives nothing
+    while the flag is set). Returns the audit form of what changed."""
     sessions.end_all(tx, user)
     granted = sorted(a.key for a in user.applications)
-    if not granted:
+    if not granted or keep_grants:
         return {}
     user.applications = []
     return {"applications": [granted, []]}

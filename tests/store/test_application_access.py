@@ -155,3 +155,17 @@ def test_an_identity_providers_active_user_gets_the_sign_in_mail(db, enterprise)
         ]
         assert mails[0].payload["link"].startswith("/set-password/")
     assert pushed.managed_by == "identity_provider"
+
+
+def test_an_identity_providers_list_for_a_leaver_is_kept_and_gives_nothing(
+    db, enterprise, apps, make_user
+):
+    user = make_user(enterprise.account, "leaver", no_longer_at_account=True)
+    with db.transaction() as tx, pytest.raises(Forbidden, match="No Longer at Account"):
+        users.grant_application(tx, enterprise.actor, user.id, "ng_share")
+    with db.transaction() as tx:
+        users.update_user(tx, enterprise.okta, user.id, {"applications": ["ng_share"]})
+    assert _open(db, user.id) == ["community"]
+    with db.transaction() as tx:
+        users.update_user(tx, enterprise.actor, user.id, {"no_longer_at_account": False})
+    assert _open(db, user.id) == ["ng_share", "community"]
