@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal import (
+    console_groups,
     console_provisioning,
     dev_mail,
     manage_users,
@@ -13,6 +14,7 @@ from portal import (
     registration,
     site,
     support,
+    support_applications,
 )
 from rollcall import mail
 from rollcall.settings import Settings
@@ -23,7 +25,16 @@ def init_app(app: Flask, settings: Settings) -> None:
     site.init_app(app)
     mail.init_app(app, settings)
     app.extensions.setdefault("rollcall.csc_verifier", csc.LocalDirectory())
-    for module in (registration, recovery, profile, manage_users, console_provisioning, support):
+    for module in (
+        registration,
+        recovery,
+        profile,
+        manage_users,
+        console_provisioning,
+        console_groups,
+        support,
+        support_applications,
+    ):
         app.register_blueprint(module.bp)
     if settings.development:
         app.register_blueprint(dev_mail.bp)

@@ -32,7 +32,7 @@ from portal.forms import show_refusal
 from rollcall.web.database import database
 from rollcall.web.redirects import safe_next
 from rollcall.web.session import current_user, login_required
-from store import accounts, exports, reviews, rules, user_mail, user_search, users
+from store import access, accounts, exports, reviews, rules, user_mail, user_search, users
 from store.actors import Actor, Door
 from store.applications import all_applications
 from store.contact_roles import CONTACT_ROLES
@@ -271,8 +271,24 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
         user=user,
         matches=[],
         activating=activating,
+        release_form=ActionForm(),
         **options,
     ), status
+
+
+@bp.post("/accounts/<uuid:account_id>/users/<uuid:user_id>/release")
+@login_required
+def release_user(account_id: uuid.UUID, user_id: uuid.UUID) -> Any:
+    """Support gives a user the identity provider took over back to the console."""
+    back = url_for(".edit_user", account_id=account_id, user_id=user_id)
+    if not ActionForm().validate_on_submit():
+        flash("The page was out of date; try again.", "error")
+        return redirect(back)
+    with database().transaction() as tx:
+        _user_in(tx, account_id, user_id)
+        user = users.release(tx, actor(), user_id)
+        flash(f"{user.user_name} is managed here again.", "success")
+    return redirect(back)
 
 
 @bp.route("/accounts/<uuid:account_id>/users/<uuid:user_id>/deactivate", methods=["GET", "POST"])
@@ -370,14 +386,29 @@ def _options(tx: Tx, account: Account, user: User | None) -> dict[str, Any]:
     kind = AccountKind(account.kind)
     profiles = [(p.value, DISPLAY_NAMES[p]) for p in rules.profiles_offered(actor(), kind)]
     enterprise = kind == AccountKind.ENTERPRISE
-    applications = [(a.key, a.name) for a in all_applications(tx)] if enterprise else []
+    offered = access.grantable(actor(), all_applications(tx)) if enterprise else []
+    applications = [(a.key, a.name) for a in offered]
+    names = {a.key: a.name for a in all_applications(tx)} if enterprise else {}
+    sources = access.sources_of(tx, user) if user is not None else []
     return {
         "profiles": profiles,
         "profile_locked": user is not None and not rules.may_change_profile(actor(), user.profile),
         "applications_offered": enterprise,
         "application_choices": applications,
+        "application_names": names,
         "managed": user is not None and user.externally_managed,
         "owner": rules.owner_name(user) if user is not None else None,
+        "may_release": user is not None
+        and user.managed_by == "identity_provider"
+        and actor().privileged,
+        # Where each of the user's applications came from, beside its checkbox or below.
+        "grant_labels": {s.key: s.label for s in sources if s.group is None},
+        "group_grants": [s for s in sources if s.group is not None],
+        "kept_applications": sorted(
+            {a.key for a in user.applications} - {key for key, _ in applications}
+        )
+        if user is not None
+        else [],
         "role_descriptions": CONTACT_ROLES,
         "profile_chart": _profile_chart(kind),
         "mcs_entitled": bool(account.entitlements),
@@ -460,8 +491,9 @@ def _save(tx: Tx, form: UserForm, user: User, options: dict[str, Any]) -> str | 
         changes["no_longer_at_account"] = form.no_longer_at_account.data
     if "profile" in sent:
         changes["profile"] = form.profile.data
-    if (options["applications_offered"] and not options["managed"]) or "applications" in sent:
-        changes["applications"] = form.applications.data
+    if options["applications_offered"] or "applications" in sent:
+        # Grants this caller has no checkbox for (the CSC, vetted by support) stay as they are.
+        changes["applications"] = form.applications.data + options["kept_applications"]
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     # Roles first: they lock the account's contact roles before the user (as group changes do),
     # and check the version the form was made from; the user stays locked for the rest.

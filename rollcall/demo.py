@@ -142,6 +142,7 @@ def _create_user(
         emails=[{"value": f"{user_name}@rollcall.example", "type": "work", "primary": True}],
         password=PASSWORD,
         email_verified=True,
+        send_sign_in_email=False,  # demo users know their password
         **extra,
     )
     if deactivated:

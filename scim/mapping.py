@@ -138,6 +138,8 @@ def user_fields(resource: Any) -> dict[str, Any]:
             value = getattr(community, field)
             if value is not None:
                 fields[field] = value
+        # Removing the last application (a PATCH `remove`) leaves the attribute unassigned.
+        fields["applications"] = list(community.applications or [])
     return fields
 
 

@@ -11,9 +11,11 @@ implementation either way. They authenticate, log and answer their own refusals 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from flask import has_request_context
 from scim2_models import Context, InvalidValueException, UnauthorizedException
 from sqlalchemy import select
 from werkzeug.sansio.utils import get_current_url
@@ -130,7 +132,7 @@ def create_user(site: Site, request: Request) -> Response:
     body: Any = None
     try:
         body = responses.json_body(request)
-        user = _create(site, token, recalled, request.path, body)
+        user = _create(site, token, recalled, request, body)
     except Exception as exc:
         return _refused(site, token, request.path, body, exc)
     return _created(site, request, user)
@@ -167,9 +169,11 @@ def _recall(site: Site, token: str) -> CachedCredential:
     return recalled
 
 
-def _create(site: Site, token: str, recalled: CachedCredential, path: str, body: Any) -> Any:
-    """The user created, by one statement when it names no manager nor applications; written
-    only if the recalled credential still holds, else read again (revoked: 401)."""
+def _create(site: Site, token: str, recalled: CachedCredential, request: Request, body: Any) -> Any:
+    """The user created, by one statement when it names no manager nor applications and is sent
+    no sign-in mail (an inactive user, or one without an address); written only if the recalled
+    credential still holds, else read again (revoked: 401)."""
+    path = request.path
     for _ in range(2):
         credential, account, still_live = recalled
         actor = credentials.actor(credential)
@@ -179,7 +183,7 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
             return _entry(credential, path, body, 201, "created", user)
 
         user = None
-        if users.reads_nothing(fields) and not _many_values(fields):
+        if users.reads_nothing(fields) and not users.welcomes(fields) and not _many_values(fields):
             user = users.create_user_at_once(
                 site.db,
                 actor,
@@ -189,7 +193,8 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
                 **fields,
             )
         else:
-            with site.db.transaction() as tx:
+            # In Flask's request context, so that the sign-in mail it queues goes right after.
+            with _request_context(site, request), site.db.transaction() as tx:
                 if _holds(tx, still_live):
                     user = users.create_user(tx, actor, account_id=account.id, **fields)
                     provisioning_log.record(tx, **entry(user))
@@ -198,6 +203,13 @@ def _create(site: Site, token: str, recalled: CachedCredential, path: str, body:
         _recent.forget(token)  # revoked, or changed, since it was recalled
         recalled = _recall(site, token)
     raise UnauthorizedException(detail=UNKNOWN_TOKEN)
+
+
+def _request_context(site: Site, request: Request) -> AbstractContextManager[Any]:
+    """Flask's context of this request, when the dispatcher answers it without one."""
+    if site.app is None or has_request_context():
+        return nullcontext()
+    return site.app.request_context(request.environ)
 
 
 def _entry(
@@ -282,4 +294,7 @@ def creation_fields(body: dict[str, Any], account_kind: str) -> dict[str, Any]:
         scim_ctx=Context.RESOURCE_CREATION_REQUEST,
         scim_policy=POLICY,
     )
-    return mapping.user_fields(resource)
+    fields = mapping.user_fields(resource)
+    if not fields.get("applications"):
+        del fields["applications"]  # none asked: the one-statement creation can write it
+    return fields

@@ -3,6 +3,7 @@ validation. Each is a shape some real client sends; none changes what a correct 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN
@@ -43,7 +44,12 @@ def patch(body: dict[str, Any]) -> dict[str, Any]:
             continue
         path = str(operation.get("path") or "").lower()
         value = operation.get("value")
-        if path in (_MANAGER_PATH, "manager") and str(operation.get("op")).lower() == "remove":
+        if path in _APPLICATIONS_PATHS and _removes_keys(operation):
+            # The keys a remove names, as the value filter RFC 7644 §3.5.2.2 reads.
+            chosen = " or ".join(f'value eq "{key}"' for key in value)
+            operation["path"] = f"{operation['path']}[{chosen}]"
+            operation.pop("value")
+        elif path in (_MANAGER_PATH, "manager") and str(operation.get("op")).lower() == "remove":
             operation.pop("value", None)  # Entra ID names the manager it removes; there is one
         elif path in (_MANAGER_PATH, "manager") and isinstance(value, str):
             operation["value"] = {"value": value}
@@ -53,6 +59,21 @@ def patch(body: dict[str, Any]) -> dict[str, Any]:
                     value[key] = {"value": value[key]}
             resource(value)
     return body
+
+
+_APPLICATIONS_PATHS = (f"{COMMUNITY_URN.lower()}:applications",)
+_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _removes_keys(operation: dict[str, Any]) -> bool:
+    """A remove naming the applications it takes by their keys (a list of plain keys)."""
+    value = operation.get("value")
+    return (
+        str(operation.get("op")).lower() == "remove"
+        and isinstance(value, list)
+        and bool(value)
+        and all(isinstance(key, str) and _KEY.fullmatch(key) for key in value)
+    )
 
 
 def _wrap_manager(extension: dict[str, Any]) -> dict[str, Any]:

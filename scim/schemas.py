@@ -148,9 +148,11 @@ class Community(RequestChecks, Extension):
     """The community profile; main profiles are granted by support only, and each account kind
     allows its own profiles (SPEC §1 Profiles)."""
 
-    applications: Annotated[list[str] | None, Mutability.read_only] = None
-    """Keys of the linked applications the user may open (enterprise accounts only). Granted
-    by the account's main contacts in the console ("Access to Applications")."""
+    applications: list[str] | None = Field(None, examples=["icd10", "ng_share", "ng_store"])
+    """Keys of the linked applications granted to the user directly (enterprise accounts only):
+    by the account's main contacts and support in the console, or by the identity provider here
+    (add, remove, replace). One list: the last writer's stands. Applications the user has
+    through a group mapped to them are not in it. A replacement that leaves it out keeps it."""
 
     no_longer_at_account: Annotated[bool | None, Required.true] = None
     """The person has left the organization."""

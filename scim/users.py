@@ -165,6 +165,7 @@ def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -
         "profile": current.profile,
         "noLongerAtAccount": current.no_longer_at_account,
         "preferredContactMethod": current.preferred_contact_method,
+        "applications": [a.key for a in current.applications],
     }
     resource = UserResource.model_validate(
         quirks.with_defaults(quirks.resource(body), current.active, defaults),

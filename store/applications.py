@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -39,7 +40,8 @@ def ensure_application(
         tx.add(application)
     application.name = clean_text(Application, "name", name, required=True) or key
     application.description = description
-    application.launch_url = clean_text(Application, "launch_url", launch_url)
+    if launch_url is not None or created:
+        application.launch_url = launch_address(launch_url)
     application.access = access
     tx.flush()
     if created:
@@ -64,3 +66,39 @@ def application_by_key(tx: Tx, key: str) -> Application:
 
 def all_applications(tx: Tx) -> Sequence[Application]:
     return tx.scalars(select(Application).order_by(Application.name)).all()
+
+
+def set_launch_url(tx: Tx, actor: Actor, key: str, launch_url: str | None) -> Application:
+    """Where the home page's link to the application goes (support and the operator; None or
+    empty takes the link away). An absolute https address (http on loopback only)."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can set an application's launch address.")
+    application = application_by_key(tx, key)
+    before = application.launch_url
+    application.launch_url = launch_address(launch_url)
+    if application.launch_url != before:
+        audit.record(
+            tx,
+            actor,
+            "application.launch_url_changed",
+            target_type="application",
+            target_id=application.id,
+            account_id=None,
+            changes={"launch_url": [before, application.launch_url]},
+        )
+    return application
+
+
+def launch_address(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("https", "http") or not parts.netloc or any(c.isspace() for c in text):
+        raise InvalidInput(f"{text!r} is not an absolute https address.", field="launch_url")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise InvalidInput(
+            f"{text!r} must use https (http is allowed for loopback addresses only).",
+            field="launch_url",
+        )
+    return clean_text(Application, "launch_url", text)

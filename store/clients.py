@@ -45,11 +45,13 @@ def create_client(
     resource_server: bool = False,
     client_id: str | None = None,
     secret: str | None = None,
+    launch_url: str | None = None,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it with its secret (None for a public client).
 
     A client that admits only granted users and names no application gets one of its own (named
-    like the client), so that main contacts can grant it. `client_id` and `secret` are random
+    like the client), so that main contacts can grant it. `launch_url` is its application's
+    launch address, the home page's link to it. `client_id` and `secret` are random
     unless given (the demo data gives fixed ones so the example application runs as is).
     """
     if not actor.privileged:
@@ -72,6 +74,14 @@ def create_client(
         application = applications.ensure_application(
             tx, actor, key=_key_of(name), name=name, access="granted"
         )
+    if launch_url:
+        if application is None:
+            raise InvalidInput(
+                "A launch address is an application's: name one (--application KEY), or let "
+                "the client admit granted users (it then gets one of its own).",
+                field="launch_url",
+            )
+        applications.set_launch_url(tx, actor, application.key, launch_url)
     client = OAuthClient(
         client_id=client_id or secrets.token_hex(16),
         name=clean_text(OAuthClient, "name", name, required=True),

@@ -370,6 +370,23 @@ class ApplicationGrant(Base):
         ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # Who gave it (store.access.GRANT_SOURCES); None for grants older than revision 0012.
+    granted_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class GroupApplication(Base):
+    """A group of an account that carries an application: its members have it while they are
+    members (SPEC §1 Applications: a pushed group mapped to an application)."""
+
+    __tablename__ = "group_applications"
+
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
 class ProvisioningCredential(Base):

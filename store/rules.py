@@ -35,7 +35,15 @@ SELF_SERVICE_FIELDS = frozenset(
 # community profile, which whoever manages the account's users changes (the console, a token
 # that does not speak for the source), and the password of the community sign-in, which only
 # the person changes (sources do not push it).
-LOCAL_FIELDS_OF_MANAGED = frozenset({"profile"})
+# Application access is the community's entitlement, not the source's data (SPEC §1 Applications).
+LOCAL_FIELDS_OF_MANAGED = frozenset({"profile", "applications"})
+# Granted by support's vetting (the CSC registration paths), never by a main contact's checkbox.
+VETTED_APPLICATIONS = frozenset({"csc"})
+# What an identity provider may change on a user created here without taking the user over:
+# the community's own state. Any other field it writes makes the user its own.
+COMMUNITY_FIELDS = frozenset(
+    {"active", "profile", "applications", "no_longer_at_account", "preferred_contact_method"}
+)
 OWN_FIELDS_OF_MANAGED = LOCAL_FIELDS_OF_MANAGED | {"password"}
 
 OWNER_NAMES = {

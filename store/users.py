@@ -16,7 +16,17 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from store import audit, credentials, links, outbox, rules, sessions, sign_in_names, user_fields
+from store import (
+    access,
+    audit,
+    credentials,
+    links,
+    outbox,
+    rules,
+    sessions,
+    sign_in_names,
+    user_fields,
+)
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
@@ -47,7 +57,7 @@ def create_user(
     user_name: str,
     email_verified: bool | None = None,
     contact_roles: Iterable[str] = (),
-    send_sign_in_email: bool = False,
+    send_sign_in_email: bool | None = None,
     **fields: Any,
 ) -> User:
     """Add a user to an account (or a guest without one) with the profile rules applied.
@@ -55,8 +65,9 @@ def create_user(
     A user created without a profile gets the account kind's default; users of Office accounts and
     users pushed by an identity provider are owned by that source from the start. Their address
     counts as verified when `email_verified` says so, else when the creator vouches for it
-    (`vouches_for_email`). The sign-in email of a user without a password carries a link to
-    choose one.
+    (`vouches_for_email`). An active user with an address is sent the sign-in email, whatever
+    door adds them (`welcomes`), unless `send_sign_in_email` says otherwise; while the user has
+    no password it carries a link to choose one.
     """
     account = _account(tx, actor, account_id)
     new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
@@ -66,15 +77,27 @@ def create_user(
     user_fields.fill(user, new.clean)
     tx.add(user)
     _flush(tx, user.user_name)  # the unique index says whether the userName is free
+    access.record_source(tx, actor, user.id, [a.key for a in user.applications])
     sign_in_names.claim(tx, user)
     roles = _wanted_roles(user, contact_roles)
     if roles:
         _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), roles)
     changes = user_fields.snapshot(user) | ({"contact_roles": sorted(roles)} if roles else {})
     audit.record(tx, actor, "user.created", **_target(user), changes=changes)
-    if send_sign_in_email:
+    if (
+        welcomes(new.clean | {"active": user.active})
+        if send_sign_in_email is None
+        else (send_sign_in_email)
+    ):
         _send_sign_in(tx, user, reason="created")
     return user
+
+
+def welcomes(fields: Mapping[str, Any]) -> bool:
+    """Whether a user created with these fields is sent the sign-in email (the guide: "When you
+    add a user, they will receive a login email"): an active user with an address. One created
+    inactive gets it when activated."""
+    return fields.get("active", True) is not False and bool(fields.get("emails"))
 
 
 @dataclass(frozen=True)
@@ -125,6 +148,7 @@ def new_user(
     }
     probe = User(account_id=values["account_id"])  # what a manager named must share
     clean = user_fields.normalize(tx, probe, wanted, pushed=actor.is_identity_provider)
+    access.check_grant_change(actor, [], clean.get("applications") or [])
     sign_in_names.check_chosen_user_name(actor, clean["user_name"], _address(clean))
     return NewUser(values, clean)
 
@@ -312,7 +336,11 @@ def update_user(
     rules.check_ownership(actor, user, diff)
     if "applications" in diff:
         rules.applications_allowed(user.account)
-        if diff["applications"] and diff.get("no_longer_at_account", user.no_longer_at_account):
+        access.check_grant_change(actor, user.applications, diff["applications"])
+        flagged = diff.get("no_longer_at_account", user.no_longer_at_account)
+        # An identity provider's list is its record of the person, kept as sent: it gives
+        # nothing while the flag is set (store.access). People are told no.
+        if diff["applications"] and flagged and not actor.is_identity_provider:
             raise Forbidden(
                 f"{user.user_name} is No Longer at Account: the account's applications are not "
                 "granted to them."
@@ -448,15 +476,22 @@ def _apply(
     was_active, was_main = user.active, rules.counts_as_main_contact(user)
     left = diff.get("no_longer_at_account") and not user.no_longer_at_account
     names_before, old_address = sign_in_names.names_held(user), user.primary_email
-    if actor.is_identity_provider and user.managed_by is None:
-        user.managed_by = "identity_provider"
+    granted_before = {a.key for a in user.applications} if "applications" in diff else set()
+    taken_over = takes_over(actor, user, diff)
     changes = user_fields.assign(user, diff)
+    if taken_over:
+        user.managed_by = "identity_provider"
+        changes["managed_by"] = [None, "identity_provider"]
     if left:
-        changes |= _leave_account(tx, actor, user)
+        keep = actor.is_identity_provider and "applications" in diff  # its list, sent with it
+        changes |= _leave_account(tx, user, keep_grants=keep)
     if fold(old_address or "") != fold(user.primary_email or ""):
         changes |= sign_in_names.announce_change(tx, user, old_address, changed_by(actor, user))
     user.modified_at = now()
     _flush(tx)
+    if "applications" in diff:
+        added = {a.key for a in user.applications} - granted_before
+        access.record_source(tx, actor, user.id, added)
     if "user_name" in diff or "emails" in diff:
         sign_in_names.claim(tx, user, names_before)
     if was_main and not rules.counts_as_main_contact(user):
@@ -473,15 +508,50 @@ def _apply(
     return user
 
 
-def _leave_account(tx: Tx, actor: Actor, user: User) -> dict[str, list[Any]]:
+def takes_over(actor: Actor, user: User, diff: Mapping[str, Any]) -> bool:
+    """Whether this change makes a user created here one the identity provider manages: the
+    provider wrote a field of the person's record (name, address, userName, ...). Changing only
+    the community's state (`rules.COMMUNITY_FIELDS`: active, profile, applications, ...) does
+    not."""
+    return (
+        actor.is_identity_provider
+        and user.managed_by is None
+        and bool(set(diff) - rules.COMMUNITY_FIELDS)
+    )
+
+
+def release(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
+    """Support gives a user the identity provider took over back to Rollcall's console: its
+    fields are edited here again (until the provider writes one of them once more). Users of
+    Office accounts stay NextGen Office's."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can take a user back from the identity provider.")
+    user = get_user(tx, actor, user_id, lock=True)
+    if user.managed_by != "identity_provider":
+        raise Conflict(f"{user.user_name} is not managed by an identity provider.")
+    user.managed_by = None
+    user.modified_at = now()
+    _flush(tx)
+    audit.record(
+        tx,
+        actor,
+        "user.released",
+        **_target(user),
+        changes={"managed_by": ["identity_provider", None]},
+    )
+    return user
+
+
+def _leave_account(tx: Tx, user: User, *, keep_grants: bool = False) -> dict[str, list[Any]]:
     """What ends when a person is flagged "No Longer at Account" (SPEC §1 Users): every session
     and token of theirs, the account's application access, and the contact roles (whose mail
-    goes to their holders). Flagging back restores none of it. Returns the audit form of what
-    changed."""
+    goes to their holders). Flagging back restores none of it. `keep_grants`: an identity
+    provider sent its list with the flag, which gives nothing while the flag is set. Returns the
+    audit form of what changed."""
     sessions.end_all(tx, user)
     ended: dict[str, list[Any]] = {}
     granted = sorted(a.key for a in user.applications)
-    if granted:
+    if granted and not keep_grants:
         user.applications = []
         ended["applications"] = [granted, []]
     held = _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), set())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -38,3 +40,16 @@ def logout_receiver() -> Iterator[tuple[str, queue.Queue[str]]]:
 
     with live(endpoint) as base:
         yield f"{base}/backchannel", received
+
+
+EXAMPLE_APPLICATION = Path(__file__).resolve().parents[1] / "examples" / "oidc_client" / "app.py"
+
+
+def example_application(rollcall: str, client_id: str, secret: str) -> Any:
+    """The example linked application (examples/oidc_client), signing in through `rollcall`:
+    `/login` starts the sign-in, `#welcome` shows who is signed in."""
+    spec = importlib.util.spec_from_file_location("example_oidc_client", EXAMPLE_APPLICATION)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.create_app(rollcall, client_id, secret)

@@ -69,6 +69,7 @@ for command in (
     directory.token,
     sso.client,
     sso.keys,
+    sso.application,
     workers.mail,
     workers.logout,
     directory.csc,

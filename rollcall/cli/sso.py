@@ -47,6 +47,11 @@ def client() -> None:
     metavar="KEY",
     help="The linked application this client is (e.g. icd10).",
 )
+@click.option(
+    "--launch-url",
+    metavar="URL",
+    help="Where the home page's link to its application goes (https).",
+)
 @click.option("--first-party", is_flag=True, help="One of ours: no consent screen.")
 @click.option(
     "--resource-server",
@@ -65,6 +70,7 @@ def client_create(
     access: str,
     account_name: str | None,
     application_key: str | None,
+    launch_url: str | None,
     first_party: bool,
     resource_server: bool,
 ) -> None:
@@ -86,6 +92,7 @@ def client_create(
             else None,
             first_party=first_party,
             resource_server=resource_server,
+            launch_url=launch_url,
         )
         click.echo(f"client_id: {created.client_id}")
         if secret is not None:
@@ -102,6 +109,31 @@ def client_list(obj: Context) -> None:
             if c.resource_server:
                 kind += ", resource server"
             click.echo(f"{c.client_id}  {c.name}  {kind}  {' '.join(c.scopes)}")
+
+
+@click.group()
+def application() -> None:
+    """The linked applications users are granted, and their launch addresses."""
+
+
+@application.command("list")
+@pass_context
+def application_list(obj: Context) -> None:
+    """Every application: key, who may open it, name and launch address."""
+    with obj.transaction() as tx:
+        for a in applications.all_applications(tx):
+            click.echo(f"{a.key}  {a.access}  {a.name}  {a.launch_url or '(no launch address)'}")
+
+
+@application.command("launch")
+@click.argument("key")
+@click.argument("url", required=False, default="")
+@pass_context
+def application_launch(obj: Context, key: str, url: str) -> None:
+    """Set where the home page links the application KEY (no URL: no link)."""
+    with obj.transaction() as tx:
+        changed = applications.set_launch_url(tx, OPERATOR, key, url)
+        click.echo(f"{changed.key}: {changed.launch_url or '(no launch address)'}")
 
 
 @click.group()

@@ -30,11 +30,14 @@ class Site:
 
     db: Database
     settings: Settings
+    # For the rare answer that needs Flask's request context after all (a change that queues
+    # mail, sent right after it in development: rollcall.senders).
+    app: Flask | None = None
 
     @classmethod
     def of(cls, app: Flask | None = None) -> Site:
-        app = app or current_app
-        return cls(database_of(app), app.config["ROLLCALL_SETTINGS"])
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+        return cls(database_of(app), app.config["ROLLCALL_SETTINGS"], app)
 
 
 @dataclass(frozen=True)

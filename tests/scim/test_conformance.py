@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow  # scim2-tester's whole run against a served Rollc
 def test_scim2_tester_reports_no_failures(db, operator, tmp_path):
     with db.transaction() as tx:
         account = accounts.create_account(tx, operator, name="Conformance", kind="enterprise")
-        for key, name in [("icd10", "ICD-10"), ("ng_share", "NG Share")]:
+        for key, name in [("icd10", "ICD-10"), ("ng_share", "NG Share"), ("ng_store", "NG Store")]:
             applications.ensure_application(tx, operator, key=key, name=name)
         _, token = credentials.create_credential(tx, operator, account_id=account.id, name="t")
     with served(db.url, tmp_path) as base:

@@ -236,13 +236,13 @@ class TestPaths:
 
     @pytest.mark.parametrize(
         "path",
-        ["id", "meta.created", "groups", f"{COMMUNITY}:account", f"{COMMUNITY}:applications"],
+        ["id", "meta.created", "groups", f"{COMMUNITY}:account", f"{COMMUNITY}:lastLogin"],
     )
     def test_read_only_attribute_is_mutability(self, scim, path):
         alice = scim.create_user("alice")
         value = [{"value": UNKNOWN_ID}] if path == "groups" else "x"
-        if path.endswith("applications"):
-            value = ["icd10"]
+        if path.endswith("lastLogin"):
+            value = "2026-01-01T00:00:00Z"
         response = scim.patch(
             f"/Users/{alice['id']}", ops({"op": "replace", "path": path, "value": value})
         )
