@@ -79,3 +79,4 @@ class TokenForm(FlaskForm):
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
     note = TextAreaField("Note to the person (optional)", validators=[Length(max=2000)])
+    account = StringField("Attach to account (optional)", validators=[Length(max=255)])

@@ -54,14 +54,19 @@ def home() -> Any:
 @bp.get("/csc-requests")
 @login_required
 def csc_requests() -> Any:
-    support_actor()
+    acting = support_actor()
     with database().transaction(write=False) as tx:
         requests = [(r, u, csc.is_overdue(r)) for r, u in csc.open_requests(tx)]
-        for _, user, _ in requests:
+        suggested = {}
+        for request_, user, _ in requests:
             _ = (user.emails, user.account)
+            if request_.organization and user.account is None:
+                found = accounts.search_accounts(tx, acting, request_.organization, limit=10)
+                suggested[request_.id] = [a.name for a in found]
     return render_template(
         "console/csc_requests.html",
         requests=requests,
+        suggested=suggested,
         form=DecisionForm(),
         due_hours=int(csc.DECISION_DUE.total_seconds() // 3600),
     )
@@ -75,10 +80,20 @@ def decide(request_id: uuid.UUID) -> Any:
     if form.validate_on_submit() and form.decision.data in ("approve", "reject"):
         approve = form.decision.data == "approve"
         with database().transaction() as tx:
-            csc.decide(tx, acting, request_id, approve=approve, note=form.note.data or None)
+            named = (form.account.data or "").strip()
+            account_id = accounts.account_named(tx, named).id if named else None
+            csc.decide(
+                tx,
+                acting,
+                request_id,
+                approve=approve,
+                note=form.note.data or None,
+                account_id=account_id,
+            )
+        attached = f" and attached to {named}" if approve and named else ""
         flash(
-            f"The request was {'approved' if approve else 'rejected'}; the person is emailed "
-            "the decision.",
+            f"The request was {'approved' if approve else 'rejected'}{attached}; the person is "
+            "emailed the decision.",
             "success",
         )
     return redirect(url_for(".csc_requests"))

@@ -203,7 +203,7 @@ def test_support_grants_a_main_profile_and_works_in_a_child_account(
         users.create_support_user(
             tx, operator, user_name="sam.support", email="sam@vendor.test", password=PASSWORD
         )
-        csc.request_access(tx, tx.get(type(helper), asker.id))
+        csc.request_access(tx, tx.get(type(helper), asker.id), organization="Helper Clinic")
 
     sign_in(page, "sam.support")
     page.open("/support")
