@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import exists, or_, select
 
+from store.csc import APPLICATION as CSC
 from store.db import Tx
 from store.models import Application, ApplicationGrant, OAuthClient, User
 
@@ -37,3 +38,11 @@ def applications_for(tx: Tx, user: User) -> Sequence[Application]:
         .order_by(Application.name)
     )
     return tx.scalars(query).all()
+
+
+def granted_by_support(tx: Tx, client: OAuthClient) -> bool:
+    """Whether support's vetting, not a main contact, grants this client's application: the
+    Client Support Center (SPEC §1 Applications)."""
+    if client.application_id is None:
+        return False
+    return tx.scalar(select(Application.key).where(Application.id == client.application_id)) == CSC

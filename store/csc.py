@@ -185,6 +185,21 @@ def has_access(tx: Tx, user: User) -> bool:
     )
 
 
+def standing(tx: Tx, user: User) -> str | None:
+    """Where the person's CSC access stands, for their profile: granted, requested (waiting for
+    support), rejected, or None (never asked)."""
+    decisions = tx.scalars(
+        select(CscAccessRequest.decision)
+        .where(CscAccessRequest.user_id == user.id)
+        .order_by(CscAccessRequest.created_at.desc())
+    ).all()
+    if not decisions:
+        return None
+    if APPROVED in decisions or VERIFIED in decisions:
+        return "granted"
+    return "requested" if decisions[0] is None else "rejected"
+
+
 def open_requests(tx: Tx) -> Sequence[tuple[CscAccessRequest, User]]:
     """Undecided requests, oldest first, with their users."""
     query = (
