@@ -220,7 +220,7 @@ def test_support_grants_a_main_profile_and_works_in_a_child_account(
     page.screenshot("main-granted")
 
     page.open("/support/csc-requests")
-    page.get_by_label("Note to asker (optional)").fill("Access granted.")
+    page.get_by_label("Note to asker").fill("Access granted.")
     page.get_by_role("button", name="Approve asker").click()
     expect(page.locator(".flash-success")).to_contain_text("approved")
     assert mailbox.wait_for("asker@clinic.test")
