@@ -226,7 +226,7 @@ def test_support_grants_a_main_profile_and_works_in_a_child_account(
     assert mailbox.wait_for("asker@clinic.test")
 
     page.get_by_role("link", name="Audit log").click()
-    expect(page.locator("table.audit")).to_contain_text("csc.access_approved")
+    expect(page.locator("table.audit")).to_contain_text("csc: access approved")
     expect(page.locator("table.audit")).to_contain_text("sam.support")
 
 
