@@ -7,16 +7,28 @@ rules still proves the login."""
 from __future__ import annotations
 
 import io
+import os
+import uuid
 from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert, select
 
-from store import access, applications, clients, csc, membership, outbox, registration
+from store import access, applications, clients, csc, membership, migrate, outbox, registration
 from store.actors import Actor
-from store.db import Database
+from store.db import Database, now, scratch_database
 from store.errors import Conflict, Forbidden, InvalidInput
-from store.models import Account, OAuthClient, User
+from store.models import (
+    Account,
+    Application,
+    ApplicationGrant,
+    CscAccessRequest,
+    OAuthClient,
+    User,
+)
 
 PASSWORD = "harbor willow sixty two"
 
@@ -169,3 +181,64 @@ def test_a_csc_password_failing_the_rules_still_proves_the_login(
     assert may_open_csc(db, user.id, csc_client)
     with db.transaction(write=False) as tx:
         assert csc.LocalDirectory().verify(tx, "wes.csc", weak) is not None  # CSC's own, kept
+
+
+def test_migration_0012_grants_the_csc_to_people_vetted_before_it(tmp_path: Path) -> None:
+    configured = os.environ.get("ROLLCALL_DATABASE_URL", "")
+    if configured.startswith(("postgresql", "postgres:")):
+        scratch: Any = scratch_database(configured, "rollcall_migration")
+    else:
+        scratch = nullcontext(f"sqlite:///{tmp_path / 'old.db'}")
+    with scratch as url:
+        database = Database(url)
+        try:
+            migrate.upgrade(database, "0011")
+            application = uuid.uuid4()
+            decisions = {"approved.one": "approved", "verified.one": "verified"}
+            decisions |= {"rejected.one": "rejected", "waiting.one": None}
+            ids = {name: uuid.uuid4() for name in decisions}
+            with database.engine.begin() as conn:
+                conn.execute(
+                    insert(Application.__table__).values(
+                        id=application, key="csc", name="CSC", access="granted", created_at=now()
+                    )
+                )
+                for name, decision in decisions.items():
+                    conn.execute(
+                        insert(User.__table__).values(
+                            id=ids[name],
+                            user_name=name,
+                            user_name_ci=name,
+                            addresses=[],
+                            other_attributes={},
+                            active=True,
+                            profile="guest",
+                            is_support=False,
+                            no_longer_at_account=False,
+                            preferred_contact_method="email",
+                            email_verified=True,
+                            failed_logins=0,
+                            version=1,
+                            created_at=now(),
+                            modified_at=now(),
+                        )
+                    )
+                    conn.execute(
+                        insert(CscAccessRequest.__table__).values(
+                            id=uuid.uuid4(),
+                            user_id=ids[name],
+                            created_at=now(),
+                            decided_at=now() if decision else None,
+                            decision=decision,
+                        )
+                    )
+            migrate.upgrade(database)
+            with database.engine.connect() as conn:
+                granted = conn.scalars(
+                    select(User.user_name)
+                    .join(ApplicationGrant, ApplicationGrant.user_id == User.id)
+                    .where(ApplicationGrant.application_id == application)
+                ).all()
+            assert sorted(granted) == ["approved.one", "verified.one"]
+        finally:
+            database.dispose()
