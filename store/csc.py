@@ -20,13 +20,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from store import audit, membership, outbox, passwords
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import Application, CscAccessRequest, CscDirectoryEntry, User, fold
+from store.models import (
+    Application,
+    ApplicationGrant,
+    CscAccessRequest,
+    CscDirectoryEntry,
+    User,
+    fold,
+)
 from store.validation import clean_email, clean_text
 
 DECISION_DUE = timedelta(hours=72)
@@ -172,32 +179,38 @@ def grant_access(tx: Tx, user: User) -> None:
 
 
 def has_access(tx: Tx, user: User) -> bool:
-    return (
-        tx.scalar(
-            select(CscAccessRequest.id)
-            .where(
-                CscAccessRequest.user_id == user.id,
-                CscAccessRequest.decision.in_([APPROVED, VERIFIED]),
-            )
-            .limit(1)
+    """Whether the person may open the CSC: the grant its sign-in checks (which "No Longer at
+    Account" ends, as it ends every application of theirs), or, while no CSC application is
+    registered, an approved request or a verified login."""
+    application = tx.scalar(select(Application.id).where(Application.key == APPLICATION))
+    if application is not None:
+        granted = select(ApplicationGrant.user_id).where(
+            ApplicationGrant.user_id == user.id, ApplicationGrant.application_id == application
         )
-        is not None
+        return tx.scalar(select(exists(granted))) or False
+    vetted = select(CscAccessRequest.id).where(
+        CscAccessRequest.user_id == user.id,
+        CscAccessRequest.decision.in_([APPROVED, VERIFIED]),
     )
+    return tx.scalar(select(exists(vetted))) or False
 
 
 def standing(tx: Tx, user: User) -> str | None:
-    """Where the person's CSC access stands, for their profile: granted, requested (waiting for
-    support), rejected, or None (never asked)."""
-    decisions = tx.scalars(
-        select(CscAccessRequest.decision)
+    """Where the person's CSC access stands, for their profile and support: granted, requested
+    (waiting for support), rejected, or None (no access, no request pending)."""
+    if has_access(tx, user):
+        return "granted"
+    latest = tx.execute(
+        select(CscAccessRequest.decided_at, CscAccessRequest.decision)
         .where(CscAccessRequest.user_id == user.id)
         .order_by(CscAccessRequest.created_at.desc())
-    ).all()
-    if not decisions:
+        .limit(1)
+    ).first()
+    if latest is None:
         return None
-    if APPROVED in decisions or VERIFIED in decisions:
-        return "granted"
-    return "requested" if decisions[0] is None else "rejected"
+    if latest.decided_at is None:
+        return "requested"
+    return "rejected" if latest.decision == REJECTED else None
 
 
 def open_requests(tx: Tx) -> Sequence[tuple[CscAccessRequest, User]]:

@@ -17,7 +17,17 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from store import access, applications, clients, csc, membership, migrate, outbox, registration
+from store import (
+    access,
+    applications,
+    clients,
+    csc,
+    membership,
+    migrate,
+    outbox,
+    registration,
+    users,
+)
 from store.actors import Actor
 from store.db import Database, now, scratch_database
 from store.errors import Conflict, Forbidden, InvalidInput
@@ -120,6 +130,24 @@ def test_approval_grants_the_csc_attaches_to_the_account_and_mails_the_decision(
         assert [p["decision"] for p in decision] == ["approved"]
 
 
+def test_the_profile_and_the_csc_agree_once_the_person_leaves_the_account(
+    db: Database, csc_client: OAuthClient, make_account: Callable[..., Account], support: Actor
+) -> None:
+    account = make_account("Lakeview Clinic")
+    user = request_for(db, organization="Lakeview Clinic")
+    with db.transaction() as tx:
+        assert csc.standing(tx, tx.get(User, user.id)) == "requested"
+        [(request, _)] = csc.open_requests(tx)
+        csc.decide(tx, support, request.id, approve=True, account_id=account.id)
+    with db.transaction() as tx:
+        assert csc.standing(tx, tx.get(User, user.id)) == "granted"
+        users.update_user(tx, support, user.id, {"no_longer_at_account": True})
+    assert not may_open_csc(db, user.id, csc_client)
+    with db.transaction(write=False) as tx:
+        assert not csc.has_access(tx, tx.get(User, user.id))  # the profile no longer says so
+        assert csc.standing(tx, tx.get(User, user.id)) is None
+
+
 def test_rejection_says_why_and_grants_nothing(
     db: Database, csc_client: OAuthClient, support: Actor
 ) -> None:
@@ -133,6 +161,7 @@ def test_rejection_says_why_and_grants_nothing(
     assert not may_open_csc(db, user.id, csc_client)
     with db.transaction(write=False) as tx:
         assert not csc.has_access(tx, tx.get(User, user.id))
+        assert csc.standing(tx, tx.get(User, user.id)) == "rejected"
 
 
 def test_only_support_attaches_a_person_and_only_one_without_an_account(
