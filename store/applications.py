@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from store import audit
+from store import audit, csc
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
@@ -42,6 +42,8 @@ def ensure_application(
     application.launch_url = clean_text(Application, "launch_url", launch_url)
     application.access = access
     tx.flush()
+    if created and key == csc.APPLICATION:
+        csc.grant_to_the_vetted(tx, application)
     if created:
         audit.record(
             tx,

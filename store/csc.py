@@ -178,6 +178,25 @@ def grant_access(tx: Tx, user: User) -> None:
         user.modified_at = now()
 
 
+def grant_to_the_vetted(tx: Tx, application: Application) -> int:
+    """When the CSC application is registered after people were vetted, they get it now (the
+    same as migration 0012 does for those vetted before it), except people No Longer at
+    Account, whose grants ended; returns how many."""
+    vetted = select(CscAccessRequest.user_id).where(
+        CscAccessRequest.decision.in_([APPROVED, VERIFIED])
+    )
+    held = select(ApplicationGrant.user_id).where(ApplicationGrant.application_id == application.id)
+    people = tx.scalars(
+        select(User.id).where(
+            User.id.in_(vetted), User.id.not_in(held), User.no_longer_at_account.is_(False)
+        )
+    ).all()
+    for user_id in people:
+        tx.add(ApplicationGrant(user_id=user_id, application_id=application.id))
+    tx.flush()
+    return len(people)
+
+
 def has_access(tx: Tx, user: User) -> bool:
     """Whether the person may open the CSC: the grant its sign-in checks (which "No Longer at
     Account" ends, as it ends every application of theirs), or, while no CSC application is

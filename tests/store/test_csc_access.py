@@ -148,6 +148,21 @@ def test_the_profile_and_the_csc_agree_once_the_person_leaves_the_account(
         assert csc.standing(tx, tx.get(User, user.id)) is None
 
 
+def test_registering_the_csc_later_grants_it_to_people_vetted_before(
+    db: Database, operator: Actor, support: Actor
+) -> None:
+    user = request_for(db, organization="Lakeview Clinic")
+    with db.transaction() as tx:
+        [(request, _)] = csc.open_requests(tx)
+        csc.decide(tx, support, request.id, approve=True)
+    with db.transaction() as tx:
+        application = applications.ensure_application(
+            tx, operator, key=csc.APPLICATION, name="Client Support Center"
+        )
+        assert application in tx.get(User, user.id).applications
+        assert csc.has_access(tx, tx.get(User, user.id))
+
+
 def test_rejection_says_why_and_grants_nothing(
     db: Database, csc_client: OAuthClient, support: Actor
 ) -> None:
@@ -224,7 +239,7 @@ def test_migration_0012_grants_the_csc_to_people_vetted_before_it(tmp_path: Path
             migrate.upgrade(database, "0011")
             application = uuid.uuid4()
             decisions = {"approved.one": "approved", "verified.one": "verified"}
-            decisions |= {"rejected.one": "rejected", "waiting.one": None}
+            decisions |= {"rejected.one": "rejected", "waiting.one": None, "left.one": "approved"}
             ids = {name: uuid.uuid4() for name in decisions}
             with database.engine.begin() as conn:
                 conn.execute(
@@ -243,7 +258,7 @@ def test_migration_0012_grants_the_csc_to_people_vetted_before_it(tmp_path: Path
                             active=True,
                             profile="guest",
                             is_support=False,
-                            no_longer_at_account=False,
+                            no_longer_at_account=name == "left.one",
                             preferred_contact_method="email",
                             email_verified=True,
                             failed_logins=0,

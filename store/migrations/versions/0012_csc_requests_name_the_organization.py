@@ -4,7 +4,7 @@ A request for Client Support Center access now carries the organization and cust
 person gave, so support can tell who they are. Access given by support's vetting (an approved
 request, or a CSC login verified at registration) is now a grant of the `csc` application, which
 the CSC's sign-in checks: people vetted before this revision get that grant now, when the
-application is registered.
+application is registered (not people No Longer at Account, whose grants ended).
 
 Revision ID: 0012
 Revises: 0011
@@ -30,6 +30,9 @@ requests = sa.table(
     sa.column("decision", sa.String()),
 )
 applications = sa.table("applications", sa.column("id", sa.Uuid()), sa.column("key", sa.String()))
+users = sa.table(
+    "users", sa.column("id", sa.Uuid()), sa.column("no_longer_at_account", sa.Boolean())
+)
 grants = sa.table(
     "application_grants",
     sa.column("user_id", sa.Uuid()),
@@ -46,9 +49,10 @@ def upgrade() -> None:
     csc = connection.scalar(sa.select(applications.c.id).where(applications.c.key == "csc"))
     if csc is None:
         return
+    left = sa.select(users.c.id).where(users.c.no_longer_at_account.is_(True))
     vetted = (
         sa.select(requests.c.user_id)
-        .where(requests.c.decision.in_(["approved", "verified"]))
+        .where(requests.c.decision.in_(["approved", "verified"]), requests.c.user_id.not_in(left))
         .distinct()
     )
     held = sa.select(grants.c.user_id).where(grants.c.application_id == csc)
