@@ -76,6 +76,15 @@ class TokenForm(FlaskForm):
     )
 
 
+class AttachForm(FlaskForm):
+    account = StringField(
+        "Attach to account",
+        validators=[DataRequired(), Length(max=255)],
+        description="The account's name; the person gets its kind's default profile.",
+    )
+
+
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
     note = TextAreaField("Note to the person (optional)", validators=[Length(max=2000)])
+    account = StringField("Attach to account (optional)", validators=[Length(max=255)])

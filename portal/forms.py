@@ -77,6 +77,16 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Length(max=1024)],
         render_kw={"autocomplete": "off"},
     )
+    organization = StringField(
+        "Organization",
+        validators=[Optional(), Length(max=255)],
+        render_kw={"autocomplete": "organization"},
+    )
+    customer_number = StringField(
+        "Customer number",
+        validators=[Optional(), Length(max=64)],
+        render_kw={"autocomplete": "off"},
+    )
     given_name = StringField(
         "First name",
         validators=[DataRequired(), Length(max=255)],
@@ -121,6 +131,12 @@ class RegisterForm(FlaskForm):
                 if not f.data:
                     f.errors = [*f.errors, "This field is required."]
                     ok = False
+        if self.choice.data == "csc_request" and not (self.organization.data or "").strip():
+            self.organization.errors = [
+                *self.organization.errors,
+                "Name your organization: support checks your request against it.",
+            ]
+            ok = False
         return ok
 
 

@@ -188,8 +188,17 @@ def new_user(account_id: uuid.UUID) -> Any:
         rules.ensure_may_add_users(actor(), found.kind)
         options = _options(tx, found, None)
         matches: list[User] = []
-        if form.is_submitted() and form.confirm_new.data != "1" and form.email.data:
-            matches = list(user_search.inactive_matches(tx, actor(), account_id, form.email.data))
+        if form.is_submitted() and form.confirm_new.data != "1":
+            matches = list(
+                user_search.inactive_matches(
+                    tx,
+                    actor(),
+                    account_id,
+                    form.email.data or "",
+                    given_name=form.given_name.data,
+                    family_name=form.family_name.data,
+                )
+            )
     _choices(form, options)
     if request.method == "GET":
         form.profile.data = default_profile(AccountKind(found.kind)).value

@@ -51,7 +51,7 @@ def _page(user: User, status: int = 200, **forms: FlaskForm) -> tuple[str, int]:
     password = forms.get("password") or PasswordChangeForm(prefix="password")
     email = forms.get("email") or EmailChangeForm(prefix="email")
     with database().transaction(write=False) as tx:
-        csc_access = csc.has_access(tx, user)
+        csc_access = csc.standing(tx, user)
         offline = oauth.offline_grants(tx, user.id)
     profile_name = DISPLAY_NAMES.get(Profile(user.profile), user.profile) if user.profile else ""
     return (

@@ -24,18 +24,24 @@ from store.errors import DomainError
 bp = Blueprint("registration", __name__)
 
 # Where a store refusal about a field lands on the form.
-FIELDS = {"emails": "email", "password": "password", "user_name": "user_name"}
+FIELDS = {
+    "emails": "email",
+    "password": "password",
+    "user_name": "user_name",
+    "organization": "organization",
+    "customer_number": "customer_number",
+}
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(REGISTER_PER_IP, methods=["POST"], deduct_when=attempted)
 def register() -> Any:
     form = RegisterForm()
+    # A CSC member is asked for a community password only when the CSC one fails its rules.
+    ask_password = bool(form.password.data)
     if form.validate_on_submit():
         count_attempt()  # a form sent back for its own mistakes is no attempt
         fields = dict(FIELDS)
-        if form.choice.data == registration.Choice.CSC_MEMBER:
-            fields["password"] = "csc_password"
         try:
             with database().transaction() as tx:
                 registration.register(
@@ -48,10 +54,13 @@ def register() -> Any:
                     password=form.password.data,
                     csc_user_name=form.csc_user_name.data,
                     csc_password=form.csc_password.data,
+                    organization=form.organization.data,
+                    customer_number=form.customer_number.data,
                     verifier=current_app.extensions.get("rollcall.csc_verifier"),
                 )
         except DomainError as error:
             show_refusal(form, error, fields)
+            ask_password = ask_password or error.field == "password"
         else:
             # The same page whether or not the address already had an account.
             return render_template(
@@ -60,7 +69,7 @@ def register() -> Any:
                 wants_csc=form.choice.data == registration.Choice.CSC_REQUEST,
             )
     status = 400 if request.method == "POST" else 200
-    return render_template("register.html", form=form), status
+    return render_template("register.html", form=form, ask_password=ask_password), status
 
 
 @bp.route("/verify/<token>", methods=["GET", "POST"])

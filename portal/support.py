@@ -1,5 +1,7 @@
-"""Pages for support staff: search accounts and users across the deployment, decide Client
-Support Center access requests (flagged after 72 hours), and read the audit log. Granting or
+"""Pages for support staff: search accounts and users across the deployment, open any person
+(guests and self-registered people included) to reset, deactivate, activate or attach them to an
+account, decide Client Support Center access requests (flagged after 72 hours), and read the
+audit log. Granting or
 removing the main profile and managing a child account's users happen in the account's own Manage
 Users pages, which support may open for any account."""
 
@@ -10,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from portal.console_forms import DecisionForm
+from portal.console_forms import ActionForm, AttachForm, DecisionForm
 from portal.manage_users import actor, refused
 from rollcall.web.database import database
 from rollcall.web.session import login_required
-from store import accounts, audit, csc, user_search
+from store import accounts, audit, csc, membership, user_mail, user_search, users
 from store.actors import Actor
+from store.audit_log import lines as audit_lines
 from store.errors import DomainError, Forbidden
 
 bp = Blueprint("support", __name__, url_prefix="/support")
@@ -51,17 +54,76 @@ def home() -> Any:
     )
 
 
+@bp.get("/users/<uuid:user_id>")
+@login_required
+def person(user_id: uuid.UUID) -> Any:
+    acting = support_actor()
+    with database().transaction(write=False) as tx:
+        user = users.get_user(tx, acting, user_id, related=True)
+        standing = csc.standing(tx, user)
+        history = audit_lines(tx, list(reversed(audit.events_for(tx, "user", user.id)))[:20])
+    return render_template(
+        "console/person.html",
+        user=user,
+        csc_standing=standing,
+        history=history,
+        form=ActionForm(),
+        attach=AttachForm(),
+    )
+
+
+@bp.post("/users/<uuid:user_id>/<any('reset-password', deactivate, activate):act>")
+@login_required
+def act_on_person(user_id: uuid.UUID, act: str) -> Any:
+    acting = support_actor()
+    if not ActionForm().validate_on_submit():
+        flash("The page was out of date; try again.", "error")
+        return redirect(url_for(".person", user_id=user_id))
+    with database().transaction() as tx:
+        if act == "reset-password":
+            user = user_mail.send_password_reset(tx, acting, user_id)
+            done = f"A password reset link went to {user.user_name} at {user.primary_email}."
+        elif act == "deactivate":
+            user = users.deactivate(tx, acting, user_id)
+            done = f"{user.user_name} was deactivated: signed out everywhere, record kept."
+        else:
+            user = users.activate(tx, acting, user_id)
+            done = f"{user.user_name} was activated; a sign-in email is on its way."
+    flash(done, "success")
+    return redirect(url_for(".person", user_id=user_id))
+
+
+@bp.post("/users/<uuid:user_id>/attach")
+@login_required
+def attach(user_id: uuid.UUID) -> Any:
+    acting = support_actor()
+    form = AttachForm()
+    if form.validate_on_submit():
+        with database().transaction() as tx:
+            account = accounts.account_named(tx, form.account.data)
+            user = membership.attach_to_account(tx, acting, user_id, account.id)
+            flash(f"{user.user_name} is now a user of {account.name} ({user.profile}).", "success")
+    else:
+        flash("Name the account to attach the person to.", "error")
+    return redirect(url_for(".person", user_id=user_id))
+
+
 @bp.get("/csc-requests")
 @login_required
 def csc_requests() -> Any:
-    support_actor()
+    acting = support_actor()
     with database().transaction(write=False) as tx:
         requests = [(r, u, csc.is_overdue(r)) for r, u in csc.open_requests(tx)]
-        for _, user, _ in requests:
+        suggested = {}
+        for request_, user, _ in requests:
             _ = (user.emails, user.account)
+            if request_.organization and user.account is None:
+                found = accounts.search_accounts(tx, acting, request_.organization, limit=10)
+                suggested[request_.id] = [a.name for a in found]
     return render_template(
         "console/csc_requests.html",
         requests=requests,
+        suggested=suggested,
         form=DecisionForm(),
         due_hours=int(csc.DECISION_DUE.total_seconds() // 3600),
     )
@@ -75,10 +137,20 @@ def decide(request_id: uuid.UUID) -> Any:
     if form.validate_on_submit() and form.decision.data in ("approve", "reject"):
         approve = form.decision.data == "approve"
         with database().transaction() as tx:
-            csc.decide(tx, acting, request_id, approve=approve, note=form.note.data or None)
+            named = (form.account.data or "").strip()
+            account_id = accounts.account_named(tx, named).id if named else None
+            csc.decide(
+                tx,
+                acting,
+                request_id,
+                approve=approve,
+                note=form.note.data or None,
+                account_id=account_id,
+            )
+        attached = f" and attached to {named}" if approve and named else ""
         flash(
-            f"The request was {'approved' if approve else 'rejected'}; the person is emailed "
-            "the decision.",
+            f"The request was {'approved' if approve else 'rejected'}{attached}; the person is "
+            "emailed the decision.",
             "success",
         )
     return redirect(url_for(".csc_requests"))
@@ -101,9 +173,15 @@ def audit_log() -> Any:
             limit=AUDIT_PAGE,
         )
         account = tx.get(accounts.Account, account_id) if account_id else None
+        lines = audit_lines(tx, events)
     older = events[-1].id if len(events) == AUDIT_PAGE else None
     return render_template(
-        "console/audit.html", events=events, account=account, action=action, older=older
+        "console/audit.html",
+        lines=lines,
+        account=account,
+        action=action,
+        older=older,
+        paged=before is not None,
     )
 
 

@@ -225,7 +225,10 @@ def _authorize() -> Any:
             if "none" in prompts:
                 return denied
             return render_template(
-                "sso/denied.html", client=client_row, back=denied.headers["Location"]
+                "sso/denied.html",
+                client=client_row,
+                back=denied.headers["Location"],
+                by_support=access.granted_by_support(tx, client_row),
             ), 403
         scopes = scope_to_list(grant.request.scope) or []
         if not client_row.first_party and (

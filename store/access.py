@@ -248,3 +248,12 @@ def _held(user: User) -> Select[tuple[Application]]:
         Membership.user_id == user.id,
     )
     return select(Application).where(or_(direct, grouped))
+
+
+def granted_by_support(tx: Tx, client: OAuthClient) -> bool:
+    """Whether support's vetting, not a main contact, grants this client's application: the
+    Client Support Center (SPEC §1 Applications)."""
+    if client.application_id is None:
+        return False
+    key = tx.scalar(select(Application.key).where(Application.id == client.application_id))
+    return key in rules.VETTED_APPLICATIONS

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from store import audit
+from store import audit, csc
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
@@ -44,6 +44,8 @@ def ensure_application(
         application.launch_url = launch_address(launch_url)
     application.access = access
     tx.flush()
+    if created and key == csc.APPLICATION:
+        csc.grant_to_the_vetted(tx, application)
     if created:
         audit.record(
             tx,

@@ -3,7 +3,12 @@
 Registrants who already use the CSC prove it with their CSC username and password, checked by a
 verifier; the default one reads a local table that support fills from a CSV export
 (`rollcall csc import`). Registrants who want CSC access leave a request that support decides
-within 72 hours; the person is mailed the decision.
+within 72 hours, with what support needs to tell who they are (organization, customer number);
+the person is mailed the decision.
+
+Access to the CSC comes from that vetting alone (SPEC §1 Applications): a verified login or an
+approved request grants the `csc` application, which the CSC's single sign-on checks as it checks
+every application.
 """
 
 from __future__ import annotations
@@ -15,19 +20,27 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
-from store import audit, outbox, passwords
+from store import audit, membership, outbox, passwords
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import CscAccessRequest, CscDirectoryEntry, User, fold
+from store.models import (
+    Application,
+    ApplicationGrant,
+    CscAccessRequest,
+    CscDirectoryEntry,
+    User,
+    fold,
+)
 from store.validation import clean_email, clean_text
 
 DECISION_DUE = timedelta(hours=72)
 APPROVED = "approved"
 REJECTED = "rejected"
 VERIFIED = "verified"  # the registrant proved a CSC login: access without a decision
+APPLICATION = "csc"  # the Client Support Center's key (one of rules.VETTED_APPLICATIONS)
 
 
 @dataclass(frozen=True)
@@ -124,27 +137,99 @@ def record_verified(tx: Tx, user: User, identity: CscIdentity) -> CscAccessReque
         note=f"Verified Client Support Center login {identity.user_name}.",
     )
     tx.add(request)
+    grant_access(tx, user)
     return request
 
 
-def request_access(tx: Tx, user: User) -> CscAccessRequest:
-    request = CscAccessRequest(user_id=user.id, created_at=now())
+def request_details(
+    organization: str | None, customer_number: str | None
+) -> tuple[str | None, str | None]:
+    """What a request tells support about the person, checked: the organization is required,
+    as support verifies the person against it; the customer number helps when known."""
+    return (
+        clean_text(
+            CscAccessRequest, "organization", organization, required=True, label="Organization"
+        ),
+        clean_text(CscAccessRequest, "customer_number", customer_number, label="Customer number"),
+    )
+
+
+def request_access(
+    tx: Tx, user: User, *, organization: str | None, customer_number: str | None = None
+) -> CscAccessRequest:
+    """Leave a request for support to decide within 72 hours."""
+    organization, customer_number = request_details(organization, customer_number)
+    request = CscAccessRequest(
+        user_id=user.id,
+        created_at=now(),
+        organization=organization,
+        customer_number=customer_number,
+    )
     tx.add(request)
     return request
 
 
-def has_access(tx: Tx, user: User) -> bool:
-    return (
-        tx.scalar(
-            select(CscAccessRequest.id)
-            .where(
-                CscAccessRequest.user_id == user.id,
-                CscAccessRequest.decision.in_([APPROVED, VERIFIED]),
-            )
-            .limit(1)
-        )
-        is not None
+def grant_access(tx: Tx, user: User) -> None:
+    """Grant the CSC application to a vetted person (when the application is registered).
+    Support's vetting, not the account's kind, decides it: guests may hold it."""
+    application = tx.scalar(select(Application).where(Application.key == APPLICATION))
+    if application is not None and application not in user.applications:
+        user.applications.append(application)
+        user.modified_at = now()
+
+
+def grant_to_the_vetted(tx: Tx, application: Application) -> int:
+    """When the CSC application is registered after people were vetted, they get it now (the
+    same as migration 0013 does for those vetted before it), except people No Longer at
+    Account, whose grants ended; returns how many."""
+    vetted = select(CscAccessRequest.user_id).where(
+        CscAccessRequest.decision.in_([APPROVED, VERIFIED])
     )
+    held = select(ApplicationGrant.user_id).where(ApplicationGrant.application_id == application.id)
+    people = tx.scalars(
+        select(User.id).where(
+            User.id.in_(vetted), User.id.not_in(held), User.no_longer_at_account.is_(False)
+        )
+    ).all()
+    for user_id in people:
+        tx.add(ApplicationGrant(user_id=user_id, application_id=application.id))
+    tx.flush()
+    return len(people)
+
+
+def has_access(tx: Tx, user: User) -> bool:
+    """Whether the person may open the CSC: the grant its sign-in checks (which "No Longer at
+    Account" ends, as it ends every application of theirs), or, while no CSC application is
+    registered, an approved request or a verified login."""
+    application = tx.scalar(select(Application.id).where(Application.key == APPLICATION))
+    if application is not None:
+        granted = select(ApplicationGrant.user_id).where(
+            ApplicationGrant.user_id == user.id, ApplicationGrant.application_id == application
+        )
+        return tx.scalar(select(exists(granted))) or False
+    vetted = select(CscAccessRequest.id).where(
+        CscAccessRequest.user_id == user.id,
+        CscAccessRequest.decision.in_([APPROVED, VERIFIED]),
+    )
+    return tx.scalar(select(exists(vetted))) or False
+
+
+def standing(tx: Tx, user: User) -> str | None:
+    """Where the person's CSC access stands, for their profile and support: granted, requested
+    (waiting for support), rejected, or None (no access, no request pending)."""
+    if has_access(tx, user):
+        return "granted"
+    latest = tx.execute(
+        select(CscAccessRequest.decided_at, CscAccessRequest.decision)
+        .where(CscAccessRequest.user_id == user.id)
+        .order_by(CscAccessRequest.created_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return None
+    if latest.decided_at is None:
+        return "requested"
+    return "rejected" if latest.decision == REJECTED else None
 
 
 def open_requests(tx: Tx) -> Sequence[tuple[CscAccessRequest, User]]:
@@ -177,9 +262,16 @@ def overdue(tx: Tx) -> Sequence[tuple[CscAccessRequest, User]]:
 
 
 def decide(
-    tx: Tx, actor: Actor, request_id: uuid.UUID, *, approve: bool, note: str | None = None
+    tx: Tx,
+    actor: Actor,
+    request_id: uuid.UUID,
+    *,
+    approve: bool,
+    note: str | None = None,
+    account_id: uuid.UUID | None = None,
 ) -> CscAccessRequest:
-    """Support approves or rejects a request; the person is mailed the decision."""
+    """Support approves (granting the CSC, and attaching the person to `account_id` when named)
+    or rejects, saying why; the person is mailed the decision."""
     if not actor.privileged:
         raise Forbidden("Only support staff decide Client Support Center access requests.")
     request = tx.get(CscAccessRequest, request_id, with_for_update=True)
@@ -187,12 +279,23 @@ def decide(
         raise NotFound("No such access request.")
     if request.decided_at is not None:
         raise Conflict(f"This request was already decided ({request.decision}).")
+    note = clean_text(CscAccessRequest, "note", note)
+    if not approve and not note:
+        raise InvalidInput(
+            "Say why the request is rejected: the person is mailed it.", field="note"
+        )
+    if not approve and account_id is not None:
+        raise InvalidInput("Only an approved request attaches the person to an account.")
     user = tx.get(User, request.user_id)
     assert user is not None
+    if approve and account_id is not None:
+        user = membership.attach_to_account(tx, actor, user.id, account_id)
     request.decided_at = now()
     request.decision = APPROVED if approve else REJECTED
     request.decided_by = actor.label
-    request.note = clean_text(CscAccessRequest, "note", note)
+    request.note = note
+    if approve:
+        grant_access(tx, user)
     audit.record(
         tx,
         actor,

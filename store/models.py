@@ -594,6 +594,9 @@ class CscAccessRequest(Base):
     decision: Mapped[str | None] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(255))
     note: Mapped[str | None] = mapped_column(Text)
+    # What support needs to tell who the person is (the form of "would like access").
+    organization: Mapped[str | None] = mapped_column(String(255))
+    customer_number: Mapped[str | None] = mapped_column(String(64))
 
 
 class ProvisioningLogEntry(Base):

@@ -40,9 +40,15 @@ def register(
     password: str | None = None,
     csc_user_name: str | None = None,
     csc_password: str | None = None,
+    organization: str | None = None,
+    customer_number: str | None = None,
     verifier: csc.CscVerifier | None = None,
 ) -> User | None:
-    """Register a person; the new user (None when the address already had an account)."""
+    """Register a person; the new user (None when the address already had an account).
+
+    A CSC member's web account reuses the CSC login; when the CSC password does not meet the
+    community's rules, the login still proves CSC access and `password` is the community password
+    the person chooses instead (FAQ 4: the two are independent afterwards)."""
     choice = Choice(choice)
     email = clean_email(email, "email")
     identity = None
@@ -56,9 +62,11 @@ def register(
                 field="csc_user_name",
             )
         # The web account reuses the CSC login (FAQ 4); afterwards the two are independent.
-        user_name, password = identity.user_name, csc_password
+        user_name, password = identity.user_name, password or csc_password
     if not user_name or not password:
         raise InvalidInput("Choose a username and a password.", field="user_name")
+    if choice == Choice.CSC_REQUEST:  # checked before anything tells whether the address is known
+        csc.request_details(organization, customer_number)
     # Before anything tells whether a name is taken: a username that is an address is the
     # person's own (the one registered), and an address with an account is answered below
     # as every other registration is.
@@ -71,7 +79,17 @@ def register(
                 field="csc_user_name",
             )
         raise Conflict(f"The username {user_name.strip()!r} is taken.", field="user_name")
-    passwords.check_policy(password, user_name)
+    try:
+        passwords.check_policy(password, user_name)
+    except InvalidInput as refusal:
+        if identity is None or password != csc_password:
+            raise
+        raise InvalidInput(
+            f"Your Client Support Center login is verified, but its password does not meet the "
+            f"community's password rules: {refusal} Choose a community password for your web "
+            "account; afterwards the two passwords are independent.",
+            field="password",
+        ) from refusal
     owner = sign_in_names.find(tx, email)
     if owner is not None:
         # Creating a user hashes its password, the slow part of registering: this answer spends
@@ -92,7 +110,7 @@ def register(
     if identity is not None:
         csc.record_verified(tx, user, identity)
     elif choice == Choice.CSC_REQUEST:
-        csc.request_access(tx, user)
+        csc.request_access(tx, user, organization=organization, customer_number=customer_number)
     audit.record(
         tx,
         SELF_REGISTRATION,

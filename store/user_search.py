@@ -141,22 +141,45 @@ def _ordered(key: Any, reverse: bool) -> Any:
     return key.desc().nulls_first() if reverse else key.asc().nulls_last()
 
 
-def inactive_matches(tx: Tx, actor: Actor, account_id: uuid.UUID, email: str) -> Sequence[User]:
-    """The account's inactive users with this email address: activate one instead of adding a
+def inactive_matches(
+    tx: Tx,
+    actor: Actor,
+    account_id: uuid.UUID,
+    email: str,
+    *,
+    given_name: str | None = None,
+    family_name: str | None = None,
+) -> Sequence[User]:
+    """The account's inactive users with this email address, or with this first and last name
+    (the guide's inactive list has people with no address): activate one instead of adding a
     duplicate (the guide: "confirm that the user isn't already in the inactive users list")."""
     managed_account(tx, actor, account_id)
+    inactive = (User.account_id == account_id, User.active.is_(False))
+    found = []
     key = fold(email.strip())
-    if not key:
+    if key:
+        found.append(
+            select(User.id)
+            .join(UserEmail, UserEmail.user_id == User.id)
+            .where(*inactive, UserEmail.value_ci == key)
+        )
+    given, family = fold((given_name or "").strip()), fold((family_name or "").strip())
+    if given and family:  # both: a last name alone would offer half the account
+        found.append(
+            select(User.id).where(
+                *inactive, User.given_name_ci == given, User.family_name_ci == family
+            )
+        )
+    if not found:
         return []
     query = (
         select(User)
-        .join(UserEmail, UserEmail.user_id == User.id)
-        .where(User.account_id == account_id, User.active.is_(False), UserEmail.value_ci == key)
+        .where(User.id.in_(union(*found) if len(found) > 1 else found[0]))
         .options(selectinload(User.emails))
         .order_by(User.user_name_ci)
         .limit(10)
     )
-    return tx.scalars(query).unique().all()
+    return tx.scalars(query).all()
 
 
 def find_users(tx: Tx, actor: Actor, search: str, *, limit: int = 50) -> Sequence[User]:

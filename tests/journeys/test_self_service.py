@@ -138,6 +138,7 @@ def test_registration_asking_for_csc_access_queues_a_request_decided_by_support(
         **{
             "First name": "Rita",
             "Last name": "Request",
+            "Organization": "Request Family Clinic",
             "Email address": "rita@example.com",
             "Username": "rita.request",
             "Password": PASSWORD,

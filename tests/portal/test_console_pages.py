@@ -314,7 +314,7 @@ def test_support_grants_the_main_profile_and_decides_csc_requests(
     # A Client Support Center request, decided.
     with db.transaction() as tx:
         requester = tx.get(User, make_user(account, "asker").id)
-        request = csc.request_access(tx, requester)
+        request = csc.request_access(tx, requester, organization="Requester Clinic")
         tx.flush()
         request_id = request.id
     page = text(support_console.get("/support/csc-requests"))

@@ -62,7 +62,7 @@ def site(db: Any, enterprise: Any, make_user: Any, operator: Any) -> dict[str, A
     other = make_user(enterprise.account, "fuzzed.user", password=PASSWORD, email_verified=True)
     asking = make_user(None, "asks.for.csc")
     with db.transaction() as tx:
-        csc.request_access(tx, tx.get(User, asking.id))
+        csc.request_access(tx, tx.get(User, asking.id), organization="Asking Clinic")
         staff = users.create_support_user(tx, operator, user_name="fuzz.support", email="f@v.test")
         tokens = {
             purpose: links.issue(tx, other, purpose, {"email": "new.fuzzed@example.com"})

@@ -107,9 +107,9 @@ def test_requests_undecided_after_72_hours_are_overdue(
     late = make_user(None, "late.request")
     recent = make_user(None, "recent.request")
     with db.transaction() as tx:
-        old = csc.request_access(tx, late)
+        old = csc.request_access(tx, late, organization="Late Clinic")
         old.created_at = now() - timedelta(hours=73)
-        csc.request_access(tx, recent)
+        csc.request_access(tx, recent, organization="Recent Clinic")
     with db.transaction() as tx:
         assert [u.user_name for _, u in csc.overdue(tx)] == ["late.request"]
         assert csc.is_overdue(tx.get(CscAccessRequest, old.id))

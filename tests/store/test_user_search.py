@@ -173,6 +173,28 @@ def test_inactive_matches_find_the_same_address(db, enterprise, crowd):
         )
 
 
+def test_inactive_matches_find_the_same_first_and_last_name(db, enterprise, make_user, operator):
+    """The guide's inactive list has people with no address: the name finds them too."""
+    nameless = make_user(enterprise.account, "ines.old", given_name="Inès", family_name="Oldham")
+    namesake = make_user(enterprise.account, "ines.active", given_name="Ines", family_name="Oldham")
+    with db.transaction() as tx:
+        users.deactivate(tx, operator, nameless.id)
+    with db.transaction(write=False) as tx:
+
+        def found(email: str = "", **name: str) -> list[str]:
+            return [
+                u.user_name
+                for u in user_search.inactive_matches(
+                    tx, enterprise.actor, enterprise.account.id, email, **name
+                )
+            ]
+
+        assert found("new@example.test", given_name=" INÈS", family_name="oldham") == ["ines.old"]
+        assert found(given_name="Ines", family_name="Oldham") == []  # another first name
+        assert found(family_name="Oldham") == []  # a last name alone offers nobody
+        assert namesake.active
+
+
 def test_review_is_due_after_90_days(db, enterprise, crowd):
     with db.transaction(write=False) as tx:
         state = reviews.review_state(tx, enterprise.actor, enterprise.account.id)
