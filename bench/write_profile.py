@@ -282,6 +282,8 @@ def main() -> None:
         fill(directory, args.users + 5 * (args.requests * runs + 3))
         os.environ["ROLLCALL_DATABASE_URL"] = db.url
         os.environ.setdefault("ROLLCALL_LOG_LEVEL", "WARNING")
+        # Mail is sent by `rollcall mail send`, as in production, not by this process's threads.
+        os.environ.setdefault("ROLLCALL_MAIL_INLINE", "false")
         from rollcall.app import create_app  # reads its settings from the environment
 
         app = create_app()
