@@ -183,15 +183,17 @@ def _create(site: Site, token: str, recalled: CachedCredential, request: Request
             return _entry(credential, path, body, 201, "created", user)
 
         user = None
-        if users.reads_nothing(fields) and not users.welcomes(fields) and not _many_values(fields):
-            user = users.create_user_at_once(
-                site.db,
-                actor,
-                account,
-                logged=lambda user: provisioning_log.entry_values(**entry(user)),
-                only_if=still_live,
-                **fields,
-            )
+        if users.reads_nothing(fields) and not _many_values(fields):
+            # In Flask's request context, so that the sign-in mail it queues goes right after.
+            with _request_context(site, request):
+                user = users.create_user_at_once(
+                    site.db,
+                    actor,
+                    account,
+                    logged=lambda user: provisioning_log.entry_values(**entry(user)),
+                    only_if=still_live,
+                    **fields,
+                )
         else:
             # In Flask's request context, so that the sign-in mail it queues goes right after.
             with _request_context(site, request), site.db.transaction() as tx:

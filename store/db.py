@@ -7,10 +7,12 @@ are handled here so that operations can be written once.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -43,6 +45,8 @@ from store.statements import Reads as Reads
 from store.statements import fetch as fetch
 from store.statements import run as run
 from store.statements import write_together
+
+log = logging.getLogger(__name__)
 
 Tx = Session
 """A unit of work: every directory operation takes one and runs inside it."""
@@ -152,6 +156,13 @@ def _set_on_connect(engine: Engine, statement: str) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(statement)
         dbapi_connection.autocommit = autocommit
+
+
+@dataclass(frozen=True)
+class Written:
+    """Rows written together, as `after_commit` hooks see them: the `info` a session has."""
+
+    info: dict[str, Any]
 
 
 PING_AFTER_IDLE = 10.0  # seconds
@@ -281,7 +292,7 @@ class Database:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
-        self._after_commit: list[Callable[[Tx], None]] = []
+        self._after_commit: list[Callable[[Tx | Written], None]] = []
         # Reads on PostgreSQL run without BEGIN/COMMIT round trips: each statement sees committed
         # data, which is all a read of one resource or one page needs.
         read_options = {"rollcall_write": False}
@@ -303,8 +314,9 @@ class Database:
                 self.url, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, **engine_kwargs
             )
 
-    def after_commit(self, hook: Callable[[Tx], None]) -> None:
-        """Call `hook` with each transaction once it has committed (once, however often asked)."""
+    def after_commit(self, hook: Callable[[Tx | Written], None]) -> None:
+        """Call `hook` with each transaction once it has committed (once, however often asked),
+        and with the `Written` of rows inserted together."""
         if hook not in self._after_commit:
             self._after_commit.append(hook)
 
@@ -366,14 +378,31 @@ class Database:
                 yield connection
 
     def insert_together(
-        self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None = None
+        self,
+        rows: Sequence[tuple[Any, Mapping[str, Any]]],
+        only_if: Condition | None = None,
+        info: dict[str, Any] | None = None,
     ) -> bool:
         """New rows of several tables (model, column values) written as one durable change
         without a session: on PostgreSQL as one statement (data-modifying WITH clauses) that
         commits at once, a single round trip; elsewhere as inserts in one transaction. A clash
         (a taken userName) writes none of them and is a Conflict. With `only_if`, a condition
         and its parameters, the rows are written only if it holds when they are: checked in
-        the same statement, or transaction. Returns whether they were written."""
+        the same statement, or transaction. Returns whether they were written. Once they are,
+        the `after_commit` hooks get `info` as they get a committed session's."""
+        written = self._write_together(rows, only_if)
+        if written:
+            committed = Written(info if info is not None else {})
+            for hook in self._after_commit:
+                try:
+                    hook(committed)
+                except Exception:  # written: the caller must still hear so
+                    log.exception("a hook after rows written together failed")
+        return written
+
+    def _write_together(
+        self, rows: Sequence[tuple[Any, Mapping[str, Any]]], only_if: Condition | None
+    ) -> bool:
         if self.engine.dialect.name != "postgresql":
             try:
                 with self.engine.begin() as connection:

@@ -61,18 +61,26 @@ def issue(tx: Tx, user: User, purpose: str, payload: dict[str, Any] | None = Non
         .values(expires_at=moment)
         .execution_options(synchronize_session=False)
     )
-    token = secrets.token_urlsafe(32)
-    tx.add(
-        UserLink(
-            purpose=purpose,
-            token_hash=digest(token),
-            user_id=user.id,
-            payload=payload or {},
-            created_at=moment,
-            expires_at=moment + LIFETIMES[purpose],
-        )
-    )
+    token, values = new_link(user.id, purpose, payload, moment)
+    tx.add(UserLink(**values))
     return token
+
+
+def new_link(
+    user_id: Any, purpose: str, payload: dict[str, Any] | None = None, moment: Any = None
+) -> tuple[str, dict[str, Any]]:
+    """A fresh link's token (for the mail) and its row's values (the token stored hashed)."""
+    moment = moment or now()
+    token = secrets.token_urlsafe(32)
+    values = {
+        "purpose": purpose,
+        "token_hash": digest(token),
+        "user_id": user_id,
+        "payload": payload or {},
+        "created_at": moment,
+        "expires_at": moment + LIFETIMES[purpose],
+    }
+    return token, values
 
 
 def peek(tx: Tx, purpose: str, token: str) -> UserLink:

@@ -23,13 +23,20 @@ def enqueue(tx: Tx, kind: str, payload: dict[str, Any]) -> OutboxMessage:
     """Queue a message in the change's transaction; `queued_kinds` tells whoever committed it."""
     message = OutboxMessage(kind=kind, payload=payload)
     tx.add(message)
-    tx.info.setdefault(_QUEUED, set()).add(kind)
+    mark_queued(tx.info, kind)
     return message
 
 
-def queued_kinds(tx: Tx) -> frozenset[str]:
-    """The kinds of message this transaction queued (read once it has committed)."""
-    return frozenset(tx.info.get(_QUEUED, ()))
+def mark_queued(info: dict[str, Any], kind: str) -> None:
+    """Note in a change's `info` that it queues a message of `kind` (`enqueue` does; a change
+    written without a session, `Database.insert_together`, passes its own `info`)."""
+    info.setdefault(_QUEUED, set()).add(kind)
+
+
+def queued_kinds(committed: Any) -> frozenset[str]:
+    """The kinds of message a committed change queued (its `info`, a session's or that of rows
+    written together)."""
+    return frozenset(committed.info.get(_QUEUED, ()))
 
 
 def enqueue_email(tx: Tx, user: User, template: str, **context: Any) -> OutboxMessage | None:
@@ -37,8 +44,12 @@ def enqueue_email(tx: Tx, user: User, template: str, **context: Any) -> OutboxMe
     address = user.primary_email
     if address is None:
         return None
-    payload = {"template": template, "to": address, "user_id": str(user.id), **context}
-    return enqueue(tx, EMAIL, payload)
+    return enqueue(tx, EMAIL, email_payload(address, user.id, template, **context))
+
+
+def email_payload(address: str, user_id: Any, template: str, **context: Any) -> dict[str, Any]:
+    """What a templated mail to a user's address is queued as."""
+    return {"template": template, "to": address, "user_id": str(user_id), **context}
 
 
 def pending(tx: Tx, kind: str | None = None) -> Sequence[OutboxMessage]:

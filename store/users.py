@@ -37,10 +37,12 @@ from store.models import (
     AuditEvent,
     Group,
     Membership,
+    OutboxMessage,
     ProvisioningLogEntry,
     SignInName,
     User,
     UserEmail,
+    UserLink,
     UserPhoneNumber,
     fold,
     primary_entry,
@@ -175,12 +177,14 @@ def create_user_at_once(
     email_verified: bool | None = None,
     logged: Callable[[Any], dict[str, Any]] | None = None,
     only_if: Condition | None = None,
+    send_sign_in_email: bool | None = None,
     **fields: Any,
 ) -> Any:
     """`create_user` of a user without contact roles, a manager or applications, written by one
     durable statement without a session (Database.insert_together): the user, its emails and
-    phone numbers, its audit event and, when `logged` gives the columns of one for it, the
-    provisioning log entry of the request. Returns the user as plain attributes (what
+    phone numbers, its sign-in names, its sign-in mail (and the link in it), its audit event
+    and, when `logged` gives the columns of one for it, the provisioning log entry of the
+    request. Returns the user as plain attributes (what
     `listing.UserView.of` shows), or None when `only_if` (a condition checked in the same
     statement) did not hold and nothing was written. Identity providers create users by the
     thousand, and the ORM's unit of work costs several times what the database does. Same rules,
@@ -213,10 +217,14 @@ def create_user_at_once(
         *((SignInName, n) for n in names),
         (AuditEvent, with_defaults(AuditEvent, event)),
     ]
+    info: dict[str, Any] = {}
+    welcome = welcomes(new.clean | {"active": columns["active"]})
+    if welcome if send_sign_in_email is None else send_sign_in_email:
+        rows += _sign_in_rows(user, _address(new.clean), info)
     if logged is not None:
         rows.append((ProvisioningLogEntry, with_defaults(ProvisioningLogEntry, logged(user))))
     try:
-        if not db.insert_together(rows, only_if):
+        if not db.insert_together(rows, only_if, info):
             return None
     except Conflict as exc:
         if exc.field is not None:
@@ -231,6 +239,24 @@ def create_user_at_once(
             raise
         raise refusal from exc
     return user
+
+
+def _sign_in_rows(user: Any, address: str | None, info: dict[str, Any]) -> list[Any]:
+    """The rows of a new user's sign-in mail (`_send_sign_in` of a user added), for
+    `insert_together`: the link to choose a password, while the user has none, and the mail."""
+    if address is None:
+        return []
+    rows: list[Any] = []
+    context: dict[str, Any] = {"reason": "created"}
+    if user.password_hash is None:
+        token, link = links.new_link(user.id, links.SET_PASSWORD)
+        rows.append((UserLink, with_defaults(UserLink, link)))
+        context["link"] = f"/set-password/{token}"
+    payload = outbox.email_payload(address, user.id, "sign_in", **context)
+    message = {"kind": outbox.EMAIL, "payload": payload}
+    rows.append((OutboxMessage, with_defaults(OutboxMessage, message)))
+    outbox.mark_queued(info, outbox.EMAIL)
+    return rows
 
 
 def create_support_user(

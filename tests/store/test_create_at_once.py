@@ -7,12 +7,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from store import users
+from store import links, users
 from store.credentials import AccountRow
 from store.errors import Conflict
-from store.models import AuditEvent, SignInName, User, UserEmail, UserPhoneNumber
+from store.models import (
+    AuditEvent,
+    OutboxMessage,
+    SignInName,
+    User,
+    UserEmail,
+    UserPhoneNumber,
+)
 
 SKIPPED = {"id", "user_name", "user_name_ci", "created_at", "modified_at", "user_id"}
 FIELDS: dict[str, Any] = {
@@ -97,3 +104,42 @@ def test_a_taken_user_name_is_a_conflict_and_writes_nothing(db, enterprise):
     assert refused.value.field == "user_name"
     with db.transaction(write=False) as tx:
         assert len(tx.scalars(select(User).where(User.user_name_ci == "taken")).all()) == 1
+
+
+def mail_of(db: Any, user_name: str) -> tuple[dict[str, Any], str, Any]:
+    """The sign-in mail queued for a user (its payload but the link), the link, and the link's
+    row as its token finds it."""
+    with db.transaction(write=False) as tx:
+        user = tx.scalars(select(User).where(User.user_name == user_name)).one()
+        [message] = tx.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).all()
+        payload = dict(message.payload)
+        link = payload.pop("link")
+        token = link.removeprefix("/set-password/")
+        row = links.peek(tx, links.SET_PASSWORD, token)
+        assert row.user_id == user.id
+        payload["user_id"] = payload["user_id"] == str(user.id)
+        return payload, link, row.expires_at - row.created_at
+
+
+def test_both_ways_queue_the_same_sign_in_mail_with_a_link_that_works(db, enterprise, operator):
+    """An active user with an address is sent the sign-in mail whichever way it is written: the
+    one statement holds the mail and its link (the pushed-user journey sees it delivered)."""
+    account = AccountRow(enterprise.account.id, enterprise.account.kind)
+    fields = FIELDS | {"active": True}
+    with db.transaction() as tx:
+        unit = users.create_user(
+            tx, enterprise.okta, account_id=account.id, user_name="u", **fields
+        )
+    by_unit = mail_of(db, "u")
+    with db.transaction() as tx:
+        users.delete_user(tx, operator, unit.id)
+        tx.execute(delete(OutboxMessage))
+    users.create_user_at_once(db, enterprise.okta, account, user_name="o", **fields)
+    by_once = mail_of(db, "o")
+    assert by_once[0] == by_unit[0] and by_once[2] == by_unit[2]
+    assert by_once[0] == {
+        "template": "sign_in",
+        "to": "ada@example.com",
+        "user_id": True,
+        "reason": "created",
+    }
