@@ -208,8 +208,11 @@ def _create(site: Site, token: str, recalled: CachedCredential, request: Request
 
 
 def _request_context(site: Site, request: Request) -> AbstractContextManager[Any]:
-    """Flask's context of this request, when the dispatcher answers it without one."""
-    if site.app is None or has_request_context():
+    """Flask's context of this request, when the dispatcher answers it without one and the mail
+    a create queues is sent right after it (`rollcall.senders`); otherwise the mail worker
+    sends it, and no context is needed."""
+    inline = site.settings.deliver_mail_inline
+    if site.app is None or not inline or has_request_context():
         return nullcontext()
     return site.app.request_context(request.environ)
 
