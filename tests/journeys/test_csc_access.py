@@ -24,13 +24,6 @@ PASSWORD = "lantern orchard 42 quietly"
 WEAK_CSC_PASSWORD = "Password123!"  # the CSC's own rules allowed it; the community's do not
 
 
-def sign_in(page: Page, login: str, password: str = PASSWORD) -> None:
-    page.open("/signin")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def sign_out(page: Page) -> None:
     """One click on the header's Sign out, as a person signs out from any page."""
     page.get_by_role("navigation", name="Account").get_by_role("button", name="Sign out").click()
@@ -80,9 +73,9 @@ def test_have_access_with_a_csc_password_the_community_refuses(
     assert page.heading() == "Check your email"
     enable(page, mailbox, "carla@example.com")
 
-    sign_in(page, "carla.csc", WEAK_CSC_PASSWORD)  # the two passwords are independent
+    page.sign_in("carla.csc", WEAK_CSC_PASSWORD)  # the two passwords are independent
     assert page.locator(".error-summary").is_visible()
-    sign_in(page, "carla.csc")
+    page.sign_in("carla.csc", PASSWORD)
     page.open("/profile")
     assert "Access granted" in page.locator("dl.facts").inner_text()
 
@@ -133,7 +126,7 @@ def test_would_like_access_support_vets_attaches_and_the_csc_opens(
     register_asking_for_access(page, "Rita", "Request", "Lakeview Clinic")
     enable(page, mailbox, "rita@example.com")
     register_asking_for_access(page, "Rex", "Unknown", "Nowhere Practice")
-    sign_in(page, "rita.request")
+    page.sign_in("rita.request", PASSWORD)
     page.open("/profile")
     assert "Requested" in page.locator("dl.facts").inner_text()
     page.open("https://csc.example.test/")  # not yet: the CSC refuses, and says who decides
@@ -142,7 +135,7 @@ def test_would_like_access_support_vets_attaches_and_the_csc_opens(
     page.screenshot("csc-refused-before-approval")
     sign_out(page)
 
-    sign_in(page, "sam.support")
+    page.sign_in("sam.support", PASSWORD)
     page.open("/support/csc-requests")
     rita = page.locator("table.requests tbody tr", has_text="rita.request")
     expect(rita).to_contain_text("Lakeview Clinic")
@@ -162,7 +155,7 @@ def test_would_like_access_support_vets_attaches_and_the_csc_opens(
     assert "approved" in approved.text
     sign_out(page)
 
-    sign_in(page, "rita.request")
+    page.sign_in("rita.request", PASSWORD)
     page.open("/profile")
     facts = page.locator("dl.facts").inner_text()
     assert "Access granted" in facts and "Lakeview Clinic" in facts

@@ -20,13 +20,6 @@ pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 PASSWORD = "lantern orchard 42 quietly"
 
 
-def sign_in(page: Page, login: str) -> None:
-    page.open("/signin")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def browser_of(chromium: Any, live_server: Any, name: str) -> tuple[Any, Page]:
     context = chromium.new_context(base_url=live_server.url)
     context.set_default_timeout(10_000)
@@ -78,7 +71,7 @@ def test_the_home_page_launches_what_the_person_may_open(
             )
 
         # Support gives NG Share its launch address.
-        sign_in(page, "sam.support")
+        page.sign_in("sam.support", PASSWORD)
         page.open("/support")
         page.get_by_role("link", name="Applications").click()
         expect(page.locator("#app-community")).to_contain_text("everyone")
@@ -92,7 +85,7 @@ def test_the_home_page_launches_what_the_person_may_open(
         # The main contact grants what may be granted, and nothing else.
         context, main = browser_of(chromium, live_server, "main")
         try:
-            sign_in(main, "mae.main")
+            main.sign_in("mae.main", PASSWORD)
             main.open(f"/accounts/{account.id}/users/{people['lee.client'].id}")
             expect(main.get_by_label("NG Share")).to_be_visible()
             expect(main.get_by_label("NG Store")).to_be_visible()
@@ -107,7 +100,7 @@ def test_the_home_page_launches_what_the_person_may_open(
         # The person's home page: what they may open, each linked to its launch address.
         context, person = browser_of(chromium, live_server, "lee")
         try:
-            sign_in(person, "lee.client")
+            person.sign_in("lee.client", PASSWORD)
             apps = person.locator("ul.apps")
             expect(apps).to_contain_text("Success Community")
             expect(apps.get_by_role("link", name="NG Share")).to_have_attribute(

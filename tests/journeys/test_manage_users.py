@@ -20,13 +20,6 @@ pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 PASSWORD = "lantern orchard 42 quietly"
 
 
-def sign_in(page: Page, login: str) -> None:
-    page.open("/signin")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def count(page: Page) -> str:
     return page.locator(".pager .count").inner_text()
 
@@ -76,7 +69,7 @@ def test_a_main_contact_manages_the_accounts_users(
             emails=[{"value": "ida@horsham.test", "primary": True}],
         )
 
-    sign_in(page, "mae.main")
+    page.sign_in("mae.main", PASSWORD)
     page.open("/my-account")
     expect(page.locator("h1")).to_have_text("Account: Horsham Health")
     expect(page.locator("dl.facts").first).to_contain_text("Horsham Health LLC")
@@ -205,7 +198,7 @@ def test_support_grants_a_main_profile_and_works_in_a_child_account(
         )
         csc.request_access(tx, tx.get(type(helper), asker.id), organization="Helper Clinic")
 
-    sign_in(page, "sam.support")
+    page.sign_in("sam.support", PASSWORD)
     page.open("/support")
     page.get_by_label("Search accounts and users").fill("child")
     page.get_by_role("button", name="Search").click()

@@ -25,13 +25,6 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-def sign_in(page: Page, login: str, password: str) -> None:
-    page.open("/signin")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def pushed(user_name: str, active: bool) -> dict[str, Any]:
     return {
         "schemas": [USER],
@@ -102,7 +95,7 @@ def test_a_pushed_person_is_granted_ng_share_and_opens_it(
         assert mailbox.wait_for("olu.pushed@harbor.test", "account is ready").link("/set-password/")
 
         # The main contact grants NG Share in the console.
-        sign_in(page, "mae.main", PASSWORD)
+        page.sign_in("mae.main", PASSWORD)
         page.open(f"/accounts/{account.id}/users/{nia}")
         expect(page.locator("#managed-note")).to_contain_text("identity provider")
         expect(page.get_by_label("First Name")).to_be_disabled()
@@ -127,7 +120,7 @@ def test_a_pushed_person_is_granted_ng_share_and_opens_it(
             person.get_by_label("Password again").fill(NIA_PASSWORD)
             person.get_by_role("button", name="Set my password").click()
             expect(person.locator(".flash-success")).to_contain_text("Your password is set")
-            sign_in(person, "nia.pushed", NIA_PASSWORD)
+            person.sign_in("nia.pushed", NIA_PASSWORD)
             expect(person.locator("main")).to_contain_text("Your applications")
             link = person.get_by_role("link", name="NG Share")
             expect(link).to_have_attribute("href", f"{ng_share}/login")

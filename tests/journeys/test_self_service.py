@@ -32,13 +32,6 @@ def register(page: Page, choice: str, **fields: str) -> None:
     page.get_by_role("button", name="Register").click()
 
 
-def sign_in(page: Page, login: str, password: str) -> None:
-    page.open("/signin")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def follow(page: Page, url: str, button: str) -> None:
     page.open(url)
     page.screenshot("link-page")
@@ -61,7 +54,7 @@ def test_guest_registers_enables_the_account_and_signs_in(page: Page, mailbox: M
     assert page.heading() == "Check your email"
     page.screenshot("registered")
 
-    sign_in(page, "gina.guest", PASSWORD)
+    page.sign_in("gina.guest", PASSWORD)
     assert "not enabled" in page.locator(".error-summary").inner_text()
 
     mail = mailbox.wait_for("gina@example.com", "Enable your")
@@ -70,7 +63,7 @@ def test_guest_registers_enables_the_account_and_signs_in(page: Page, mailbox: M
     assert page.heading() == "Your account is enabled"
     page.screenshot("enabled")
 
-    sign_in(page, "gina.guest", PASSWORD)
+    page.sign_in("gina.guest", PASSWORD)
     assert page.locator("header .who").inner_text() == "Gina Guest"
     page.screenshot("signed-in")
 
@@ -123,7 +116,7 @@ def test_client_support_center_user_registers_with_that_login(
     mail = mailbox.wait_for("carl@example.com", "Enable your")
     follow(page, mail.link("/verify/"), "Enable my account")
     assert "Carl.CSC" in page.locator("main").inner_text()
-    sign_in(page, "Carl.CSC", PASSWORD)
+    page.sign_in("Carl.CSC", PASSWORD)
     assert page.locator("header .who").inner_text() == "Carl Client"
     page.open("/profile")
     assert "Access granted" in page.locator("dl.facts").inner_text()
@@ -171,7 +164,7 @@ def test_not_enabled_sign_in_sends_a_new_link_and_the_old_one_stops_working(
         },
     )
     first = mailbox.wait_for("nora@example.com", "Enable your")
-    sign_in(page, "nora@example.com", PASSWORD)
+    page.sign_in("nora@example.com", PASSWORD)
     page.screenshot("not-enabled")
     page.get_by_role("button", name="Send the verification link again").click()
     assert page.heading() == "Check your email"
@@ -215,10 +208,10 @@ def test_sixth_wrong_password_locks_and_a_reset_unlocks(
     )
     refusals = set()
     for attempt in range(1, 7):
-        sign_in(page, "lou.locked", f"wrong password number {attempt}")
+        page.sign_in("lou.locked", f"wrong password number {attempt}")
         refusals.add(page.locator(".error-summary").inner_text())
     page.screenshot("locked")
-    sign_in(page, "lou.locked", PASSWORD)
+    page.sign_in("lou.locked", PASSWORD)
     refusals.add(page.locator(".error-summary").inner_text())
     # The page says the same as for a wrong password: only the owner's mail says locked.
     assert len(refusals) == 1 and "not correct" in refusals.pop()
@@ -238,7 +231,7 @@ def test_sixth_wrong_password_locks_and_a_reset_unlocks(
     assert "password is changed" in page.locator(".flashes").inner_text()
     mailbox.wait_for("lou@example.com", "password was changed")
 
-    sign_in(page, "lou.locked", NEW_PASSWORD)
+    page.sign_in("lou.locked", NEW_PASSWORD)
     assert page.locator("header .who").is_visible()
     with db.transaction(write=False) as tx:
         user = tx.query(User).filter_by(user_name="lou.locked").one()
@@ -305,5 +298,5 @@ def test_profile_edits_basic_information_password_and_email(
     page.screenshot("email-changed")
 
     page.context.clear_cookies()
-    sign_in(page, "patricia@example.org", NEW_PASSWORD)
+    page.sign_in("patricia@example.org", NEW_PASSWORD)
     assert page.locator("header .who").inner_text() == "Patricia Profile"
