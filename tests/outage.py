@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import make_url, text
@@ -88,16 +89,7 @@ class Proxy:
             with self._lock:
                 self._open |= {client, server}
             threading.Thread(target=_pump, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._replies, args=(server, client), daemon=True).start()
-
-    def _replies(self, server: socket.socket, client: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := server.recv(65536):
-                if self._takes(data):
-                    break
-                client.sendall(data)
-        _end(server)
-        _end(client)
+            threading.Thread(target=_pump, args=(server, client, self._takes), daemon=True).start()
 
     def _takes(self, data: bytes) -> bool:
         with self._lock:
@@ -108,9 +100,12 @@ class Proxy:
             return True
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+def _pump(
+    source: socket.socket, sink: socket.socket, cut: Callable[[bytes], bool] = lambda _: False
+) -> None:
+    """Forward what `source` sends until either end goes, or until `cut` says to drop it."""
     with contextlib.suppress(OSError):  # either end gone: both are ended
-        while data := source.recv(65536):
+        while (data := source.recv(65536)) and not cut(data):
             sink.sendall(data)
     _end(source)
     _end(sink)
