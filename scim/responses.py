@@ -206,6 +206,9 @@ def if_match() -> frozenset[int] | None:
     return versions
 
 
+MAX_DIGITS = 18  # of a version: more name no version (and would not fit a number a database has)
+
+
 def versions_named(header: str) -> frozenset[int] | None:
     """The versions a list of entity tags names (`W/"3", "4"`); None for `*`, any version."""
     if header.strip() == "*":
@@ -214,9 +217,6 @@ def versions_named(header: str) -> frozenset[int] | None:
     return frozenset(
         int(tag) for tag in tags if tag.isascii() and tag.isdigit() and len(tag) <= MAX_DIGITS
     )
-
-
-MAX_DIGITS = 18  # of a version: more name no version (and would not fit a number a database has)
 
 
 def not_modified(etag: str) -> bool:
