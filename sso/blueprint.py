@@ -38,7 +38,7 @@ from rollcall.web.database import database
 from sso import claims, cors, keys
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
-from store import access, oauth, sso_sessions, users
+from store import access, assurance, oauth, sso_sessions, users
 from store.db import now
 from store.errors import Unavailable
 
@@ -49,6 +49,7 @@ RESPONSE_TYPES = ["code"]
 RESPONSE_MODES = ("query", "fragment", "form_post")
 CLAIMS = [
     "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
+    "amr", "acr",
     "name", "given_name", "family_name", "preferred_username", "locale", "zoneinfo",
     "updated_at", "email", "email_verified", "phone_number", "phone_number_verified",
     "account", "profile", "permissions", "contact_roles", "applications",
@@ -94,6 +95,7 @@ def discovery() -> Response:
         ],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,
+        "acr_values_supported": list(assurance.ACR_VALUES),
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
@@ -175,7 +177,11 @@ def authorize() -> Any:
 def _authorize() -> Any:
     current = session.current_session()
     user = session.current_user()  # read with the session, in this request
-    person = Person(user, current.id, current.auth_time) if current and user else None
+    person = (
+        Person(user, current.id, current.auth_time, sso_sessions.proof_of(current))
+        if current and user
+        else None
+    )
     with database().transaction() as tx:
         g.oauth_tx = tx
         try:

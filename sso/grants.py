@@ -24,6 +24,7 @@ from flask import g
 from sso import claims, keys
 from sso.clients import Client
 from store import access, oauth, sso_sessions, users
+from store.assurance import Proof
 from store.db import Reads, Tx, now
 from store.models import AuthorizationCode, OAuthToken, User
 
@@ -43,6 +44,7 @@ class Person:
     user: User
     session_id: uuid.UUID | None = None
     auth_time: datetime | None = None
+    proof: Proof | None = None
 
     def get_user_id(self) -> str:
         return str(self.user.id)
@@ -65,10 +67,10 @@ class Code(AuthorizationCodeMixin):
         return int(self.row.auth_time.timestamp())
 
     def get_acr(self) -> str | None:
-        return None
+        return Proof.stored(self.row.amr, self.row.acr).acr
 
     def get_amr(self) -> list[str]:
-        return ["pwd"]
+        return list(Proof.stored(self.row.amr, self.row.acr).amr)
 
 
 class Token(TokenMixin):
@@ -183,6 +185,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
             auth_time=person.auth_time or now(),
+            proof=person.proof,
         )
 
     def query_authorization_code(self, code: str, client: Client) -> Code | None:
@@ -201,7 +204,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         if not access.may_open(tx(), user, self.request.client.row):
             return None
-        return Person(user, row.session_id, row.auth_time)
+        return Person(user, row.session_id, row.auth_time, Proof.stored(row.amr, row.acr))
 
     def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         scope = kwargs.get("scope") or ""

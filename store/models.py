@@ -464,6 +464,10 @@ class SsoSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amr: Mapped[str] = mapped_column(String(128), default="pwd", server_default="pwd")
+    acr: Mapped[str | None] = mapped_column(String(128))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
 
 
 class SsoSessionClient(Base):
@@ -511,6 +515,8 @@ class AuthorizationCode(Base):
     code_challenge: Mapped[str | None] = mapped_column(String(128))
     code_challenge_method: Mapped[str | None] = mapped_column(String(16))
     auth_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    amr: Mapped[str] = mapped_column(String(128), default="pwd", server_default="pwd")
+    acr: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -24,6 +24,7 @@ from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, true,
 
 from store import audit, sign_in_names
 from store.actors import Actor, Door
+from store.assurance import Proof
 from store.db import Tx, now
 from store.hashes import digest
 from store.models import (
@@ -61,8 +62,10 @@ def save_code(
     code_challenge: str | None,
     code_challenge_method: str | None,
     auth_time: datetime,
+    proof: Proof | None = None,
 ) -> None:
     moment = now()
+    proof = proof or Proof.password()
     tx.add(
         AuthorizationCode(
             code_hash=digest(code),
@@ -75,6 +78,8 @@ def save_code(
             code_challenge=code_challenge,
             code_challenge_method=code_challenge_method,
             auth_time=auth_time,
+            amr=proof.column(),
+            acr=proof.acr,
             created_at=moment,
             expires_at=moment + CODE_LIFETIME,
         )

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store import outbox
+from store.assurance import Proof
 from store.db import Tx, now
 from store.hashes import digest
 from store.models import OAuthToken, SsoSession, SsoSessionClient, User
@@ -24,10 +25,19 @@ ABSOLUTE = timedelta(hours=10)
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def start(tx: Tx, user: User) -> tuple[SsoSession, str]:
-    """A new session for a user who just proved who they are; returns it with its cookie token."""
+def start(
+    tx: Tx,
+    user: User,
+    proof: Proof | None = None,
+    *,
+    user_agent: str | None = None,
+    ip_address: str | None = None,
+) -> tuple[SsoSession, str]:
+    """A new session for a user who just proved who they are (by a password unless `proof` says
+    otherwise); returns it with its cookie token."""
     token = secrets.token_urlsafe(32)
     moment = now()
+    proof = proof or Proof.password()
     session = SsoSession(
         user_id=user.id,
         token_hash=digest(token),
@@ -35,22 +45,31 @@ def start(tx: Tx, user: User) -> tuple[SsoSession, str]:
         auth_time=moment,
         last_seen_at=moment,
         expires_at=moment + ABSOLUTE,
+        amr=proof.column(),
+        acr=proof.acr,
+        user_agent=(user_agent or "")[:512] or None,
+        ip_address=(ip_address or "")[:64] or None,
     )
     tx.add(session)
     tx.flush()
     return session, token
 
 
-def renew(tx: Tx, session_id: uuid.UUID) -> tuple[SsoSession, str] | None:
-    """The same person proved who they are again (`prompt=login`, `max_age`): the session goes
-    on, so the applications signed in through it stay signed in, with a new authentication time
-    and a new cookie token (the old one stops working). None if the session has ended."""
+def renew(
+    tx: Tx, session_id: uuid.UUID, proof: Proof | None = None
+) -> tuple[SsoSession, str] | None:
+    """The same person proved who they are again (`prompt=login`, `max_age`, a second factor):
+    the session goes on, so the applications signed in through it stay signed in, with a new
+    authentication time, the new proof and a new cookie token (the old one stops working). None
+    if the session has ended."""
     session = tx.get(SsoSession, session_id)
     if session is None or session.ended_at is not None:
         return None
     token = secrets.token_urlsafe(32)
+    proof = proof or Proof.password()
     session.token_hash = digest(token)
     session.auth_time = session.last_seen_at = now()
+    session.amr, session.acr = proof.column(), proof.acr
     tx.flush()
     return session, token
 
@@ -68,6 +87,11 @@ def find(tx: Tx, token: str | None) -> SsoSession | None:
     if session.last_seen_at + IDLE <= moment:
         return None
     return session
+
+
+def proof_of(session: SsoSession) -> Proof:
+    """How the person of this session proved who they are."""
+    return Proof.stored(session.amr, session.acr)
 
 
 def has_ended(tx: Tx, session_id: uuid.UUID) -> bool:

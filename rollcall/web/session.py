@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from rollcall.web.database import database
 from store import sso_sessions, users
+from store.assurance import Proof
 from store.models import SsoSession, User
 
 COOKIE = "rollcall_sso"
@@ -54,18 +55,25 @@ def current_user() -> User | None:
     return g.sso_user
 
 
-def sign_in(user: User) -> SsoSession:
-    """Start a session for a user who just proved who they are (the cookie goes on the response);
-    when this browser's session is already theirs (`prompt=login`, `max_age`), renew it instead:
-    ending it would sign them out of every other application."""
+def sign_in(user: User, proof: Proof | None = None) -> SsoSession:
+    """Start a session for a user who just proved who they are, by a password unless `proof` says
+    otherwise (the cookie goes on the response); when this browser's session is already theirs
+    (`prompt=login`, `max_age`, a second factor), renew it instead: ending it would sign them out
+    of every other application."""
     with database().transaction() as tx:
         previous_id, previous_user = _previous_session()
         renewed = None
         if previous_id is not None and previous_user == user.id:
-            renewed = sso_sessions.renew(tx, previous_id)  # re-authentication: the session goes on
+            renewed = sso_sessions.renew(tx, previous_id, proof)  # the session goes on
         elif previous_id is not None:
             sso_sessions.end(tx, previous_id)  # another person signs in on this browser
-        session, token = renewed or sso_sessions.start(tx, user)
+        session, token = renewed or sso_sessions.start(
+            tx,
+            user,
+            proof,
+            user_agent=request.user_agent.string,
+            ip_address=request.remote_addr,
+        )
         tx.expunge(session)
     g.sso_session, g.sso_user = session, user
     g.sso_cookie = token

@@ -36,6 +36,7 @@ def test_discovery_describes_the_provider(provider: Any) -> None:
     assert "community" in document["scopes_supported"]
     assert document["backchannel_logout_supported"] is True
     assert document["end_session_endpoint"] == f"{provider.base}/oauth/logout"
+    assert "urn:rollcall:acr:2fa" in document["acr_values_supported"]
     oauth = requests.get(f"{provider.base}/.well-known/oauth-authorization-server").json()
     assert oauth["token_endpoint"] == document["token_endpoint"]
     jwks = requests.get(document["jwks_uri"]).json()
@@ -76,6 +77,7 @@ def test_authlib_client_signs_in_with_pkce(provider: Any) -> None:
     assert "icd10" in claims["applications"]
     assert claims["sid"] and claims["auth_time"] <= claims["iat"]
     assert "at_hash" in claims
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:rollcall:acr:1fa"
 
     for method in ("GET", "POST"):
         info = rp.userinfo(token["access_token"], method)
