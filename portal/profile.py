@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -162,6 +162,8 @@ def end_offline_access(client_id: str) -> Any:
         ended = oauth.end_offline_access(tx, user, client_id)
     if ended:
         flash("That application no longer stays signed in; it will ask you to sign in.", "success")
+    if request.form.get("back") == "/profile/sessions":
+        return redirect("/profile/sessions")
     return redirect("/profile#applications")
 
 

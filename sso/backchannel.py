@@ -37,7 +37,9 @@ LEASE = timedelta(minutes=2)
 DELIVERED = "delivered"  # the payload's list of notices that went through
 
 
-def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str) -> str:
+def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str | None) -> str:
+    """A signed logout token; without `sid` it ends every session of the person at the
+    application (Back-Channel Logout 1.0 §2.4)."""
     moment = int(time.time())
     claims = {
         "iss": issuer,
@@ -46,9 +48,10 @@ def logout_token(tx: Tx, issuer: str, client_id: str, user_id: str, sid: str) ->
         "exp": moment + TOKEN_LIFETIME,
         "jti": uuid.uuid4().hex,
         "sub": user_id,
-        "sid": sid,
         "events": {EVENT: {}},
     }
+    if sid:
+        claims["sid"] = sid
     key = keys.signing_key(tx)
     header = {"alg": keys.ALGORITHM, "kid": key.kid, "typ": "logout+jwt"}
     return jwt.encode(header, claims, key)
@@ -86,9 +89,12 @@ def _claim(database: Database, limit: int) -> list[tuple[int, dict[str, Any], in
 def _notices(
     database: Database, issuer: str, payload: dict[str, Any]
 ) -> list[tuple[str, str, str]]:
-    """(notice, URL, logout token) for every application signed in through the ended sessions
-    and not told yet; a notice is named by its session and client."""
+    """(notice, URL, logout token) for every application signed in through the ended sessions,
+    or named by the message (offline access ended), and not told yet; a notice is named by its
+    session (or person) and client."""
     sessions = [uuid.UUID(s) for s in payload.get("sessions", [])]
+    if payload.get("clients"):
+        return _person_notices(database, issuer, payload)
     if not sessions:
         return []
     delivered = set(payload.get(DELIVERED, []))
@@ -107,6 +113,30 @@ def _notices(
             )
             for session_id, user_id, client in rows
             if (notice := f"{session_id} {client.client_id}") not in delivered
+        ]
+
+
+def _person_notices(
+    database: Database, issuer: str, payload: dict[str, Any]
+) -> list[tuple[str, str, str]]:
+    """Notices naming the person only, to the applications the message names."""
+    user_id = payload["user_id"]
+    delivered = set(payload.get(DELIVERED, []))
+    with database.transaction() as tx:
+        clients = tx.scalars(
+            select(OAuthClient).where(
+                OAuthClient.client_id.in_(payload["clients"]),
+                OAuthClient.backchannel_logout_uri.is_not(None),
+            )
+        ).all()
+        return [
+            (
+                notice,
+                client.backchannel_logout_uri,
+                logout_token(tx, issuer, client.client_id, user_id, None),
+            )
+            for client in clients
+            if (notice := f"{user_id} {client.client_id}") not in delivered
         ]
 
 

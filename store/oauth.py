@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, true, update
 
-from store import audit, sign_in_names
+from store import audit, outbox, sign_in_names
 from store.actors import Actor, Door
 from store.assurance import Proof
 from store.db import Tx, now
@@ -273,10 +273,14 @@ def offline_grants(tx: Tx, user_id: uuid.UUID) -> list[OfflineGrant]:
 
 def end_offline_access(tx: Tx, user: User, client_id: str) -> bool:
     """The person takes an application's offline access back: every token the application holds
-    for them (refresh and access) is revoked; False if it held none."""
+    for them (refresh and access) is revoked and the application is told (back-channel logout
+    naming the person, no session); False if it held none."""
     held = [g for g in offline_grants(tx, user.id) if g.client_id == client_id]
     revoke_where(tx, and_(OAuthToken.user_id == user.id, OAuthToken.client_id == client_id))
     if held:
+        outbox.enqueue(  # the application may hold a session of its own for the person
+            tx, outbox.BACKCHANNEL_LOGOUT, {"user_id": str(user.id), "clients": [client_id]}
+        )
         audit.record(
             tx,
             Actor.for_user(user, Door.PORTAL),

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from store import outbox
+from store import audit, outbox
+from store.actors import Actor, Door
 from store.assurance import Proof
 from store.db import Tx, now
+from store.errors import NotFound
 from store.hashes import digest
-from store.models import OAuthToken, SsoSession, SsoSessionClient, User
+from store.models import OAuthClient, OAuthToken, SsoSession, SsoSessionClient, User
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=10)
@@ -145,3 +148,70 @@ def end(tx: Tx, session_id: uuid.UUID) -> bool:
         tx, outbox.BACKCHANNEL_LOGOUT, {"user_id": str(ended), "sessions": [str(session_id)]}
     )
     return True
+
+
+@dataclass(frozen=True)
+class SignedInBrowser:
+    """A live session as its person sees it: where, since when, how, and what it opened."""
+
+    id: uuid.UUID
+    signed_in_at: datetime
+    last_seen_at: datetime
+    user_agent: str | None
+    ip_address: str | None
+    proof: Proof
+    applications: tuple[str, ...]
+
+
+def live_for(tx: Tx, user_id: uuid.UUID) -> list[SignedInBrowser]:
+    """The person's live sessions, most recently used first, with the applications each reached."""
+    moment = now()
+    sessions = tx.scalars(
+        select(SsoSession)
+        .where(
+            SsoSession.user_id == user_id,
+            SsoSession.ended_at.is_(None),
+            or_(SsoSession.expires_at.is_(None), SsoSession.expires_at > moment),
+            SsoSession.last_seen_at > moment - IDLE,
+        )
+        .order_by(SsoSession.last_seen_at.desc())
+    ).all()
+    reached: dict[uuid.UUID, list[str]] = {s.id: [] for s in sessions}
+    if sessions:
+        rows = tx.execute(
+            select(SsoSessionClient.session_id, OAuthClient.name)
+            .join(OAuthClient, OAuthClient.client_id == SsoSessionClient.client_id)
+            .where(SsoSessionClient.session_id.in_(list(reached)))
+            .order_by(OAuthClient.name)
+        ).all()
+        for session_id, name in rows:
+            reached[session_id].append(name)
+    return [
+        SignedInBrowser(
+            s.id,
+            s.auth_time,
+            s.last_seen_at,
+            s.user_agent,
+            s.ip_address,
+            proof_of(s),
+            tuple(reached[s.id]),
+        )
+        for s in sessions
+    ]
+
+
+def end_own(tx: Tx, user: User, session_id: uuid.UUID) -> None:
+    """The person signs one of their browsers out from another: as a sign-out there would, it
+    revokes that session's tokens and tells the applications it reached."""
+    owner = tx.scalar(select(SsoSession.user_id).where(SsoSession.id == session_id))
+    if owner != user.id or not end(tx, session_id):
+        raise NotFound("That browser is not signed in to your account any more.")
+    audit.record(
+        tx,
+        Actor.for_user(user, Door.PORTAL),
+        "user.session_ended",
+        target_type="user",
+        target_id=user.id,
+        account_id=user.account_id,
+        changes={"session_id": str(session_id)},
+    )
