@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import door as portal_door
 from rollcall import senders
@@ -64,4 +65,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]
+    if settings.trusted_proxies:  # outermost: every route sees the client's scheme, host, address
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     return app

@@ -41,11 +41,17 @@ class Settings:
     # Seconds a request may take: gunicorn's worker timeout (`rollcall serve --workers N`), and
     # what a Bulk request plans its work in (`bulk_budget`).
     request_timeout: int = 30
+    # How many proxies in front of Rollcall set X-Forwarded-For/-Proto/-Host/-Port/-Prefix; their
+    # word is taken for the scheme, host and client address (0: the headers are ignored, as
+    # anyone can send them).
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         check_password_hashing(self.password_hashing, self.environment)
         if not 5 <= self.request_timeout <= 3600:
             raise SettingsError("ROLLCALL_REQUEST_TIMEOUT must be between 5 and 3600 seconds.")
+        if not 0 <= self.trusted_proxies <= 10:
+            raise SettingsError("ROLLCALL_TRUSTED_PROXIES must be a number of proxies, 0 to 10.")
 
     @property
     def bulk_budget(self) -> float:
@@ -90,6 +96,7 @@ class Settings:
             dispatch=_flag(env, "ROLLCALL_DISPATCH") is not False,
             password_hashing=password_hashing(env),
             request_timeout=_seconds(env, "ROLLCALL_REQUEST_TIMEOUT", cls.request_timeout),
+            trusted_proxies=_count(env, "ROLLCALL_TRUSTED_PROXIES"),
         )
 
 
@@ -99,6 +106,15 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not value.isascii() or not value.isdigit():
         raise SettingsError(f"{name} must be a whole number of seconds.")
+    return int(value)
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    value = env.get(name, "").strip()
+    if not value:
+        return 0
+    if not value.isascii() or not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number.")
     return int(value)
 
 

@@ -97,18 +97,19 @@ def write_cookie(response: Response) -> Response:
     if token is None:
         return response
     settings = current_app.config["ROLLCALL_SETTINGS"]
+    secure = not settings.development or request.is_secure  # https, or a trusted proxy's
     if token:
         response.set_cookie(
             COOKIE,
             token,
             max_age=int(sso_sessions.ABSOLUTE.total_seconds()),
-            secure=not settings.development,
+            secure=secure,
             httponly=True,
             samesite="Lax",
             path="/",
         )
     else:
-        response.delete_cookie(COOKIE, path="/", secure=not settings.development, httponly=True)
+        response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True)
     return response
 
 
