@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import door as portal_door
-from rollcall import senders
+from rollcall import logs, senders
 from rollcall.headers import add_security_headers
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
 from rollcall.web import database as web_database
-from rollcall.web import http_errors, limits, unavailable
+from rollcall.web import http_errors, limits, request_log, unavailable
 from rollcall.web import input as web_input
 from rollcall.web.dispatch import Dispatcher, Route
 from scim import blueprint as scim_door
@@ -32,8 +30,7 @@ PLAIN_ROUTES = (
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # health checks read the revision
+    logs.configure(settings.log_level, settings.log_format)
     app = Flask("rollcall")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -45,6 +42,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     database = database or Database(settings.database_url)
     web_database.init_app(app, database)
+    request_log.init_app(app)
     senders.init_app(app, database)
     app.after_request(lambda response: add_security_headers(response, settings.development))
     app.register_blueprint(health_bp)
@@ -65,6 +63,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]
+    app.wsgi_app = request_log.RequestLog(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # outermost: every route sees the client's scheme, host, address
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]

@@ -66,7 +66,7 @@ def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) 
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "accesslog": "-",
+        "accesslog": None,  # rollcall.web.request_log logs each request, without its path
         "timeout": settings.request_timeout,
         "worker_class": f"{__name__}.Worker",
         "limit_request_line": REQUEST_LINE,

@@ -19,6 +19,7 @@ class Settings:
     environment: str = "development"
     secret_key: str = DEVELOPMENT_SECRET
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line, for log collectors
     issuer: str = ""  # the OpenID Provider's public URL; empty: the URL each request came to
     # The address people reach Rollcall at, for links in mails (required for mail in production;
     # in development a mail sent inline links to the address of the request that caused it).
@@ -50,6 +51,8 @@ class Settings:
         check_password_hashing(self.password_hashing, self.environment)
         if not 5 <= self.request_timeout <= 3600:
             raise SettingsError("ROLLCALL_REQUEST_TIMEOUT must be between 5 and 3600 seconds.")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("ROLLCALL_LOG_FORMAT must be text or json.")
         if not 0 <= self.trusted_proxies <= 10:
             raise SettingsError("ROLLCALL_TRUSTED_PROXIES must be a number of proxies, 0 to 10.")
 
@@ -87,6 +90,7 @@ class Settings:
             environment=environment,
             secret_key=secret,
             log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
+            log_format=env.get("ROLLCALL_LOG_FORMAT", cls.log_format).strip().lower(),
             issuer=issuer,
             base_url=env.get("ROLLCALL_BASE_URL", "").strip().rstrip("/"),
             smtp_url=env.get("ROLLCALL_SMTP_URL", "").strip(),

@@ -14,6 +14,7 @@ from flask import request
 from scim2_models import ForbiddenException, UnauthorizedException
 
 from rollcall.headers import bearer_token
+from rollcall.web import request_log
 from rollcall.web.database import database
 from scim.context import reading
 from store import credentials, oauth, users
@@ -48,6 +49,7 @@ def credential_caller(db: Database, credential: LiveCredential) -> Caller:
     if credentials.needs_use_recorded(credential):
         with db.transaction() as tx:
             credentials.record_use(tx, credential.id)
+    request_log.note(account=str(credential.account_id or "support"), token=credential.name)
     return Caller(credentials.actor(credential, Door.SCIM), str(credential.id))
 
 
@@ -67,6 +69,7 @@ def _oauth_caller(tx: Tx, token: str) -> Caller:
             row.account_id,
             manages_users=True,
         )
+        request_log.note(account=str(row.account_id), token=f"client {row.client_id}")
         return Caller(actor, None)
     user = users.active_user(tx, row.user_id)
     if user is None:

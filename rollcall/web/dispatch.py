@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from rollcall.headers import security_headers
 from rollcall.settings import Settings
+from rollcall.web import request_log
 from rollcall.web.database import database_of
 from store.db import Database
 
@@ -64,6 +65,7 @@ class Dispatcher:
             route, args = found
             request = Request(environ)
             if route.plain(request):
+                request_log.note(route=route.path + ("<id>" if route.segment else ""))
                 return self._send(route.answer(self.site, request, *args), start_response)
         return self.next(environ, start_response)
 

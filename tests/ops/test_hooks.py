@@ -13,8 +13,8 @@ def hooks(funcs: dict[Any, list[Any]], blueprint: str | None) -> list[str]:
     return [getattr(f, "__qualname__", repr(f)) for f in funcs.get(blueprint, [])]
 
 
-def test_a_scim_request_runs_only_the_security_headers_hook(app):
-    assert hooks(app.before_request_funcs, None) == []
+def test_a_scim_request_runs_only_the_security_headers_and_request_log_hooks(app):
+    assert hooks(app.before_request_funcs, None) == ["_note_route"]  # names the route logged
     assert len(app.after_request_funcs.get(None, [])) == 1  # the security headers
     assert hooks(app.teardown_request_funcs, None) == []
     scim_hooks = hooks(app.before_request_funcs, "scim") + hooks(app.after_request_funcs, "scim")
