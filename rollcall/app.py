@@ -63,10 +63,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]
-    app.wsgi_app = request_log.RequestLog(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = request_log.RequestLog(  # type: ignore[method-assign]
+        app.wsgi_app, pool_in_use=lambda: _checked_out(database)
+    )
     if settings.trusted_proxies:  # outermost: every route sees the client's scheme, host, address
         hops = settings.trusted_proxies
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
         )
     return app
+
+
+def _checked_out(database: Database) -> int:
+    """Connections this process has out of its pool (pools without a count: none)."""
+    counted = getattr(database.engine.pool, "checkedout", None)
+    return int(counted()) if counted else 0

@@ -10,6 +10,7 @@ from gunicorn.http.errors import LimitRequestLine
 from gunicorn.workers.sync import SyncWorker
 from werkzeug.wrappers import Response
 
+from rollcall import metrics_server
 from rollcall.app import create_app
 from rollcall.headers import add_security_headers
 from rollcall.settings import Settings
@@ -71,4 +72,7 @@ def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) 
         "worker_class": f"{__name__}.Worker",
         "limit_request_line": REQUEST_LINE,
     }
+    if settings.metrics_port:  # served by the master, summing what the workers counted
+        options["when_ready"] = lambda _server: metrics_server.start(settings)
+        options["child_exit"] = lambda _server, worker: metrics_server.worker_exited(worker.pid)
     _Server(settings, options).run()

@@ -46,6 +46,9 @@ class Settings:
     # word is taken for the scheme, host and client address (0: the headers are ignored, as
     # anyone can send them).
     trusted_proxies: int = 0
+    # Prometheus metrics on their own port (0: none), bound to this address only.
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
         check_password_hashing(self.password_hashing, self.environment)
@@ -53,6 +56,8 @@ class Settings:
             raise SettingsError("ROLLCALL_REQUEST_TIMEOUT must be between 5 and 3600 seconds.")
         if self.log_format not in ("text", "json"):
             raise SettingsError("ROLLCALL_LOG_FORMAT must be text or json.")
+        if not 0 <= self.metrics_port <= 65535:
+            raise SettingsError("ROLLCALL_METRICS_PORT must be a port number.")
         if not 0 <= self.trusted_proxies <= 10:
             raise SettingsError("ROLLCALL_TRUSTED_PROXIES must be a number of proxies, 0 to 10.")
 
@@ -101,6 +106,8 @@ class Settings:
             password_hashing=password_hashing(env),
             request_timeout=_seconds(env, "ROLLCALL_REQUEST_TIMEOUT", cls.request_timeout),
             trusted_proxies=_count(env, "ROLLCALL_TRUSTED_PROXIES"),
+            metrics_port=_count(env, "ROLLCALL_METRICS_PORT"),
+            metrics_host=env.get("ROLLCALL_METRICS_HOST", "").strip() or cls.metrics_host,
         )
 
 

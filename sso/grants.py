@@ -21,6 +21,7 @@ from authlib.oidc.core import OpenIDCode, OpenIDToken
 from authlib.oidc.core.models import AuthorizationCodeMixin
 from flask import g
 
+from rollcall.web import metrics
 from sso import claims, keys
 from sso.clients import Client
 from store import access, oauth, sso_sessions, users
@@ -257,6 +258,7 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     code = getattr(request, "authorization_code", None)
     previous = getattr(request, "refresh_token", None)
     keep_issued(tx(), token, request.client, request.user, code, previous)
+    metrics.token_issued(request.payload.grant_type or "unknown")
 
 
 def keep_issued(

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from rollcall.web import session
+from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
 from rollcall.web.redirects import safe_next
@@ -51,8 +51,10 @@ def signin() -> Any:
             except SignInRefused as refused:
                 refusal = refused
         if refusal is None:
+            metrics.sign_in("success")
             session.sign_in(user)
             return redirect(next_path)
+        metrics.sign_in(refusal.outcome, locked_now=refusal.locked_now)
     status = 200 if refusal is None and not form.errors else 400
     page = render_template("sso/signin.html", form=form, refusal=refusal, fresh=fresh)
     return page, status

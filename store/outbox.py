@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from store.db import Tx, now
 from store.models import OutboxMessage, User
@@ -78,3 +78,15 @@ def claim(tx: Tx, kind: str, limit: int, lease: timedelta) -> list[OutboxMessage
         row.available_at = moment + lease
         row.attempts += 1
     return list(rows)
+
+
+def backlog(tx: Tx) -> dict[str, tuple[int, float]]:
+    """Per kind, how many messages wait and the age in seconds of the oldest (for monitoring:
+    a growing backlog means a sender is down or failing)."""
+    moment = now()
+    rows = tx.execute(
+        select(OutboxMessage.kind, func.count(), func.min(OutboxMessage.created_at))
+        .where(OutboxMessage.sent_at.is_(None))
+        .group_by(OutboxMessage.kind)
+    ).all()
+    return {kind: (count, (moment - oldest).total_seconds()) for kind, count, oldest in rows}

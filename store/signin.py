@@ -34,12 +34,24 @@ MESSAGES = {
 
 
 class SignInRefused(DomainError):
-    """Sign-in did not succeed; `reason` is one of invalid, not_enabled, inactive."""
+    """Sign-in did not succeed; `reason` (what the person is told) is one of invalid,
+    not_enabled, inactive. `outcome` says more, for monitoring only (an unknown login, a wrong
+    password and a locked account all read "invalid"), and `locked_now` that this attempt locked
+    the account."""
 
-    def __init__(self, reason: str, user: User | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        user: User | None = None,
+        *,
+        outcome: str | None = None,
+        locked_now: bool = False,
+    ) -> None:
         super().__init__(MESSAGES[reason])
         self.reason = reason
         self.user = user
+        self.outcome = outcome or reason
+        self.locked_now = locked_now
 
 
 def authenticate(tx: Tx, login: str, password: str) -> User:
@@ -51,13 +63,13 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
     user = sign_in_names.find(tx, login)
     if user is None:
         passwords.verify_password(passwords.dummy_hash(), password)
-        raise SignInRefused("invalid")
+        raise SignInRefused("invalid", outcome="unknown_login")
     if user.locked_at is not None:
         passwords.verify_password(passwords.dummy_hash(), password)
-        raise SignInRefused("invalid", user)  # the lock mail told the owner
+        raise SignInRefused("invalid", user, outcome="locked")  # the lock mail told the owner
     if not passwords.verify_password(user.password_hash or passwords.dummy_hash(), password):
-        _count_failure(tx, user)
-        raise SignInRefused("invalid", user)
+        locked_now = _count_failure(tx, user)
+        raise SignInRefused("invalid", user, outcome="wrong_password", locked_now=locked_now)
     if not user.email_verified:
         raise SignInRefused("not_enabled", user)
     if not user.active:
@@ -66,7 +78,8 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
     return user
 
 
-def _count_failure(tx: Tx, user: User) -> None:
+def _count_failure(tx: Tx, user: User) -> bool:
+    """Count a wrong attempt; True when it is the one that locks the account."""
     moment = now()
     count = tx.execute(
         update(User)
@@ -93,6 +106,7 @@ def _count_failure(tx: Tx, user: User) -> None:
             account_id=user.account_id,
         )
         outbox.enqueue_email(tx, user, "account_locked")
+    return count == LOCK_AFTER
 
 
 def _record_success(tx: Tx, user: User, password: str) -> None:

@@ -6,6 +6,7 @@ import os
 
 import click
 
+from rollcall import metrics_server
 from rollcall.cli.context import Context, pass_context, safe
 from store import migrate
 
@@ -24,11 +25,13 @@ from store import migrate
 @pass_context
 def serve(obj: Context, host: str, port: int, workers: int | None) -> None:
     """Serve Rollcall over HTTP."""
-    from rollcall.app import create_app  # the whole app: loaded only by the command serving it
-
     settings = obj.settings
     if workers is None:
         workers = 0 if settings.development else default_workers()
+    if workers and settings.metrics_port:
+        metrics_server.prepare_workers()  # before the app, and its metrics, are imported
+    from rollcall.app import create_app  # the whole app: loaded only by the command serving it
+
     if workers == 0 and not settings.development:
         raise click.ClickException(
             "The development server is not for production: give --workers N (gunicorn), or "
@@ -45,6 +48,9 @@ def serve(obj: Context, host: str, port: int, workers: int | None) -> None:
         serve_with_gunicorn(settings, host, port, workers)
         return
     app = create_app(settings, obj.database)
+    if settings.metrics_port:
+        metrics_server.start(settings)
+        click.echo(f"Metrics on http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     click.echo(f"Rollcall on http://{host}:{port}/ (development server; --workers for production)")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 

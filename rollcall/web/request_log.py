@@ -12,11 +12,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
+
+from rollcall.web import metrics
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -52,8 +54,9 @@ def door_of(path: str) -> str:
 class RequestLog:
     """WSGI middleware, outermost but for proxy headers: ids, times and logs every request."""
 
-    def __init__(self, app: WSGIApplication) -> None:
+    def __init__(self, app: WSGIApplication, pool_in_use: Callable[[], int]) -> None:
         self.app = app
+        self.pool_in_use = pool_in_use
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         sent = environ.get("HTTP_X_REQUEST_ID", "")
@@ -82,6 +85,15 @@ class RequestLog:
                 "%(method)s %(route)s %(status)s %(duration_ms)sms", line, extra={"request": line}
             )
             _fields.reset(token)
+            metrics.request_done(
+                fields["door"],
+                line["route"],
+                line["method"],
+                line["status"],
+                line["duration_ms"] / 1000,
+                fields.get("token"),
+            )
+            metrics.POOL_IN_USE.set(self.pool_in_use())
 
 
 def _note_route() -> None:
