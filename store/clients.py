@@ -119,6 +119,30 @@ def create_client(
     return client, secret
 
 
+def new_secret(tx: Tx, actor: Actor, client_id: str) -> str:
+    """A new secret for a confidential client (the old one stops working at once): after a
+    leak, or after an import, which carries no secrets. Returned once; only its hash is kept."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff can change an application's secret.")
+    client = find_client(tx, client_id)
+    if client is None:
+        raise NotFound(f"No client {client_id}.")
+    if client.public:
+        raise InvalidInput("A public client has no secret.")
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = digest(secret)
+    audit.record(
+        tx,
+        actor,
+        "client.secret_changed",
+        target_type="client",
+        target_id=client.id,
+        account_id=client.account_id,
+        changes={"client_id": client.client_id},
+    )
+    return secret
+
+
 def find_client(tx: Tx, client_id: str) -> OAuthClient | None:
     client = tx.scalar(_CLIENT_BY_ID, {"client_id": client_id})
     return client if client is not None and client.revoked_at is None else None

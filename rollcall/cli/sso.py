@@ -99,6 +99,15 @@ def client_create(
             click.echo(f"client_secret: {secret}")
 
 
+@client.command("secret")
+@click.argument("client_id")
+@pass_context
+def client_secret(obj: Context, client_id: str) -> None:
+    """Give a confidential client a new secret (printed once); the old one stops working."""
+    with obj.transaction() as tx:
+        click.echo(f"client_secret: {clients.new_secret(tx, OPERATOR, client_id)}")
+
+
 @client.command("list")
 @pass_context
 def client_list(obj: Context) -> None:
