@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import door as portal_door
-from rollcall import logs, senders
+from rollcall import logs, senders, tracing
 from rollcall.headers import add_security_headers
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
@@ -28,7 +30,11 @@ PLAIN_ROUTES = (
 )
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, span_exporter: Any = None
+) -> Flask:
+    """The application; `span_exporter` traces it to that exporter (tests), as
+    OTEL_EXPORTER_OTLP_ENDPOINT does to a collector."""
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level, settings.log_format)
     app = Flask("rollcall")
@@ -63,6 +69,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     if settings.dispatch:
         app.wsgi_app = Dispatcher(app, PLAIN_ROUTES)  # type: ignore[method-assign]
+    if span_exporter or tracing.wanted():
+        app.wsgi_app = tracing.traced(  # type: ignore[method-assign]
+            app.wsgi_app, database, exporter=span_exporter
+        )
     app.wsgi_app = request_log.RequestLog(  # type: ignore[method-assign]
         app.wsgi_app, pool_in_use=lambda: _checked_out(database)
     )
