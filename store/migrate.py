@@ -23,8 +23,15 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+# Nodes starting together each run `rollcall db upgrade`: on PostgreSQL one migrates while the
+# others wait on this lock, then find the schema current.
+MIGRATION_LOCK = 0x726F6C6C  # "roll"
+
+
 def upgrade(database: Database, revision: str = "head") -> None:
     with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config = alembic_config(database.url)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)

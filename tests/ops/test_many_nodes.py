@@ -180,3 +180,25 @@ def test_two_mail_senders_deliver_each_mail_once(
     mailbox.settle(1)
     delivered = sorted(to for mail in mailbox.mails for to in mail.to)
     assert delivered == sorted(addresses)
+
+
+def test_nodes_starting_together_migrate_once(db: Any) -> None:
+    """Each node's entrypoint runs `rollcall db upgrade`; started together on a new database,
+    one migrates and the others wait for it."""
+    if db.dialect != "postgresql":
+        pytest.skip("nodes share PostgreSQL")
+    from store.db import scratch_database
+
+    with scratch_database(db.url, "rollcall_nodes") as url:
+        upgrades = [
+            subprocess.Popen(
+                [*ROLLCALL, "--database", url, "db", "upgrade"],
+                env=clean_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        results = [(u.wait(timeout=120), u.stderr.read()) for u in upgrades]
+        assert [code for code, _ in results] == [0, 0, 0], results
