@@ -210,7 +210,11 @@ def id_token_claims(
         claim = getattr(exc, "claim", None) or exc.error
         raise FederationRefused(f"{refused}: {_claim_problem(claim, exc)}.") from None
     audience = claims.get("aud")
-    if isinstance(audience, list) and len(audience) > 1 and claims.get("azp") != connection.client_id:
+    if (
+        isinstance(audience, list)
+        and len(audience) > 1
+        and claims.get("azp") != connection.client_id
+    ):
         raise FederationRefused(f"{refused}: it was issued to another application (azp).")
     return dict(claims)
 

@@ -28,9 +28,10 @@ from store.models import FederationConnection, FederationLogin, User, fold
 
 LIFETIME = timedelta(minutes=10)  # time to sign in at the provider and come back
 # The method references of RFC 8176 §2 (its IANA registry): the only `amr` values passed on.
-RFC8176_METHODS = frozenset(
-    "face fpt geo hwk iris kba mca mfa otp pin pwd rba retina sc sms swk tel user vbm wia".split()
-)
+RFC8176_METHODS = frozenset({
+    "face", "fpt", "geo", "hwk", "iris", "kba", "mca", "mfa", "otp", "pin",
+    "pwd", "rba", "retina", "sc", "sms", "swk", "tel", "user", "vbm", "wia",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,7 @@ def _linked_user(tx: Tx, connection: FederationConnection, value: str) -> User |
     return tx.scalar(query)
 
 
-def _create(
-    tx: Tx, connection: FederationConnection, value: str, claims: dict[str, Any]
-) -> User:
+def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[str, Any]) -> User:
     """Just-in-time creation: a user with the account's default profile (SPEC §1 Users), whose
     address counts as verified only in a domain the organization owns. A refusal leaves the
     transaction to be rolled back."""

@@ -250,7 +250,11 @@ def _apply(
         ("display_name", "Display name"),
     ):
         if field in values:
-            setattr(connection, field, clean_text(model, field, values[field], required=True, label=label))
+            setattr(
+                connection,
+                field,
+                clean_text(model, field, values[field], required=True, label=label),
+            )
     if "scopes" in values:
         scopes = " ".join((values["scopes"] or DEFAULT_SCOPES).split())
         if "openid" not in scopes.split():
