@@ -20,7 +20,6 @@ from store import (
     access,
     audit,
     credentials,
-    federation,
     links,
     outbox,
     rules,
@@ -605,10 +604,7 @@ def _send_sign_in(tx: Tx, user: User, *, reason: str, to: str | None = None) -> 
     if user.primary_email is None:
         return
     context: dict[str, Any] = {"template": "sign_in", "reason": reason}
-    connection = federation.required_for(tx, user)
-    if connection is not None:  # no Rollcall password to choose: say where to sign in
-        context["federated"] = federation.where_to_sign_in(connection)
-    elif user.password_hash is None:
+    if user.password_hash is None:
         sent_to = {"email": to} if to else None  # it verifies only the address it reached
         context["link"] = f"/set-password/{links.issue(tx, user, links.SET_PASSWORD, sent_to)}"
     if to is None:
