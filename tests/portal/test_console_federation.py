@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 
 from rollcall import upstream
-from store.models import AuditEvent, FederationConnection
-from tests.pages import Console
+from store import federation, links
+from store.models import AuditEvent, FederationConnection, User
+from tests.pages import Console, submit
 from tests.upstream import tiny_provider
 
 SECRET = "okta-client-secret-0123456789"
@@ -96,3 +97,20 @@ def test_only_main_contacts_of_the_account_and_support_reach_the_page(
         main_console.get(path.replace(str(enterprise.account.id), str(other.id))).status_code == 404
     )
     assert app.test_client().get(path).status_code == 302  # to the sign-in page
+
+
+def test_a_reset_link_of_a_required_accounts_user_says_where_to_sign_in(
+    app: Any, db: Any, enterprise: Any, make_user: Any, operator: Any
+) -> None:
+    person = make_user(enterprise.account, "pat.person", email_verified=True)
+    with db.transaction() as tx:
+        token = links.issue(tx, tx.get(User, person.id), links.RESET_PASSWORD)
+        federation.create_connection(
+            tx, operator, enterprise.account.id, issuer="https://acme.okta.example",
+            client_id="c", client_secret=SECRET, required=True, display_name="Acme Okta",
+        )  # fmt: skip
+    password = "a brand new pass phrase"
+    response = submit(
+        app.test_client(), f"/reset/{token}", {"password": password, "confirm": password}
+    )
+    assert response.status_code == 400 and "Acme Okta" in text(response)
