@@ -738,6 +738,6 @@ class FederationLogin(Base):
     )
     nonce: Mapped[str] = mapped_column(String(128))
     code_verifier: Mapped[str] = mapped_column(String(128))
-    next_path: Mapped[str] = mapped_column(String(2048))
+    next_path: Mapped[str] = mapped_column(Text)  # an authorize URL can be long
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

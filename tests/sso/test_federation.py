@@ -260,3 +260,16 @@ def test_a_required_connection_sends_a_password_sign_in_upstream(
     response = Browser(provider.base).sign_in("pat.acme", PASSWORD)
     assert response.status_code == 302
     assert response.headers["Location"].startswith(tiny.issuer + "/authorize?")
+
+
+def test_a_long_authorization_request_survives_the_trip(
+    provider: Any, tiny: TinyProvider, pat: User
+) -> None:
+    """The page to go back to (an application's authorize URL) is kept whole, however long."""
+    connect(provider, tiny.issuer, "rollcall-at-acme", "s3cret-s3cret")
+    long_next = "/oauth/authorize?state=" + "s" * 3000
+    browser = Browser(provider.base)
+    authorize = start(browser, "pat.acme", next_path=long_next).headers["Location"]
+    tiny.nonce = query(authorize)["nonce"]
+    back = browser.get(f"{CALLBACK}?code=abc&state={query(authorize)['state']}")
+    assert back.status_code == 302 and back.headers["Location"] == long_next

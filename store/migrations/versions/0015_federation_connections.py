@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("connection_id", sa.Uuid(), nullable=False),
         sa.Column("nonce", sa.String(length=128), nullable=False),
         sa.Column("code_verifier", sa.String(length=128), nullable=False),
-        sa.Column("next_path", sa.String(length=2048), nullable=False),
+        sa.Column("next_path", sa.Text(), nullable=False),
         sa.Column("created_at", store.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", store.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
