@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from portal import (
+    console_federation,
     console_groups,
     console_provisioning,
     dev_mail,
@@ -34,6 +35,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         manage_users,
         console_provisioning,
         console_groups,
+        console_federation,
         support,
         support_applications,
     ):

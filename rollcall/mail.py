@@ -32,7 +32,7 @@ from sqlalchemy import select
 from rollcall import senders
 from rollcall.settings import Settings, SettingsError
 from rollcall.web.database import database_of
-from store import outbox, recovery
+from store import federation, outbox, recovery
 from store.db import Database, now
 from store.models import OutboxMessage, User
 
@@ -246,11 +246,13 @@ def user_of(tx: Any, payload: dict[str, Any]) -> dict[str, Any] | None:
         return None
     if user is None:
         return None
+    connection = federation.required_for(tx, user)  # issue 21: no Rollcall password
     return {
         "user_name": user.user_name,
         "given_name": user.given_name,
         "family_name": user.family_name,
         "display_name": user.display_name,
+        "federated": federation.where_to_sign_in(connection) if connection else None,
     }
 
 

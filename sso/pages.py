@@ -8,14 +8,15 @@ from urllib.parse import urlencode
 from flask import Blueprint, redirect, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
 from rollcall.web.redirects import safe_next
-from sso import keys
-from store import access, clients, oauth
+from sso import federated, keys
+from store import access, clients, federation, oauth
+from store.models import FederationConnection
 from store.profiles import counts_as_main_contact
 from store.signin import SignInRefused, authenticate
 
@@ -25,7 +26,8 @@ bp.after_request(session.write_cookie)  # sets or clears the SSO cookie
 
 class SignInForm(FlaskForm):
     login = StringField("Username or email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    # Optional: a login alone is the first step (identifier-first, issue 21).
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
     next = HiddenField()
 
 
@@ -43,21 +45,38 @@ def signin() -> Any:
         return redirect(next_path)
     form = SignInForm(data={"login": request.args.get("login_hint", ""), "next": next_path})
     refusal = None
+    password_step = False
     if form.validate_on_submit():
-        with database().transaction() as tx:  # committed on refusal too: it counts
-            try:
-                user = authenticate(tx, form.login.data, form.password.data)
-                tx.expunge(user)
-            except SignInRefused as refused:
-                refusal = refused
-        if refusal is None:
-            metrics.sign_in("success")
-            session.sign_in(user)
-            return redirect(next_path)
-        metrics.sign_in(refusal.outcome, locked_now=refusal.locked_now)
+        connection = _federated(form.login.data)
+        if connection is not None and (connection.required or not form.password.data):
+            return federated.start(connection, next_path, login_hint=form.login.data)
+        password_step = not form.password.data  # the login alone: now the password
+        if not password_step:
+            with database().transaction() as tx:  # committed on refusal too: it counts
+                try:
+                    user = authenticate(tx, form.login.data, form.password.data)
+                    tx.expunge(user)
+                except SignInRefused as refused:
+                    refusal = refused
+            if refusal is None:
+                metrics.sign_in("success")
+                session.sign_in(user)
+                return redirect(next_path)
+            metrics.sign_in(refusal.outcome, locked_now=refusal.locked_now)
     status = 200 if refusal is None and not form.errors else 400
-    page = render_template("sso/signin.html", form=form, refusal=refusal, fresh=fresh)
+    page = render_template(
+        "sso/signin.html", form=form, refusal=refusal, fresh=fresh, password_step=password_step
+    )
     return page, status
+
+
+def _federated(login: str) -> FederationConnection | None:
+    """The organization's provider this login signs in at, if any (issue 21)."""
+    with database().transaction(write=False) as tx:
+        connection = federation.connection_for_login(tx, login)
+        if connection is not None:
+            tx.expunge(connection)
+        return connection
 
 
 @bp.route("/signout", methods=["GET", "POST"])

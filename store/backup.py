@@ -3,7 +3,8 @@
 One line per row, `{"table": ..., "row": {...}}`, tables in the order their foreign keys need:
 accounts, applications, clients, groups, users and what hangs off them (addresses, sign-in
 names, memberships, grants, consents, CSC requests). Secrets stay behind: provisioning tokens and
-client secrets are not written (give clients new ones with `rollcall client secret`), nor are
+client secrets are not written (give clients new ones with `rollcall client secret`, and
+federation connections theirs again in the console), nor are
 sessions, codes, tokens, links, signing keys, the outbox or logs, which a move does not carry.
 Password hashes are, unless asked not to, so people keep their passwords.
 """
@@ -30,6 +31,8 @@ TABLES = (
     "applications",
     "oauth_clients",
     "groups",
+    "federation_connections",
+    "federation_domains",
     "users",
     "user_emails",
     "user_phone_numbers",
@@ -41,6 +44,7 @@ TABLES = (
     "csc_access_requests",
 )
 LEFT_OUT = {"oauth_clients": {"secret_hash"}}  # secrets stay behind
+BLANKED = {"federation_connections": {"client_secret": ""}}  # required, so written empty
 PASSWORDS = {"users": {"password_hash"}}
 BATCH = 500
 
@@ -54,8 +58,10 @@ def export(database: Database, out: IO[str], *, passwords: bool = True) -> dict[
             skipped = _skipped(name, passwords)
             columns = [c for c in table.columns if c.name not in skipped]
             counts[name] = 0
+            blanked = BLANKED.get(name, {})
             for row in tx.execute(select(*columns)).mappings():
-                out.write(json.dumps({"table": name, "row": _dumped(row)}) + "\n")
+                line = {"table": name, "row": _dumped(row) | blanked}
+                out.write(json.dumps(line) + "\n")
                 counts[name] += 1
     return counts
 

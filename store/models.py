@@ -681,3 +681,63 @@ class SigningKey(Base):
     signs_from: Mapped[datetime] = mapped_column(UTCDateTime)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FederationConnection(Base):
+    """An account's own OpenID provider (Okta, Entra ID, ...) that signs its people in.
+
+    The client secret is kept as given (Rollcall must present it to the provider) and never
+    shown back in full; `claim` names the ID token claim that identifies the person, `link_by`
+    the user attribute it is compared with.
+    """
+
+    __tablename__ = "federation_connections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    display_name: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(String(1024))
+    client_id: Mapped[str] = mapped_column(String(255))
+    client_secret: Mapped[str] = mapped_column(String(1024))
+    scopes: Mapped[str] = mapped_column(String(255), default="openid email profile")
+    claim: Mapped[str] = mapped_column(String(32), default="sub")
+    link_by: Mapped[str] = mapped_column(String(16), default="externalId")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    create_users: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    domains: Mapped[list[FederationDomain]] = relationship(
+        cascade="all, delete-orphan", order_by="FederationDomain.domain"
+    )
+
+
+class FederationDomain(Base):
+    """An email domain that belongs to one account's connection (a domain has one owner)."""
+
+    __tablename__ = "federation_domains"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("federation_connections.id", ondelete="CASCADE"), index=True
+    )
+
+
+class FederationLogin(Base):
+    """A sign-in sent to an upstream provider and not back yet: what its callback must match.
+    Only the SHA-256 of `state` is kept; the row is consumed by the callback, so a state works
+    once."""
+
+    __tablename__ = "federation_logins"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("federation_connections.id", ondelete="CASCADE"), index=True
+    )
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(Text)  # an authorize URL can be long
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from store import audit, links, outbox, registration, sessions, sign_in_names, users
+from store import (
+    audit,
+    federation,
+    links,
+    outbox,
+    registration,
+    sessions,
+    sign_in_names,
+    users,
+)
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
@@ -58,13 +67,20 @@ def send_username(tx: Tx, login: str) -> None:
 
 
 def send_password_reset(tx: Tx, login: str) -> None:
-    """Mail a reset link to the user a username or address signs in."""
+    """Mail a reset link to the user a username or address signs in; a user whose organization
+    must sign them in (issue 21) is told where instead."""
     user = _reached(tx, login)
-    if user is not None:
-        token = links.issue(tx, user, links.RESET_PASSWORD)
-        outbox.enqueue_email(
-            tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name
-        )
+    if user is None:
+        return
+    connection = federation.required_for(tx, user)
+    if connection is not None:  # no Rollcall password to reset: the mail says where to sign in
+        where = federation.where_to_sign_in(connection)
+        outbox.enqueue_email(tx, user, "federated_sign_in", where=where, user_name=user.user_name)
+        return
+    token = links.issue(tx, user, links.RESET_PASSWORD)
+    outbox.enqueue_email(
+        tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name
+    )
 
 
 def reset_password(tx: Tx, token: str, password: str) -> User:
@@ -97,6 +113,9 @@ def _choose_password(tx: Tx, link: UserLink, password: str) -> tuple[User, Actor
             "This account has been deactivated; a main contact of your organization can "
             "activate it again."
         )
+    connection = federation.required_for(tx, user)
+    if connection is not None:
+        raise Forbidden(federation.where_to_sign_in(connection))
     actor = Actor.for_user(user, Door.PORTAL)
     user = users.update_user(tx, actor, user.id, {"password": password})
     unlocked = user.locked_at is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, update
 
-from store import audit, outbox, passwords, sign_in_names
+from store import audit, federation, outbox, passwords, sign_in_names
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import DomainError
@@ -30,14 +30,18 @@ MESSAGES = {
         "We can send the link again."
     ),
     "inactive": "This account has been deactivated. Ask a main contact of your organization.",
+    "federated": (
+        "Your organization signs you in: enter your username or email alone and continue to "
+        "your organization's sign-in page."
+    ),
 }
 
 
 class SignInRefused(DomainError):
     """Sign-in did not succeed; `reason` (what the person is told) is one of invalid,
-    not_enabled, inactive. `outcome` says more, for monitoring only (an unknown login, a wrong
-    password and a locked account all read "invalid"), and `locked_now` that this attempt locked
-    the account."""
+    not_enabled, inactive, federated. `outcome` says more, for monitoring only (an unknown login,
+    a wrong password and a locked account all read "invalid"), and `locked_now` that this attempt
+    locked the account."""
 
     def __init__(
         self,
@@ -74,6 +78,8 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
         raise SignInRefused("not_enabled", user)
     if not user.active:
         raise SignInRefused("inactive", user)
+    if federation.required_for(tx, user) is not None:  # issue 21: no Rollcall password
+        raise SignInRefused("federated", user)
     _record_success(tx, user, password)
     return user
 

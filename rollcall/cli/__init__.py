@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from rollcall.cli import backup, directory, server, sso, workers
+from rollcall.cli import backup, directory, federation, server, sso, workers
 from rollcall.cli.context import Context, safe
 from rollcall.settings import SettingsError, password_hashing
 from store import passwords
@@ -75,5 +75,6 @@ for command in (
     directory.csc,
     backup.export,
     backup.import_,
+    federation.federation_group,
 ):
     main.add_command(command)
