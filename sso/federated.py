@@ -15,7 +15,7 @@ from flask import Blueprint, redirect, render_template, request
 from flask import session as flask_session
 
 from rollcall import upstream
-from rollcall.web import session
+from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from sso import keys
@@ -84,7 +84,9 @@ def callback() -> Any:
             user = federated_sign_in.link(tx, connection, claims)
             tx.expunge(user)
     except FederationRefused as refused:
+        metrics.sign_in("federation_refused")
         return refusal(refused)
+    metrics.sign_in("federated")
     session.sign_in(user, federated_sign_in.proof_of(claims))
     return redirect(pending.next_path)
 
