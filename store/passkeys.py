@@ -15,6 +15,7 @@ proves which it is: the method says what the person used, not a certified device
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -103,10 +104,22 @@ class RelyingParty:
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise InvalidInput(f"Passkeys need an http(s) address, not {url!r}.")
         host = parts.hostname
+        if _is_address(host):
+            raise InvalidInput(
+                f"Passkeys need a host name, not the address {host}: open Rollcall by its name "
+                "(http://localhost in development) or set ROLLCALL_ISSUER."
+            )
         default_port = 443 if parts.scheme == "https" else 80
-        shown = f"[{host}]" if ":" in host else host
         port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-        return cls(id=host, origin=f"{parts.scheme}://{shown}{port}")
+        return cls(id=host, origin=f"{parts.scheme}://{host}{port}")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 # Adding a key.

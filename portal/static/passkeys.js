@@ -92,20 +92,27 @@
     return (error && error.message) || "Something went wrong. Try again.";
   }
 
+  function csrfToken(button) {
+    // The button's own, else the token of the page's form (the sign-in page).
+    var field = document.querySelector("input[name=csrf_token]");
+    return button.dataset.csrf || (field ? field.value : "");
+  }
+
   function run(button, ceremony) {
     var data = button.dataset;
+    var csrf = csrfToken(button);
     var extra = {};
     if (data.nameInput) extra.name = document.getElementById(data.nameInput).value;
     if (data.next) extra.next = data.next;
     button.disabled = true;
-    post(data.optionsUrl, data.csrf)
+    post(data.optionsUrl, csrf)
       .then(function (json) {
         return ceremony === "create"
           ? navigator.credentials.create({ publicKey: creationOptions(json) })
           : navigator.credentials.get({ publicKey: requestOptions(json) });
       })
       .then(function (credential) {
-        return post(data.finishUrl, data.csrf, Object.assign({ credential: answer(credential) }, extra));
+        return post(data.finishUrl, csrf, Object.assign({ credential: answer(credential) }, extra));
       })
       .then(function (json) { window.location.assign(json.redirect || "/"); })
       .catch(function (error) { showError(button, browserMessage(error)); });

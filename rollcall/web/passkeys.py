@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, jsonify, request
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
@@ -28,7 +28,7 @@ def posted_json() -> dict[str, Any]:
     """The JSON object a page's script posted, once its CSRF token checks out."""
     try:
         validate_csrf(request.headers.get("X-CSRFToken", ""))
-    except (ValidationError, CSRFError) as error:
+    except ValidationError as error:
         raise InvalidInput(EXPIRED_PAGE) from error
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

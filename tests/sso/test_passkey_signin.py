@@ -19,7 +19,7 @@ from tests.authenticator import SoftAuthenticator
 from tests.pages import Console
 
 RP = RelyingParty.of("http://localhost/")  # the test client's requests come to http://localhost/
-SCRIPT_TOKEN = re.compile(r'data-csrf="([^"]+)"')
+SCRIPT_TOKEN = re.compile(r'(?:data-csrf|name="csrf_token"[^>]*value)="([^"]+)"')
 
 
 @pytest.fixture

@@ -70,6 +70,8 @@ def test_the_relying_party_is_the_issuers_host_and_origin() -> None:
     assert RelyingParty.of("http://localhost:5123/").origin == "http://localhost:5123"
     with pytest.raises(InvalidInput):
         RelyingParty.of("id.example.com")
+    with pytest.raises(InvalidInput, match="host name, not the address"):
+        RelyingParty.of("http://127.0.0.1:8000/")
 
 
 def test_a_platform_passkey_is_added_earns_swk_and_the_person_is_told(
