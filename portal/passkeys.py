@@ -4,6 +4,7 @@ browser to make it), see them, rename and remove them."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template
@@ -14,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 from rollcall.web.database import database
 from rollcall.web.limits import limiter
 from rollcall.web.passkeys import json_refusal, posted_json, relying_party, status_of
-from rollcall.web.session import current_user, login_required
+from rollcall.web.session import current_session, current_user, login_required, signin_url
 from store import passkeys
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY
@@ -42,6 +43,12 @@ def _me() -> User:
     return user
 
 
+def _signed_in_at() -> datetime:
+    current = current_session()
+    assert current is not None  # current_user() answered
+    return current.auth_time
+
+
 def _page(user: User, status: int = 200, errors: tuple[str, ...] = ()) -> tuple[str, int]:
     with database().transaction(write=False) as tx:
         keys = list(passkeys.list_for(tx, user))
@@ -53,6 +60,8 @@ def _page(user: User, status: int = 200, errors: tuple[str, ...] = ()) -> tuple[
             rename=RenameForm(),
             remove=RemoveForm(),
             errors=errors,
+            may_add=passkeys.signed_in_recently(_signed_in_at()),
+            sign_in_again=signin_url(PAGE, fresh="1"),
         ),
         status,
     )
@@ -71,7 +80,10 @@ def options() -> Any:
     user = _me()
     posted_json()
     with database().transaction() as tx:
-        return jsonify(passkeys.begin_registration(tx, relying_party(), user))
+        options = passkeys.begin_registration(
+            tx, relying_party(), user, signed_in_at=_signed_in_at()
+        )
+    return jsonify(options)
 
 
 @bp.post(PAGE)

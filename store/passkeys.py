@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +59,10 @@ from store.hashes import digest
 from store.models import Passkey, PasskeyChallenge, User
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
+# Adding a key needs a sign-in this recent: a key signs in for good, so a browser left signed in
+# (or a stolen session) must not be enough to add one.
+RECENT_SIGN_IN = timedelta(minutes=15)
+SIGN_IN_AGAIN = "For your security, sign in again before adding a passkey or security key."
 TIMEOUT_MS = 120_000  # what the browser is told; the challenge outlives it
 MAX_PER_USER = 20
 NAME_LENGTH = Passkey.__table__.c.name.type.length
@@ -125,9 +129,19 @@ def _is_address(host: str) -> bool:
 # Adding a key.
 
 
-def begin_registration(tx: Tx, rp: RelyingParty, user: User) -> dict[str, Any]:
+def signed_in_recently(signed_in_at: datetime) -> bool:
+    """Whether a sign-in at this time is recent enough to add a key (`RECENT_SIGN_IN`)."""
+    return signed_in_at + RECENT_SIGN_IN > now()
+
+
+def begin_registration(
+    tx: Tx, rp: RelyingParty, user: User, *, signed_in_at: datetime
+) -> dict[str, Any]:
     """The options for `navigator.credentials.create()`: a discoverable key where the device
-    can make one (so it also signs in without a password), never one the person already has."""
+    can make one (so it also signs in without a password), never one the person already has.
+    The person must have signed in recently (`signed_in_at`: their session's last sign-in)."""
+    if not signed_in_recently(signed_in_at):
+        raise Forbidden(SIGN_IN_AGAIN)
     owner = _load(tx, user.id)
     if len(_keys_of(tx, owner.id)) >= MAX_PER_USER:
         raise Conflict(f"You have {MAX_PER_USER} passkeys and security keys; remove one first.")

@@ -8,16 +8,18 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
+from sqlalchemy import update
 
 from store import clients, sso_sessions
 from store.actors import Actor
-from store.db import Database
-from store.models import User
+from store.db import Database, now
+from store.models import SsoSession, User
 from tests.browser import LiveServer, Page
 from tests.mail import Mailbox
 from tests.oidc import pkce_pair, query
@@ -186,7 +188,14 @@ def test_a_security_key_earns_hwk_and_is_removed(
     page = at_localhost
     virtual_authenticator(page, transport="usb", hasResidentKey=False, hasUserVerification=False)
     page.sign_in("pia.passkey", PASSWORD)
+    with db.transaction() as tx:  # signed in a while ago: adding a key asks for the password
+        tx.execute(update(SsoSession).values(auth_time=now() - timedelta(minutes=20)))
     page.open("/profile/security/passkeys")
+    page.get_by_role("link", name="Sign in again to add a key").click()
+    page.get_by_label("Username or email").fill("pia.passkey")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(at("/profile/security/passkeys"))
     page.get_by_role("button", name="Add a passkey or security key").click()
     page.get_by_text("Your security key “Security key” is added.").wait_for()
     page.screenshot("security-key-added")

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from store import passkeys
-from store.db import Database
-from store.models import User
+from store.db import Database, now
+from store.models import SsoSession, User
 from tests.authenticator import SoftAuthenticator
 from tests.pages import Console
 
@@ -109,6 +111,21 @@ def test_another_persons_key_cannot_be_renamed_or_removed(
     assert answer.status_code == 404
     with db.transaction(write=False) as tx:
         assert passkeys.has_any(tx, me)
+
+
+def test_a_key_is_added_only_after_a_recent_sign_in(
+    app: Any, db: Database, me: User, browser: Console
+) -> None:
+    token = script_token(browser)
+    with db.transaction() as tx:
+        tx.execute(update(SsoSession).values(auth_time=now() - timedelta(minutes=20)))
+    page = browser.get(PAGE).get_data(as_text=True)
+    assert "Sign in again to add a key" in page
+    assert 'href="/signin?next=%2Fprofile%2Fsecurity%2Fpasskeys&amp;fresh=1"' in page
+    assert "data-passkey-add" not in page
+    answer = post_json(browser, f"{PAGE}/options", {}, token)
+    assert answer.status_code == 403
+    assert "sign in again" in answer.json["error"]
 
 
 def test_nobody_signed_in_gets_a_json_refusal_or_the_sign_in_page(app: Any) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from store import passkeys, sso_sessions
 from store.actors import Actor, Door
-from store.db import Database
+from store.db import Database, now
 from store.models import User
 from store.passkeys import RelyingParty
 from store.signin import LOCK_AFTER
@@ -32,7 +32,7 @@ def device(db: Database, me: User) -> SoftAuthenticator:
     """A security key of `me`'s, added on the profile page."""
     key = SoftAuthenticator(RP.origin, attachment="cross-platform", transports=("usb",))
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, me)
+        options = passkeys.begin_registration(tx, RP, me, signed_in_at=now())
     with db.transaction() as tx:
         actor = Actor.for_user(me, Door.PORTAL)
         passkeys.finish_registration(tx, RP, actor, me, key.create(options))
@@ -106,7 +106,7 @@ def test_the_step_needs_a_session(app: Any, device: SoftAuthenticator) -> None:
 def test_a_passkey_alone_signs_in(app: Any, db: Database, me: User) -> None:
     passkey = SoftAuthenticator(RP.origin)  # a platform passkey: swk
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, me)
+        options = passkeys.begin_registration(tx, RP, me, signed_in_at=now())
     with db.transaction() as tx:
         passkeys.finish_registration(
             tx, RP, Actor.for_user(me, Door.PORTAL), me, passkey.create(options)

@@ -5,6 +5,7 @@ second factor and on their own, and every refusal."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from sqlalchemy import select
 from store import audit, outbox, passkeys
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY, Proof
-from store.db import Database
-from store.errors import Conflict, InvalidInput, NotFound
+from store.db import Database, now
+from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.models import Passkey, PasskeyChallenge, User
 from store.passkeys import PasskeyRefused, RelyingParty
 from store.signin import LOCK_AFTER, SignInRefused
@@ -33,7 +34,7 @@ def add_key(
 ) -> tuple[Passkey, SoftAuthenticator]:
     device = device or SoftAuthenticator(RP.origin)
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, user)
+        options = passkeys.begin_registration(tx, RP, user, signed_in_at=now())
     with db.transaction() as tx:
         actor = Actor.for_user(user, Door.PORTAL)
         added = passkeys.finish_registration(tx, RP, actor, user, device.create(options), name)
@@ -78,7 +79,7 @@ def test_a_platform_passkey_is_added_earns_swk_and_the_person_is_told(
     db: Database, person: User
 ) -> None:
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, person)
+        options = passkeys.begin_registration(tx, RP, person, signed_in_at=now())
     assert options["rp"] == {"id": "id.example.test", "name": "Success Community"}
     assert options["authenticatorSelection"]["residentKey"] == "preferred"
     assert options["attestation"] == "none"
@@ -98,6 +99,13 @@ def test_a_platform_passkey_is_added_earns_swk_and_the_person_is_told(
         assert mail.payload["template"] == "passkey_added"
         assert mail.payload["key_name"] == "Laptop"
         assert passkey_events(tx, person) == ["passkey.added"]
+
+
+def test_adding_a_key_needs_a_recent_sign_in(db: Database, person: User) -> None:
+    with db.transaction() as tx, pytest.raises(Forbidden, match="sign in again"):
+        passkeys.begin_registration(tx, RP, person, signed_in_at=now() - timedelta(minutes=16))
+    with db.transaction() as tx:
+        passkeys.begin_registration(tx, RP, person, signed_in_at=now() - timedelta(minutes=14))
 
 
 def test_a_roaming_security_key_earns_hwk_and_a_synced_one_swk(db: Database, person: User) -> None:
@@ -135,7 +143,7 @@ def test_a_challenge_is_used_once(db: Database, person: User) -> None:
 def test_a_registration_challenge_cannot_finish_a_sign_in(db: Database, person: User) -> None:
     _, device = add_key(db, person)
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, person)
+        options = passkeys.begin_registration(tx, RP, person, signed_in_at=now())
     options["rpId"] = RP.id
     with db.transaction() as tx, pytest.raises(InvalidInput, match="expired"):
         passkeys.authenticate(tx, RP, person, device.get(options))
@@ -199,7 +207,7 @@ def test_failed_answers_lock_the_account_like_wrong_passwords(db: Database, pers
 
 def test_a_registration_answer_from_another_site_is_refused(db: Database, person: User) -> None:
     with db.transaction() as tx:
-        options = passkeys.begin_registration(tx, RP, person)
+        options = passkeys.begin_registration(tx, RP, person, signed_in_at=now())
     answer = SoftAuthenticator("https://evil.test").create(options)
     with db.transaction() as tx:
         actor = Actor.for_user(person, Door.PORTAL)
