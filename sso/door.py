@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from sso import backchannel, blueprint, pages, passkey_signin, server
+from sso import backchannel, blueprint, pages, passkey_pages, server
 
 
 def init_app(app: Flask) -> None:
     app.extensions["rollcall.oauth"] = server.create_server(app)
     app.register_blueprint(pages.bp)
-    app.register_blueprint(passkey_signin.bp)
+    app.register_blueprint(passkey_pages.bp)
     app.register_blueprint(blueprint.bp)
     backchannel.init_app(app)

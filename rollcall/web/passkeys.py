@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import ValidationError
 
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from store.passkeys import RelyingParty
+from store.passkey_ceremonies import RelyingParty
 
 STATUS_CODES = {NotFound: 404, Conflict: 409, Forbidden: 403}
 EXPIRED_PAGE = "This page has expired. Reload it and try again."

@@ -13,7 +13,7 @@ from store import passkeys, sso_sessions
 from store.actors import Actor, Door
 from store.db import Database, now
 from store.models import User
-from store.passkeys import RelyingParty
+from store.passkey_ceremonies import RelyingParty
 from store.signin import LOCK_AFTER
 from tests.authenticator import SoftAuthenticator
 from tests.pages import Console

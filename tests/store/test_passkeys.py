@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import audit, outbox, passkeys
+from store import audit, outbox, passkey_signin, passkeys
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY, Proof
 from store.db import Database, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.models import Passkey, PasskeyChallenge, User
-from store.passkeys import PasskeyRefused, RelyingParty
+from store.passkey_ceremonies import RelyingParty
+from store.passkey_signin import PasskeyRefused
 from store.signin import LOCK_AFTER, SignInRefused
 from tests.authenticator import SoftAuthenticator
 
@@ -45,10 +46,10 @@ def add_key(
 def second_factor(db: Database, user: User, device: SoftAuthenticator, **answer: Any) -> Any:
     """Sign in with the device as a second factor; the refusal is committed, as doors do."""
     with db.transaction() as tx:
-        options = passkeys.begin_authentication(tx, RP, user)
+        options = passkey_signin.begin_authentication(tx, RP, user)
     with db.transaction() as tx:
         try:
-            return passkeys.authenticate(tx, RP, user, device.get(options, **answer))
+            return passkey_signin.authenticate(tx, RP, user, device.get(options, **answer))
         except PasskeyRefused as refused:
             return refused
 
@@ -130,12 +131,12 @@ def test_a_key_signs_in_as_a_second_factor(db: Database, person: User) -> None:
 def test_a_challenge_is_used_once(db: Database, person: User) -> None:
     _, device = add_key(db, person)
     with db.transaction() as tx:
-        options = passkeys.begin_authentication(tx, RP, person)
+        options = passkey_signin.begin_authentication(tx, RP, person)
     answer = device.get(options)
     with db.transaction() as tx:
-        assert passkeys.authenticate(tx, RP, person, answer) == (SOFTWARE_KEY,)
+        assert passkey_signin.authenticate(tx, RP, person, answer) == (SOFTWARE_KEY,)
     with db.transaction() as tx, pytest.raises(InvalidInput, match="expired or was already used"):
-        passkeys.authenticate(tx, RP, person, answer)
+        passkey_signin.authenticate(tx, RP, person, answer)
     with db.transaction(write=False) as tx:
         assert tx.scalars(select(PasskeyChallenge)).all() == []
 
@@ -146,7 +147,7 @@ def test_a_registration_challenge_cannot_finish_a_sign_in(db: Database, person: 
         options = passkeys.begin_registration(tx, RP, person, signed_in_at=now())
     options["rpId"] = RP.id
     with db.transaction() as tx, pytest.raises(InvalidInput, match="expired"):
-        passkeys.authenticate(tx, RP, person, device.get(options))
+        passkey_signin.authenticate(tx, RP, person, device.get(options))
 
 
 def test_a_counter_that_goes_back_is_refused_audited_and_counted(
@@ -178,9 +179,9 @@ def test_another_persons_key_is_refused_and_counts(
     _, theirs = add_key(db, other)
     add_key(db, person)
     with db.transaction() as tx:
-        options = passkeys.begin_authentication(tx, RP, person)
+        options = passkey_signin.begin_authentication(tx, RP, person)
     with db.transaction() as tx, pytest.raises(PasskeyRefused):
-        passkeys.authenticate(tx, RP, person, theirs.get(options))
+        passkey_signin.authenticate(tx, RP, person, theirs.get(options))
     assert failures(db, person) == 1
     assert failures(db, other) == 0
 
@@ -221,7 +222,7 @@ def test_garbage_is_a_clear_refusal(db: Database, person: User) -> None:
         with db.transaction() as tx, pytest.raises(InvalidInput, match="could not be read"):
             passkeys.finish_registration(tx, RP, actor, person, garbage)
         with db.transaction() as tx, pytest.raises(InvalidInput, match="could not be read"):
-            passkeys.authenticate(tx, RP, person, garbage)
+            passkey_signin.authenticate(tx, RP, person, garbage)
 
 
 def test_the_same_key_cannot_be_added_twice(db: Database, person: User) -> None:
@@ -257,17 +258,17 @@ def test_rename_and_remove_are_the_owners_audited_and_mailed(
 
 def test_a_person_without_keys_is_told_so(db: Database, person: User) -> None:
     with db.transaction() as tx, pytest.raises(NotFound, match="no passkey"):
-        passkeys.begin_authentication(tx, RP, person)
+        passkey_signin.begin_authentication(tx, RP, person)
 
 
 def test_a_passkey_alone_signs_in_with_user_verification(db: Database, person: User) -> None:
     _, device = add_key(db, person)
     with db.transaction() as tx:
-        options = passkeys.begin_passwordless(tx, RP)
+        options = passkey_signin.begin_passwordless(tx, RP)
     assert options["userVerification"] == "required"
     assert options["allowCredentials"] == []
     with db.transaction() as tx:
-        user, methods = passkeys.sign_in_passwordless(tx, RP, device.get(options))
+        user, methods = passkey_signin.sign_in_passwordless(tx, RP, device.get(options))
         assert user.id == person.id
     assert methods == (SOFTWARE_KEY, "user")
     assert Proof.of(methods).amr == ("swk", "user", "mfa")
@@ -279,9 +280,9 @@ def test_a_passkey_alone_signs_in_with_user_verification(db: Database, person: U
 def test_a_passkey_alone_without_user_verification_is_refused(db: Database, person: User) -> None:
     _, device = add_key(db, person)
     with db.transaction() as tx:
-        options = passkeys.begin_passwordless(tx, RP)
+        options = passkey_signin.begin_passwordless(tx, RP)
     with db.transaction() as tx, pytest.raises(PasskeyRefused):
-        passkeys.sign_in_passwordless(tx, RP, device.get(options, verified=False))
+        passkey_signin.sign_in_passwordless(tx, RP, device.get(options, verified=False))
 
 
 def test_a_passkey_alone_does_not_sign_in_a_deactivated_person(
@@ -292,18 +293,18 @@ def test_a_passkey_alone_does_not_sign_in_a_deactivated_person(
     with db.transaction() as tx:
         tx.get(User, quiet.id).active = False
     with db.transaction() as tx:
-        options = passkeys.begin_passwordless(tx, RP)
+        options = passkey_signin.begin_passwordless(tx, RP)
     with db.transaction() as tx, pytest.raises(SignInRefused) as refused:
-        passkeys.sign_in_passwordless(tx, RP, device.get(options))
+        passkey_signin.sign_in_passwordless(tx, RP, device.get(options))
     assert refused.value.reason == "inactive"
 
 
 def test_an_unknown_key_alone_is_refused(db: Database, person: User) -> None:
     with db.transaction() as tx:
-        options = passkeys.begin_passwordless(tx, RP)
+        options = passkey_signin.begin_passwordless(tx, RP)
     stranger = SoftAuthenticator(RP.origin, user_handle=person.id.bytes)
     with db.transaction() as tx, pytest.raises(PasskeyRefused):
-        passkeys.sign_in_passwordless(tx, RP, stranger.get(options))
+        passkey_signin.sign_in_passwordless(tx, RP, stranger.get(options))
 
 
 def test_support_removes_every_key(db: Database, person: User, support: Actor) -> None:

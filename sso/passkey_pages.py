@@ -17,7 +17,7 @@ from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from rollcall.web.passkeys import json_refusal, posted_json, relying_party
 from rollcall.web.redirects import safe_next
-from store import passkeys, sso_sessions
+from store import passkey_signin, sso_sessions
 from store.assurance import Proof
 from store.errors import DomainError, Forbidden
 from store.models import User
@@ -33,7 +33,7 @@ def prove_with_passkey(user: User, credential: Any) -> tuple[str, ...]:
     refusal: DomainError | None = None
     with database().transaction() as tx:
         try:
-            methods = passkeys.authenticate(tx, relying_party(), user, credential)
+            methods = passkey_signin.authenticate(tx, relying_party(), user, credential)
         except DomainError as error:
             refusal = error
     if refusal is not None:
@@ -55,7 +55,7 @@ def second_factor_options() -> Any:
     user = _signed_in()
     posted_json()
     with database().transaction() as tx:
-        return jsonify(passkeys.begin_authentication(tx, relying_party(), user))
+        return jsonify(passkey_signin.begin_authentication(tx, relying_party(), user))
 
 
 @bp.post("/signin/passkey")
@@ -76,7 +76,7 @@ def second_factor() -> Any:
 def passwordless_options() -> Any:
     posted_json()
     with database().transaction() as tx:
-        return jsonify(passkeys.begin_passwordless(tx, relying_party()))
+        return jsonify(passkey_signin.begin_passwordless(tx, relying_party()))
 
 
 @bp.post("/signin/passkey/passwordless")
@@ -88,7 +88,7 @@ def passwordless() -> Any:
     refusal: DomainError | None = None
     with database().transaction() as tx:  # committed on refusal too: it counts
         try:
-            user, methods = passkeys.sign_in_passwordless(
+            user, methods = passkey_signin.sign_in_passwordless(
                 tx, relying_party(), body.get("credential")
             )
             tx.expunge(user)
