@@ -17,7 +17,7 @@ from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from rollcall.web.passkeys import json_refusal, posted_json, relying_party
 from rollcall.web.redirects import safe_next
-from store import passkey_signin, sso_sessions
+from store import passkey_signin, passkeys, sso_sessions
 from store.assurance import Proof
 from store.errors import DomainError, Forbidden
 from store.models import User
@@ -44,9 +44,13 @@ def prove_with_passkey(user: User, credential: Any) -> tuple[str, ...]:
 @bp.get("/signin/passkey")
 def second_factor_page() -> Any:
     """Confirm with a passkey or security key that it is you (after the password)."""
-    if session.current_user() is None:
+    user = session.current_user()
+    if user is None:
         return redirect(session.signin_url(request.full_path))
-    return render_template("sso/passkey.html", next=safe_next(request.args.get("next")))
+    with database().transaction(write=False) as tx:
+        has_keys = passkeys.has_any(tx, user)
+    next_path = safe_next(request.args.get("next"))
+    return render_template("sso/passkey.html", next=next_path, has_keys=has_keys)
 
 
 @bp.post("/signin/passkey/options")

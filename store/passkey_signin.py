@@ -16,7 +16,7 @@ from webauthn.helpers import (
     parse_authentication_credential_json,
 )
 from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import UserVerificationRequirement
+from webauthn.helpers.structs import AuthenticationCredential, UserVerificationRequirement
 
 from store import passkeys, signin
 from store.actors import Actor, Door
@@ -122,7 +122,7 @@ def sign_in_passwordless(tx: Tx, rp: RelyingParty, credential: Any) -> tuple[Use
     return owner, (passkey.amr, USER_PRESENCE)
 
 
-def _parse_assertion(credential: Any) -> Any:
+def _parse_assertion(credential: Any) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(credential)
     except WebAuthnException as error:
@@ -145,7 +145,7 @@ def _verify(
     rp: RelyingParty,
     owner: User,
     passkey: Passkey,
-    parsed: Any,
+    parsed: AuthenticationCredential,
     challenge: bytes,
     *,
     user_verification: bool,

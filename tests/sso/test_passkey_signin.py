@@ -140,3 +140,9 @@ def test_a_locked_person_is_not_signed_in_by_a_passkey(
     for _ in range(LOCK_AFTER):
         assert second_factor(browser.client, forged).status_code == 403
     assert second_factor(browser.client, device).status_code == 403
+
+
+def test_the_step_says_so_when_the_person_has_no_key(app: Any, db: Database, me: User) -> None:
+    page = Console(app, db, me).get("/signin/passkey?next=/").get_data(as_text=True)
+    assert "You have no passkey or security key yet." in page
+    assert "data-passkey-get" not in page
