@@ -78,7 +78,7 @@
   function showError(button, message) {
     var box = document.querySelector("[data-passkey-error]");
     if (!box) return;
-    box.querySelector("p").textContent = message;
+    box.textContent = message;
     box.hidden = false;
     box.focus && box.focus();
     button.disabled = false;
