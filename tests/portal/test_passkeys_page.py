@@ -134,3 +134,16 @@ def test_nobody_signed_in_gets_a_json_refusal_or_the_sign_in_page(app: Any) -> N
     answer = client.post(f"{PAGE}/options", json={})
     assert answer.status_code == 403
     assert answer.json == {"error": "Your session has ended. Sign in again."}
+
+
+def test_a_name_that_is_empty_or_too_long_is_refused_on_the_page(
+    browser: Console, db: Database, me: User
+) -> None:
+    add(browser, SoftAuthenticator(ORIGIN), "Tablet")
+    with db.transaction(write=False) as tx:
+        [key] = passkeys.list_for(tx, me)
+    for name, message in (("", "This field is required."), ("x" * 101, "longer than 100")):
+        answer = browser.post(f"{PAGE}/{key.id}/rename", {"name": name}, form_page=PAGE)
+        assert answer.status_code == 400
+        assert message in answer.get_data(as_text=True)
+    assert "<strong>Tablet</strong>" in browser.get(PAGE).get_data(as_text=True)
