@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from sso import backchannel, blueprint, federated, pages, server
+from sso import backchannel, blueprint, federated, pages, passkey_pages, server
 
 
 def init_app(app: Flask) -> None:
     app.extensions["rollcall.oauth"] = server.create_server(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(federated.bp)
+    app.register_blueprint(passkey_pages.bp)
     app.register_blueprint(blueprint.bp)
     backchannel.init_app(app)

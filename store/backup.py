@@ -42,6 +42,7 @@ TABLES = (
     "group_applications",
     "oauth_consents",
     "csc_access_requests",
+    "passkeys",
 )
 LEFT_OUT = {"oauth_clients": {"secret_hash"}}  # secrets stay behind
 BLANKED = {"federation_connections": {"client_secret": ""}}  # required, so written empty

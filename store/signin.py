@@ -84,6 +84,24 @@ def authenticate(tx: Tx, login: str, password: str) -> User:
     return user
 
 
+def count_failure(tx: Tx, user: User) -> bool:
+    """A failed second proof (a passkey's refused answer, a wrong code) counts toward the lockout
+    exactly as a wrong password does; True when it locks the account."""
+    return _count_failure(tx, user)
+
+
+def record_sign_in(tx: Tx, user: User) -> None:
+    """A sign-in without a password succeeded (a passkey alone): the count of failures starts
+    again and the console shows the sign-in."""
+    tx.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=0, last_login_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    tx.expire(user, ["failed_logins", "last_login_at"])
+
+
 def _count_failure(tx: Tx, user: User) -> bool:
     """Count a wrong attempt; True when it is the one that locks the account."""
     moment = now()
