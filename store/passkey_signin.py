@@ -18,7 +18,7 @@ from webauthn.helpers import (
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import AuthenticationCredential, UserVerificationRequirement
 
-from store import passkeys, signin
+from store import federation, passkeys, signin
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import Forbidden, InvalidInput, NotFound
@@ -97,7 +97,8 @@ def sign_in_passwordless(tx: Tx, rp: RelyingParty, credential: Any) -> tuple[Use
     """The person whose discoverable key signed the challenge, with user verification, and the
     methods that earns: the key's (`hwk`/`swk`) and `user`, which `Proof` counts as two factors
     (something held, and a PIN or biometric checked by the device). Refused like a password is:
-    a locked, not enabled or deactivated account does not sign in. A failed attempt with a known
+    a locked, not enabled or deactivated account does not sign in, nor one whose organization
+    requires signing in at its own provider. A failed attempt with a known
     key counts toward its owner's lockout (the caller commits `tx` whether or not this raises)."""
     parsed = _parse_assertion(credential)
     challenge = use_challenge(tx, parsed.response.client_data_json, PASSWORDLESS, None)
@@ -118,6 +119,8 @@ def sign_in_passwordless(tx: Tx, rp: RelyingParty, credential: Any) -> tuple[Use
         raise signin.SignInRefused("not_enabled", owner)
     if not owner.active:
         raise signin.SignInRefused("inactive", owner)
+    if federation.required_for(tx, owner) is not None:  # its organization signs it in
+        raise signin.SignInRefused("federated", owner)
     signin.record_sign_in(tx, owner)
     return owner, (passkey.amr, USER_PRESENCE)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import audit, outbox, passkey_signin, passkeys
+from store import audit, federation, outbox, passkey_signin, passkeys
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY, Proof
 from store.db import Database, now
@@ -297,6 +297,28 @@ def test_a_passkey_alone_does_not_sign_in_a_deactivated_person(
     with db.transaction() as tx, pytest.raises(SignInRefused) as refused:
         passkey_signin.sign_in_passwordless(tx, RP, device.get(options))
     assert refused.value.reason == "inactive"
+
+
+def test_a_passkey_alone_does_not_sign_in_where_the_organization_must(
+    db: Database, make_account: Callable[..., Any], make_user: Callable[..., User], support: Actor
+) -> None:
+    account = make_account("Federated Clinic")
+    member = make_user(account, "fed.member", email_verified=True)
+    _, device = add_key(db, member)
+    with db.transaction() as tx:
+        federation.create_connection(
+            tx,
+            support,
+            account.id,
+            issuer="https://idp.example",
+            client_id="rollcall",
+            client_secret="s" * 20,
+            required=True,
+        )
+        options = passkey_signin.begin_passwordless(tx, RP)
+    with db.transaction() as tx, pytest.raises(SignInRefused) as refused:
+        passkey_signin.sign_in_passwordless(tx, RP, device.get(options))
+    assert refused.value.reason == "federated"
 
 
 def test_an_unknown_key_alone_is_refused(db: Database, person: User) -> None:
