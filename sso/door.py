@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from sso import backchannel, blueprint, pages, server
+from sso import backchannel, blueprint, pages, second_factor, server
 
 
 def init_app(app: Flask) -> None:
     app.extensions["rollcall.oauth"] = server.create_server(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(second_factor.bp)
     app.register_blueprint(blueprint.bp)
     backchannel.init_app(app)

@@ -14,7 +14,7 @@ from rollcall.web import session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
 from rollcall.web.redirects import safe_next
-from sso import keys
+from sso import keys, second_factor
 from store import access, clients, oauth
 from store.profiles import counts_as_main_contact
 from store.signin import SignInRefused, authenticate
@@ -51,8 +51,7 @@ def signin() -> Any:
             except SignInRefused as refused:
                 refusal = refused
         if refusal is None:
-            session.sign_in(user)
-            return redirect(next_path)
+            return second_factor.after_password(user, next_path)
     status = 200 if refusal is None and not form.errors else 400
     page = render_template("sso/signin.html", form=form, refusal=refusal, fresh=fresh)
     return page, status

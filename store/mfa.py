@@ -23,16 +23,18 @@ from sqlalchemy import delete, func, or_, select, update
 
 from store import audit, outbox, passwords, second_factors, signin
 from store.actors import Actor, Door
-from store.assurance import ONE_TIME_CODE
+from store.assurance import ONE_TIME_CODE, TWO_FACTOR_ACR, Proof
 from store.db import Tx, locked, now
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from store.hashes import digest
 from store.mfa_policy import required_for as required_for
-from store.models import RecoveryCode, TotpFactor, User
+from store.models import OAuthClient, RecoveryCode, TotpFactor, User
 
 TOTP = second_factors.TOTP
 RECOVERY_CODES = second_factors.RECOVERY_CODES
 METHODS = (TOTP, RECOVERY_CODES)
+# What giving each proves (RFC 8176): a code, once, from an app or the list.
+PROVES = {TOTP: (ONE_TIME_CODE,), RECOVERY_CODES: (ONE_TIME_CODE,)}
 methods_of = second_factors.methods_of  # `mfa.methods_of` and `mfa.required_for` for the doors
 
 ISSUER = "Success Community"  # how authenticator apps name the account
@@ -72,6 +74,15 @@ def next_step(tx: Tx, user: Any) -> Step:
     if methods_of(tx, user):
         return Step.VERIFY
     return Step.ENROL if required_for(tx, user) else Step.DONE
+
+
+def step_up_needed(client: OAuthClient, acr_values: str | None, proof: Proof) -> bool:
+    """Whether signing in to this client needs a second factor the session has not given: the
+    client requires one, or the request's `acr_values` lists `urn:rollcall:acr:2fa` (other
+    values are not refused, as OIDC Core §3.1.2.1 lets a provider do: the ID token's `acr`
+    says what the sign-in reached)."""
+    asked = client.require_mfa or TWO_FACTOR_ACR in (acr_values or "").split()
+    return asked and not proof.multi_factor
 
 
 # The authenticator app.
@@ -196,7 +207,7 @@ def verify(tx: Tx, user_id: uuid.UUID, method: str, code: str) -> tuple[str, ...
         .execution_options(synchronize_session=False)
     )
     tx.expire(user, ["failed_logins", "last_login_at"])
-    return (ONE_TIME_CODE,)
+    return PROVES[method]
 
 
 def _use_totp(tx: Tx, user: User, code: str) -> bool:

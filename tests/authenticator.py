@@ -9,6 +9,7 @@ current, then the next, and waits for the clock only when all three are spent.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pyotp
 
@@ -38,3 +39,18 @@ class Authenticator:
         current = int(time.time()) // STEP
         near = {self.totp.generate_otp(s) for s in range(current - 3, current + 4)}
         return next(c for c in (f"{n:06d}" for n in range(1000000)) if c not in near)
+
+
+def enrol(db: Any, user: Any) -> tuple[Authenticator, list[str]]:
+    """The person sets up an app through the store: its secret, confirmed by a code the app
+    computes. Returns the app and the recovery codes shown."""
+    from store import mfa
+    from store.actors import Actor, Door
+
+    me = Actor.for_user(user, Door.PORTAL)
+    with db.transaction() as tx:
+        started = mfa.start_totp(tx, me, user.id)
+    app = Authenticator(started.secret)
+    with db.transaction() as tx:
+        codes = mfa.confirm_totp(tx, me, user.id, app.code())
+    return app, codes

@@ -15,7 +15,7 @@ from store.actors import Actor, Door
 from store.db import Database
 from store.errors import Conflict, Forbidden, InvalidInput
 from store.models import RecoveryCode, TotpFactor, User
-from tests.authenticator import Authenticator
+from tests.authenticator import Authenticator, enrol
 
 PASSWORD = "harbor willow sixty two"
 
@@ -29,16 +29,6 @@ def person(enterprise: Any, make_user: Callable[..., User]) -> User:
 
 def me(user: User) -> Actor:
     return Actor.for_user(user, Door.PORTAL)
-
-
-def enrol(db: Database, user: User) -> tuple[Authenticator, list[str]]:
-    """The person sets up an app: its secret, confirmed by a code the app computes."""
-    with db.transaction() as tx:
-        started = mfa.start_totp(tx, me(user), user.id)
-    app = Authenticator(started.secret)
-    with db.transaction() as tx:
-        codes = mfa.confirm_totp(tx, me(user), user.id, app.code())
-    return app, codes
 
 
 def verify(db: Database, user: User, method: str, code: str) -> Any:
