@@ -50,10 +50,21 @@ class CodeForm(FlaskForm):
     """A code typed in; where to go afterwards travels in the form's address (`next`)."""
 
     code = StringField(
-        "Code",
+        "Code from your app",
         validators=[DataRequired(), Length(max=64)],
         render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
     )
+
+
+class RecoveryCodeForm(CodeForm):
+    code = StringField(
+        "Recovery code",
+        validators=[DataRequired(), Length(max=64)],
+        render_kw={"autocomplete": "off", "autocapitalize": "off", "spellcheck": "false"},
+    )
+
+
+FORMS = {mfa.TOTP: CodeForm, mfa.RECOVERY_CODES: RecoveryCodeForm}
 
 
 @dataclass
@@ -151,7 +162,7 @@ def give_code(method: str) -> Any:
     candidate = _candidate()
     if candidate is None:
         return _start_over(next_path)
-    form = CodeForm(prefix=method)
+    form = FORMS[method](prefix=method)
     if not form.validate_on_submit():
         return _verify_page(candidate, next_path, {method: form}, 400)
     refused = None
@@ -180,7 +191,8 @@ def _verify_page(
     offered = [m for m in METHOD_ORDER if m in methods]
     forms = forms or {}
     for method in offered:
-        forms.setdefault(method, CodeForm(prefix=method, formdata=None))
+        if method in FORMS:  # a passkey's block has no code to type
+            forms.setdefault(method, FORMS[method](prefix=method, formdata=None))
     page = render_template(
         "sso/second_factor.html",
         methods=offered,
