@@ -324,13 +324,19 @@ def _code_hash(user_id: uuid.UUID, code: str) -> str:
     return digest(f"{user_id}:{code}")
 
 
+def needs_password(signed_in_at: datetime | None) -> bool:
+    """Whether changing second factors asks for the current password: the sign-in is not of
+    the last 10 minutes."""
+    return signed_in_at is None or now() - signed_in_at >= FRESH_SIGN_IN
+
+
 def confirm_presence(
     tx: Tx, user_id: uuid.UUID, *, password: str | None, signed_in_at: datetime | None
 ) -> None:
     """Changing one's second factors needs proof that the person is at the keyboard: a sign-in
     of the last 10 minutes, else the current password (so a browser left signed in is not
     enough to take the factors away, or add an attacker's app)."""
-    if signed_in_at is not None and now() - signed_in_at < FRESH_SIGN_IN:
+    if not needs_password(signed_in_at):
         return
     user = tx.get(User, user_id)
     if not password:
