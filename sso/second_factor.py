@@ -77,18 +77,21 @@ class Candidate:
     signing_in: bool
 
 
-def after_password(user: User, next_path: str) -> Response:
-    """Where the sign-in page sends a person whose password was right: signed in at once, or on
-    to the second factor (or to setting one up) with a pending sign-in."""
+def after_password(user: User, next_path: str, proof: Proof | None = None) -> Response:
+    """Where the sign-in page sends a person whose password was right (or who proved who they
+    are another way: `proof`): signed in at once, or on to the second factor (or to setting one
+    up) with a pending sign-in. A proof that is multi-factor already needs nothing more."""
+    proof = proof or Proof.password()
     with database().transaction(write=False) as tx:
-        step = mfa.next_step(tx, user)
+        step = mfa.Step.DONE if proof.multi_factor else mfa.next_step(tx, user)
     if step == mfa.Step.DONE:
-        session.sign_in(user)
+        cookie.pop(PENDING, None)  # an earlier person's, on this browser
+        session.sign_in(user, proof)
         return redirect(next_path)
     cookie[PENDING] = {
         "user": str(user.id),
         "until": int(time.time()) + PENDING_FOR,
-        "amr": [PASSWORD],
+        "amr": list(proof.amr),
     }
     return redirect(_step_url(step, next_path))
 
@@ -186,7 +189,11 @@ def _verify_page(
 ) -> Any:
     with database().transaction(write=False) as tx:
         methods = mfa.methods_of(tx, candidate.user)
+        step = mfa.next_step(tx, candidate.user)
     if not methods:
+        if step == mfa.Step.DONE and candidate.signing_in:  # support reset them meanwhile
+            _finish(candidate, ())
+            return redirect(next_path)
         return redirect(_step_url(mfa.Step.ENROL, next_path))
     offered = [m for m in METHOD_ORDER if m in methods]
     forms = forms or {}
@@ -217,7 +224,7 @@ def enrol() -> Any:
     with database().transaction(write=False) as tx:
         has_factor = bool(mfa.methods_of(tx, candidate.user))
         required = mfa.required_for(tx, candidate.user)
-    if has_factor:  # one they have is the one to give
+    if has_factor or (candidate.signing_in and not required):  # nothing to set up here
         return redirect(_step_url(mfa.Step.VERIFY, next_path))
     form = CodeForm()
     if form.validate_on_submit():
