@@ -113,10 +113,9 @@ class Account(Timestamps, Base):
     fax: Mapped[str | None] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(255))
     last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Who must use a second factor (store.mfa_policy): optional, main_contacts or everyone.
-    mfa_policy: Mapped[str] = mapped_column(
-        String(16), default="optional", server_default="optional"
-    )
+    # Who must use a second factor (store.mfa_policy): optional, main_contacts or everyone. No
+    # default on this side: an account written without it leaves the column to the database.
+    mfa_policy: Mapped[str] = mapped_column(String(16), server_default="optional")
 
     parent: Mapped[Account | None] = relationship(remote_side=[id])
 
