@@ -236,9 +236,11 @@ def enrol() -> Any:
         else:
             _finish(candidate, mfa.PROVES[mfa.TOTP])
             return render_template("sso/recovery_codes.html", codes=codes, next_path=next_path)
-    with database().transaction() as tx:
-        started = mfa.start_totp(tx, actor, candidate.user.id)
-        tx.expunge_all()
+    try:
+        with database().transaction() as tx:
+            started = mfa.start_totp(tx, actor, candidate.user.id)
+    except DomainError:  # set up meanwhile (another tab): that app is the one to give
+        return redirect(_step_url(mfa.Step.VERIFY, next_path))
     status = 400 if form.errors else 200
     return render_template(
         "sso/enrol.html",

@@ -13,7 +13,7 @@ import jwt as pyjwt
 import pytest
 from sqlalchemy import func, select
 
-from store import clients, mfa_policy
+from store import clients, mfa, mfa_policy
 from store.models import OutboxMessage, SsoSession, User
 from tests.authenticator import Authenticator, enrol
 from tests.oidc import Browser, RelyingParty, code_for, pkce_pair, query
@@ -242,3 +242,14 @@ def test_max_age_asks_for_both_factors_again(provider: Any) -> None:
     claims = id_token_claims(rp, query(callback.headers["Location"])["code"], verifier)
     assert claims["amr"] == MFA_AMR
     assert sessions(provider) == 1
+
+
+def test_factors_reset_while_signing_in_leave_the_password(provider: Any, support: Any) -> None:
+    enrol(provider.db, provider.ada)
+    browser = Browser(provider.base)
+    pending = browser.sign_in("ada").headers["Location"]
+    with provider.db.transaction() as tx:
+        mfa.reset(tx, support, provider.ada.id)  # a lost phone, and the account is optional
+    response = browser.get(pending)
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "rollcall_sso=" in response.headers["Set-Cookie"]
