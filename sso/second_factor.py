@@ -106,7 +106,9 @@ def _step_url(step: mfa.Step, next_path: str) -> str:
     return f"{path}?{urlencode({'next': next_path})}"
 
 
-def _candidate() -> Candidate | None:
+def current_candidate() -> Candidate | None:
+    """Who this browser's second factor is for: a pending sign-in, else the signed-in person
+    (a step-up); None sends them to sign in. Other methods' pages (passkeys) use it too."""
     pending = cookie.get(PENDING)
     if isinstance(pending, dict) and pending.get("until", 0) > time.time():
         user = _active(pending.get("user"))
@@ -142,8 +144,9 @@ def _start_over(next_path: str) -> Response:
     return redirect(session.signin_url(next_path))
 
 
-def _finish(candidate: Candidate, methods: tuple[str, ...]) -> None:
-    """The second factor is given: the SSO session starts, or goes on, with the stronger proof."""
+def finish(candidate: Candidate, methods: tuple[str, ...]) -> None:
+    """The second factor is given (`methods`: what it proved, RFC 8176): the SSO session starts,
+    or goes on, with the stronger proof. Other methods' pages (passkeys) end with it too."""
     cookie.pop(PENDING, None)
     session.sign_in(candidate.user, candidate.proof.with_methods(methods))
 
@@ -151,7 +154,7 @@ def _finish(candidate: Candidate, methods: tuple[str, ...]) -> None:
 @bp.get(VERIFY_PATH)
 def second_factor() -> Any:
     next_path = safe_next(request.args.get("next"))
-    candidate = _candidate()
+    candidate = current_candidate()
     if candidate is None:
         return _start_over(next_path)
     return _verify_page(candidate, next_path)
@@ -162,7 +165,7 @@ def second_factor() -> Any:
 @limiter.limit(SIGN_IN_PER_LOGIN, key_func=_pending_person)
 def give_code(method: str) -> Any:
     next_path = safe_next(request.args.get("next"))
-    candidate = _candidate()
+    candidate = current_candidate()
     if candidate is None:
         return _start_over(next_path)
     form = FORMS[method](prefix=method)
@@ -177,7 +180,7 @@ def give_code(method: str) -> Any:
     if refused is not None:
         form.code.errors = [refused.message]
         return _verify_page(candidate, next_path, {method: form}, 400)
-    _finish(candidate, proved)
+    finish(candidate, proved)
     return redirect(next_path)
 
 
@@ -192,7 +195,7 @@ def _verify_page(
         step = mfa.next_step(tx, candidate.user)
     if not methods:
         if step == mfa.Step.DONE and candidate.signing_in:  # support reset them meanwhile
-            _finish(candidate, ())
+            finish(candidate, ())
             return redirect(next_path)
         return redirect(_step_url(mfa.Step.ENROL, next_path))
     offered = [m for m in METHOD_ORDER if m in methods]
@@ -217,7 +220,7 @@ def _verify_page(
 @limiter.limit(SIGN_IN_PER_IP, methods=["POST"])
 def enrol() -> Any:
     next_path = safe_next(request.values.get("next"))
-    candidate = _candidate()
+    candidate = current_candidate()
     if candidate is None:
         return _start_over(next_path)
     actor = Actor.for_user(candidate.user, Door.SSO)
@@ -234,7 +237,7 @@ def enrol() -> Any:
         except DomainError as error:
             form.code.errors = [error.message]
         else:
-            _finish(candidate, mfa.PROVES[mfa.TOTP])
+            finish(candidate, mfa.PROVES[mfa.TOTP])
             return render_template("sso/recovery_codes.html", codes=codes, next_path=next_path)
     try:
         with database().transaction() as tx:

@@ -121,7 +121,7 @@ def test_support_resets_a_persons_factors(
     enrol(db, pat)
     path = f"/support/users/{pat.id}"
     page = text(support_console.get(path))
-    assert "recovery codes, totp" in page and "Reset second factors" in page
+    assert "recovery codes, authenticator app" in page and "Reset second factors" in page
     reset = support_console.post(f"{path}/reset-second-factors", form_page=path)
     assert reset.status_code == 302
     assert methods(db, pat) == set()
