@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from rollcall.cli import directory, server, sso, workers
+from rollcall.cli import directory, mfa, server, sso, workers
 from rollcall.cli.context import Context, safe
 from rollcall.settings import SettingsError, password_hashing
 from store import passwords
@@ -73,5 +73,6 @@ for command in (
     workers.mail,
     workers.logout,
     directory.csc,
+    mfa.mfa,
 ):
     main.add_command(command)
