@@ -10,7 +10,6 @@ and each works once. A wrong code counts toward the same lockout as a wrong pass
 from __future__ import annotations
 
 import hmac
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,33 +18,31 @@ from enum import StrEnum
 from typing import Any
 
 import pyotp
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, update
 
-from store import audit, outbox, passwords, second_factors, signin
-from store.actors import Actor, Door
+from store import audit, outbox, passwords, recovery_codes, second_factors, signin
+from store.actors import Actor
 from store.assurance import ONE_TIME_CODE, TWO_FACTOR_ACR, Proof
 from store.db import Tx, locked, now
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from store.hashes import digest
 from store.mfa_policy import required_for as required_for
-from store.models import OAuthClient, RecoveryCode, TotpFactor, User
+from store.models import OAuthClient, TotpFactor, User
 
 TOTP = second_factors.TOTP
 RECOVERY_CODES = second_factors.RECOVERY_CODES
 METHODS = (TOTP, RECOVERY_CODES)
 # What giving each proves (RFC 8176): a code, once, from an app or the list.
 PROVES = {TOTP: (ONE_TIME_CODE,), RECOVERY_CODES: (ONE_TIME_CODE,)}
-methods_of = second_factors.methods_of  # `mfa.methods_of` and `mfa.required_for` for the doors
+# For the doors: `mfa.methods_of`, `mfa.required_for`, `mfa.recovery_codes_left`.
+methods_of = second_factors.methods_of
+recovery_codes_left = recovery_codes.left
 
 ISSUER = "Success Community"  # how authenticator apps name the account
 STEP_SECONDS = 30
 DIGITS = 6
 WINDOW = 1  # steps accepted either side of now
 UNCONFIRMED_FOR = 15 * 60  # seconds an unconfirmed secret is offered again (a page reloaded)
-RECOVERY_CODE_COUNT = 10
 FRESH_SIGN_IN = timedelta(minutes=10)  # changing factors without typing the password again
-_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to misread
-_CODE_LENGTH = 10
 
 REFUSED = (
     "The code is not correct. After 6 wrong passwords or codes in a row an account is locked: "
@@ -143,7 +140,7 @@ def confirm_totp(tx: Tx, actor: Actor, user_id: uuid.UUID, code: str) -> list[st
             field="code",
         )
     factor.confirmed_at, factor.last_used_step = now(), step
-    codes = [] if RECOVERY_CODES in methods_of(tx, user) else _new_recovery_codes(tx, user)
+    codes = [] if RECOVERY_CODES in methods_of(tx, user) else recovery_codes.issue(tx, user)
     audit.record(
         tx,
         actor,
@@ -166,7 +163,7 @@ def remove_totp(tx: Tx, actor: Actor, user_id: uuid.UUID) -> None:
     tx.delete(factor)
     tx.flush()
     if not methods_of(tx, user) - {RECOVERY_CODES}:
-        tx.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        recovery_codes.discard(tx, user.id)
     audit.record(
         tx,
         actor,
@@ -196,7 +193,7 @@ def verify(tx: Tx, user_id: uuid.UUID, method: str, code: str) -> tuple[str, ...
     if method == TOTP:
         accepted = _use_totp(tx, user, code)
     elif method == RECOVERY_CODES:
-        accepted = _use_recovery_code(tx, user, code)
+        accepted = recovery_codes.use(tx, user, code)
     if not accepted:
         signin._count_failure(tx, user)
         raise CodeRefused()
@@ -243,15 +240,7 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
-# Recovery codes.
-
-
-def recovery_codes_left(tx: Tx, user_id: uuid.UUID) -> int:
-    return tx.scalar(
-        select(func.count())
-        .select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
-    )
+# Recovery codes (store.recovery_codes keeps them).
 
 
 def regenerate_recovery_codes(tx: Tx, actor: Actor, user_id: uuid.UUID) -> list[str]:
@@ -261,7 +250,7 @@ def regenerate_recovery_codes(tx: Tx, actor: Actor, user_id: uuid.UUID) -> list[
     locked(tx, User, user.id)  # one regeneration at a time
     if not methods_of(tx, user) - {RECOVERY_CODES}:
         raise Conflict("Set up an authenticator app first: recovery codes stand in for it.")
-    codes = _new_recovery_codes(tx, user)
+    codes = recovery_codes.issue(tx, user)
     audit.record(
         tx,
         actor,
@@ -272,56 +261,6 @@ def regenerate_recovery_codes(tx: Tx, actor: Actor, user_id: uuid.UUID) -> list[
     )
     outbox.enqueue_email(tx, user, "second_factor_changed", change="recovery_codes_regenerated")
     return codes
-
-
-def format_code(code: str) -> str:
-    """A recovery code as shown: two groups of five."""
-    return f"{code[:5]}-{code[5:]}"
-
-
-def _new_recovery_codes(tx: Tx, user: User) -> list[str]:
-    tx.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes = [
-        "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
-        for _ in range(RECOVERY_CODE_COUNT)
-    ]
-    tx.add_all(RecoveryCode(user_id=user.id, code_hash=_code_hash(user.id, c)) for c in codes)
-    tx.flush()
-    return [format_code(c) for c in codes]
-
-
-def _use_recovery_code(tx: Tx, user: User, code: str) -> bool:
-    typed = "".join((code or "").split()).replace("-", "").lower()
-    if len(typed) != _CODE_LENGTH:
-        return False
-    used = tx.execute(
-        update(RecoveryCode)
-        .where(
-            RecoveryCode.user_id == user.id,
-            RecoveryCode.code_hash == _code_hash(user.id, typed),
-            RecoveryCode.used_at.is_(None),
-        )
-        .values(used_at=now())
-        .execution_options(synchronize_session=False)
-    )
-    if used.rowcount != 1:
-        return False
-    left = recovery_codes_left(tx, user.id)
-    audit.record(
-        tx,
-        Actor.for_user(user, Door.SSO),
-        "user.recovery_code_used",
-        target_type="user",
-        target_id=user.id,
-        account_id=user.account_id,
-        changes={"recovery_codes_left": left},
-    )
-    outbox.enqueue_email(tx, user, "recovery_code_used", left=left)
-    return True
-
-
-def _code_hash(user_id: uuid.UUID, code: str) -> str:
-    return digest(f"{user_id}:{code}")
 
 
 def needs_password(signed_in_at: datetime | None) -> bool:
@@ -361,7 +300,7 @@ def reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
         raise NotFound("No such user.")
     had = sorted(methods_of(tx, user))
     tx.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
-    tx.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    recovery_codes.discard(tx, user.id)
     audit.record(
         tx,
         actor,
