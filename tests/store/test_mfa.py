@@ -67,7 +67,10 @@ def test_an_app_counts_once_a_code_confirms_it(db: Database, person: User) -> No
     with db.transaction(write=False) as tx:
         hashes = tx.scalars(select(RecoveryCode.code_hash)).all()
     assert not {c.replace("-", "") for c in codes} & set(hashes)  # kept hashed
-    assert mails(db, "second_factor_changed")[0]["change"] == "totp_added"
+    [added] = mails(db, "second_factor_changed")
+    mail = render(added, base_url="http://id.test", user={"user_name": "pat.person"})
+    assert mail.subject == "An authenticator app was added to your Success Community account"
+    assert "An authenticator app now signs in to your account pat.person" in mail.text
     with db.transaction() as tx, pytest.raises(Conflict):
         mfa.start_totp(tx, me(person), person.id)  # one app per person
 
