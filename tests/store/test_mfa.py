@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from rollcall.mail import render
-from store import audit, mfa, mfa_policy, outbox, signin
+from store import audit, mfa, mfa_policy, outbox, signin, users
 from store.actors import Actor, Door
 from store.db import Database
 from store.errors import Conflict, Forbidden, InvalidInput
@@ -250,3 +250,14 @@ def test_support_resets_factors_audited_and_mailed(
     assert mail["to"] == "pat.person@example.test"
     text = render(mail, base_url="http://id.test", user={"given_name": "Pat"}).text
     assert "Support reset the second factors of your account pat.person" in text
+
+
+def test_deleting_a_person_deletes_their_factors(
+    db: Database, person: User, operator: Actor
+) -> None:
+    enrol(db, person)
+    with db.transaction() as tx:
+        users.delete_user(tx, operator, person.id)
+    with db.transaction(write=False) as tx:
+        assert tx.scalar(select(TotpFactor.user_id)) is None
+        assert tx.scalar(select(RecoveryCode.id)) is None
