@@ -133,9 +133,12 @@ def _active(user_id: Any) -> User | None:
 
 
 def _pending_person() -> str:
-    """Rate limits per person giving a code (the pending sign-in's, else the address's)."""
+    """Rate limits per person giving a code: the pending sign-in's, else the signed-in person's
+    (a step-up), else the address's."""
     pending = cookie.get(PENDING)
     who = pending.get("user") if isinstance(pending, dict) else None
+    if who is None and session.current_user() is not None:
+        who = str(session.current_user().id)
     return f"second-factor:{who or request.remote_addr}"
 
 
