@@ -13,9 +13,16 @@ from portal.forms import BasicInformationForm, EmailChangeForm, PasswordChangeFo
 from portal.links import link_page
 from rollcall.web.database import database
 from rollcall.web.limits import limiter
-from rollcall.web.session import current_user, login_required, sign_in, write_cookie
-from store import csc, links, oauth, rules, self_service, users
+from rollcall.web.session import (
+    current_session,
+    current_user,
+    login_required,
+    sign_in,
+    write_cookie,
+)
+from store import csc, links, oauth, rules, self_service, sso_sessions, users
 from store.actors import Actor, Door
+from store.assurance import Proof
 from store.errors import DomainError
 from store.models import User
 from store.profiles import DISPLAY_NAMES, Profile
@@ -32,6 +39,12 @@ def _me() -> User:
     assert signed_in is not None
     with database().transaction(write=False) as tx:
         return users.get_user(tx, _self_actor(signed_in), signed_in.id, related=True)
+
+
+def _proof_so_far() -> Proof:
+    """How this browser's person signed in (a second factor is not lost to a password change)."""
+    current = current_session()
+    return sso_sessions.proof_of(current) if current is not None else Proof.password()
 
 
 def _self_actor(user: User) -> Actor:
@@ -116,7 +129,8 @@ def change_password() -> Any:
         except DomainError as error:
             show_refusal(form, error)
         else:
-            sign_in(changed)  # every session ended with the change; this browser stays in
+            # every session ended with the change; this browser stays in, as strongly as before
+            sign_in(changed, _proof_so_far())
             flash(
                 "Your password is changed. Other browsers signed in to your account were "
                 "signed out. Your Client Support Center password did not change.",

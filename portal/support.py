@@ -16,7 +16,7 @@ from portal.console_forms import ActionForm, AttachForm, DecisionForm
 from portal.manage_users import actor, refused
 from rollcall.web.database import database
 from rollcall.web.session import login_required
-from store import accounts, audit, csc, membership, user_mail, user_search, users
+from store import accounts, audit, csc, membership, mfa, user_mail, user_search, users
 from store.actors import Actor
 from store.audit_log import lines as audit_lines
 from store.errors import DomainError, Forbidden
@@ -61,11 +61,13 @@ def person(user_id: uuid.UUID) -> Any:
     with database().transaction(write=False) as tx:
         user = users.get_user(tx, acting, user_id, related=True)
         standing = csc.standing(tx, user)
+        second_factors = sorted(mfa.methods_of(tx, user))
         history = audit_lines(tx, list(reversed(audit.events_for(tx, "user", user.id)))[:20])
     return render_template(
         "console/person.html",
         user=user,
         csc_standing=standing,
+        second_factors=second_factors,
         history=history,
         form=ActionForm(),
         attach=AttachForm(),

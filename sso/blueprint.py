@@ -14,6 +14,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, scope_to_list
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
+    InteractionRequiredError,
     LoginRequiredError,
     RequestNotSupportedError,
     RequestURINotSupportedError,
@@ -35,10 +36,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from rollcall.headers import bearer_token
 from rollcall.web import session, unavailable
 from rollcall.web.database import database
-from sso import claims, cors, keys
+from sso import claims, cors, keys, second_factor
 from sso.grants import Person
 from sso.server import SCOPES, Issuer
-from store import access, assurance, oauth, sso_sessions, users
+from store import access, assurance, mfa, oauth, sso_sessions, users
 from store.db import now
 from store.errors import Unavailable
 
@@ -236,6 +237,11 @@ def _authorize() -> Any:
                 back=denied.headers["Location"],
                 by_support=access.granted_by_support(tx, client_row),
             ), 403
+        if mfa.step_up_needed(client_row, params.get("acr_values"), person.proof or _PASSWORD):
+            if "none" in prompts:
+                return _authorization_error(InteractionRequiredError(redirect_uri=redirect_uri))
+            enrolled = bool(mfa.methods_of(tx, person.user))
+            return redirect(second_factor.step_up_url(_back_here(), enrolled=enrolled))
         scopes = scope_to_list(grant.request.scope) or []
         if not client_row.first_party and (
             "consent" in prompts
@@ -357,9 +363,19 @@ def _too_old(current: Any, max_age: str | None) -> bool:
     return (now() - current.auth_time).total_seconds() > limit
 
 
+_PASSWORD = assurance.Proof.password()
+
+
 def _to_sign_in(*, again: bool) -> Response:
     """Sign in first, then come back without the parameters that asked for a fresh sign-in (the
     person who signs in is the one the request is for, whoever a hint named)."""
+    hint = request.values.get("login_hint", "")
+    return redirect(session.signin_url(_back_here(), login_hint=hint, fresh="1" if again else ""))
+
+
+def _back_here() -> str:
+    """This authorization request, to come back to after signing in (or giving a second
+    factor), without what asked for the sign-in and the consent form's fields."""
     kept = [
         (k, v)
         for k, v in request.values.items(multi=True)
@@ -368,9 +384,7 @@ def _to_sign_in(*, again: bool) -> Response:
     prompt = " ".join(p for p in (request.values.get("prompt") or "").split() if p != "login")
     if prompt:
         kept.append(("prompt", prompt))
-    back = f"{request.path}?{urlencode(kept)}"
-    hint = request.values.get("login_hint", "")
-    return redirect(session.signin_url(back, login_hint=hint, fresh="1" if again else ""))
+    return f"{request.path}?{urlencode(kept)}"
 
 
 def _bearer() -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from sso import backchannel, blueprint, federated, pages, passkey_pages, server
+from sso import backchannel, blueprint, federated, pages, passkey_pages, second_factor, server
 
 
 def init_app(app: Flask) -> None:
@@ -12,5 +12,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(federated.bp)
     app.register_blueprint(passkey_pages.bp)
+    app.register_blueprint(second_factor.bp)
     app.register_blueprint(blueprint.bp)
     backchannel.init_app(app)

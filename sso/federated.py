@@ -18,7 +18,7 @@ from rollcall import upstream
 from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
-from sso import keys
+from sso import keys, second_factor
 from store import federated_sign_in
 from store.federation import CALLBACK_PATH, FederationRefused
 from store.models import FederationConnection
@@ -87,8 +87,8 @@ def callback() -> Any:
         metrics.sign_in("federation_refused")
         return refusal(refused)
     metrics.sign_in("federated")
-    session.sign_in(user, federated_sign_in.proof_of(claims))
-    return redirect(pending.next_path)
+    # The account's second-factor policy applies unless the provider proved two factors itself.
+    return second_factor.after_password(user, pending.next_path, federated_sign_in.proof_of(claims))
 
 
 def refusal(refused: FederationRefused) -> tuple[str, int]:

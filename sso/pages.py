@@ -14,7 +14,7 @@ from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, named_login
 from rollcall.web.redirects import safe_next
-from sso import federated, keys
+from sso import federated, keys, second_factor
 from store import access, clients, federation, oauth
 from store.models import FederationConnection
 from store.profiles import counts_as_main_contact
@@ -60,8 +60,7 @@ def signin() -> Any:
                     refusal = refused
             if refusal is None:
                 metrics.sign_in("success")
-                session.sign_in(user)
-                return redirect(next_path)
+                return second_factor.after_password(user, next_path)
             metrics.sign_in(refusal.outcome, locked_now=refusal.locked_now)
     status = 200 if refusal is None and not form.errors else 400
     page = render_template(

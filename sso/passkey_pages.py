@@ -1,9 +1,9 @@
 """Signing in with a passkey or security key: as a second factor after the password, and on its
 own (passwordless, with a discoverable key that verifies the person).
 
-`prove_with_passkey` is the second factor's core, for any sign-in step that knows the person;
-the views below use it for the person of this browser's SSO session and renew the session with
-the stronger proof.
+`prove_with_passkey` is the second factor's core; the views use it for the person the
+second-factor step is for (`second_factor.current_candidate`: a pending sign-in after the
+password, or a signed-in person stepping up) and finish as that step does.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from rollcall.web.passkeys import json_refusal, posted_json, relying_party
 from rollcall.web.redirects import safe_next
-from store import passkey_signin, passkeys, sso_sessions
+from sso import second_factor
+from store import passkey_signin, passkeys
 from store.assurance import Proof
 from store.errors import DomainError, Forbidden
 from store.models import User
@@ -44,11 +45,11 @@ def prove_with_passkey(user: User, credential: Any) -> tuple[str, ...]:
 @bp.get("/signin/passkey")
 def second_factor_page() -> Any:
     """Confirm with a passkey or security key that it is you (after the password)."""
-    user = session.current_user()
-    if user is None:
+    candidate = second_factor.current_candidate()
+    if candidate is None:
         return redirect(session.signin_url(request.full_path))
     with database().transaction(write=False) as tx:
-        has_keys = passkeys.has_any(tx, user)
+        has_keys = passkeys.has_any(tx, candidate.user)
     next_path = safe_next(request.args.get("next"))
     return render_template("sso/passkey.html", next=next_path, has_keys=has_keys)
 
@@ -56,22 +57,22 @@ def second_factor_page() -> Any:
 @bp.post("/signin/passkey/options")
 @limiter.limit(SIGN_IN_PER_IP)
 def second_factor_options() -> Any:
-    user = _signed_in()
+    candidate = _candidate()
     posted_json()
     with database().transaction() as tx:
-        return jsonify(passkey_signin.begin_authentication(tx, relying_party(), user))
+        options = passkey_signin.begin_authentication(tx, relying_party(), candidate.user)
+    return jsonify(options)
 
 
 @bp.post("/signin/passkey")
 @limiter.limit(SIGN_IN_PER_IP)
-def second_factor() -> Any:
-    """{"credential": ..., "next": ...}: the session goes on with the key's method added."""
-    user = _signed_in()
+def give_passkey() -> Any:
+    """{"credential": ..., "next": ...}: signed in, or the session goes on, with the key's
+    method added to what the person proved."""
+    candidate = _candidate()
     body = posted_json()
-    methods = prove_with_passkey(user, body.get("credential"))
-    current = session.current_session()
-    assert current is not None
-    session.sign_in(user, sso_sessions.proof_of(current).with_methods(methods))
+    methods = prove_with_passkey(candidate.user, body.get("credential"))
+    second_factor.finish(candidate, methods)
     return jsonify(redirect=safe_next(body.get("next")))
 
 
@@ -104,11 +105,11 @@ def passwordless() -> Any:
     return jsonify(redirect=safe_next(body.get("next")))
 
 
-def _signed_in() -> User:
-    user = session.current_user()
-    if user is None:
-        raise Forbidden("Your session has ended. Sign in again.")
-    return user
+def _candidate() -> second_factor.Candidate:
+    candidate = second_factor.current_candidate()
+    if candidate is None:
+        raise Forbidden("Your sign-in has ended. Sign in again.")
+    return candidate
 
 
 @bp.errorhandler(DomainError)

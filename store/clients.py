@@ -46,13 +46,15 @@ def create_client(
     client_id: str | None = None,
     secret: str | None = None,
     launch_url: str | None = None,
+    require_mfa: bool = False,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns it with its secret (None for a public client).
 
     A client that admits only granted users and names no application gets one of its own (named
     like the client), so that main contacts can grant it. `launch_url` is its application's
-    launch address, the home page's link to it. `client_id` and `secret` are random
-    unless given (the demo data gives fixed ones so the example application runs as is).
+    launch address, the home page's link to it. `require_mfa`: signing in to it needs a second
+    factor (a password-only session steps up). `client_id` and `secret` are random unless given
+    (the demo data gives fixed ones so the example application runs as is).
     """
     if not actor.privileged:
         raise Forbidden("Only support staff can register applications.")
@@ -97,6 +99,7 @@ def create_client(
         access=access,
         first_party=first_party,
         resource_server=resource_server,
+        require_mfa=require_mfa,
         application_id=application.id if application else None,
         account_id=account.id if account else None,
     )
@@ -114,6 +117,7 @@ def create_client(
             "client_id": client.client_id,
             "scopes": chosen,
             "resource_server": resource_server,
+            "require_mfa": require_mfa,
         },
     )
     return client, secret
@@ -141,6 +145,26 @@ def new_secret(tx: Tx, actor: Actor, client_id: str) -> str:
         changes={"client_id": client.client_id},
     )
     return secret
+
+
+def set_require_mfa(tx: Tx, actor: Actor, client_id: str, required: bool) -> OAuthClient:
+    """Whether signing in to the client needs a second factor (sessions signed in with a
+    password alone step up at its next sign-in)."""
+    if not actor.privileged:
+        raise Forbidden("Only support staff change how applications sign people in.")
+    client = client_named(tx, client_id)
+    if client.require_mfa != required:
+        audit.record(
+            tx,
+            actor,
+            "client.updated",
+            target_type="client",
+            target_id=client.id,
+            account_id=client.account_id,
+            changes={"require_mfa": [client.require_mfa, required]},
+        )
+        client.require_mfa = required
+    return client
 
 
 def find_client(tx: Tx, client_id: str) -> OAuthClient | None:

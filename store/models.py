@@ -114,6 +114,9 @@ class Account(Timestamps, Base):
     fax: Mapped[str | None] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(255))
     last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who must use a second factor (store.mfa_policy): optional, main_contacts or everyone. No
+    # default on this side: an account written without it leaves the column to the database.
+    mfa_policy: Mapped[str] = mapped_column(String(16), server_default="optional")
 
     parent: Mapped[Account | None] = relationship(remote_side=[id])
 
@@ -651,6 +654,8 @@ class OAuthClient(Base):
     # An API that checks people's access tokens at the introspection endpoint: it may introspect
     # any client's access token (others only the tokens issued to them).
     resource_server: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Signing in to it needs a second factor: a password-only session steps up first.
+    require_mfa: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     application_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("applications.id", ondelete="SET NULL"), index=True
     )
@@ -781,3 +786,44 @@ class PasskeyChallenge(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TotpFactor(Base):
+    """A person's authenticator app (RFC 6238): the shared secret, which counts only once a code
+    confirmed it, and the last time step a code was accepted for, so no code works twice.
+
+    The secret is stored as is: Rollcall has no key for encryption at rest (SECURITY.md)."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code, kept as the SHA-256 of the user's id and the code."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeploymentSetting(Base):
+    """A setting of the whole deployment that support changes at a page (so every process reads
+    the same): `mfa_required` asks every person for a second factor."""
+
+    __tablename__ = "deployment_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(Json)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

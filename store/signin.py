@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import case, func, update
 
-from store import audit, federation, outbox, passwords, sign_in_names
+from store import audit, federation, outbox, passwords, second_factors, sign_in_names
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import DomainError
@@ -134,7 +134,9 @@ def _count_failure(tx: Tx, user: User) -> bool:
 
 
 def _record_success(tx: Tx, user: User, password: str) -> None:
-    values: dict[str, object] = {"failed_logins": 0, "last_login_at": now()}
+    values: dict[str, object] = {"last_login_at": now()}
+    if not second_factors.methods_of(tx, user):  # else the right code resets it (store.mfa)
+        values["failed_logins"] = 0
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         values["password_hash"] = passwords.hash_password(password)
     tx.execute(

@@ -13,7 +13,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from rollcall.cli import backup, directory, federation, server, sso, workers
+from rollcall.cli import backup, directory, federation, mfa, server, sso, workers
 from rollcall.cli.context import Context, safe
 from rollcall.settings import SettingsError, password_hashing
 from store import passwords
@@ -76,5 +76,6 @@ for command in (
     backup.export,
     backup.import_,
     federation.federation_group,
+    mfa.mfa,
 ):
     main.add_command(command)

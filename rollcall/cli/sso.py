@@ -58,6 +58,11 @@ def client() -> None:
     is_flag=True,
     help="An API that may introspect every client's access tokens (needs no redirect URI).",
 )
+@click.option(
+    "--require-mfa",
+    is_flag=True,
+    help="Signing in to it needs a second factor (password-only sessions step up).",
+)
 @pass_context
 def client_create(
     obj: Context,
@@ -73,6 +78,7 @@ def client_create(
     launch_url: str | None,
     first_party: bool,
     resource_server: bool,
+    require_mfa: bool,
 ) -> None:
     """Register a client; its secret is printed once."""
     with obj.transaction() as tx:
@@ -93,6 +99,7 @@ def client_create(
             first_party=first_party,
             resource_server=resource_server,
             launch_url=launch_url,
+            require_mfa=require_mfa,
         )
         click.echo(f"client_id: {created.client_id}")
         if secret is not None:
@@ -117,7 +124,27 @@ def client_list(obj: Context) -> None:
             kind = "public" if c.public else "confidential"
             if c.resource_server:
                 kind += ", resource server"
+            if c.require_mfa:
+                kind += ", requires MFA"
             click.echo(f"{c.client_id}  {c.name}  {kind}  {' '.join(c.scopes)}")
+
+
+@client.command("update")
+@click.argument("client_id")
+@click.option(
+    "--require-mfa/--no-require-mfa",
+    default=None,
+    help="Whether signing in to it needs a second factor.",
+)
+@pass_context
+def client_update(obj: Context, client_id: str, require_mfa: bool | None) -> None:
+    """Change how the client CLIENT_ID signs people in."""
+    if require_mfa is None:
+        raise click.UsageError("Say what to change: --require-mfa or --no-require-mfa.")
+    with obj.transaction() as tx:
+        changed = clients.set_require_mfa(tx, OPERATOR, client_id, require_mfa)
+        required = "requires" if changed.require_mfa else "does not require"
+        click.echo(f"{changed.client_id}: {required} a second factor")
 
 
 @click.group()

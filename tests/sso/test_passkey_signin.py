@@ -100,7 +100,7 @@ def test_the_step_needs_a_session(app: Any, device: SoftAuthenticator) -> None:
     assert page.status_code == 302 and page.headers["Location"].startswith("/signin?")
     answer = client.post("/signin/passkey/options", json={})
     assert answer.status_code == 403
-    assert answer.json == {"error": "Your session has ended. Sign in again."}
+    assert answer.json == {"error": "Your sign-in has ended. Sign in again."}
 
 
 def test_a_passkey_alone_signs_in(app: Any, db: Database, me: User) -> None:
@@ -146,3 +146,37 @@ def test_the_step_says_so_when_the_person_has_no_key(app: Any, db: Database, me:
     page = Console(app, db, me).get("/signin/passkey?next=/").get_data(as_text=True)
     assert "You have no passkey or security key yet." in page
     assert "data-passkey-get" not in page
+
+
+def test_a_key_is_the_second_factor_of_a_password_sign_in(
+    app: Any, db: Database, make_user: Callable[..., User]
+) -> None:
+    """A person with a key gives it after the password, before any session exists: the sign-in
+    waits at the second-factor page, which offers the key, and ends multi-factor."""
+    kim = make_user(None, "kim.key", email_verified=True, password="Kim-password-2026")
+    key = SoftAuthenticator(RP.origin)
+    with db.transaction() as tx:
+        options = passkeys.begin_registration(tx, RP, kim, signed_in_at=now())
+    with db.transaction() as tx:
+        passkeys.finish_registration(
+            tx, RP, Actor.for_user(kim, Door.PORTAL), kim, key.create(options)
+        )
+    client = app.test_client()
+    token = script_token(client, "/signin")
+    answer = client.post(
+        "/signin",
+        data={"csrf_token": token, "login": "kim.key", "password": "Kim-password-2026"},
+    )
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/signin/second-factor")
+    assert session_of(db, client) is None  # no session before the second factor
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Passkey or security key" in page
+    token = SCRIPT_TOKEN.search(page).group(1)
+    options = post_json(client, "/signin/passkey/options", {}, token)
+    assert options.status_code == 200, options.json
+    done = post_json(
+        client, "/signin/passkey", {"credential": key.get(options.json), "next": "/"}, token
+    )
+    assert done.status_code == 200 and done.json == {"redirect": "/"}
+    assert sso_sessions.proof_of(session_of(db, client)).amr == ("pwd", "swk", "mfa")

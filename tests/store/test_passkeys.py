@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from store import audit, federation, outbox, passkey_signin, passkeys
+from store import audit, federation, mfa, outbox, passkey_signin, passkeys, second_factors
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY, Proof
 from store.db import Database, now
@@ -336,3 +336,15 @@ def test_support_removes_every_key(db: Database, person: User, support: Actor) -
         assert passkeys.remove_all(tx, support, person) == 2
     with db.transaction(write=False) as tx:
         assert not passkeys.has_any(tx, person)
+
+
+def test_supports_reset_of_second_factors_takes_the_keys_too(
+    db: Database, person: User, support: Actor
+) -> None:
+    add_key(db, person)
+    with db.transaction() as tx:
+        assert second_factors.methods_of(tx, person) == {second_factors.PASSKEY}
+        mfa.reset(tx, support, person.id)
+    with db.transaction(write=False) as tx:
+        assert second_factors.methods_of(tx, person) == set()
+        assert "passkey.removed" in passkey_events(tx, person)
