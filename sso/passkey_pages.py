@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request
 
-from rollcall.web import session
+from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from rollcall.web.passkeys import json_refusal, posted_json, relying_party
@@ -38,7 +38,9 @@ def prove_with_passkey(user: User, credential: Any) -> tuple[str, ...]:
         except DomainError as error:
             refusal = error
     if refusal is not None:
+        metrics.sign_in("second_factor_refused")
         raise refusal
+    metrics.sign_in("second_factor")
     return methods
 
 
@@ -100,7 +102,9 @@ def passwordless() -> Any:
         except DomainError as error:
             refusal = error
     if refusal is not None:
+        metrics.sign_in("passkey_refused")
         raise refusal
+    metrics.sign_in("passkey")
     session.sign_in(user, Proof.of(methods))
     return jsonify(redirect=safe_next(body.get("next")))
 

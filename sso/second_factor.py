@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from rollcall.web import session
+from rollcall.web import metrics, session
 from rollcall.web.database import database
 from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter
 from rollcall.web.qr import qr_svg
@@ -181,8 +181,10 @@ def give_code(method: str) -> Any:
         except mfa.CodeRefused as refusal:
             refused = refusal
     if refused is not None:
+        metrics.sign_in("second_factor_refused")
         form.code.errors = [refused.message]
         return _verify_page(candidate, next_path, {method: form}, 400)
+    metrics.sign_in("second_factor")
     finish(candidate, proved)
     return redirect(next_path)
 
