@@ -44,7 +44,7 @@ from store.statements import Condition as Condition
 from store.statements import Reads as Reads
 from store.statements import fetch as fetch
 from store.statements import run as run
-from store.statements import write_together
+from store.statements import write_appended, write_together
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,7 @@ class Database:
         try:
             try:
                 yield session
-                session.flush()
+                write_appended(session)  # the audit events and log entries: one statement
             except Exception as exc:
                 outages.raise_if_outage(exc)  # no connection to be had, too
                 raise

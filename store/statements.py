@@ -1,5 +1,5 @@
-"""Statements built once and run hot: the reads nearly every request asks, and the insert of
-rows written together.
+"""Statements built once and run hot: the reads nearly every request asks, the insert of rows
+written together, and the log rows a transaction appends (`write_appended`).
 
 On PostgreSQL a `Prepared` statement runs straight on the psycopg connection as a prepared
 statement, because for the hottest reads SQLAlchemy's work per execution costs more than the
@@ -26,7 +26,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from store.outages import raise_if_outage
 
@@ -181,6 +183,91 @@ def _together(
         inserts.append(insert(model).from_select(list(columns), chosen, include_defaults=False))
     *first, last = inserts
     return Prepared(last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first))))
+
+
+MOST_APPENDED = 8  # rows of a statement `write_appended` writes; more are the ORM's (rare)
+
+
+def write_appended(session: Session) -> None:
+    """Flush the session, writing the rows it appends to a log (models that set
+    `appended_at_commit`: the audit trail, the provisioning log, the outbox) after the rest, in
+    one statement on PostgreSQL, and in the order they were added. A change's audit event and
+    its log entry then cost one round trip, not one each and the unit of work's bookkeeping.
+    The rows' objects get their column values (their ids too) and leave the session: nothing
+    refers to them and they are never changed again."""
+    appended = [obj for obj in session.new if getattr(type(obj), "appended_at_commit", False)]
+    if not appended or len(appended) > MOST_APPENDED:
+        session.flush()
+        return
+    appended.sort(key=lambda obj: instance_state(obj).insert_order)
+    for obj in appended:
+        session.expunge(obj)
+    session.flush()
+    rows = [(type(obj), _values_of(obj)) for obj in appended]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        keys = [
+            connection.execute(insert(model), values).inserted_primary_key for model, values in rows
+        ]
+    else:
+        shape = tuple((model, tuple(values)) for model, values in rows)
+        compiled = _appended(shape).compiled(connection.dialect)
+        params = {f"r{n}_{k}": v for n, (_m, values) in enumerate(rows) for k, v in values.items()}
+        with _raw_cursor(connection) as cursor:
+            try:
+                cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+                keys = [(key,) for key in cursor.fetchone()]
+            except Exception as exc:
+                raise_if_outage(exc)
+                _raise_as_sqlalchemy_does(exc, compiled.sql)
+                raise
+    for obj, (model, values), key in zip(appended, rows, keys, strict=True):
+        (pk,) = model.__table__.primary_key.columns
+        for column, value in (values | {pk.key: key[0]}).items():
+            set_committed_value(obj, column, value)
+
+
+def _raise_as_sqlalchemy_does(exc: Exception, sql: bytes) -> None:
+    """Raise a driver's error as SQLAlchemy raises it for the statements it runs (an
+    IntegrityError, a DataError...), which is what transactions and their callers handle."""
+    from psycopg import Error  # PostgreSQL's driver
+
+    if isinstance(exc, Error):
+        raise DBAPIError.instance(sql.decode(), None, exc, Error) from exc
+
+
+def _values_of(obj: Any) -> dict[str, Any]:
+    """The columns an appended object is inserted with, as `with_defaults` completes them."""
+    from store.db import with_defaults  # store.db runs this at the end of its transactions
+
+    state = obj.__dict__
+    return with_defaults(type(obj), {k: state[k] for k in _keys(type(obj)) if k in state})
+
+
+@lru_cache(maxsize=16)
+def _keys(model: Any) -> tuple[str, ...]:
+    return tuple(column.key for column in model.__table__.columns)
+
+
+@lru_cache(maxsize=64)
+def _appended(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Prepared:
+    """One INSERT per row, each a WITH clause that reads the one before (so the rows, and the
+    numbers they are given, come in order), and a SELECT of every row's key."""
+    written: list[Any] = []
+    for n, (model, columns) in enumerate(shape):
+        (pk,) = model.__table__.primary_key.columns
+        if not written:
+            statement = insert(model).values({c: bindparam(f"r{n}_{c}") for c in columns})
+        else:
+            kinds = [model.__table__.c[column].type for column in columns]
+            typed = [
+                cast(bindparam(f"r{n}_{column}", type_=kind), _unbounded(kind))
+                for column, kind in zip(columns, kinds, strict=True)
+            ]
+            chosen = select(*typed).select_from(written[-1])
+            statement = insert(model).from_select(list(columns), chosen, include_defaults=False)
+        written.append(statement.returning(pk.label("key")).cte(f"w{n}"))
+    return Prepared(select(*(w.c.key.label(f"k{n}") for n, w in enumerate(written))))
 
 
 def _unbounded(kind: Any) -> Any:
