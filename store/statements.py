@@ -44,10 +44,13 @@ class Prepared:
     """A statement built once (module level) for `fetch` or `run`, compiled once per dialect.
 
     Its parameters must be plain values (no expanding lists): they are passed as they are.
+    `one_by_one`: statements that do the same one after another, where a statement's WITH
+    clauses cannot change rows (SQLite); the last one's rows are the result.
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, one_by_one: Sequence[Executable] = ()) -> None:
         self.statement = statement
+        self.one_by_one = tuple(one_by_one)
         self._compiled: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
@@ -106,7 +109,10 @@ def fetch(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]
     and (the connection is in UTC) timestamps as SQLAlchemy would."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        return list(tx.execute(prepared.statement, params).all())
+        *first, last = prepared.one_by_one or (prepared.statement,)
+        for statement in first:
+            tx.execute(statement, params)
+        return list(tx.execute(last, params).all())
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:
         try:
@@ -125,7 +131,8 @@ def run(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> None:
     """A write, run as `fetch` runs reads (the hot one: the hash of a token issued)."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        tx.execute(prepared.statement, params)
+        for statement in prepared.one_by_one or (prepared.statement,):
+            tx.execute(statement, params)
         return
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:

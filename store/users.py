@@ -449,9 +449,14 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
     rules.keep_a_main_contact(tx, user)
     sessions.end_all(tx, user)
     credentials.revoke_minted_by(tx, actor, user.id, f"{user.user_name} was deleted")
+    # One statement: what hangs off the user (emails, memberships, grants, sign-in names,
+    # sessions...) goes by the foreign keys' ON DELETE CASCADE, not row by row.
+    tx.execute(_DELETE, {"user_id": user.id})
+    tx.expunge(user)
     audit.record(tx, actor, "user.deleted", **_target(user), changes=user_fields.snapshot(user))
-    tx.delete(user)
-    tx.flush()
+
+
+_DELETE = User.__table__.delete().where(User.__table__.c.id == bindparam("user_id"))
 
 
 def set_contact_roles(
