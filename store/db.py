@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -44,6 +43,7 @@ from store.statements import Condition as Condition
 from store.statements import Reads as Reads
 from store.statements import fetch as fetch
 from store.statements import run as run
+from store.statements import with_defaults as with_defaults
 from store.statements import write_appended, write_together
 
 log = logging.getLogger(__name__)
@@ -491,46 +491,6 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         admin.dispose()
-
-
-def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A new row of `model` as the ORM would insert it (for `insert_together`): the values given,
-    and every other column's default; keys the database numbers itself are left out. Defaults
-    that read other columns (`modified_at`) must be given. The keys come in the table's order
-    whatever was given, so that rows of a model have one shape (a statement is made per shape)."""
-    unknown = values.keys() - _column_keys(model)
-    if unknown:
-        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
-    row: dict[str, Any] = {}
-    for key, is_scalar, default, numbered in _defaults(model):
-        value = values.get(key)
-        if value is not None:
-            row[key] = value
-        elif default is not None:
-            row[key] = default if is_scalar else default(None)
-        elif not numbered:
-            row[key] = None
-    return row
-
-
-@cache
-def _column_keys(model: Any) -> frozenset[str]:
-    return frozenset(key for key, *_ in _defaults(model))
-
-
-@cache
-def _defaults(model: Any) -> tuple[tuple[str, bool, Any, bool], ...]:
-    """Each column of `model`: its key, whether its default is a value (or a function), that
-    default, and whether the database numbers it (a primary key without default)."""
-    return tuple(
-        (
-            column.key,
-            column.default is not None and column.default.is_scalar,
-            column.default.arg if column.default is not None else None,
-            column.primary_key,
-        )
-        for column in model.__table__.columns
-    )
 
 
 def integrity_message(exc: Exception) -> str:

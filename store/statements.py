@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -245,8 +245,6 @@ def _raise_as_sqlalchemy_does(exc: Exception, sql: bytes) -> None:
 
 def _values_of(obj: Any) -> dict[str, Any]:
     """The columns an appended object is inserted with, as `with_defaults` completes them."""
-    from store.db import with_defaults  # store.db runs this at the end of its transactions
-
     state = obj.__dict__
     return with_defaults(type(obj), {k: state[k] for k in _keys(type(obj)) if k in state})
 
@@ -275,6 +273,46 @@ def _appended(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Prepared:
             statement = insert(model).from_select(list(columns), chosen, include_defaults=False)
         written.append(statement.returning(pk.label("key")).cte(f"w{n}"))
     return Prepared(select(*(w.c.key.label(f"k{n}") for n, w in enumerate(written))))
+
+
+def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new row of `model` as the ORM would insert it (for `insert_together`): the values given,
+    and every other column's default; keys the database numbers itself are left out. Defaults
+    that read other columns (`modified_at`) must be given. The keys come in the table's order
+    whatever was given, so that rows of a model have one shape (a statement is made per shape)."""
+    unknown = values.keys() - _column_keys(model)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    row: dict[str, Any] = {}
+    for key, is_scalar, default, numbered in _defaults(model):
+        value = values.get(key)
+        if value is not None:
+            row[key] = value
+        elif default is not None:
+            row[key] = default if is_scalar else default(None)
+        elif not numbered:
+            row[key] = None
+    return row
+
+
+@cache
+def _column_keys(model: Any) -> frozenset[str]:
+    return frozenset(key for key, *_ in _defaults(model))
+
+
+@cache
+def _defaults(model: Any) -> tuple[tuple[str, bool, Any, bool], ...]:
+    """Each column of `model`: its key, whether its default is a value (or a function), that
+    default, and whether the database numbers it (a primary key without default)."""
+    return tuple(
+        (
+            column.key,
+            column.default is not None and column.default.is_scalar,
+            column.default.arg if column.default is not None else None,
+            column.primary_key,
+        )
+        for column in model.__table__.columns
+    )
 
 
 def _unbounded(kind: Any) -> Any:
