@@ -28,10 +28,12 @@ from sqlalchemy import (
     make_url,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InvalidRequestError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import ColumnProperty, DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.types import TypeDecorator
 
@@ -283,6 +285,61 @@ def locked(tx: Tx, model: type[_Row], ident: Any, options: Sequence[Any] = ()) -
 
 
 _LOCKED = "rollcall.locked_rows"
+
+
+def write_columns(tx: Tx, obj: Any) -> bool:
+    """Write what changed of one loaded, versioned object, its columns only, by one plain
+    UPDATE checked against its version as the unit of work checks it (at a fraction of the
+    unit of work's cost, which is most of a user PATCH's). Returns False, having done nothing,
+    when anything else is pending (new or deleted objects, other changed ones, a changed
+    relationship): those are for `tx.flush()`.
+
+    Uses two of SQLAlchemy's private names (InstanceState.committed_state and _commit_all),
+    pinned in pyproject.toml; without them it leaves everything to `tx.flush()`."""
+    state = instance_state(obj)
+    mapper = state.mapper
+    committed = getattr(state, "committed_state", None)
+    version = mapper.version_id_col
+    if (
+        committed is None
+        or not hasattr(state, "_commit_all")
+        or version is None
+        or state.key is None
+        or tx.new
+        or tx.deleted
+    ):
+        return False
+    dirty = tx.dirty
+    if len(dirty) != 1 or obj not in dirty:
+        return False
+    table = mapper.local_table
+    values: dict[str, Any] = {}
+    for key in committed:
+        prop = mapper.attrs[key]
+        if not isinstance(prop, ColumnProperty) or prop.columns[0] is version:
+            return False
+        values[prop.columns[0].key] = state.dict[key]
+    if not values:
+        return False
+    for column in table.columns:
+        if column.onupdate is not None and column.key not in values:
+            values[column.key] = column.onupdate.arg(None)
+    before = state.dict[mapper.get_property_by_column(version).key]
+    values[version.key] = before + 1
+    (key_column,) = table.primary_key.columns
+    ident = state.dict[mapper.get_property_by_column(key_column).key]
+    # On the connection: the session would first flush the object the unit of work's way.
+    written = (
+        tx.connection()
+        .execute(update(table).where(key_column == ident, version == before).values(values))
+        .rowcount
+    )
+    if written != 1:
+        raise StaleDataError(f"{mapper.class_.__name__} {ident} changed meanwhile")
+    for column_key, value in values.items():
+        state.dict[mapper.get_property_by_column(table.c[column_key]).key] = value
+    state._commit_all(state.dict, tx.identity_map)
+    return True
 
 
 class Database:
