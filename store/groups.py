@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, locked, now
+from store.db import Tx, locked, now, write_columns
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, fold
 from store.validation import clean_text
@@ -209,7 +209,8 @@ def _ensure_version(group: Group, if_match: IfMatch) -> None:
 def _touch(tx: Tx, group: Group) -> None:
     """Record a change now, so the group handed back carries its new version (the ETag)."""
     group.modified_at = now()
-    tx.flush()
+    if not write_columns(tx, group):
+        tx.flush()
 
 
 def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
