@@ -70,9 +70,10 @@ def patch_group(resource_id: str) -> Response:
     answer = "attributes" in request.args or "excludedAttributes" in request.args
     params = projection(Group)
     with change(200 if answer else 204) as tx:
-        patched = _patch(tx, resource_id, body, if_match(), search.wants_members(params) and answer)
-    if not answer:
-        return Response(status=204, headers={"ETag": patched.meta.version})
+        group = _patch(tx, resource_id, body, if_match())
+        patched = _render_model(group, search.wants_members(params)) if answer else None
+    if patched is None:
+        return Response(status=204, headers={"ETag": mapping.etag(group.version)})
     return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
 
 
@@ -98,7 +99,7 @@ def replace(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
 
 def patch(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
     with database().transaction() as tx:
-        return _patch(tx, resource_id, body, version, with_members=False)
+        return _render_model(_patch(tx, resource_id, body, version), with_members=False)
 
 
 def delete(resource_id: str, version: IfMatch) -> None:
@@ -146,10 +147,8 @@ def _replace(
     return _render_model(group, with_members)
 
 
-def _patch(
-    tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool
-) -> Group:
-    """Apply the operations atomically; returns the group, its members if `with_members`."""
+def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
+    """Apply the operations atomically; returns the stored group."""
     operations = parametrized(PatchOp, Group).model_validate(
         body, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
     )
@@ -162,7 +161,7 @@ def _patch(
     else:
         for step, ids in steps:
             step(tx, actor, group_id, ids)
-    return _render_model(groups.get_group(tx, actor, group_id), with_members)
+    return groups.get_group(tx, actor, group_id)
 
 
 def _delete(tx: Tx, resource_id: str, version: IfMatch) -> None:

@@ -5,7 +5,7 @@ primary (RFC 7643 §7, §2.4), though few attributes have any of these. `Request
 scim2-models' own check, in the same order, on just the attributes that have one (found once per
 class), so the outcome is the library's; responses are checked by scim2-models itself. It calls
 private methods of scim2-models: the version is pinned (pyproject.toml), and if they are missing
-the mixin stands aside.
+the mixin stands aside. `patch_copy` applies a PATCH with scim2-models' own operations the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import BaseModel as PydanticModel
 from pydantic import ValidationInfo, model_validator
 from scim2_models import BaseModel as ScimModel
-from scim2_models import Context, Mutability, Required
+from scim2_models import Context, Mutability, PatchOp, Required
+from scim2_models.messages import patch_op
 
 _CREATE_OR_REPLACE = frozenset(
     {
@@ -104,3 +105,17 @@ class RequestChecks(ScimModel):
                 if concern.primary and value is not None:
                     self._check_primary_uniqueness(name, value)
             return self
+
+
+def patch_copy(operations: PatchOp[Any], resource: Any) -> None:
+    """Apply the operations to a resource made for the purpose, as `PatchOp.patch` does but
+    without the deep copy it first takes to restore the resource when an operation fails (most
+    of its own cost on a user): a failed PATCH drops this resource whole."""
+    apply = getattr(patch_op, "_apply_operation", None)
+    effective = getattr(patch_op, "_effective_policy", None)
+    if apply is None or effective is None:
+        operations.patch(resource)
+        return
+    policy = effective()  # the ambient one: the caller's `with POLICY`
+    for operation in operations.operations or []:
+        apply(resource, operation, policy)

@@ -14,7 +14,7 @@ from scim2_models import (
 
 from rollcall.web.database import database
 from rollcall.web.dispatch import Site
-from scim import mapping, plain_users, quirks, search, user_json
+from scim import mapping, plain_users, quirks, request_checks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, UserResource, parametrized
@@ -187,7 +187,7 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> 
     resource = mapping.user_to_scim(user, base_url())
     before = mapping.user_fields(resource)  # fresh values: the patch below cannot touch them
     with POLICY:
-        operations.patch(resource)
+        request_checks.patch_copy(operations, resource)
     changes = _changed(before, mapping.user_fields(resource))
     return users.update_user(tx, actor, user_id, changes, if_match=version)
 

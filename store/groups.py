@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Select, and_, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, locked, now
+from store.db import Tx, locked, now, write_columns
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import Account, Group, Membership, User, fold
 from store.validation import clean_text
@@ -26,17 +26,27 @@ def create_group(
     external_id: str | None = None,
     members: Iterable[uuid.UUID] = (),
 ) -> Group:
-    account = tx.get(Account, account_id)
-    if account is None:
+    try:
+        name = _name(display_name)
+    except InvalidInput:
+        name = None  # refused once the caller is known to manage the account
+    # Whether the account exists and the name is taken in it: one query.
+    found = tx.execute(
+        select(_name_taken_in(account_id, name or "")).where(Account.id == account_id)
+    ).first()
+    if found is None:
         raise NotFound("No such account.")
-    rules.ensure_manages(actor, account)
-    name = _name(display_name)
-    _ensure_name_free(tx, account_id, name)
+    rules.ensure_manages_account(actor, account_id)
+    if name is None:
+        name = _name(display_name)
+    if found[0]:
+        raise _name_taken(name)
     group = Group(
         account_id=account_id,
         display_name=name,
         external_id=clean_text(Group, "external_id", external_id),
         is_contact_role=False,
+        members=[],  # a new group has none yet: saying so spares a query when it is shown
     )
     tx.add(group)
     tx.flush()
@@ -130,13 +140,17 @@ def remove_members(
     if_match: IfMatch = None,
 ) -> Group:
     group = lock_for_change(tx, actor, group_id, if_match)
-    removed = sorted(_held(tx, group, set(user_ids)))
-    if removed:
-        tx.execute(
-            delete(Membership).where(
-                Membership.group_id == group.id, Membership.user_id.in_(removed)
+    wanted = set(user_ids)
+    removed = []
+    if wanted:
+        removed = sorted(
+            tx.scalars(
+                delete(Membership)
+                .where(Membership.group_id == group.id, Membership.user_id.in_(wanted))
+                .returning(Membership.user_id)
             )
         )
+    if removed:
         _groups_changed(tx, removed)
         _touch(tx, group)
         tx.expire(group, ["members"])
@@ -178,7 +192,7 @@ def lock_for_change(tx: Tx, actor: Actor, group_id: uuid.UUID, if_match: IfMatch
     steps (a SCIM PATCH) takes it first, so that its version check and all it reads hold until
     it commits; its steps then find the group locked already."""
     group = get_group(tx, actor, group_id, lock=True)
-    rules.ensure_manages(actor, tx.get(Account, group.account_id))
+    rules.ensure_manages_account(actor, group.account_id)
     _ensure_version(group, if_match)
     return group
 
@@ -195,20 +209,27 @@ def _ensure_version(group: Group, if_match: IfMatch) -> None:
 def _touch(tx: Tx, group: Group) -> None:
     """Record a change now, so the group handed back carries its new version (the ETag)."""
     group.modified_at = now()
-    tx.flush()
+    if not write_columns(tx, group):
+        tx.flush()
 
 
 def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
     wanted = set(user_ids)
     if not wanted:
         return []
-    found = set(
-        tx.scalars(select(User.id).where(User.id.in_(wanted), User.account_id == group.account_id))
+    # The account's users among them, and whether each is a member already: one query.
+    is_member = and_(Membership.user_id == User.id, Membership.group_id == group.id)
+    found = dict(
+        tx.execute(
+            select(User.id, Membership.user_id.is_not(None))
+            .outerjoin(Membership, is_member)
+            .where(User.id.in_(wanted), User.account_id == group.account_id)
+        ).all()
     )
-    missing = sorted(str(u) for u in wanted - found)
+    missing = sorted(str(u) for u in wanted - found.keys())
     if missing:
         raise InvalidInput(f"No user {', '.join(missing)} in this account.", field="members")
-    new = sorted(wanted - _held(tx, group, wanted))
+    new = sorted(user for user, held in found.items() if not held)
     if group.is_contact_role and new:
         _refuse_people_who_left(tx, group, new)
     tx.add_all(Membership(group_id=group.id, user_id=u) for u in new)
@@ -251,16 +272,6 @@ def _member_ids(group_id: uuid.UUID) -> Select[Any]:
     return select(Membership.user_id).where(Membership.group_id == group_id)
 
 
-def _held(tx: Tx, group: Group, user_ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these users are members: looks at them only, never at the whole group."""
-    if not user_ids:
-        return set()
-    query = select(Membership.user_id).where(
-        Membership.group_id == group.id, Membership.user_id.in_(user_ids)
-    )
-    return set(tx.scalars(query))
-
-
 def _name(display_name: str) -> str:
     name = clean_text(Group, "display_name", display_name, required=True, label="displayName")
     assert name is not None
@@ -268,11 +279,16 @@ def _name(display_name: str) -> str:
 
 
 def _ensure_name_free(tx: Tx, account_id: uuid.UUID, name: str) -> None:
-    taken = exists().where(Group.account_id == account_id, Group.display_name_ci == fold(name))
-    if tx.scalar(select(taken)):
-        raise Conflict(
-            f"A group named {name!r} already exists in this account.", field="display_name"
-        )
+    if tx.scalar(select(_name_taken_in(account_id, name))):
+        raise _name_taken(name)
+
+
+def _name_taken_in(account_id: uuid.UUID, name: str) -> Any:
+    return exists().where(Group.account_id == account_id, Group.display_name_ci == fold(name))
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(f"A group named {name!r} already exists in this account.", field="display_name")
 
 
 def _target(group: Group) -> dict[str, object]:

@@ -419,6 +419,7 @@ class AuditEvent(Base):
     """Who did what through which door; kept without foreign keys so it outlives its subjects."""
 
     __tablename__ = "audit_events"
+    appended_at_commit = True  # only ever added: written last, together (statements.write_appended)
     __table_args__ = (
         Index("ix_audit_events_account_at", "account_id", "at"),
         Index("ix_audit_events_target", "target_type", "target_id"),
@@ -441,6 +442,7 @@ class OutboxMessage(Base):
     """A message to deliver after the transaction that caused it commits (mail, logout calls)."""
 
     __tablename__ = "outbox_messages"
+    appended_at_commit = True  # only ever added: written last, together (statements.write_appended)
     __table_args__ = (Index("ix_outbox_messages_pending", "sent_at", "available_at"),)
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
@@ -613,6 +615,7 @@ class ProvisioningLogEntry(Base):
     """One change request an identity provider sent, and what came of it (kept 30 days)."""
 
     __tablename__ = "provisioning_log"
+    appended_at_commit = True  # only ever added: written last, together (statements.write_appended)
     __table_args__ = (
         Index("ix_provisioning_log_account_at", "account_id", "at"),
         Index("ix_provisioning_log_credential_at", "credential_id", "at"),

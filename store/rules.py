@@ -83,7 +83,12 @@ def users_listed_by(
 
 def ensure_manages(actor: Actor, account: Account | None) -> None:
     """Only main contacts of the account, its identity provider and support change its users."""
-    ensure_visible(actor, account.id if account else None)
+    ensure_manages_account(actor, account.id if account else None)
+
+
+def ensure_manages_account(actor: Actor, account_id: uuid.UUID | None) -> None:
+    """`ensure_manages` of the account with this id, for a caller that need not read it."""
+    ensure_visible(actor, account_id)
     if actor.privileged:
         return
     if not actor.manages_users:

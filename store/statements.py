@@ -1,5 +1,5 @@
-"""Statements built once and run hot: the reads nearly every request asks, and the insert of
-rows written together.
+"""Statements built once and run hot: the reads nearly every request asks, the insert of rows
+written together, and the log rows a transaction appends (`write_appended`).
 
 On PostgreSQL a `Prepared` statement runs straight on the psycopg connection as a prepared
 statement, because for the hottest reads SQLAlchemy's work per execution costs more than the
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from store.outages import raise_if_outage
 
@@ -42,10 +44,13 @@ class Prepared:
     """A statement built once (module level) for `fetch` or `run`, compiled once per dialect.
 
     Its parameters must be plain values (no expanding lists): they are passed as they are.
+    `one_by_one`: statements that do the same one after another, where a statement's WITH
+    clauses cannot change rows (SQLite); the last one's rows are the result.
     """
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, one_by_one: Sequence[Executable] = ()) -> None:
         self.statement = statement
+        self.one_by_one = tuple(one_by_one)
         self._compiled: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
@@ -104,7 +109,10 @@ def fetch(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]
     and (the connection is in UTC) timestamps as SQLAlchemy would."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        return list(tx.execute(prepared.statement, params).all())
+        *first, last = prepared.one_by_one or (prepared.statement,)
+        for statement in first:
+            tx.execute(statement, params)
+        return list(tx.execute(last, params).all())
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:
         try:
@@ -123,7 +131,8 @@ def run(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> None:
     """A write, run as `fetch` runs reads (the hot one: the hash of a token issued)."""
     dialect = _dialect(tx)
     if dialect.name != "postgresql":
-        tx.execute(prepared.statement, params)
+        for statement in prepared.one_by_one or (prepared.statement,):
+            tx.execute(statement, params)
         return
     compiled = prepared.compiled(dialect)
     with _raw_cursor(tx) as cursor:
@@ -181,6 +190,129 @@ def _together(
         inserts.append(insert(model).from_select(list(columns), chosen, include_defaults=False))
     *first, last = inserts
     return Prepared(last.add_cte(*(statement.cte(f"w{n}") for n, statement in enumerate(first))))
+
+
+MOST_APPENDED = 8  # rows of a statement `write_appended` writes; more are the ORM's (rare)
+
+
+def write_appended(session: Session) -> None:
+    """Flush the session, writing the rows it appends to a log (models that set
+    `appended_at_commit`: the audit trail, the provisioning log, the outbox) after the rest, in
+    one statement on PostgreSQL, and in the order they were added. A change's audit event and
+    its log entry then cost one round trip, not one each and the unit of work's bookkeeping.
+    The rows' objects get their column values (their ids too) and leave the session: nothing
+    refers to them and they are never changed again."""
+    appended = [obj for obj in session.new if getattr(type(obj), "appended_at_commit", False)]
+    if not appended or len(appended) > MOST_APPENDED:
+        session.flush()
+        return
+    appended.sort(key=lambda obj: instance_state(obj).insert_order)
+    for obj in appended:
+        session.expunge(obj)
+    session.flush()
+    rows = [(type(obj), _values_of(obj)) for obj in appended]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        keys = [
+            connection.execute(insert(model), values).inserted_primary_key for model, values in rows
+        ]
+    else:
+        shape = tuple((model, tuple(values)) for model, values in rows)
+        compiled = _appended(shape).compiled(connection.dialect)
+        params = {f"r{n}_{k}": v for n, (_m, values) in enumerate(rows) for k, v in values.items()}
+        with _raw_cursor(connection) as cursor:
+            try:
+                cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+                keys = [(key,) for key in cursor.fetchone()]
+            except Exception as exc:
+                raise_if_outage(exc)
+                _raise_as_sqlalchemy_does(exc, compiled.sql)
+                raise
+    for obj, (model, values), key in zip(appended, rows, keys, strict=True):
+        (pk,) = model.__table__.primary_key.columns
+        for column, value in (values | {pk.key: key[0]}).items():
+            set_committed_value(obj, column, value)
+
+
+def _raise_as_sqlalchemy_does(exc: Exception, sql: bytes) -> None:
+    """Raise a driver's error as SQLAlchemy raises it for the statements it runs (an
+    IntegrityError, a DataError...), which is what transactions and their callers handle."""
+    from psycopg import Error  # PostgreSQL's driver
+
+    if isinstance(exc, Error):
+        raise DBAPIError.instance(sql.decode(), None, exc, Error) from exc
+
+
+def _values_of(obj: Any) -> dict[str, Any]:
+    """The columns an appended object is inserted with, as `with_defaults` completes them."""
+    state = obj.__dict__
+    return with_defaults(type(obj), {k: state[k] for k in _keys(type(obj)) if k in state})
+
+
+@lru_cache(maxsize=16)
+def _keys(model: Any) -> tuple[str, ...]:
+    return tuple(column.key for column in model.__table__.columns)
+
+
+@lru_cache(maxsize=64)
+def _appended(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Prepared:
+    """One INSERT per row, each a WITH clause that reads the one before (so the rows, and the
+    numbers they are given, come in order), and a SELECT of every row's key."""
+    written: list[Any] = []
+    for n, (model, columns) in enumerate(shape):
+        (pk,) = model.__table__.primary_key.columns
+        if not written:
+            statement = insert(model).values({c: bindparam(f"r{n}_{c}") for c in columns})
+        else:
+            kinds = [model.__table__.c[column].type for column in columns]
+            typed = [
+                cast(bindparam(f"r{n}_{column}", type_=kind), _unbounded(kind))
+                for column, kind in zip(columns, kinds, strict=True)
+            ]
+            chosen = select(*typed).select_from(written[-1])
+            statement = insert(model).from_select(list(columns), chosen, include_defaults=False)
+        written.append(statement.returning(pk.label("key")).cte(f"w{n}"))
+    return Prepared(select(*(w.c.key.label(f"k{n}") for n, w in enumerate(written))))
+
+
+def with_defaults(model: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A new row of `model` as the ORM would insert it (for `insert_together`): the values given,
+    and every other column's default; keys the database numbers itself are left out. Defaults
+    that read other columns (`modified_at`) must be given. The keys come in the table's order
+    whatever was given, so that rows of a model have one shape (a statement is made per shape)."""
+    unknown = values.keys() - _column_keys(model)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
+    row: dict[str, Any] = {}
+    for key, is_scalar, default, numbered in _defaults(model):
+        value = values.get(key)
+        if value is not None:
+            row[key] = value
+        elif default is not None:
+            row[key] = default if is_scalar else default(None)
+        elif not numbered:
+            row[key] = None
+    return row
+
+
+@cache
+def _column_keys(model: Any) -> frozenset[str]:
+    return frozenset(key for key, *_ in _defaults(model))
+
+
+@cache
+def _defaults(model: Any) -> tuple[tuple[str, bool, Any, bool], ...]:
+    """Each column of `model`: its key, whether its default is a value (or a function), that
+    default, and whether the database numbers it (a primary key without default)."""
+    return tuple(
+        (
+            column.key,
+            column.default is not None and column.default.is_scalar,
+            column.default.arg if column.default is not None else None,
+            column.primary_key,
+        )
+        for column in model.__table__.columns
+    )
 
 
 def _unbounded(kind: Any) -> Any:

@@ -136,7 +136,7 @@ def normalize(
                 value, clean.get("user_name") or changes.get("user_name") or user.user_name, pushed
             )
         elif field == "applications":
-            clean[field] = _applications(tx, value)
+            clean[field] = _applications(tx, user, value)
         else:  # profile: checked against the account by rules.check_profile
             clean[field] = value
     return clean
@@ -372,12 +372,19 @@ def _password(value: Any, user_name: str, pushed: bool) -> str:
     return value
 
 
-def _applications(tx: Tx, value: Any) -> list[Application]:
+def _applications(tx: Tx, user: User, value: Any) -> list[Application]:
+    """The applications of these keys; none, or the ones the user holds (a PUT sends them
+    again), are known without a query."""
     if value is None:
         return []
     if not isinstance(value, Iterable) or isinstance(value, str | bytes):
         raise InvalidInput("applications must be a list of application keys.", field="applications")
     keys = sorted(set(value))
+    held = user.__dict__.get("applications")  # when loaded (read with the user, or new)
+    if not keys:
+        return []
+    if held is not None and sorted(a.key for a in held) == keys:
+        return sorted(held, key=lambda a: a.key)
     found = tx.scalars(select(Application).where(Application.key.in_(keys))).all()
     missing = sorted(set(keys) - {a.key for a in found})
     if missing:

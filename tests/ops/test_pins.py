@@ -16,9 +16,10 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 PATCHED = {
     "scim2-models": (
         "scim/request_checks.py calls BaseModel._enforce_scim_context, _check_mutability, "
-        "_check_necessity, _check_primary_uniqueness and _is_unresolved_bulk_reference: check "
-        "that they still exist with the same signatures and meaning, and run "
-        "tests/scim/test_request_checks.py (it compares the outcome with scim2-models' own)"
+        "_check_necessity, _check_primary_uniqueness and _is_unresolved_bulk_reference, and "
+        "patch_op._apply_operation and _effective_policy (patch_copy): check that they still "
+        "exist with the same signatures and meaning, and run tests/scim/test_request_checks.py "
+        "(it compares the outcome with scim2-models' own) and tests/scim/test_patch*.py"
     ),
     "gunicorn": (
         "rollcall/gunicorn.py overrides Worker.handle_error(req, client, addr, exc) of the sync "
@@ -26,9 +27,10 @@ PATCHED = {
         "the client's socket, and run tests/ops/test_served_outage.py"
     ),
     "sqlalchemy": (
-        "store/db.py (_compile, behind store.db.fetch) calls TypeEngine._cached_bind_processor: "
-        "check that it still exists and returns the processor SQLAlchemy itself applies, and "
-        "run tests/store/test_db_fetch.py on PostgreSQL"
+        "store/db.py (_compile, behind store.db.fetch) calls TypeEngine._cached_bind_processor, "
+        "and store.db.write_columns reads InstanceState.committed_state and calls "
+        "InstanceState._commit_all: check that they still exist with the same meaning, and run "
+        "tests/store/test_db_fetch.py and tests/scim/test_etags.py on PostgreSQL"
     ),
 }
 
