@@ -3,8 +3,9 @@ OTEL_EXPORTER_OTLP_ENDPOINT names a collector (the standard OTEL_* variables con
 exporter and OTEL_SERVICE_NAME the service, "rollcall" by default).
 
 Each request is a span named after its route, whichever way it is answered (Flask or the
-dispatcher), with a child span per SQL statement sent through SQLAlchemy. The hot statements
-PostgreSQL runs prepared on the driver (store.statements) count in their request's span only.
+dispatcher), with a child span per SQL statement sent through SQLAlchemy. The statements
+PostgreSQL runs on the driver (store.statements: hot reads and creates, appended log rows)
+count in their request's span only.
 """
 
 from __future__ import annotations
