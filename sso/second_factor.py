@@ -181,7 +181,7 @@ def give_code(method: str) -> Any:
         except mfa.CodeRefused as refusal:
             refused = refusal
     if refused is not None:
-        metrics.sign_in("second_factor_refused")
+        metrics.sign_in("second_factor_refused", locked_now=refused.locked_now)
         form.code.errors = [refused.message]
         return _verify_page(candidate, next_path, {method: form}, 400)
     metrics.sign_in("second_factor")

@@ -54,8 +54,9 @@ class CodeRefused(DomainError):
     """A second factor's code was not accepted (wrong, used already, or the account cannot sign
     in); counted toward the lockout like a wrong password."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, locked_now: bool = False) -> None:
         super().__init__(REFUSED, field="code")
+        self.locked_now = locked_now  # this code was the one that locked the account
 
 
 class Step(StrEnum):
@@ -195,8 +196,7 @@ def verify(tx: Tx, user_id: uuid.UUID, method: str, code: str) -> tuple[str, ...
     elif method == RECOVERY_CODES:
         accepted = recovery_codes.use(tx, user, code)
     if not accepted:
-        signin._count_failure(tx, user)
-        raise CodeRefused()
+        raise CodeRefused(locked_now=signin.count_failure(tx, user))
     tx.execute(
         update(User)
         .where(User.id == user.id)

@@ -261,3 +261,19 @@ def test_deleting_a_person_deletes_their_factors(
     with db.transaction(write=False) as tx:
         assert tx.scalar(select(TotpFactor.user_id)) is None
         assert tx.scalar(select(RecoveryCode.id)) is None
+
+
+def test_the_wrong_code_that_locks_the_account_says_so(
+    db: Database, make_user: Callable[..., User]
+) -> None:
+    """The 6th wrong password or code in a row locks; the refusal of the code that did says so
+    (the sign-in page counts it among the lockouts)."""
+    user = make_user(None, "codes.wrong", email_verified=True)
+    locked = []
+    for _ in range(signin.LOCK_AFTER):
+        with db.transaction() as tx:
+            try:
+                mfa.verify(tx, user.id, mfa.TOTP, "000000")
+            except mfa.CodeRefused as refused:
+                locked.append(refused.locked_now)
+    assert locked == [False] * (signin.LOCK_AFTER - 1) + [True]
