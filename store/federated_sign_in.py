@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
-from store import audit, users
+from store import audit, signin, users
 from store.actors import Actor, Door
 from store.assurance import PASSWORD, Proof
 from store.db import Tx, now
@@ -107,13 +107,7 @@ def link(tx: Tx, connection: FederationConnection, claims: dict[str, Any]) -> Us
         raise FederationRefused(
             "This account has been deactivated. Ask a main contact of your organization."
         )
-    tx.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(last_login_at=now(), failed_logins=0)
-        .execution_options(synchronize_session=False)
-    )
-    tx.expire(user, ["last_login_at", "failed_logins"])
+    signin.record_sign_in(tx, user)
     audit.record(
         tx,
         Actor.for_user(user, Door.SSO),

@@ -197,13 +197,7 @@ def verify(tx: Tx, user_id: uuid.UUID, method: str, code: str) -> tuple[str, ...
         accepted = recovery_codes.use(tx, user, code)
     if not accepted:
         raise CodeRefused(locked_now=signin.count_failure(tx, user))
-    tx.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=0, last_login_at=now())
-        .execution_options(synchronize_session=False)
-    )
-    tx.expire(user, ["failed_logins", "last_login_at"])
+    signin.record_sign_in(tx, user)
     return PROVES[method]
 
 

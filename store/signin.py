@@ -91,8 +91,9 @@ def count_failure(tx: Tx, user: User) -> bool:
 
 
 def record_sign_in(tx: Tx, user: User) -> None:
-    """A sign-in without a password succeeded (a passkey alone): the count of failures starts
-    again and the console shows the sign-in."""
+    """A sign-in completed without a password check here (a passkey alone, the second factor,
+    the organization's provider): the count of failures starts again and the console shows the
+    sign-in."""
     tx.execute(
         update(User)
         .where(User.id == user.id)
