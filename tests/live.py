@@ -13,6 +13,8 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from store import clients
+
 
 @contextmanager
 def live(app: Any) -> Iterator[str]:
@@ -53,3 +55,29 @@ def example_application(rollcall: str, client_id: str, secret: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.create_app(rollcall, client_id, secret)
+
+
+def register_example(
+    tx: Any,
+    operator: Any,
+    base: str,
+    *,
+    name: str,
+    client_id: str,
+    secret: str,
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "community"),
+    **options: Any,
+) -> None:
+    """Register the example application served at `base` as a first-party client of Rollcall
+    (`options`: the rest of `clients.create_client`'s, such as an application or access)."""
+    clients.create_client(
+        tx,
+        operator,
+        name=name,
+        redirect_uris=[f"{base}/callback"],
+        scopes=list(scopes),
+        first_party=True,
+        client_id=client_id,
+        secret=secret,
+        **options,
+    )

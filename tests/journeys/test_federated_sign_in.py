@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from rollcall import upstream
-from store import applications, clients, federation
+from store import applications, federation
 from store.actors import Actor
 from tests.browser import ARTIFACTS
-from tests.live import example_application, live
+from tests.live import example_application, live, register_example
 from tests.oidc import PASSWORD
 from tests.upstream import upstream_rollcall
 
@@ -57,16 +57,14 @@ def test_sign_in_at_the_organizations_provider_into_a_linked_application(
                 domains=["acme.example"],
             )
             icd10 = applications.application_by_key(tx, "icd10")
-            clients.create_client(
+            register_example(
                 tx,
                 operator,
+                example,
                 name="ICD-10 example",
-                redirect_uris=[f"{example}/callback"],
-                scopes=["openid", "profile", "email", "community"],
-                application=icd10,
-                first_party=True,
                 client_id="example-icd10",
                 secret=secret,
+                application=icd10,
             )
         context = chromium.new_context()
         context.set_default_timeout(20_000)

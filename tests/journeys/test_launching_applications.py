@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from store import applications, clients, users
+from store import applications, users
 from tests.browser import Page
-from tests.live import example_application, live
+from tests.live import example_application, live, register_example
 
 pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 
@@ -59,15 +59,8 @@ def test_the_home_page_launches_what_the_person_may_open(
             )
             for key, name in (("ng_store", "NG Store"), ("csc", "Client Support Center")):
                 applications.ensure_application(tx, operator, key=key, name=name)
-            clients.create_client(
-                tx,
-                operator,
-                name="NG Share",
-                redirect_uris=[f"{ng_share}/callback"],
-                scopes=["openid", "profile", "email", "community"],
-                first_party=True,
-                client_id="ng-share",
-                secret=secret,
+            register_example(
+                tx, operator, ng_share, name="NG Share", client_id="ng-share", secret=secret
             )
 
         # Support gives NG Share its launch address.

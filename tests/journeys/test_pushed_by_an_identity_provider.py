@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from store import applications, clients, credentials
+from store import applications, credentials
 from tests.browser import Page
-from tests.live import example_application, live
+from tests.live import example_application, live, register_example
 from tests.mail import Mailbox
 from tests.scim_http import ScimClient
 
@@ -61,13 +61,11 @@ def test_a_pushed_person_is_granted_ng_share_and_opens_it(
     share = example_application(live_server.url, "ng-share", secret)
     with live(share) as ng_share, db.transaction() as tx:
         _, token = credentials.create_credential(tx, operator, account_id=account.id, name="okta")
-        clients.create_client(
+        register_example(
             tx,
             operator,
+            ng_share,
             name="NG Share",
-            redirect_uris=[f"{ng_share}/callback"],
-            scopes=["openid", "profile", "email", "community"],
-            first_party=True,
             client_id="ng-share",
             secret=secret,
             launch_url=f"{ng_share}/login",

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from store import clients
 from tests.authenticator_app import Authenticator
 from tests.browser import Page
-from tests.live import example_application, live
+from tests.live import example_application, live, register_example
 
 pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
 
@@ -77,17 +76,16 @@ def test_a_required_second_factor_from_set_up_to_an_application(
     csc = example_application(live_server.url, "csc-example", secret)
     with live(csc) as csc_url:
         with db.transaction() as tx:
-            clients.create_client(
+            register_example(
                 tx,
                 operator,
+                csc_url,
                 name="Client Support Center",
-                redirect_uris=[f"{csc_url}/callback"],
-                post_logout_redirect_uris=[f"{csc_url}/"],
-                scopes=["openid", "profile", "email"],
-                access="everyone",
-                first_party=True,
                 client_id="csc-example",
                 secret=secret,
+                scopes=("openid", "profile", "email"),
+                post_logout_redirect_uris=[f"{csc_url}/"],
+                access="everyone",
                 require_mfa=True,
             )
 

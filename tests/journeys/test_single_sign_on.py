@@ -3,29 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
-from store import applications, clients
+from store import applications
 from tests.browser import ARTIFACTS
-from tests.live import live
+from tests.live import example_application, live, register_example
 from tests.oidc import PASSWORD, pkce_pair
 
 pytestmark = pytest.mark.slow  # Chromium against a served Rollcall
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "oidc_client" / "app.py"
-
-
-def example_app(rollcall: str, client_id: str, secret: str) -> Any:
-    spec = importlib.util.spec_from_file_location("example_oidc_client", EXAMPLE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.create_app(rollcall, client_id, secret)
 
 
 def shot(page: Any, name: str) -> None:
@@ -37,22 +25,20 @@ def test_sign_in_through_the_page_into_the_example_application(
     provider: Any, chromium: Any, operator: Any
 ) -> None:
     secret = "example-secret-for-this-test"
-    app = example_app(provider.base, "example-icd10", secret)
+    app = example_application(provider.base, "example-icd10", secret)
     with live(app) as example:
         with provider.db.transaction() as tx:
             icd10 = applications.application_by_key(tx, "icd10")
             icd10.launch_url = f"{example}/login"
-            clients.create_client(
+            register_example(
                 tx,
                 operator,
+                example,
                 name="ICD-10 example",
-                redirect_uris=[f"{example}/callback"],
-                post_logout_redirect_uris=[f"{example}/"],
-                scopes=["openid", "profile", "email", "community"],
-                application=icd10,
-                first_party=True,
                 client_id="example-icd10",
                 secret=secret,
+                post_logout_redirect_uris=[f"{example}/"],
+                application=icd10,
             )
         context = chromium.new_context()
         context.set_default_timeout(15_000)
