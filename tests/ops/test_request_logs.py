@@ -45,6 +45,16 @@ def test_each_request_is_one_line_and_no_secret_is_logged(
     )
     assert created.status_code == 201 and created.headers["X-Request-ID"] == "idp-call-42"
     user_id = created.json["id"]
+    no_password = client.post(  # its sign-in mail holds a link to choose one
+        "/scim/v2/Users",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "linked",
+            "emails": [{"value": "linked@example.com", "primary": True}],
+        },
+        headers=bearer,
+    )
+    assert no_password.status_code == 201
     read = client.get(f"/scim/v2/Users/{user_id}", headers={"Authorization": f"Bearer {token}"})
     assert re.fullmatch(r"[0-9a-f]{32}", read.headers["X-Request-ID"])
     odd = client.get("/health/live", headers={"X-Request-ID": "two words; forged"})
@@ -74,6 +84,8 @@ def test_each_request_is_one_line_and_no_secret_is_logged(
     for secret in (token, PASSWORD, link_token, *cookies):
         assert secret not in output, secret
     assert "Authorization" not in output
+    assert "linked@example.com" in output  # the mail was sent, and said so
+    assert not re.search(r"/(set-password|reset|verify)/[A-Za-z0-9_-]{16,}", output)
 
 
 def test_text_lines_name_the_request_too(app: Any, capfd: Any) -> None:
