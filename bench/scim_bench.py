@@ -642,7 +642,12 @@ def serve_apps(
 ) -> tuple[Server, Server]:
     """Rollcall (`app`) and the bare app served until the stack closes."""
     logs = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_")))
-    env = os.environ | {"ROLLCALL_DATABASE_URL": db.url, "ROLLCALL_LOG_LEVEL": "WARNING"}
+    # Mail is left to the sender process, as in production (development sends it in the request).
+    env = os.environ | {
+        "ROLLCALL_DATABASE_URL": db.url,
+        "ROLLCALL_LOG_LEVEL": "WARNING",
+        "ROLLCALL_MAIL_INLINE": "false",
+    }
     served = stack.enter_context(
         gunicorn(app, free_port(), "/healthz", env, logs / "app.log", workers)
     )
