@@ -9,7 +9,13 @@ imported) and the metrics are served on their own port, never beside the public 
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
+
+# Any other method a client sends counts as "other": a label must not take values without end.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 REQUESTS = Counter(
     "rollcall_http_requests_total",
@@ -51,11 +57,21 @@ def request_done(
     door: str, route: str, method: str, status: int, seconds: float, token: str | None
 ) -> None:
     """Count an answered request (and, for SCIM, the operation of its token)."""
-    REQUESTS.labels(door, route, method, str(status)).inc()
-    REQUEST_SECONDS.labels(door, route).observe(seconds)
+    if method not in METHODS:
+        method = "other"
+    count, timing = _request_series(door, route, method, status)
+    count.inc()
+    timing.observe(seconds)
     if door == "scim" and token:
         outcome = "success" if status < 400 else "refused" if status < 500 else "failed"
         SCIM_OPERATIONS.labels(token, f"{method} {route}", outcome).inc()
+
+
+@lru_cache(maxsize=2048)
+def _request_series(door: str, route: str, method: str, status: int) -> tuple[Any, Any]:
+    """A kind of request's counter and histogram, looked up once: `labels()` takes a lock and
+    checks its values on every call. Routes are patterns, so the kinds are few."""
+    return REQUESTS.labels(door, route, method, str(status)), REQUEST_SECONDS.labels(door, route)
 
 
 def sign_in(outcome: str, *, locked_now: bool = False) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("rollcall.requests")
 
 _fields: ContextVar[dict[str, Any] | None] = ContextVar("rollcall_request", default=None)
+LINE = "%(method)s %(route)s %(status)s %(duration_ms)sms"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _DOORS = (
     ("/scim/", "scim"),
@@ -81,9 +82,12 @@ class RequestLog:
                 "status": int(status[0].split(" ", 1)[0]),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             }
-            log.info(
-                "%(method)s %(route)s %(status)s %(duration_ms)sms", line, extra={"request": line}
-            )
+            if log.isEnabledFor(logging.INFO):
+                # Made directly: the caller's file and line, which `log.info` looks up on the
+                # stack for every record, would always name this line.
+                record = log.makeRecord(log.name, logging.INFO, __file__, 0, LINE, (line,), None)
+                record.request = line
+                log.handle(record)
             _fields.reset(token)
             metrics.request_done(
                 fields["door"],

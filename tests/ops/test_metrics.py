@@ -76,3 +76,14 @@ def test_metrics_are_served_on_their_own_port_summed_over_workers(db: Any, tmp_p
     assert waiting[outbox.BACKCHANNEL_LOGOUT] >= 1 and outbox.EMAIL in waiting
     assert "rollcall_outbox_oldest_age_seconds" in families
     assert "rollcall_db_pool_connections_in_use" in families
+
+
+def test_a_method_http_does_not_name_is_counted_as_other(app: Any) -> None:
+    """A client cannot make new series without end by inventing methods."""
+    labels = {"door": "scim", "route": "(no route)", "status": "405"}
+    before = sample("rollcall_http_requests_total", method="other", **labels)
+    for method in ("BREW", "PROPFIND", "X-ANYTHING"):
+        app.test_client().open("/scim/v2/Users", method=method)
+    after = sample("rollcall_http_requests_total", method="other", **labels)
+    assert sample("rollcall_http_requests_total", method="BREW", **labels) == 0
+    assert after - before == 3
