@@ -64,7 +64,7 @@ def request_done(
     timing.observe(seconds)
     if door == "scim" and token:
         outcome = "success" if status < 400 else "refused" if status < 500 else "failed"
-        SCIM_OPERATIONS.labels(token, f"{method} {route}", outcome).inc()
+        _scim_series(token, method, route, outcome).inc()
 
 
 @lru_cache(maxsize=2048)
@@ -72,6 +72,11 @@ def _request_series(door: str, route: str, method: str, status: int) -> tuple[An
     """A kind of request's counter and histogram, looked up once: `labels()` takes a lock and
     checks its values on every call. Routes are patterns, so the kinds are few."""
     return REQUESTS.labels(door, route, method, str(status)), REQUEST_SECONDS.labels(door, route)
+
+
+@lru_cache(maxsize=2048)
+def _scim_series(token: str, method: str, route: str, outcome: str) -> Any:
+    return SCIM_OPERATIONS.labels(token, f"{method} {route}", outcome)
 
 
 def sign_in(outcome: str, *, locked_now: bool = False) -> None:
