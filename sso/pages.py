@@ -86,6 +86,7 @@ def signout() -> Any:
         return render_template("sso/signed_out.html")
     user = session.current_user()
     if user is None:
+        session.sign_out()  # a sign-in still waiting for its second factor ends too
         return render_template("sso/signed_out.html")
     return render_template("sso/signout.html", form=form, offline=_offline(user))
 

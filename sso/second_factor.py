@@ -38,7 +38,7 @@ from store.models import User
 bp = Blueprint("second_factor", __name__, template_folder="templates")
 bp.after_request(session.write_cookie)  # sets the SSO cookie once the second factor is given
 
-PENDING = "rollcall.pending_sign_in"
+PENDING = session.PENDING_SIGN_IN
 PENDING_FOR = 300  # seconds between the password and the second factor
 # The order the methods are offered in; each has a block `sso/second_factor_<method>.html`.
 METHOD_ORDER = ("passkey", mfa.TOTP, mfa.RECOVERY_CODES)

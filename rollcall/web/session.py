@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import current_app, g, redirect, request
+from flask import session as signed_cookie
 from werkzeug.wrappers import Response
 
 from rollcall.web.database import database
@@ -21,6 +22,8 @@ from store.assurance import Proof
 from store.models import SsoSession, User
 
 COOKIE = "rollcall_sso"
+# A sign-in waiting for its second factor (sso.second_factor), in Flask's signed cookie.
+PENDING_SIGN_IN = "rollcall.pending_sign_in"
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -81,7 +84,9 @@ def sign_in(user: User, proof: Proof | None = None) -> SsoSession:
 
 
 def sign_out() -> bool:
-    """End this browser's session (its applications are told); the cookie is cleared."""
+    """End this browser's session (its applications are told) and any sign-in of it still
+    waiting for a second factor; the cookie is cleared."""
+    signed_cookie.pop(PENDING_SIGN_IN, None)
     session = current_session()
     g.sso_cookie = ""
     g.sso_session, g.sso_user = None, None

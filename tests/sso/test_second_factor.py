@@ -121,6 +121,19 @@ def test_without_a_pending_sign_in_the_code_page_sends_to_sign_in(provider: Any)
     assert response.headers["Location"].startswith("/signin?next=%2Fprofile")
 
 
+def test_signing_out_ends_a_sign_in_waiting_for_its_second_factor(provider: Any) -> None:
+    """Someone who leaves a shared browser at the code page and signs out leaves nothing for
+    the next person to finish."""
+    enrol(provider.db, provider.ada)
+    browser = Browser(provider.base)
+    factor_page = browser.follow(browser.sign_in("ada"))
+    assert urlsplit(factor_page.url).path == "/signin/second-factor"
+    assert browser.get("/signout").status_code == 200
+    response = browser.get("/signin/second-factor?next=/profile")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/signin?next=%2Fprofile")
+
+
 def test_the_account_policy_walks_a_person_through_setting_up_an_app(
     provider: Any, enterprise: Any
 ) -> None:
