@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -103,16 +103,20 @@ GROUPS = _Kind(GroupRow, Group, filters.GROUP_COLUMNS)
 def search_users(
     tx: Tx, actor: Actor, search: SearchRequest[Any], base: str, *, lean: bool = True
 ) -> dict[str, Any]:
-    """A page of users. Pages by index without a projection, which identity providers read
-    through while importing, are written as plain dicts like a GET (scim.user_json); `lean=False`
-    renders every page with scim2-models (the tests compare the two)."""
+    """A page of users. Pages without a projection, which identity providers read through while
+    importing, are written as plain dicts like a GET (scim.user_json); `lean=False` renders
+    every page with scim2-models (the tests compare the two)."""
     plan = _Plan(search, USERS)
     page = plan.fetch(functools.partial(listing.users, tx, actor))
-    plain = plan.cursor is None and not (search.attributes or search.excluded_attributes)
-    if lean and plain:
-        documents = [user_json.user_json(listing.UserView.of(u), base) for u in page.items]
-        start = max(search.start_index or 1, 1)
-        return user_json.list_response(documents, page.total or 0, start_index=start)
+    if lean and not (search.attributes or search.excluded_attributes):
+        documents = [user_json.user_json(listing.UserView.of(u), base) for u in plan.shown(page)]
+        return user_json.list_response(
+            documents,
+            page.total or 0,
+            start_index=max(search.start_index or 1, 1),
+            by_cursor=plan.cursor is not None,
+            next_cursor=plan.next_cursor(page),
+        )
     resources = [mapping.user_to_scim(u, base) for u in page.items]
     return plan.respond(UserResource, resources, page)
 
@@ -334,17 +338,24 @@ class _Plan:
             page = dataclasses.replace(page, total=lister(where=self.where, limit=0).total)
         return page
 
+    def shown(self, page: listing.Page) -> Sequence[Any]:
+        """The rows a page shows: a cursor page reads one more, to know whether more follow."""
+        return page.items if self.cursor is None else page.items[: self.count]
+
+    def next_cursor(self, page: listing.Page) -> str | None:
+        """The cursor of the page after a cursor page, while more follow."""
+        if self.cursor is None or len(page.items) <= self.count or not self.count:
+            return None
+        return self._encode(page.items[self.count - 1])
+
     def respond(self, model: Any, resources: list[Any], page: listing.Page) -> dict[str, Any]:
         if self.cursor is not None:
-            more = len(page.items) > self.count
             resources = resources[: self.count]
             response = parametrized(ListResponse, model)(
                 total_results=page.total,
                 items_per_page=len(resources),
                 resources=resources,
-                next_cursor=self._encode(page.items[self.count - 1])
-                if more and self.count
-                else None,
+                next_cursor=self.next_cursor(page),
             )
         else:
             response = parametrized(ListResponse, model)(

@@ -106,16 +106,23 @@ def user_json(view: UserView, base: str) -> dict[str, Any]:
 
 
 def list_response(
-    documents: list[dict[str, Any]], total: int, *, start_index: int = 1
+    documents: list[dict[str, Any]],
+    total: int,
+    *,
+    start_index: int = 1,
+    by_cursor: bool = False,
+    next_cursor: str | None = None,
 ) -> dict[str, Any]:
-    """A ListResponse of a page (paged by index) holding these resources."""
-    return {
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": len(documents),
-        "Resources": documents,
-    }
+    """A ListResponse of a page holding these resources: paged by index, or by cursor (RFC
+    9865: no startIndex, and the next page's cursor while there is one)."""
+    response: dict[str, Any] = {"schemas": [LIST_RESPONSE_URN], "totalResults": total}
+    if not by_cursor:
+        response["startIndex"] = start_index
+    response["itemsPerPage"] = len(documents)
+    if next_cursor is not None:
+        response["nextCursor"] = next_cursor
+    response["Resources"] = documents
+    return response
 
 
 def _moment(value: datetime) -> str:

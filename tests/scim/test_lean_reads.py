@@ -128,6 +128,26 @@ def test_list_pages_are_byte_for_byte_the_scim2_models_rendering(
     assert searched.get_data() == response.get_data()
 
 
+@pytest.mark.parametrize(
+    "extra", ["", '&filter=userName co "person"', "&sortBy=userName&sortOrder=descending"]
+)
+def test_cursor_pages_are_byte_for_byte_the_scim2_models_rendering(
+    app, db, scim, enterprise, rich, extra
+):
+    for name in ("second.person", "third.person", "fourth.person"):
+        scim.create_user(name)
+    cursor, pages = "", 0
+    while cursor is not None:
+        query = f"cursor={cursor}&count=2{extra}"
+        args = dict(p.split("=", 1) for p in query.split("&"))
+        response = scim.get("/Users?" + quote(query, safe="=&"))
+        assert response.status_code == 200, response.get_data()
+        assert response.get_data() == full_search(app, db, enterprise.okta, args), query
+        assert "startIndex" not in response.get_json()
+        cursor, pages = response.get_json().get("nextCursor"), pages + 1
+    assert pages >= 2
+
+
 def test_the_lookup_sees_only_the_callers_users(scim, scim_client, make_account, make_token, rich):
     other = scim_client(make_token(make_account(), "other"))
     body = other.get("/Users?filter=" + quote('userName eq "rich.person"')).get_json()
