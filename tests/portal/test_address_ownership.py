@@ -56,7 +56,9 @@ def user_count(db: Any) -> int:
 
 def templates_to(db: Any, address: str) -> list[str]:
     with db.transaction(write=False) as tx:
-        sent = tx.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).all()
+        sent = tx.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "email").order_by(OutboxMessage.id)
+        ).all()
         return [m.payload["template"] for m in sent if m.payload["to"].casefold() == address]
 
 

@@ -69,7 +69,9 @@ def test_a_main_contact_connects_tests_and_deletes_the_provider(
     with db.transaction(write=False) as tx:
         assert tx.scalar(select(FederationConnection)) is None
         actions = tx.scalars(
-            select(AuditEvent.action).where(AuditEvent.target_type == "federation")
+            select(AuditEvent.action)
+            .where(AuditEvent.target_type == "federation")
+            .order_by(AuditEvent.id)
         ).all()
     assert actions == ["federation.created", "federation.updated", "federation.deleted"]
 

@@ -214,7 +214,7 @@ def test_new_user_offers_the_inactive_match_then_adds_with_a_sign_in_mail(
         user = tx.scalar(select(User).where(User.user_name_ci == "pat@x.test"))
         assert user is not None and user.profile == "client" and user.active
         assert users.contact_roles_of(user) == ["IT Receiver", "Super User"]
-        mail = tx.scalars(select(OutboxMessage)).all()[-1]
+        mail = tx.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1]
         assert mail.payload["template"] == "sign_in" and mail.payload["to"] == "PAT@x.test"
         assert mail.payload["link"].startswith("/set-password/")
         link = tx.scalar(select(UserLink).where(UserLink.user_id == user.id))

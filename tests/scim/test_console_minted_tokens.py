@@ -50,7 +50,9 @@ def mails(db: Any) -> list[tuple[str, str]]:
     """Mails queued, once the senders have answered what the pages asked (after responding)."""
     senders.wait()
     with db.transaction(write=False) as tx:
-        sent = tx.scalars(select(OutboxMessage).where(OutboxMessage.kind == "email")).all()
+        sent = tx.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "email").order_by(OutboxMessage.id)
+        ).all()
         return [(m.payload["template"], m.payload["to"]) for m in sent]
 
 

@@ -282,7 +282,7 @@ def test_the_sign_in_mail_of_a_required_account_says_where_to_sign_in(
     connect(enterprise.account, required=True, display_name="Acme Okta")
     make_user(enterprise.account, "new.person", send_sign_in_email=True)
     with db.transaction() as tx:
-        payload = tx.scalars(select(OutboxMessage)).all()[-1].payload
+        payload = tx.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1].payload
         written = mail.render(
             payload, base_url="https://rollcall.test", user=mail.user_of(tx, payload)
         )

@@ -175,7 +175,8 @@ class TestMailReachesTheHolder:
             recovery.send_password_reset(tx, "UPN@corp.test")
             recovery.send_username(tx, "mailbox@corp.test")
             sent = [
-                (m.payload["template"], m.payload["to"]) for m in tx.scalars(select(OutboxMessage))
+                (m.payload["template"], m.payload["to"])
+                for m in tx.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
             ]
         assert sent == [
             ("reset_password", "mailbox@corp.test"),
@@ -189,7 +190,8 @@ class TestMailReachesTheHolder:
         with db.transaction() as tx:
             recovery.send_password_reset(tx, "not.yet@x.test")
             recovery.send_username(tx, "not.yet")
-            sent = [m.payload["template"] for m in tx.scalars(select(OutboxMessage))]
+            queued = tx.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+            sent = [m.payload["template"] for m in queued]
         assert sent == ["verify_email", "verify_email"]
 
 
