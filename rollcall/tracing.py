@@ -3,9 +3,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT names a collector (the standard OTEL_* variables con
 exporter and OTEL_SERVICE_NAME the service, "rollcall" by default).
 
 Each request is a span named after its route, whichever way it is answered (Flask or the
-dispatcher), with a child span per SQL statement sent through SQLAlchemy. The statements
-PostgreSQL runs on the driver (store.statements: hot reads and creates, appended log rows)
-count in their request's span only.
+dispatcher), with a child span per SQL statement, those PostgreSQL runs on the driver
+(store.statements: hot reads and creates, appended log rows) included.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def traced(wsgi_app: Any, database: Database, exporter: Any = None) -> Any:
     # Its declared range stops short of SQLAlchemy 2.1, whose engine events it uses unchanged
     # (tests/ops/test_tracing.py shows the statements traced).
     SQLAlchemyInstrumentor().instrument(
-        engine=database.engine, tracer_provider=provider, skip_dep_check=True
+        engines=list(database.engines), tracer_provider=provider, skip_dep_check=True
     )
     return OpenTelemetryMiddleware(
         wsgi_app, response_hook=_name_after_route, tracer_provider=provider

@@ -381,6 +381,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine with a pool of its own (for what listens to statements: tracing): on
+        PostgreSQL also those of `reading`, `committing` and `insert_together`."""
+        if self.dialect != "postgresql":
+            return (self.engine,)  # `_hot` is the same engine with options
+        return (self.engine, self._hot, self._durable)
+
     def session(self, *, write: bool = True) -> Tx:
         """A session the caller closes; `transaction` is the usual way in."""
         return (self._writer if write else self._reader)()

@@ -89,6 +89,10 @@ class Compiled:
         names = tuple(compiled.positiontup or ())
         return cls(str(compiled).encode(), names, processors, defaults)
 
+    @property
+    def text(self) -> str:
+        return self.sql.decode()
+
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         """The placeholders' values, in order, for these parameters."""
         values = self.defaults | {
@@ -114,11 +118,12 @@ def fetch(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]
             tx.execute(statement, params)
         return list(tx.execute(last, params).all())
     compiled = prepared.compiled(dialect)
-    with _raw_cursor(tx) as cursor:
+    connection, raw = _on_driver(tx)
+    with raw as cursor:
         try:
-            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+            _execute(connection, cursor, compiled, compiled.args(params))
             rows = cursor.fetchall()
-        except Exception as exc:  # the driver's own: SQLAlchemy's events do not see it
+        except Exception as exc:  # the driver's own: SQLAlchemy does not see it
             raise_if_outage(exc)
             raise
         if not rows:
@@ -135,9 +140,10 @@ def run(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> None:
             tx.execute(statement, params)
         return
     compiled = prepared.compiled(dialect)
-    with _raw_cursor(tx) as cursor:
+    connection, raw = _on_driver(tx)
+    with raw as cursor:
         try:
-            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+            _execute(connection, cursor, compiled, compiled.args(params))
         except Exception as exc:
             raise_if_outage(exc)
             raise
@@ -156,9 +162,10 @@ def write_together(
     for n, (_model, values) in enumerate(rows):
         params.update((f"r{n}_{key}", value) for key, value in values.items())
     compiled = prepared.compiled(connection.dialect)
-    with _raw_cursor(connection) as cursor:
+    connection, raw = _on_driver(connection)
+    with raw as cursor:
         try:
-            cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+            _execute(connection, cursor, compiled, compiled.args(params))
         except Exception as exc:
             raise_if_outage(exc)
             raise
@@ -220,9 +227,10 @@ def write_appended(session: Session) -> None:
         shape = tuple((model, tuple(values)) for model, values in rows)
         compiled = _appended(shape).compiled(connection.dialect)
         params = {f"r{n}_{k}": v for n, (_m, values) in enumerate(rows) for k, v in values.items()}
-        with _raw_cursor(connection) as cursor:
+        connection, raw = _on_driver(connection)
+        with raw as cursor:
             try:
-                cursor.execute(compiled.sql, compiled.args(params), prepare=True)
+                _execute(connection, cursor, compiled, compiled.args(params))
                 keys = [(key,) for key in cursor.fetchone()]
             except Exception as exc:
                 raise_if_outage(exc)
@@ -325,12 +333,35 @@ def _dialect(tx: Reads) -> Dialect:
     return tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
 
 
-def _raw_cursor(tx: Reads) -> Any:
-    """A psycopg cursor on the connection of `tx` that sends SQL with $n placeholders as it is."""
+def _on_driver(tx: Reads) -> tuple[Connection, Any]:
+    """The connection of `tx` and a psycopg cursor on it that sends SQL with $n placeholders
+    as it is."""
     from psycopg import RawCursor  # PostgreSQL's driver, not needed elsewhere
 
     if isinstance(tx, Session):
         if tx.new or tx.dirty or tx.deleted:
             tx.flush()  # what the session would do before a query of its own (autoflush)
         tx = tx.connection()
-    return RawCursor(tx.connection.driver_connection)
+    return tx, RawCursor(tx.connection.driver_connection)
+
+
+class _DriverContext:
+    """The execution context listeners get for a statement run on the driver: a place to keep
+    what they start (a tracing span), and nothing of SQLAlchemy's."""
+
+
+def _execute(connection: Connection, cursor: Any, compiled: Compiled, args: list[Any]) -> None:
+    """Run a statement on the driver inside the engine's cursor events, as SQLAlchemy runs its
+    own, so that what listens (tracing, statement counts) sees every statement; checked first,
+    so that nothing is paid when nothing listens. The after-event comes whether or not the
+    statement failed: it ends what the before-event started."""
+    events = connection.dispatch
+    if not (events.before_cursor_execute or events.after_cursor_execute):
+        cursor.execute(compiled.sql, args, prepare=True)
+        return
+    statement, context = compiled.text, _DriverContext()
+    events.before_cursor_execute(connection, cursor, statement, args, context, False)
+    try:
+        cursor.execute(compiled.sql, args, prepare=True)
+    finally:
+        events.after_cursor_execute(connection, cursor, statement, args, context, False)
