@@ -36,8 +36,8 @@ SCIM_OPERATIONS = Counter(
 )
 SIGN_INS = Counter(
     "rollcall_sign_ins_total",
-    "Sign-in attempts by outcome (success, wrong_password, unknown_login, locked, not_enabled, "
-    "inactive, second_factor_wrong, ...).",
+    "Sign-in steps by outcome (success: the password was right, wrong_password, unknown_login, "
+    "locked, not_enabled, inactive, second_factor, second_factor_refused, ...).",
     ["outcome"],
 )
 LOCKOUTS = Counter("rollcall_lockouts_total", "Accounts locked by too many wrong attempts.")
