@@ -74,9 +74,10 @@ def user_name_lookup(args: Mapping[str, str]) -> str | None:
     present = {key for key in QUERY_PARAMETERS if key in args}
     if "filter" not in present or not present <= _ANSWERED_BY_LOOKUP:
         return None
-    if args.get("startIndex", "1") != "1":
+    # Indexing, not `.get`: werkzeug's MultiDict.get makes (and drops) a KeyError per absent key.
+    if "startIndex" in present and args["startIndex"] != "1":
         return None
-    count = args.get("count", "1")
+    count = args["count"] if "count" in present else "1"
     if not (count.isascii() and count.isdigit() and int(count) >= 1):
         return None
     match = _USER_NAME_EQ.fullmatch(args["filter"])
