@@ -86,7 +86,8 @@ def sign_in(user: User, proof: Proof | None = None) -> SsoSession:
 def sign_out() -> bool:
     """End this browser's session (its applications are told) and any sign-in of it still
     waiting for a second factor; the cookie is cleared."""
-    signed_cookie.pop(PENDING_SIGN_IN, None)
+    if PENDING_SIGN_IN in signed_cookie:  # popping marks the cookie changed, present or not
+        del signed_cookie[PENDING_SIGN_IN]
     session = current_session()
     g.sso_cookie = ""
     g.sso_session, g.sso_user = None, None
