@@ -33,7 +33,8 @@ from rollcall.app import create_app
 from rollcall.settings import Settings
 from store import accounts, migrate, sso_sessions, users
 from store.actors import Actor
-from store.db import Database, normalize_url, now, scratch_database
+from store.db import Database, now, scratch_database
+from store.engine import normalize_url
 from store.models import fold
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -14,9 +14,10 @@ from sqlalchemy import exists, select
 
 from store import audit, csc, links, outbox, passwords, sign_in_names, users
 from store.actors import Actor, Door
-from store.db import Tx, locked
+from store.db import Tx
 from store.errors import Conflict, InvalidInput
 from store.models import User, fold
+from store.rows import locked
 from store.validation import clean_email
 
 # Registration acts for nobody yet: the audit trail shows the portal's self-registration.

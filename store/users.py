@@ -35,10 +35,8 @@ from store.db import (
     Database,
     Tx,
     integrity_message,
-    locked,
     now,
     with_defaults,
-    write_columns,
 )
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import (
@@ -57,6 +55,7 @@ from store.models import (
     primary_entry,
 )
 from store.profiles import AccountKind, default_profile
+from store.rows import locked, write_columns
 from store.versions import IfMatch, is_stale
 
 
@@ -723,7 +722,7 @@ def _check_version(user: User, if_match: IfMatch) -> None:
 
 def _flush(tx: Tx, user_name: str | None = None, *, changed: User | None = None) -> None:
     """Flush so a concurrent insert of the same userName fails here, as a Conflict. A `changed`
-    user whose columns alone changed is written by one plain UPDATE (`db.write_columns`)."""
+    user whose columns alone changed is written by one plain UPDATE (`rows.write_columns`)."""
     try:
         if changed is None or not write_columns(tx, changed):
             tx.flush()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import store.db
+import store.engine
 from store import audit, outages
 from store.actors import Actor
 from store.db import Database, fetch, with_defaults
@@ -81,7 +81,7 @@ def dropped(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Dat
     pool does not check a connection before reusing it (as within seconds of its last use)."""
     if db.dialect != "postgresql":
         pytest.skip("SQLite has no server to drop connections")
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 3600.0)
+    monkeypatch.setattr(store.engine, "PING_AFTER_IDLE", 3600.0)
     name = f"outage_{uuid.uuid4().hex[:8]}"
     database = Database(named(db.url, name))
     yield database, name
