@@ -29,9 +29,9 @@ from scim.context import located_under
 from scim.schemas import POLICY, UserResource
 from store import credentials, listing, provisioning_log, users
 from store.credentials import CachedCredential, LiveCredential
-from store.db import Condition
 from store.errors import Unavailable
 from store.profiles import AccountKind, default_profile
+from store.statements import Condition
 
 USERS_PATH = "/scim/v2/Users"
 CONDITIONAL = (

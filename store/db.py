@@ -36,14 +36,7 @@ from sqlalchemy.types import TypeDecorator
 from store import outages
 from store.engine import checked_out, commit_asynchronously, make_engine, normalize_url
 from store.errors import Conflict, OutcomeUnknown, Unavailable
-
-# The hot statements live in store.statements; their names stay importable from here.
-from store.statements import Condition as Condition
-from store.statements import Reads as Reads
-from store.statements import fetch as fetch
-from store.statements import run as run
-from store.statements import with_defaults as with_defaults
-from store.statements import write_appended, write_together
+from store.statements import Condition, write_appended, write_together
 
 log = logging.getLogger(__name__)
 

@@ -30,14 +30,7 @@ from store import (
 from store.actors import Actor, ActorType
 from store.contact_roles import CONTACT_ROLES
 from store.credentials import AccountRow
-from store.db import (
-    Condition,
-    Database,
-    Tx,
-    integrity_message,
-    now,
-    with_defaults,
-)
+from store.db import Database, Tx, integrity_message, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models import (
     Account,
@@ -56,6 +49,7 @@ from store.models import (
 )
 from store.profiles import AccountKind, default_profile
 from store.rows import locked, write_columns
+from store.statements import Condition, with_defaults
 from store.versions import IfMatch, is_stale
 
 

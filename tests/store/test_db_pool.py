@@ -12,10 +12,10 @@ from sqlalchemy import func, select, text, true
 import store.engine
 from store import audit
 from store.actors import Actor
-from store.db import Database, with_defaults
+from store.db import Database
 from store.errors import OutcomeUnknown, Unavailable
 from store.models import AuditEvent
-from store.statements import Prepared, fetch
+from store.statements import Prepared, fetch, with_defaults
 
 
 def in_transaction(database: Database, sql: str) -> object:

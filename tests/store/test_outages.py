@@ -14,10 +14,10 @@ from sqlalchemy.exc import OperationalError
 import store.engine
 from store import audit, outages
 from store.actors import Actor
-from store.db import Database, fetch, with_defaults
+from store.db import Database
 from store.errors import Unavailable
 from store.models import Account, AuditEvent
-from store.statements import Prepared
+from store.statements import Prepared, fetch, with_defaults
 from tests.outage import named, terminate
 from tests.serving import free_port
 
