@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from store import audit, signin, users
+from store import audit, new_users, signin
 from store.actors import Actor, Door
 from store.assurance import PASSWORD, Proof
 from store.db import Tx, now
@@ -150,7 +150,7 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
         fields["external_id"] = value
     actor = Actor.system(Door.SSO, f"sign-in with {connection.display_name}"[:255])
     try:
-        return users.create_user(
+        return new_users.create_user(
             tx,
             actor,
             account_id=connection.account_id,

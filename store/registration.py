@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from sqlalchemy import exists, select
 
-from store import audit, csc, links, outbox, passwords, sign_in_names, users
+from store import audit, csc, links, new_users, outbox, passwords, sign_in_names
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Conflict, InvalidInput
@@ -98,7 +98,7 @@ def register(
         passwords.hash_password(password)
         outbox.enqueue_email(tx, owner, "account_exists")
         return None
-    user = users.create_user(
+    user = new_users.create_user(
         tx,
         SELF_REGISTRATION,
         account_id=None,

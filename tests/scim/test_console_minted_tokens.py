@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from rollcall import senders
 from rollcall.web.limits import limiter
-from store import credentials, users
+from store import credentials, new_users
 from store.actors import Actor, Door
 from store.models import OutboxMessage, User
 from tests.pages import sign_in, submit
@@ -60,7 +60,7 @@ def harbor(db: Any, make_account: Any, make_user: Any, operator: Actor) -> Any:
     account = make_account(kind="office")
     hana = make_user(account, "hana", profile="main")
     with db.transaction() as tx:
-        omar = users.create_user(
+        omar = new_users.create_user(
             tx,
             operator,
             account_id=account.id,

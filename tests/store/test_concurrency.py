@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from store import users
+from store import new_users, users
 from store.db import now
 from store.errors import Conflict
 from store.models import User
@@ -23,7 +23,7 @@ def test_concurrent_creates_of_one_user_name_exactly_one_wins(db, enterprise, op
 
     def create(i: int) -> User:
         with db.transaction() as tx:
-            return users.create_user(
+            return new_users.create_user(
                 tx, operator, account_id=enterprise.account.id, user_name=spellings[i]
             )
 
@@ -53,10 +53,10 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
     def create(i: int) -> Any:
         if i == 0:
             with db.transaction() as tx:
-                return users.create_user(tx, operator, account_id=None, user_name="race@x.test")
+                return new_users.create_user(tx, operator, account_id=None, user_name="race@x.test")
         if i == 1:
             with db.transaction() as tx:
-                return users.create_user(
+                return new_users.create_user(
                     tx,
                     enterprise.okta,
                     account_id=enterprise.account.id,
@@ -64,7 +64,7 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
                     emails=mail,
                 )
         row = AccountRow(other.id, other.kind)
-        return users.create_user_at_once(db, theirs, row, user_name=f"r{i}", emails=mail)
+        return new_users.create_user_at_once(db, theirs, row, user_name=f"r{i}", emails=mail)
 
     results = race(4, create)
     assert sum(not isinstance(r, Exception) for r in results) == 1, results
