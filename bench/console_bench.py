@@ -35,7 +35,7 @@ from store import accounts, migrate, new_users, sso_sessions
 from store.actors import Actor
 from store.db import Database, now, scratch_database
 from store.engine import normalize_url
-from store.models import fold
+from store.models.directory import fold
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FIRST = [

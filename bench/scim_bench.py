@@ -53,7 +53,7 @@ from store import accounts, credentials, groups, migrate
 from store.actors import Actor
 from store.db import Database, now, scratch_database
 from store.engine import normalize_url
-from store.models import User, fold
+from store.models.directory import User, fold
 
 HOST = "127.0.0.1"  # the only address this bench ever sends a request to
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

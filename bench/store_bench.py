@@ -22,7 +22,7 @@ from sqlalchemy import select
 from store import accounts, migrate, new_users, sign_in_names, users
 from store.actors import Actor
 from store.db import Database, scratch_database
-from store.models import User, fold
+from store.models.directory import User, fold
 
 
 @contextmanager

@@ -48,7 +48,7 @@ from store.applications import all_applications
 from store.contact_roles import CONTACT_ROLES
 from store.db import Tx, now
 from store.errors import Conflict, DomainError, Forbidden, NotFound
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
     PERMISSIONS,

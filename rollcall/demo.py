@@ -14,7 +14,8 @@ from sqlalchemy import select
 from store import accounts, applications, clients, credentials, new_users, users
 from store.actors import Actor, Door
 from store.db import Tx
-from store.models import ProvisioningCredential, User, fold
+from store.models.directory import User, fold
+from store.models.sign_in import ProvisioningCredential
 
 PASSWORD = "community-demo-2026"
 # The example linked application (examples/oidc_client) signs in as ICD-10 with these.

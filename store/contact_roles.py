@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import Group, Membership, User
+from store.models.directory import Group, Membership, User
 
 CONTACT_ROLES: dict[str, str] = {
     "Accounting Receiver": "Contact who handles billing questions.",

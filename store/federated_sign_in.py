@@ -24,7 +24,8 @@ from store.db import Tx, now
 from store.errors import Conflict, InvalidInput
 from store.federation import FederationRefused
 from store.hashes import digest
-from store.models import FederationConnection, FederationLogin, User, fold
+from store.models.directory import User, fold
+from store.models.security import FederationConnection, FederationLogin
 
 LIFETIME = timedelta(minutes=10)  # time to sign in at the provider and come back
 # The method references of RFC 8176 §2 (its IANA registry): the only `amr` values passed on.

@@ -26,7 +26,9 @@ from store.assurance import ONE_TIME_CODE, TWO_FACTOR_ACR, Proof
 from store.db import Tx, now
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from store.mfa_policy import required_for as required_for
-from store.models import OAuthClient, TotpFactor, User
+from store.models.directory import User
+from store.models.security import TotpFactor
+from store.models.sign_in import OAuthClient
 from store.rows import locked
 
 TOTP = second_factors.TOTP

@@ -19,17 +19,9 @@ from store.contact_roles import hold_roles, lock_contact_roles, wanted_roles
 from store.credentials import AccountRow
 from store.db import Database, Tx, now
 from store.errors import Conflict, Forbidden, NotFound
-from store.models import (
-    Account,
-    AuditEvent,
-    OutboxMessage,
-    ProvisioningLogEntry,
-    SignInName,
-    User,
-    UserEmail,
-    UserLink,
-    UserPhoneNumber,
-)
+from store.models.directory import Account, SignInName, User, UserEmail, UserPhoneNumber
+from store.models.logs import AuditEvent, OutboxMessage, ProvisioningLogEntry
+from store.models.sign_in import UserLink
 from store.profiles import AccountKind, default_profile
 from store.statements import Condition, with_defaults
 from store.users import (

@@ -16,7 +16,7 @@ from store import audit, csc, links, new_users, outbox, passwords, sign_in_names
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import User, fold
+from store.models.directory import User, fold
 from store.rows import locked
 from store.validation import clean_email
 

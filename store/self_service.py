@@ -25,7 +25,7 @@ from store import (
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import User, fold, primary_entry
+from store.models.directory import User, fold, primary_entry
 from store.rows import locked
 
 

@@ -25,7 +25,7 @@ from store import links, outbox
 from store.actors import Actor, ActorType, Door
 from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import SignInName, User, fold
+from store.models.directory import SignInName, User, fold
 from store.statements import Reads
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from store import passwords
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import (
+from store.models.directory import (
     Application,
     User,
     UserEmail,

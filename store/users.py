@@ -30,7 +30,7 @@ from store.actors import Actor, ActorType
 from store.contact_roles import hold_roles, lock_contact_roles, wanted_roles
 from store.db import Tx, integrity_message, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import User, fold, primary_entry
+from store.models.directory import User, fold, primary_entry
 from store.rows import locked, write_columns
 from store.versions import IfMatch, is_stale
 

@@ -17,7 +17,7 @@ from rollcall.settings import password_hashing
 from store import accounts, migrate, new_users, passwords, signing_keys
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
-from store.models import Account, User
+from store.models.directory import Account, User
 from tests.browser import (  # noqa: F401  (fixtures for page tests)
     chromium,
     live_server,

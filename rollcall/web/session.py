@@ -18,7 +18,8 @@ from werkzeug.wrappers import Response
 from rollcall.web.database import database
 from store import sso_sessions, users
 from store.assurance import Proof
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 
 COOKIE = "rollcall_sso"
 View = TypeVar("View", bound=Callable[..., Any])

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from store import csc, new_users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account
+from store.models.directory import Account
 from tests.browser import Page
 from tests.csc_application import CscApplication
 from tests.mail import Mailbox

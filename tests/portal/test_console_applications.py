@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from store import access, applications, groups, new_users, users
-from store.models import User
+from store.models.directory import User
 from tests.pages import form_of
 
 

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from store import credentials, csc, links, new_users, passwords, users
 from store.applications import ensure_application
 from store.db import now
-from store.models import AuditEvent, OutboxMessage, User, UserLink
+from store.models.directory import User
+from store.models.logs import AuditEvent, OutboxMessage
+from store.models.sign_in import UserLink
 from tests.pages import Console, form_of
 
 PASSWORD = "a long enough pass phrase"

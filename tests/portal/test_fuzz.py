@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rollcall.app import create_app
 from rollcall.settings import Settings
 from store import csc, links, new_users
-from store.models import User
+from store.models.directory import User
 from tests.fuzzing import (
     client_address,
     form_body,

@@ -15,7 +15,8 @@ from rollcall import senders
 from rollcall.web.limits import limiter
 from store import credentials, new_users
 from store.actors import Actor, Door
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 from tests.pages import sign_in, submit
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

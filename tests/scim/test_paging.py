@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from store import new_users
-from store.models import User
+from store.models.directory import User
 
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"

@@ -13,7 +13,9 @@ from sqlalchemy import func, select, update
 from scim import user_json
 from store import credentials, new_users
 from store.hashes import digest
-from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry, User
+from store.models.directory import User
+from store.models.logs import AuditEvent, ProvisioningLogEntry
+from store.models.sign_in import ProvisioningCredential
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 

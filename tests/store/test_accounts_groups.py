@@ -7,7 +7,7 @@ import pytest
 from store import accounts, audit, groups, new_users
 from store.contact_roles import CONTACT_ROLES
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import Group
+from store.models.directory import Group
 
 
 class TestAccounts:

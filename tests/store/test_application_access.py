@@ -8,7 +8,7 @@ import pytest
 
 from store import access, applications, groups, new_users, outbox, users
 from store.errors import Conflict, Forbidden, InvalidInput
-from store.models import User
+from store.models.directory import User
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from store import new_users, users
 from store.db import now
 from store.errors import Conflict
-from store.models import User
+from store.models.directory import User
 from tests.racing import race
 
 pytestmark = pytest.mark.slow  # racing transactions in threads
@@ -44,7 +44,7 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
     of work and by the one-statement create: one person gets it (SPEC §1 Users)."""
     from store.actors import Actor, ActorType, Door
     from store.credentials import AccountRow
-    from store.models import SignInName
+    from store.models.directory import SignInName
 
     other = make_account(kind="enterprise")
     theirs = Actor(ActorType.CREDENTIAL, "token b", Door.SCIM, "c2", other.id, manages_users=True)

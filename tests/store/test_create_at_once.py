@@ -12,14 +12,8 @@ from sqlalchemy import delete, select
 from store import links, new_users, users
 from store.credentials import AccountRow
 from store.errors import Conflict
-from store.models import (
-    AuditEvent,
-    OutboxMessage,
-    SignInName,
-    User,
-    UserEmail,
-    UserPhoneNumber,
-)
+from store.models.directory import SignInName, User, UserEmail, UserPhoneNumber
+from store.models.logs import AuditEvent, OutboxMessage
 
 SKIPPED = {"id", "user_name", "user_name_ci", "created_at", "modified_at", "user_id"}
 FIELDS: dict[str, Any] = {

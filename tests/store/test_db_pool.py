@@ -14,7 +14,7 @@ from store import audit
 from store.actors import Actor
 from store.db import Database
 from store.errors import OutcomeUnknown, Unavailable
-from store.models import AuditEvent
+from store.models.logs import AuditEvent
 from store.statements import Prepared, fetch, with_defaults
 
 

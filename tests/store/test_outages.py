@@ -16,7 +16,8 @@ from store import audit, outages
 from store.actors import Actor
 from store.db import Database
 from store.errors import Unavailable
-from store.models import Account, AuditEvent
+from store.models.directory import Account
+from store.models.logs import AuditEvent
 from store.statements import Prepared, fetch, with_defaults
 from tests.outage import named, terminate
 from tests.serving import free_port

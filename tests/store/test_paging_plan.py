@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from store import listing, new_users
 from store.credentials import AccountRow
-from store.models import User
+from store.models.directory import User
 
 PAGE = 100
 

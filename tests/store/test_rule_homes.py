@@ -22,7 +22,7 @@ from store import (
 )
 from store.actors import Actor, ActorType, Door
 from store.errors import Forbidden, InvalidInput
-from store.models import User, UserEmail, primary_value
+from store.models.directory import User, UserEmail, primary_value
 from store.profiles import Profile
 
 

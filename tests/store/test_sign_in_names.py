@@ -15,7 +15,8 @@ from store.actors import Actor, ActorType, Door
 from store.credentials import AccountRow
 from store.db import Database, now
 from store.errors import Conflict, InvalidInput
-from store.models import AuditEvent, OutboxMessage, SignInName, User, UserEmail
+from store.models.directory import SignInName, User, UserEmail
+from store.models.logs import AuditEvent, OutboxMessage
 
 PASSWORD = "a long enough pass phrase"
 

@@ -9,7 +9,9 @@ from store import audit, links, new_users, outbox, passwords, recovery, user_mai
 from store.actors import Actor, ActorType, Door
 from store.db import now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import AuditEvent, OAuthToken, OutboxMessage, SsoSession, User
+from store.models.directory import User
+from store.models.logs import AuditEvent, OutboxMessage
+from store.models.sign_in import OAuthToken, SsoSession
 
 
 def reload(db, user_id):
@@ -544,7 +546,7 @@ def test_a_write_refused_for_a_vanished_row_is_no_user_name_clash(db, enterprise
     """A manager deleted while a user naming it is saved breaks a foreign key, not uniqueness."""
     import uuid
 
-    from store.models import UserEmail
+    from store.models.directory import UserEmail
 
     user = make_user(enterprise.account, "orphaned")
     with db.transaction() as tx:
