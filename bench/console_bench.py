@@ -31,10 +31,11 @@ from sqlalchemy import text
 
 from rollcall.app import create_app
 from rollcall.settings import Settings
-from store import accounts, migrate, sso_sessions, users
+from store import accounts, migrate, new_users, sso_sessions
 from store.actors import Actor
-from store.db import Database, normalize_url, now, scratch_database
-from store.models import fold
+from store.db import Database, now, scratch_database
+from store.engine import normalize_url
+from store.models.directory import fold
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FIRST = [
@@ -287,7 +288,7 @@ def main() -> None:
         migrate.upgrade(db)
         with db.transaction() as tx:
             account = accounts.create_account(tx, operator, name="Bench Health", kind="enterprise")
-            main_contact = users.create_user(
+            main_contact = new_users.create_user(
                 tx, operator, account_id=account.id, user_name="bench.main", profile="main"
             )
             _, cookie = sso_sessions.start(tx, main_contact)

@@ -31,7 +31,8 @@ from scim import quirks
 from scim.schemas import POLICY, UserResource
 from store import credentials
 from store.db import Database
-from store.models import AuditEvent, ProvisioningLogEntry, User, UserEmail
+from store.models.directory import User, UserEmail
+from store.models.logs import AuditEvent, ProvisioningLogEntry
 
 app = Flask("create_floor")
 DEFAULTS = {"profile": "client", "noLongerAtAccount": False, "preferredContactMethod": "email"}

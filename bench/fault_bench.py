@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(REPO))
 from store.db import Database
-from store.models import User
+from store.models.directory import User
 from tests.outage import Proxy
 
 

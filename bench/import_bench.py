@@ -59,7 +59,7 @@ from scim_bench import (
 )
 from sqlalchemy import select
 
-from store.models import Group, User
+from store.models.directory import Group, User
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

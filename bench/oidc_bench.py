@@ -64,7 +64,7 @@ from scim_bench import (
 )
 from sqlalchemy.engine import make_url
 
-from store import accounts, clients, migrate, sso_sessions, users
+from store import accounts, clients, migrate, new_users, sso_sessions
 from store.actors import Actor
 from store.db import Database
 
@@ -261,7 +261,7 @@ def set_up(db: Database, people: int) -> Fixture:
         names, cookies = [], []
         for n in range(people):
             name = f"bench.person.{n:03d}"
-            user = users.create_user(
+            user = new_users.create_user(
                 tx,
                 operator,
                 account_id=account.id,

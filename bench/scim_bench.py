@@ -51,8 +51,9 @@ from sqlalchemy.engine import Engine, make_url
 
 from store import accounts, credentials, groups, migrate
 from store.actors import Actor
-from store.db import Database, normalize_url, now, scratch_database
-from store.models import User, fold
+from store.db import Database, now, scratch_database
+from store.engine import normalize_url
+from store.models.directory import User, fold
 
 HOST = "127.0.0.1"  # the only address this bench ever sends a request to
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -19,10 +19,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import select
 
-from store import accounts, migrate, sign_in_names, users
+from store import accounts, migrate, new_users, sign_in_names, users
 from store.actors import Actor
 from store.db import Database, scratch_database
-from store.models import User, fold
+from store.models.directory import User, fold
 
 
 @contextmanager
@@ -72,7 +72,7 @@ def main() -> None:
 
         def create(i: int) -> None:
             with db.transaction() as tx:
-                users.create_user(
+                new_users.create_user(
                     tx,
                     operator,
                     account_id=account.id,

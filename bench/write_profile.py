@@ -9,7 +9,7 @@ How: a PostgreSQL database of its own (dropped at the end), migrated, an account
 provisioning token and `--users` users filled by COPY (scim_bench.fill, then VACUUM ANALYZE).
 Rollcall's app (rollcall.app.create_app, with its layers that answer some requests before Flask)
 is called through Flask's test client. Every statement reaches PostgreSQL through psycopg's
-Cursor.execute, including those run on the driver without SQLAlchemy (store.db.fetch, run,
+Cursor.execute, including those run on the driver without SQLAlchemy (store.statements.fetch, run,
 insert_together), and BEGIN, COMMIT and ROLLBACK through its connection's command path; both are
 wrapped here to count them. For each operation `--requests` requests are timed (CPU and wall
 time, medians), the statements of one of them listed, and with `--profile OP` that operation is

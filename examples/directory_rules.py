@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 
-from store import accounts, migrate, users
+from store import accounts, migrate, new_users, users
 from store.actors import Actor, Door
 from store.db import Database
 from store.errors import DomainError
@@ -26,10 +26,10 @@ def main() -> None:
             account = accounts.create_account(
                 tx, operator, name="Example Clinic", kind="enterprise"
             )
-            main_contact = users.create_user(
+            main_contact = new_users.create_user(
                 tx, operator, account_id=account.id, user_name="mae.main", profile="main"
             )
-            colleague = users.create_user(
+            colleague = new_users.create_user(
                 tx, operator, account_id=account.id, user_name="cole.league"
             )
             print(
@@ -45,7 +45,7 @@ def main() -> None:
             "support deactivates the last main contact": lambda tx: users.deactivate(
                 tx, operator, main_contact.id
             ),
-            "a second user named MAE.MAIN": lambda tx: users.create_user(
+            "a second user named MAE.MAIN": lambda tx: new_users.create_user(
                 tx, operator, account_id=account.id, user_name="MAE.MAIN"
             ),
         }

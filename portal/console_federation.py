@@ -21,7 +21,7 @@ from rollcall.web.database import database
 from rollcall.web.session import login_required
 from store import federation, user_search
 from store.errors import DomainError
-from store.models import FederationConnection
+from store.models.security import FederationConnection
 
 bp = Blueprint("console_federation", __name__)
 bp.register_error_handler(DomainError, refused)

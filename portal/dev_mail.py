@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rollcall import mail
 from rollcall.web.database import database
 from store import outbox
-from store.models import OutboxMessage
+from store.models.logs import OutboxMessage
 
 bp = Blueprint("dev_mail", __name__)
 

@@ -15,7 +15,7 @@ from rollcall.web.database import database
 from store import links
 from store.db import Tx
 from store.errors import DomainError
-from store.models import UserLink
+from store.models.sign_in import UserLink
 
 
 class ConfirmForm(FlaskForm):

@@ -32,13 +32,23 @@ from portal.forms import show_refusal
 from rollcall.web.database import database
 from rollcall.web.redirects import safe_next
 from rollcall.web.session import current_user, login_required
-from store import access, accounts, exports, reviews, rules, user_mail, user_search, users
+from store import (
+    access,
+    accounts,
+    exports,
+    new_users,
+    reviews,
+    rules,
+    user_mail,
+    user_search,
+    users,
+)
 from store.actors import Actor, Door
 from store.applications import all_applications
 from store.contact_roles import CONTACT_ROLES
 from store.db import Tx, now
 from store.errors import Conflict, DomainError, Forbidden, NotFound
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.profiles import (
     DISPLAY_NAMES,
     PERMISSIONS,
@@ -207,7 +217,7 @@ def new_user(account_id: uuid.UUID) -> Any:
     elif form.validate_on_submit() and not matches:
         try:
             with database().transaction() as tx:
-                user = users.create_user(
+                user = new_users.create_user(
                     tx,
                     actor(),
                     account_id=account_id,

@@ -20,7 +20,7 @@ from store import passkeys
 from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY
 from store.errors import DomainError, Forbidden
-from store.models import User
+from store.models.directory import User
 
 bp = Blueprint("passkeys", __name__)
 

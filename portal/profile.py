@@ -24,7 +24,7 @@ from store import csc, links, oauth, rules, self_service, sso_sessions, users
 from store.actors import Actor, Door
 from store.assurance import Proof
 from store.errors import DomainError
-from store.models import User
+from store.models.directory import User
 from store.profiles import DISPLAY_NAMES, Profile
 
 bp = Blueprint("profile", __name__)

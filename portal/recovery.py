@@ -13,7 +13,8 @@ from rollcall.web.database import database
 from rollcall.web.limits import RECOVERY_PER_ADDRESS, RECOVERY_PER_IP, limiter, named_login
 from store import links, recovery
 from store.db import Tx
-from store.models import User, UserLink
+from store.models.directory import User
+from store.models.sign_in import UserLink
 
 bp = Blueprint("recovery", __name__)
 

@@ -18,7 +18,7 @@ from rollcall.web.session import current_session, current_user, login_required, 
 from store import mfa
 from store.actors import Actor, Door
 from store.errors import DomainError
-from store.models import User
+from store.models.directory import User
 
 bp = Blueprint("security", __name__)
 bp.after_request(write_cookie)

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store import accounts, applications, clients, credentials, users
+from store import accounts, applications, clients, credentials, new_users, users
 from store.actors import Actor, Door
 from store.db import Tx
-from store.models import ProvisioningCredential, User, fold
+from store.models.directory import User, fold
+from store.models.sign_in import ProvisioningCredential
 
 PASSWORD = "community-demo-2026"
 # The example linked application (examples/oidc_client) signs in as ICD-10 with these.
@@ -111,7 +112,7 @@ def load(tx: Tx) -> Iterator[str]:
         where = account_name or "no account"
         yield f"user: {user_name} ({profile or 'default profile'}) in {where}"
     if not _user_exists(tx, "support"):
-        users.create_support_user(
+        new_users.create_support_user(
             tx, OPERATOR, user_name="support", email="support@rollcall.example", password=PASSWORD
         )
         yield "user: support (support operator)"
@@ -131,7 +132,7 @@ def _create_user(
 ) -> None:
     account = accounts.account_named(tx, account_name) if account_name else None
     deactivated = extra.pop("deactivated", False)
-    created = users.create_user(
+    created = new_users.create_user(
         tx,
         OPERATOR,
         account_id=account.id if account else None,

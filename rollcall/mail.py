@@ -34,7 +34,8 @@ from rollcall.settings import Settings, SettingsError
 from rollcall.web.database import database_of
 from store import federation, outbox, recovery
 from store.db import Database, now
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 
 log = logging.getLogger("rollcall.mail")
 

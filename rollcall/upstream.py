@@ -20,7 +20,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from store.federation import FederationRefused
-from store.models import FederationConnection
+from store.models.security import FederationConnection
 
 TIMEOUT = 10  # seconds for each call to the provider
 CACHE_SECONDS = 300  # discovery and keys are fetched again after this

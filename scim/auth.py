@@ -21,7 +21,7 @@ from store import credentials, oauth, users
 from store.actors import Actor, ActorType, Door
 from store.credentials import LiveCredential
 from store.db import Database, Tx
-from store.models import OAuthToken
+from store.models.sign_in import OAuthToken
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from sqlalchemy import (
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN, MAX_FILTER_TERMS
 from store.db import UTCDateTime
 from store.errors import InvalidInput
-from store.models import (
+from store.models.directory import (
     Account,
     Application,
     ApplicationGrant,

@@ -16,7 +16,7 @@ from scim2_models import (
 )
 
 from scim.schemas import Community, Email, Enterprise, Group, Manager, Member, Name, UserResource
-from store import models
+from store.models import directory
 from store.user_fields import OTHER_ATTRIBUTES
 
 NAME_FIELDS = {
@@ -51,7 +51,7 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
-def user_to_scim(user: models.User, base: str) -> Any:
+def user_to_scim(user: directory.User, base: str) -> Any:
     """The full SCIM representation of a user (projection is applied when dumping)."""
     names = {key: getattr(user, column) for key, column in NAME_FIELDS.items()}
     resource = UserResource(
@@ -157,13 +157,13 @@ def _given(value: Any) -> bool:
 
 def _unique(entries: Iterable[dict[str, Any]], fold: bool = True) -> list[dict[str, Any]]:
     """Each value once (RFC 7644 §3.5.2.1: adding a value already there changes nothing): the
-    same value and type (compared by their keys, `models.fold`, with `fold`) is one entry,
+    same value and type (compared by their keys, `directory.fold`, with `fold`) is one entry,
     primary if either copy was."""
     kept: dict[tuple[str, str], dict[str, Any]] = {}
     for entry in entries:
         key = (str(entry.get("value")), str(entry.get("type")))
         if fold:
-            key = (models.fold(key[0]), models.fold(key[1]))
+            key = (directory.fold(key[0]), directory.fold(key[1]))
         if key not in kept:
             kept[key] = dict(entry)
         elif entry.get("primary"):
@@ -171,7 +171,7 @@ def _unique(entries: Iterable[dict[str, Any]], fold: bool = True) -> list[dict[s
     return list(kept.values())
 
 
-def group_to_scim(group: models.Group, base: str, members: list[models.User] | None) -> Group:
+def group_to_scim(group: directory.Group, base: str, members: list[directory.User] | None) -> Group:
     """A group; `members` None leaves them out (excludedAttributes=members)."""
     return Group(
         id=str(group.id),

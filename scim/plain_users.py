@@ -27,11 +27,11 @@ from rollcall.web.dispatch import Site
 from scim import auth, mapping, quirks, responses, search, user_json
 from scim.context import located_under
 from scim.schemas import POLICY, UserResource
-from store import credentials, listing, provisioning_log, users
+from store import credentials, listing, new_users, provisioning_log
 from store.credentials import CachedCredential, LiveCredential
-from store.db import Condition
 from store.errors import Unavailable
 from store.profiles import AccountKind, default_profile
+from store.statements import Condition
 
 USERS_PATH = "/scim/v2/Users"
 CONDITIONAL = (
@@ -183,10 +183,10 @@ def _create(site: Site, token: str, recalled: CachedCredential, request: Request
             return _entry(credential, path, body, 201, "created", user)
 
         user = None
-        if users.reads_nothing(fields) and not _many_values(fields):
+        if new_users.reads_nothing(fields) and not _many_values(fields):
             # In Flask's request context, so that the sign-in mail it queues goes right after.
             with _request_context(site, request):
-                user = users.create_user_at_once(
+                user = new_users.create_user_at_once(
                     site.db,
                     actor,
                     account,
@@ -198,7 +198,7 @@ def _create(site: Site, token: str, recalled: CachedCredential, request: Request
             # In Flask's request context, so that the sign-in mail it queues goes right after.
             with _request_context(site, request), site.db.transaction() as tx:
                 if _holds(tx, still_live):
-                    user = users.create_user(tx, actor, account_id=account.id, **fields)
+                    user = new_users.create_user(tx, actor, account_id=account.id, **fields)
                     provisioning_log.record(tx, **entry(user))
         if user is not None:
             return user

@@ -34,8 +34,8 @@ from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, pa
 from store import listing, rules
 from store.actors import Actor
 from store.db import Tx, UTCDateTime
-from store.models import Group as GroupRow
-from store.models import User as UserRow
+from store.models.directory import Group as GroupRow
+from store.models.directory import User as UserRow
 from store.validation import storable
 
 MAX_OFFSET = 2**31

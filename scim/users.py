@@ -18,7 +18,7 @@ from scim import mapping, plain_users, quirks, request_checks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, UserResource, parametrized
-from store import accounts, listing, users
+from store import accounts, listing, new_users, users
 from store.actors import ActorType
 from store.db import Tx
 from store.versions import IfMatch
@@ -149,7 +149,7 @@ def delete(resource_id: str, version: IfMatch) -> None:
 def _create(tx: Tx, body: dict[str, Any]) -> Any:
     actor = caller().actor
     account = accounts.get_account(tx, actor, _account_for(actor))
-    return users.create_user(
+    return new_users.create_user(
         tx,
         actor,
         account_id=account.id,

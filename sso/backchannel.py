@@ -25,7 +25,8 @@ from rollcall.web.database import database_of
 from sso import keys
 from store import outbox
 from store.db import Database, Tx, now
-from store.models import OAuthClient, OutboxMessage, SsoSession, SsoSessionClient
+from store.models.logs import OutboxMessage
+from store.models.sign_in import OAuthClient, SsoSession, SsoSessionClient
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from store import access, sign_in_names
 from store.db import Tx
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.profiles import Profile, permissions_of
 
 

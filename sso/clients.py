@@ -7,7 +7,7 @@ from typing import Any
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 
 from store import clients
-from store.models import OAuthClient
+from store.models.sign_in import OAuthClient
 
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 

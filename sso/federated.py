@@ -21,7 +21,7 @@ from rollcall.web.limits import SIGN_IN_PER_IP, limiter
 from sso import keys, second_factor
 from store import federated_sign_in
 from store.federation import CALLBACK_PATH, FederationRefused
-from store.models import FederationConnection
+from store.models.security import FederationConnection
 
 bp = Blueprint("federation", __name__, template_folder="templates")
 bp.after_request(session.write_cookie)

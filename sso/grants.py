@@ -26,8 +26,10 @@ from sso import claims, keys
 from sso.clients import Client
 from store import access, oauth, sso_sessions, users
 from store.assurance import Proof
-from store.db import Reads, Tx, now
-from store.models import AuthorizationCode, OAuthToken, User
+from store.db import Tx, now
+from store.models.directory import User
+from store.models.sign_in import AuthorizationCode, OAuthToken
+from store.statements import Reads
 
 ID_TOKEN_LIFETIME = 300
 REFRESH_LIFETIME = 30 * 24 * 3600

@@ -16,7 +16,7 @@ from rollcall.web.limits import SIGN_IN_PER_IP, SIGN_IN_PER_LOGIN, limiter, name
 from rollcall.web.redirects import safe_next
 from sso import federated, keys, second_factor
 from store import access, clients, federation, oauth
-from store.models import FederationConnection
+from store.models.security import FederationConnection
 from store.profiles import counts_as_main_contact
 from store.signin import SignInRefused, authenticate
 

@@ -21,7 +21,7 @@ from sso import second_factor
 from store import passkey_signin, passkeys
 from store.assurance import Proof
 from store.errors import DomainError, Forbidden
-from store.models import User
+from store.models.directory import User
 
 bp = Blueprint("passkey_signin", __name__, template_folder="templates")
 bp.after_request(session.write_cookie)  # the renewed or new SSO session's cookie

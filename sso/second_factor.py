@@ -33,7 +33,7 @@ from store import mfa, sso_sessions, users
 from store.actors import Actor, Door
 from store.assurance import PASSWORD, Proof
 from store.errors import DomainError
-from store.models import User
+from store.models.directory import User
 
 bp = Blueprint("second_factor", __name__, template_folder="templates")
 bp.after_request(session.write_cookie)  # sets the SSO cookie once the second factor is given

@@ -35,7 +35,7 @@ from sso.grants import (
     tx,
 )
 from store import clients, oauth, users
-from store.models import User
+from store.models.directory import User
 
 ACCESS_TOKEN_LIFETIME = 600
 SCOPES = list(clients.SCOPES)

@@ -19,16 +19,16 @@ from store import audit, rules
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
-from store.models import (
+from store.models.directory import (
     Account,
     Application,
     ApplicationGrant,
     Group,
     GroupApplication,
     Membership,
-    OAuthClient,
     User,
 )
+from store.models.sign_in import OAuthClient
 
 # A direct grant's source, as `ApplicationGrant.granted_by` holds it, and as pages name it.
 GRANT_SOURCES = {

@@ -14,7 +14,7 @@ from store.actors import Actor
 from store.contact_roles import CONTACT_ROLES
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import Account, Group, fold
+from store.models.directory import Account, Group, fold
 from store.profiles import AccountKind, Entitlement
 from store.validation import clean_text
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from store.models import User
+from store.models.directory import User
 from store.profiles import counts_as_main_contact
 
 

@@ -11,7 +11,7 @@ from store import audit, csc
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
-from store.models import Application
+from store.models.directory import Application
 from store.validation import clean_text
 
 ACCESS_POLICIES = ("granted", "everyone")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput
-from store.models import AuditEvent
+from store.models.logs import AuditEvent
 
 LABEL_LENGTH = AuditEvent.__table__.c.actor_label.type.length
 

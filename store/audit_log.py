@@ -13,15 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from store.db import Tx
-from store.models import (
-    Account,
-    Application,
-    AuditEvent,
-    Group,
-    OAuthClient,
-    ProvisioningCredential,
-    User,
-)
+from store.models.directory import Account, Application, Group, User
+from store.models.logs import AuditEvent
+from store.models.sign_in import OAuthClient, ProvisioningCredential
 
 SHORTEST = 60  # characters of a value shown; the rest is cut with an ellipsis
 

@@ -20,7 +20,8 @@ from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, InvalidInput, NotFound
 from store.hashes import digest
-from store.models import Account, Application, OAuthClient, OAuthToken
+from store.models.directory import Account, Application
+from store.models.sign_in import OAuthClient, OAuthToken
 from store.statements import Prepared, Reads, fetch
 from store.validation import clean_text
 

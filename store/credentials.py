@@ -23,7 +23,8 @@ from store.actors import Actor, ActorType, Door
 from store.db import Tx, now
 from store.errors import Forbidden, NotFound
 from store.hashes import digest
-from store.models import Account, ProvisioningCredential
+from store.models.directory import Account
+from store.models.sign_in import ProvisioningCredential
 from store.statements import Prepared, Reads, fetch
 from store.validation import clean_text
 

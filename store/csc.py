@@ -26,14 +26,8 @@ from store import audit, membership, outbox, passwords
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import (
-    Application,
-    ApplicationGrant,
-    CscAccessRequest,
-    CscDirectoryEntry,
-    User,
-    fold,
-)
+from store.models.csc import CscAccessRequest, CscDirectoryEntry
+from store.models.directory import Application, ApplicationGrant, User, fold
 from store.validation import clean_email, clean_text
 
 DECISION_DUE = timedelta(hours=72)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from store import audit
 from store.actors import Actor
 from store.db import Database
-from store.models import User
+from store.models.directory import User
 from store.profiles import DISPLAY_NAMES, Profile
 from store.user_search import managed_account
 

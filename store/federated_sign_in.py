@@ -17,14 +17,15 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from store import audit, signin, users
+from store import audit, new_users, signin
 from store.actors import Actor, Door
 from store.assurance import PASSWORD, Proof
 from store.db import Tx, now
 from store.errors import Conflict, InvalidInput
 from store.federation import FederationRefused
 from store.hashes import digest
-from store.models import FederationConnection, FederationLogin, User, fold
+from store.models.directory import User, fold
+from store.models.security import FederationConnection, FederationLogin
 
 LIFETIME = timedelta(minutes=10)  # time to sign in at the provider and come back
 # The method references of RFC 8176 §2 (its IANA registry): the only `amr` values passed on.
@@ -150,7 +151,7 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
         fields["external_id"] = value
     actor = Actor.system(Door.SSO, f"sign-in with {connection.display_name}"[:255])
     try:
-        return users.create_user(
+        return new_users.create_user(
             tx,
             actor,
             account_id=connection.account_id,

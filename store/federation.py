@@ -20,15 +20,9 @@ from store import audit, sign_in_names
 from store.actors import Actor, ActorType
 from store.db import Tx
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from store.models import (
-    Account,
-    FederationConnection,
-    FederationDomain,
-    OAuthClient,
-    ProvisioningCredential,
-    User,
-    fold,
-)
+from store.models.directory import Account, User, fold
+from store.models.security import FederationConnection, FederationDomain
+from store.models.sign_in import OAuthClient, ProvisioningCredential
 from store.validation import clean_text
 
 CLAIMS = ("sub", "oid", "email", "preferred_username")

@@ -10,9 +10,10 @@ from sqlalchemy import Select, and_, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
-from store.db import Tx, locked, now, write_columns
+from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import Account, Group, Membership, User, fold
+from store.models.directory import Account, Group, Membership, User, fold
+from store.rows import locked, write_columns
 from store.validation import clean_text
 from store.versions import IfMatch, is_stale
 

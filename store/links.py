@@ -17,7 +17,8 @@ from sqlalchemy import select, update
 from store.db import Tx, now
 from store.errors import DomainError
 from store.hashes import digest
-from store.models import User, UserLink
+from store.models.directory import User
+from store.models.sign_in import UserLink
 
 VERIFY_EMAIL = "verify_email"
 RESET_PASSWORD = "reset_password"

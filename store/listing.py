@@ -42,17 +42,17 @@ from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential
 from store.db import Tx
 from store.errors import NotFound
 from store.hashes import digest
-from store.models import (
+from store.models.directory import (
     Application,
     ApplicationGrant,
     Group,
     Membership,
-    ProvisioningCredential,
     User,
     UserEmail,
     UserPhoneNumber,
     fold,
 )
+from store.models.sign_in import ProvisioningCredential
 from store.statements import Prepared, Reads, fetch
 
 

@@ -9,7 +9,7 @@ from store import audit, rules, users
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, NotFound
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.profiles import AccountKind, default_profile
 
 

@@ -23,10 +23,13 @@ from sqlalchemy import delete, or_, update
 from store import audit, outbox, passkeys, passwords, recovery_codes, second_factors, signin
 from store.actors import Actor
 from store.assurance import ONE_TIME_CODE, TWO_FACTOR_ACR, Proof
-from store.db import Tx, locked, now
+from store.db import Tx, now
 from store.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from store.mfa_policy import required_for as required_for
-from store.models import OAuthClient, TotpFactor, User
+from store.models.directory import User
+from store.models.security import TotpFactor
+from store.models.sign_in import OAuthClient
+from store.rows import locked
 
 TOTP = second_factors.TOTP
 RECOVERY_CODES = second_factors.RECOVERY_CODES

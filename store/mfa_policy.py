@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from store import audit
 from store.actors import Actor, ActorType
-from store.db import Tx, locked, now
+from store.db import Tx, now
 from store.errors import Forbidden, InvalidInput, NotFound
-from store.models import Account, DeploymentSetting
+from store.models.directory import Account
+from store.models.security import DeploymentSetting
 from store.profiles import counts_as_main_contact
+from store.rows import locked
 
 OPTIONAL = "optional"
 MAIN_CONTACTS = "main_contacts"

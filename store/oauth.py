@@ -27,16 +27,8 @@ from store.actors import Actor, Door
 from store.assurance import Proof
 from store.db import Tx, now
 from store.hashes import digest
-from store.models import (
-    AuthorizationCode,
-    OAuthClient,
-    OAuthConsent,
-    OAuthToken,
-    User,
-    UserEmail,
-    UserPhoneNumber,
-    primary_value,
-)
+from store.models.directory import User, UserEmail, UserPhoneNumber, primary_value
+from store.models.sign_in import AuthorizationCode, OAuthClient, OAuthConsent, OAuthToken
 from store.statements import Prepared, Reads, fetch, run
 
 CODE_LIFETIME = timedelta(seconds=60)

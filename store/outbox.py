@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from store.db import Tx, now
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 
 EMAIL = "email"
 BACKCHANNEL_LOGOUT = "backchannel_logout"

@@ -22,7 +22,8 @@ from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredential
 from store.db import Tx, now
 from store.errors import InvalidInput
 from store.hashes import digest
-from store.models import Passkey, PasskeyChallenge, User
+from store.models.directory import User
+from store.models.security import Passkey, PasskeyChallenge
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 TIMEOUT_MS = 120_000  # what the browser is told; the challenge outlives it

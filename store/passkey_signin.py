@@ -22,7 +22,8 @@ from store import federation, passkeys, signin
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import Forbidden, InvalidInput, NotFound
-from store.models import Passkey, User
+from store.models.directory import User
+from store.models.security import Passkey
 from store.passkey_ceremonies import (
     PASSWORDLESS,
     SECOND_FACTOR,

@@ -38,7 +38,8 @@ from store.actors import Actor
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import Passkey, User
+from store.models.directory import User
+from store.models.security import Passkey
 from store.passkey_ceremonies import (
     REGISTER,
     TIMEOUT_MS,

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 from store import rules
 from store.actors import Actor
 from store.db import Tx, now
-from store.models import ProvisioningLogEntry
+from store.models.logs import ProvisioningLogEntry
 
 RETENTION = timedelta(days=30)
 MAX_REQUEST_CHARS = 16_000

@@ -26,7 +26,8 @@ from store import (
 from store.actors import Actor, Door
 from store.db import Tx
 from store.errors import Forbidden
-from store.models import User, UserLink, fold
+from store.models.directory import User, fold
+from store.models.sign_in import UserLink
 
 USERNAME = "username"  # Forgot Username: an email address
 PASSWORD_RESET = "password_reset"  # Forgot Password: a username or an email address

@@ -13,7 +13,8 @@ from store import audit, outbox
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.hashes import digest
-from store.models import RecoveryCode, User
+from store.models.directory import User
+from store.models.security import RecoveryCode
 
 COUNT = 10
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/o, 1/l/i to misread

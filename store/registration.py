@@ -12,11 +12,12 @@ from enum import StrEnum
 
 from sqlalchemy import exists, select
 
-from store import audit, csc, links, outbox, passwords, sign_in_names, users
+from store import audit, csc, links, new_users, outbox, passwords, sign_in_names
 from store.actors import Actor, Door
-from store.db import Tx, locked
+from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import User, fold
+from store.models.directory import User, fold
+from store.rows import locked
 from store.validation import clean_email
 
 # Registration acts for nobody yet: the audit trail shows the portal's self-registration.
@@ -97,7 +98,7 @@ def register(
         passwords.hash_password(password)
         outbox.enqueue_email(tx, owner, "account_exists")
         return None
-    user = users.create_user(
+    user = new_users.create_user(
         tx,
         SELF_REGISTRATION,
         account_id=None,

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from store.actors import Actor
 from store.db import Tx, now
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.user_search import managed_account
 
 REVIEW_INTERVAL = timedelta(days=90)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, func, not_, or_, select
 from store.actors import Actor, ActorType
 from store.db import Tx
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import Account, User
+from store.models.directory import Account, User
 from store.profiles import (
     MAIN_PROFILES,
     AccountKind,

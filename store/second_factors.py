@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from store.db import Tx
-from store.models import Passkey, RecoveryCode, TotpFactor
+from store.models.security import Passkey, RecoveryCode, TotpFactor
 
 TOTP = "totp"
 RECOVERY_CODES = "recovery_codes"

@@ -23,9 +23,10 @@ from store import (
     users,
 )
 from store.actors import Actor, Door
-from store.db import Tx, locked, now
+from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import User, fold, primary_entry
+from store.models.directory import User, fold, primary_entry
+from store.rows import locked
 
 
 def _self(user: User) -> Actor:

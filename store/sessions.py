@@ -6,7 +6,8 @@ from sqlalchemy import bindparam, update
 
 from store import outbox
 from store.db import Tx, now
-from store.models import OAuthToken, SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import OAuthToken, SsoSession
 from store.statements import Prepared, fetch
 
 

@@ -23,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 
 from store import links, outbox
 from store.actors import Actor, ActorType, Door
-from store.db import Reads, Tx
+from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import SignInName, User, fold
+from store.models.directory import SignInName, User, fold
+from store.statements import Reads
 
 
 def names_of(user_name_ci: str, address_ci: str) -> frozenset[str]:

@@ -16,7 +16,7 @@ from store import audit, federation, outbox, passwords, second_factors, sign_in_
 from store.actors import Actor, Door
 from store.db import Tx, now
 from store.errors import DomainError
-from store.models import User
+from store.models.directory import User
 
 LOCK_AFTER = 6  # "More than 5 wrong passwords in a row lock the account."
 

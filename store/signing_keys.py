@@ -17,7 +17,7 @@ from store import audit
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Forbidden
-from store.models import SigningKey
+from store.models.sign_in import SigningKey
 
 ALGORITHM = "RS256"
 # Longest life of anything a key signs (ID and access tokens live far less).

@@ -21,7 +21,8 @@ from store.assurance import Proof
 from store.db import Tx, now
 from store.errors import NotFound
 from store.hashes import digest
-from store.models import OAuthClient, OAuthToken, SsoSession, SsoSessionClient, User
+from store.models.directory import User
+from store.models.sign_in import OAuthClient, OAuthToken, SsoSession, SsoSessionClient
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=10)

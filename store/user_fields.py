@@ -16,7 +16,7 @@ from sqlalchemy import select
 from store import passwords
 from store.db import Tx, now
 from store.errors import InvalidInput
-from store.models import (
+from store.models.directory import (
     Application,
     User,
     UserEmail,
@@ -201,7 +201,7 @@ def new_columns(
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """What `fill` writes into a new user, as plain rows for writing it without the ORM: the
     user's columns with the folded keys the model keeps beside them, its emails and its phone
-    numbers (users.create_user_at_once; its tests compare the rows with the ORM's)."""
+    numbers (new_users.create_user_at_once; its tests compare the rows with the ORM's)."""
     if "applications" in clean:
         raise TypeError("applications are granted through the ORM")
     columns = dict(values)

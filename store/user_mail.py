@@ -11,7 +11,7 @@ from store import audit, links, outbox, rules, sign_in_names, users
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Conflict, InvalidInput
-from store.models import User, fold
+from store.models.directory import User, fold
 from store.validation import clean_email
 
 

@@ -25,7 +25,7 @@ from store import rules
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, NotFound
-from store.models import Account, User, UserEmail, fold
+from store.models.directory import Account, User, UserEmail, fold
 
 PER_PAGE_CHOICES = (5, 10, 25, 50, 100)
 DEFAULT_PER_PAGE = 25

@@ -1,4 +1,5 @@
-"""What may happen to a user: create, update, replace, delete, deactivate, activate, roles.
+"""What may happen to a user once added: read, update, replace, delete, deactivate, activate,
+roles. (Adding one is `store.new_users`.)
 
 Every operation checks tenancy and the rules of SPEC §1 here, writes one audit event, and queues
 the mails and logout calls its change causes, all in the caller's transaction.
@@ -7,9 +8,7 @@ the mails and logout calls its change causes, all in the caller's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from types import SimpleNamespace
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, exists, select
@@ -28,280 +27,12 @@ from store import (
     user_fields,
 )
 from store.actors import Actor, ActorType
-from store.contact_roles import CONTACT_ROLES
-from store.credentials import AccountRow
-from store.db import (
-    Condition,
-    Database,
-    Tx,
-    integrity_message,
-    locked,
-    now,
-    with_defaults,
-    write_columns,
-)
+from store.contact_roles import hold_roles, lock_contact_roles, wanted_roles
+from store.db import Tx, integrity_message, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import (
-    Account,
-    AuditEvent,
-    Group,
-    Membership,
-    OutboxMessage,
-    ProvisioningLogEntry,
-    SignInName,
-    User,
-    UserEmail,
-    UserLink,
-    UserPhoneNumber,
-    fold,
-    primary_entry,
-)
-from store.profiles import AccountKind, default_profile
+from store.models.directory import User, fold, primary_entry
+from store.rows import locked, write_columns
 from store.versions import IfMatch, is_stale
-
-
-def create_user(
-    tx: Tx,
-    actor: Actor,
-    *,
-    account_id: uuid.UUID | None,
-    user_name: str,
-    email_verified: bool | None = None,
-    contact_roles: Iterable[str] = (),
-    send_sign_in_email: bool | None = None,
-    **fields: Any,
-) -> User:
-    """Add a user to an account (or a guest without one) with the profile rules applied.
-
-    A user created without a profile gets the account kind's default; users of Office accounts and
-    users pushed by an identity provider are owned by that source from the start. Their address
-    counts as verified when `email_verified` says so, else when the creator vouches for it
-    (`vouches_for_email`). An active user with an address is sent the sign-in email, whatever
-    door adds them (`welcomes`), unless `send_sign_in_email` says otherwise; while the user has
-    no password it carries a link to choose one.
-    """
-    account = _account(tx, actor, account_id)
-    new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
-    sign_in_names.check(tx, new.clean["user_name"], _address(new.clean))
-    # A new user has none of these yet: saying so spares a query for each when it is shown.
-    user = User(**new.values, emails=[], phone_numbers=[], groups=[], applications=[])
-    user_fields.fill(user, new.clean)
-    tx.add(user)
-    _flush(tx, user.user_name)  # the unique index says whether the userName is free
-    access.record_source(tx, actor, user.id, [a.key for a in user.applications])
-    sign_in_names.claim(tx, user)
-    roles = _wanted_roles(user, contact_roles)
-    if roles:
-        _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), roles)
-    changes = user_fields.snapshot(user) | ({"contact_roles": sorted(roles)} if roles else {})
-    audit.record(tx, actor, "user.created", **_target(user), changes=changes)
-    if (
-        welcomes(new.clean | {"active": user.active})
-        if send_sign_in_email is None
-        else (send_sign_in_email)
-    ):
-        _send_sign_in(tx, user, reason="created")
-    return user
-
-
-def welcomes(fields: Mapping[str, Any]) -> bool:
-    """Whether a user created with these fields is sent the sign-in email (the guide: "When you
-    add a user, they will receive a login email"): an active user with an address. One created
-    inactive gets it when activated."""
-    return fields.get("active", True) is not False and bool(fields.get("emails"))
-
-
-@dataclass(frozen=True)
-class NewUser:
-    """A user `create_user` is about to add: the columns it sets itself, and the checked values
-    asked for (`user_fields.normalize`)."""
-
-    values: dict[str, Any]
-    clean: dict[str, Any]
-
-
-def new_user(
-    tx: Tx | None,
-    actor: Actor,
-    account: Account | AccountRow | None,
-    *,
-    user_name: str,
-    email_verified: bool | None,
-    **fields: Any,
-) -> NewUser:
-    """The user `create_user` adds, with the profile rules applied and every value checked, not
-    yet stored. `tx` reads what some values name (a manager, applications); without one, such
-    values are not accepted."""
-    if account is None:
-        _ensure_may_create_guest(actor)
-    else:
-        rules.ensure_manages(actor, account)
-    rules.ensure_may_add_users(actor, account.kind if account else None)
-    kind = AccountKind(account.kind) if account else None
-    profile = rules.check_profile(actor, account, None, fields.pop("profile", None))
-    if fields.get("applications"):
-        rules.applications_allowed(account)
-    if tx is None and not reads_nothing(fields):
-        raise TypeError("applications and a manager are read in a transaction")
-    values = {
-        "account_id": account.id if account else None,
-        "user_name": "",
-        "profile": (profile or default_profile(kind)).value,
-        "managed_by": _owner(actor, account),
-        "email_verified": vouches_for_email(actor) if email_verified is None else email_verified,
-        "active": True,
-        "no_longer_at_account": False,
-        "preferred_contact_method": "email",
-    }
-    # A value left empty is the new user's value already: only the others need checking.
-    wanted = {"user_name": user_name} | {
-        field: value for field, value in fields.items() if value not in (None, [], {})
-    }
-    probe = User(account_id=values["account_id"])  # what a manager named must share
-    clean = user_fields.normalize(tx, probe, wanted, pushed=actor.is_identity_provider)
-    access.check_grant_change(actor, [], clean.get("applications") or [])
-    sign_in_names.check_chosen_user_name(actor, clean["user_name"], _address(clean))
-    return NewUser(values, clean)
-
-
-def vouches_for_email(actor: Actor) -> bool:
-    """Whether the addresses of the users this caller creates count as verified: a provisioning
-    client's do (its identity provider verified them), a person's in the console do not (the
-    user confirms by the link of the sign-in mail)."""
-    return actor.is_provisioning_client
-
-
-def reads_nothing(fields: Mapping[str, Any]) -> bool:
-    """Whether `new_user` can check these values without a transaction: they name no manager
-    and no applications."""
-    return fields.get("manager_id") in (None, "") and fields.get("applications") is None
-
-
-def create_user_at_once(
-    db: Database,
-    actor: Actor,
-    account: AccountRow,
-    *,
-    user_name: str,
-    email_verified: bool | None = None,
-    logged: Callable[[Any], dict[str, Any]] | None = None,
-    only_if: Condition | None = None,
-    send_sign_in_email: bool | None = None,
-    **fields: Any,
-) -> Any:
-    """`create_user` of a user without contact roles, a manager or applications, written by one
-    durable statement without a session (Database.insert_together): the user, its emails and
-    phone numbers, its sign-in names, its sign-in mail (and the link in it), its audit event
-    and, when `logged` gives the columns of one for it, the provisioning log entry of the
-    request. Returns the user as plain attributes (what
-    `listing.UserView.of` shows), or None when `only_if` (a condition checked in the same
-    statement) did not hold and nothing was written. Identity providers create users by the
-    thousand, and the ORM's unit of work costs several times what the database does. Same rules,
-    values and rows as `create_user` (tests/store/test_create_at_once.py compares them)."""
-    new = new_user(
-        None, actor, account, user_name=user_name, email_verified=email_verified, **fields
-    )
-    columns, emails, phones = user_fields.new_columns(new.values, new.clean)
-    moment = now()
-    columns |= {"id": uuid.uuid4(), "version": 1, "created_at": moment, "modified_at": moment}
-    columns = with_defaults(User, columns)
-    emails = [with_defaults(UserEmail, e | {"user_id": columns["id"]}) for e in emails]
-    phones = [with_defaults(UserPhoneNumber, p | {"user_id": columns["id"]}) for p in phones]
-    user: Any = SimpleNamespace(  # read as a User is: by the audit snapshot and by views
-        **columns,
-        emails=[SimpleNamespace(**e) for e in emails],
-        phone_numbers=[SimpleNamespace(**p) for p in phones],
-        groups=[],
-        applications=[],
-    )
-    changes = user_fields.snapshot(user)
-    event = audit.event_values(actor, "user.created", **_target(user), changes=changes)
-    names = sign_in_names.rows_of(
-        columns["id"], columns["user_name_ci"], columns["primary_email_ci"]
-    )
-    rows: list[tuple[Any, dict[str, Any]]] = [
-        (User, columns),
-        *((UserEmail, e) for e in emails),
-        *((UserPhoneNumber, p) for p in phones),
-        *((SignInName, n) for n in names),
-        (AuditEvent, with_defaults(AuditEvent, event)),
-    ]
-    info: dict[str, Any] = {}
-    welcome = welcomes(new.clean | {"active": columns["active"]})
-    if welcome if send_sign_in_email is None else send_sign_in_email:
-        rows += _sign_in_rows(user, _address(new.clean), info)
-    if logged is not None:
-        rows.append((ProvisioningLogEntry, with_defaults(ProvisioningLogEntry, logged(user))))
-    try:
-        if not db.insert_together(rows, only_if, info):
-            return None
-    except Conflict as exc:
-        if exc.field is not None:
-            raise
-        with db.reading() as reads:  # which name was taken, in words
-            refusal = sign_in_names.clash(reads, user.user_name, _address(new.clean))
-        if refusal is None and "userName" in str(exc):
-            refusal = Conflict(
-                f"The userName {user.user_name!r} is already taken.", field="user_name"
-            )
-        if refusal is None:
-            raise
-        raise refusal from exc
-    return user
-
-
-def _sign_in_rows(user: Any, address: str | None, info: dict[str, Any]) -> list[Any]:
-    """The rows of a new user's sign-in mail (`_send_sign_in` of a user added), for
-    `insert_together`: the link to choose a password, while the user has none, and the mail."""
-    if address is None:
-        return []
-    rows: list[Any] = []
-    context: dict[str, Any] = {"reason": "created"}
-    if user.password_hash is None:
-        token, link = links.new_link(user.id, links.SET_PASSWORD)
-        rows.append((UserLink, with_defaults(UserLink, link)))
-        context["link"] = f"/set-password/{token}"
-    payload = outbox.email_payload(address, user.id, "sign_in", **context)
-    message = {"kind": outbox.EMAIL, "payload": payload}
-    rows.append((OutboxMessage, with_defaults(OutboxMessage, message)))
-    outbox.mark_queued(info, outbox.EMAIL)
-    return rows
-
-
-def create_support_user(
-    tx: Tx, actor: Actor, *, user_name: str, email: str, password: str | None = None
-) -> User:
-    """Add a support operator: a user of no account with support rights (operators only)."""
-    if not actor.privileged:
-        raise Forbidden("Only support staff can add support staff.")
-    user = User(
-        account_id=None,
-        user_name="",
-        is_support=True,
-        email_verified=True,
-        active=True,
-        no_longer_at_account=False,
-        preferred_contact_method="email",
-    )
-    wanted = {"user_name": user_name, "emails": [{"value": email, "primary": True}]}
-    if password is not None:
-        wanted["password"] = password
-    clean = user_fields.normalize(tx, user, wanted)
-    _ensure_user_name_free(tx, clean["user_name"])
-    sign_in_names.check(tx, clean["user_name"], email)
-    user_fields.assign(user, clean)
-    tx.add(user)
-    _flush(tx)
-    sign_in_names.claim(tx, user)
-    audit.record(
-        tx,
-        actor,
-        "user.created",
-        **_target(user),
-        changes=user_fields.snapshot(user) | {"support": True},
-    )
-    return user
-
 
 # Everything a full view of a user shows, fetched in the same query (a user has few of each).
 WITH_RELATED = (
@@ -358,7 +89,7 @@ def update_user(
     if changes.get("no_longer_at_account"):
         # Leaving takes the contact roles away: lock them before the user, as every change of
         # roles does (`set_contact_roles`).
-        _lock_contact_roles(tx, get_user(tx, actor, user_id).account_id)
+        lock_contact_roles(tx, get_user(tx, actor, user_id).account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
     clean = user_fields.normalize(tx, user, changes, pushed=actor.is_identity_provider)
@@ -381,14 +112,14 @@ def update_user(
                 "granted to them."
             )
     if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
-        _ensure_user_name_free(tx, diff["user_name"])
-        address = _address(diff) if "emails" in diff else user.primary_email
+        ensure_user_name_free(tx, diff["user_name"])
+        address = primary_address(diff) if "emails" in diff else user.primary_email
         sign_in_names.check_chosen_user_name(actor, diff["user_name"], address)
     if "user_name" in diff or "emails" in diff:
         sign_in_names.check(
             tx,
             diff.get("user_name", user.user_name),
-            _address(diff) if "emails" in diff else user.primary_email,
+            primary_address(diff) if "emails" in diff else user.primary_email,
             user_id=user.id,
             before=sign_in_names.names_held(user),
         )
@@ -462,7 +193,9 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
     # sessions...) goes by the foreign keys' ON DELETE CASCADE, not row by row.
     tx.execute(_DELETE, {"user_id": user.id})
     tx.expunge(user)
-    audit.record(tx, actor, "user.deleted", **_target(user), changes=user_fields.snapshot(user))
+    audit.record(
+        tx, actor, "user.deleted", **audit_target(user), changes=user_fields.snapshot(user)
+    )
 
 
 _DELETE = User.__table__.delete().where(User.__table__.c.id == bindparam("user_id"))
@@ -477,7 +210,7 @@ def set_contact_roles(
     before its members: a transaction that changes the user otherwise too does this first."""
     user = get_user(tx, actor, user_id)
     rules.ensure_manages(actor, user.account)
-    wanted = _wanted_roles(user, roles)
+    wanted = wanted_roles(user, roles)
     if wanted and user.no_longer_at_account:
         held = set(contact_roles_of(user))
         if wanted - held:
@@ -486,10 +219,10 @@ def set_contact_roles(
                 "account.",
                 field="contact_roles",
             )
-    role_groups = _lock_contact_roles(tx, user.account_id)
+    role_groups = lock_contact_roles(tx, user.account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)
-    before = _hold_roles(tx, user, role_groups, wanted)
+    before = hold_roles(tx, user, role_groups, wanted)
     after = sorted(wanted)
     if before != after:
         user.modified_at = now()
@@ -498,7 +231,7 @@ def set_contact_roles(
             tx,
             actor,
             "user.contact_roles_changed",
-            **_target(user),
+            **audit_target(user),
             changes={"contact_roles": [before, after]},
         )
     return user
@@ -528,7 +261,7 @@ def _apply(
     if fold(old_address or "") != fold(user.primary_email or ""):
         changes |= sign_in_names.announce_change(tx, user, old_address, changed_by(actor, user))
     user.modified_at = now()
-    _flush(tx, changed=user)
+    flush_user(tx, changed=user)
     if "applications" in diff:
         added = {a.key for a in user.applications} - granted_before
         access.record_source(tx, actor, user.id, added)
@@ -543,8 +276,8 @@ def _apply(
         sessions.end_all(tx, user)
     elif user.active and not was_active:
         action = "user.activated"
-        _send_sign_in(tx, user, reason="activated", to=sign_in_to)
-    audit.record(tx, actor, action, **_target(user), changes=changes)
+        send_sign_in(tx, user, reason="activated", to=sign_in_to)
+    audit.record(tx, actor, action, **audit_target(user), changes=changes)
     return user
 
 
@@ -571,12 +304,12 @@ def release(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
         raise Conflict(f"{user.user_name} is not managed by an identity provider.")
     user.managed_by = None
     user.modified_at = now()
-    _flush(tx)
+    flush_user(tx)
     audit.record(
         tx,
         actor,
         "user.released",
-        **_target(user),
+        **audit_target(user),
         changes={"managed_by": ["identity_provider", None]},
     )
     return user
@@ -594,7 +327,7 @@ def _leave_account(tx: Tx, user: User, *, keep_grants: bool = False) -> dict[str
     if granted and not keep_grants:
         user.applications = []
         ended["applications"] = [granted, []]
-    held = _hold_roles(tx, user, _lock_contact_roles(tx, user.account_id), set())
+    held = hold_roles(tx, user, lock_contact_roles(tx, user.account_id), set())
     if held:
         ended["contact_roles"] = [held, []]
     return ended
@@ -611,7 +344,7 @@ def changed_by(actor: Actor, user: User) -> str:
     return "Success Community support"
 
 
-def _send_sign_in(tx: Tx, user: User, *, reason: str, to: str | None = None) -> None:
+def send_sign_in(tx: Tx, user: User, *, reason: str, to: str | None = None) -> None:
     """The sign-in mail of a user added or activated: while the user has no password it carries
     a link to choose one (a week long); otherwise it points to sign-in (and no further: a reset
     link goes only to a confirmed address, `sign_in_names.confirmed`)."""
@@ -635,80 +368,14 @@ def _main_contact_after(user: User, diff: Mapping[str, Any]) -> bool:
     )
 
 
-def _wanted_roles(user: User, roles: Iterable[str]) -> set[str]:
-    wanted = set(roles)
-    unknown = sorted(wanted - set(CONTACT_ROLES))
-    if unknown:
-        raise InvalidInput(f"Unknown contact role {', '.join(unknown)}.", field="contact_roles")
-    if wanted and user.account_id is None:
-        raise InvalidInput("Only users of an account hold contact roles.", field="contact_roles")
-    return wanted
-
-
-def _lock_contact_roles(tx: Tx, account_id: uuid.UUID | None) -> Sequence[Group]:
-    """The account's contact roles, read afresh and locked until the transaction ends, in the
-    order of their ids, so that two transactions locking them never wait for each other."""
-    if account_id is None:
-        return []
-    query = (
-        select(Group)
-        .where(Group.account_id == account_id, Group.is_contact_role.is_(True))
-        .order_by(Group.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return tx.scalars(query).all()
-
-
-def _hold_roles(tx: Tx, user: User, role_groups: Sequence[Group], wanted: set[str]) -> list[str]:
-    """Make the user a member of exactly the `wanted` of these (locked) contact roles; returns
-    the roles the user held before."""
-    held = set(tx.scalars(select(Membership.group_id).where(Membership.user_id == user.id)))
-    before = sorted(g.display_name for g in role_groups if g.id in held)
-    for group in role_groups:
-        if (group.display_name in wanted) != (group.id in held):
-            if group.id in held:
-                tx.execute(
-                    Membership.__table__.delete().where(
-                        Membership.group_id == group.id, Membership.user_id == user.id
-                    )
-                )
-            else:
-                tx.add(Membership(group_id=group.id, user_id=user.id))
-            group.modified_at = now()
-    tx.flush()
-    tx.expire(user, ["groups"])
-    return before
-
-
-def _address(clean: Mapping[str, Any]) -> str | None:
+def primary_address(clean: Mapping[str, Any]) -> str | None:
     """The primary address among checked values (`user_fields.normalize`), if they give one."""
     chosen = primary_entry(clean.get("emails") or ())
     return chosen.value if chosen else None
 
 
-def _account(tx: Tx, actor: Actor, account_id: uuid.UUID | None) -> Account | None:
-    if account_id is None:
-        return None
-    account = tx.get(Account, account_id)
-    if account is None:
-        raise NotFound("No such account.")
-    rules.ensure_visible(actor, account.id, "account")
-    return account
-
-
-def _ensure_may_create_guest(actor: Actor) -> None:
-    if not actor.privileged:
-        raise NotFound("No such account.")
-
-
-def _owner(actor: Actor, account: Account | AccountRow | None) -> str | None:
-    if account is not None and account.kind == AccountKind.OFFICE:
-        return "office"
-    return "identity_provider" if actor.is_identity_provider else None
-
-
-def _ensure_user_name_free(tx: Tx, user_name: str) -> None:
+def ensure_user_name_free(tx: Tx, user_name: str) -> None:
+    """Refuse a userName another user has (in any case: the folded names are compared)."""
     if tx.scalar(select(exists().where(User.user_name_ci == fold(user_name)))):
         raise Conflict(f"The userName {user_name!r} is already taken.", field="user_name")
 
@@ -721,9 +388,9 @@ def _check_version(user: User, if_match: IfMatch) -> None:
         )
 
 
-def _flush(tx: Tx, user_name: str | None = None, *, changed: User | None = None) -> None:
+def flush_user(tx: Tx, user_name: str | None = None, *, changed: User | None = None) -> None:
     """Flush so a concurrent insert of the same userName fails here, as a Conflict. A `changed`
-    user whose columns alone changed is written by one plain UPDATE (`db.write_columns`)."""
+    user whose columns alone changed is written by one plain UPDATE (`rows.write_columns`)."""
     try:
         if changed is None or not write_columns(tx, changed):
             tx.flush()
@@ -735,5 +402,6 @@ def _flush(tx: Tx, user_name: str | None = None, *, changed: User | None = None)
         raise Conflict(f"{taken} is already taken.", field="user_name") from exc
 
 
-def _target(user: User) -> dict[str, Any]:
+def audit_target(user: User) -> dict[str, Any]:
+    """How the audit events of a change of this user name it."""
     return {"target_type": "user", "target_id": user.id, "account_id": user.account_id}

@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from store.db import Base
 from store.errors import InvalidInput
-from store.models import fold
+from store.models.directory import fold
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc)
 

@@ -15,10 +15,10 @@ from sqlalchemy import text
 
 from rollcall import senders
 from rollcall.settings import password_hashing
-from store import accounts, migrate, passwords, signing_keys, users
+from store import accounts, migrate, new_users, passwords, signing_keys
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
-from store.models import Account, User
+from store.models.directory import Account, User
 from tests.browser import (  # noqa: F401  (fixtures for page tests)
     chromium,
     live_server,
@@ -105,7 +105,7 @@ def make_user(db: Database, operator: Actor) -> Callable[..., User]:
         fields.setdefault("emails", [{"value": f"{user_name}@example.test", "primary": True}])
         fields.setdefault("send_sign_in_email", False)  # a precondition, not the mail under test
         with db.transaction() as tx:
-            return users.create_user(
+            return new_users.create_user(
                 tx,
                 operator,
                 account_id=account.id if account else None,

@@ -12,7 +12,7 @@ from rollcall.web.limits import limiter
 from store import applications, clients, users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account, User
+from store.models.directory import Account, User
 from tests.live import live
 from tests.oidc import PASSWORD, RelyingParty
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from store import sso_sessions
-from store.models import User
+from store.models.directory import User
 
 CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token"[^>]*value="([^"]+)"')  # a form's, prefixed or not
 

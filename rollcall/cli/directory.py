@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from rollcall.cli.context import OPERATOR, Context, pass_context
-from store import accounts, credentials, provisioning_log, users
+from store import accounts, credentials, new_users, provisioning_log
 from store import csc as csc_store
 from store.db import now
 from store.profiles import AccountKind, Entitlement, Profile
@@ -100,7 +100,7 @@ def user_create(
         if support:
             if account_name or profile:
                 raise click.UsageError("--support takes no --account or --profile.")
-            created = users.create_support_user(
+            created = new_users.create_support_user(
                 tx, OPERATOR, user_name=username, email=email, password=password
             )
         else:
@@ -115,7 +115,7 @@ def user_create(
                 fields["password"] = password
             if applications:
                 fields["applications"] = list(applications)
-            created = users.create_user(
+            created = new_users.create_user(
                 tx,
                 OPERATOR,
                 account_id=found.id if found else None,

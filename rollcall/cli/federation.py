@@ -8,7 +8,7 @@ from rollcall import upstream
 from rollcall.cli.context import OPERATOR, Context, pass_context
 from store import accounts, federation
 from store.db import Tx
-from store.models import FederationConnection
+from store.models.security import FederationConnection
 
 
 @click.group("federation")

@@ -14,7 +14,7 @@ from flask import Flask, g, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from store.models import fold
+from store.models.directory import fold
 
 # Per client address, and per username or email address named in the form.
 SIGN_IN_PER_IP = "30 per minute;300 per hour"

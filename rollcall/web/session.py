@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 from rollcall.web.database import database
 from store import sso_sessions, users
 from store.assurance import Proof
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 
 COOKIE = "rollcall_sso"
 # A sign-in waiting for its second factor (sso.second_factor), in Flask's signed cookie.

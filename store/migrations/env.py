@@ -3,7 +3,8 @@
 from alembic import context
 
 from store import models  # noqa: F401  (registers every table on the metadata)
-from store.db import Base, make_engine
+from store.db import Base
+from store.engine import make_engine
 
 config = context.config
 target_metadata = Base.metadata

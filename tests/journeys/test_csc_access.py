@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from store import csc, users
+from store import csc, new_users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account
+from store.models.directory import Account
 from tests.browser import Page
 from tests.csc_application import CscApplication
 from tests.mail import Mailbox
@@ -118,7 +118,7 @@ def test_would_like_access_support_vets_attaches_and_the_csc_opens(
 ) -> None:
     make_account("Lakeview Clinic")
     with db.transaction() as tx:
-        users.create_support_user(
+        new_users.create_support_user(
             tx, operator, user_name="sam.support", email="sam@vendor.test", password=PASSWORD
         )
     csc_application.serve(page)

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from store import users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account, User
+from store.models.directory import Account, User
 from tests.browser import Page
 from tests.mail import Mailbox
 

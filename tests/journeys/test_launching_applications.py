@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from store import applications, users
+from store import applications, new_users
 from tests.browser import Page
 from tests.live import example_application, live, register_example
 
@@ -51,7 +51,7 @@ def test_the_home_page_launches_what_the_person_may_open(
     share = example_application(live_server.url, "ng-share", secret)
     with live(share) as ng_share:
         with db.transaction() as tx:
-            users.create_support_user(
+            new_users.create_support_user(
                 tx, operator, user_name="sam.support", email="sam@vendor.test", password=PASSWORD
             )
             applications.ensure_application(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from store import csc, users
+from store import csc, new_users, users
 from store.applications import ensure_application
 from tests.browser import Page
 from tests.mail import Mailbox
@@ -59,7 +59,7 @@ def test_a_main_contact_manages_the_accounts_users(
     )
     with db.transaction() as tx:
         users.deactivate(tx, operator, former.id)
-        pushed = users.create_user(
+        pushed = new_users.create_user(
             tx,
             _okta(account),
             account_id=account.id,
@@ -193,7 +193,7 @@ def test_support_grants_a_main_profile_and_works_in_a_child_account(
     helper = make_user(child, "child.helper", given_name="Hana", family_name="Helper")
     asker = make_user(child, "asker", emails=[{"value": "asker@clinic.test", "primary": True}])
     with db.transaction() as tx:
-        users.create_support_user(
+        new_users.create_support_user(
             tx, operator, user_name="sam.support", email="sam@vendor.test", password=PASSWORD
         )
         csc.request_access(tx, tx.get(type(helper), asker.id), organization="Helper Clinic")

@@ -19,7 +19,8 @@ from sqlalchemy import update
 from store import clients, sso_sessions
 from store.actors import Actor
 from store.db import Database, now
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 from tests.browser import LiveServer, Page
 from tests.mail import Mailbox
 from tests.oidc import pkce_pair, query

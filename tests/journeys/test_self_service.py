@@ -13,7 +13,7 @@ from rollcall.mail import deliver_pending
 from store import csc
 from store.actors import Actor
 from store.db import Database
-from store.models import User
+from store.models.directory import User
 from tests.browser import LiveServer, Page
 from tests.mail import Mailbox
 

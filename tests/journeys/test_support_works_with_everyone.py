@@ -11,10 +11,10 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import expect
 
-from store import users
+from store import new_users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account, User
+from store.models.directory import Account, User
 from tests.browser import Page
 from tests.mail import Mailbox
 
@@ -45,7 +45,7 @@ def test_support_opens_a_guest_resets_attaches_deactivates_and_reads_the_log(
     for i in range(55):  # more events than a page of the log holds
         make_user(None, f"visitor{i:02d}", given_name=f"Visitor{i:02d}", family_name="Guest")
     with db.transaction() as tx:
-        users.create_support_user(
+        new_users.create_support_user(
             tx, operator, user_name="sam.support", email="sam@vendor.test", password=PASSWORD
         )
 

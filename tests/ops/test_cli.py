@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from store.models import Account, ProvisioningCredential, User
+from store.models.directory import Account, User
+from store.models.sign_in import ProvisioningCredential
 from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
 
 pytestmark = pytest.mark.slow  # every test runs `rollcall` as a process, some serve

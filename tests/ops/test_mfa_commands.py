@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from store import clients, mfa, mfa_policy
-from store.models import Account
+from store.models.directory import Account
 from tests.authenticator_app import enrol
 from tests.serving import run
 

@@ -27,9 +27,9 @@ PATCHED = {
         "the client's socket, and run tests/ops/test_served_outage.py"
     ),
     "sqlalchemy": (
-        "store/db.py (_compile, behind store.db.fetch) calls TypeEngine._cached_bind_processor, "
-        "and store.db.write_columns reads InstanceState.committed_state and calls "
-        "InstanceState._commit_all: check that they still exist with the same meaning, and run "
+        "store.rows.write_columns reads InstanceState.committed_state and calls "
+        "InstanceState._commit_all, and store.statements.Compiled reads the compiler's binds "
+        "and positiontup: check that they still exist with the same meaning, and run "
         "tests/store/test_db_fetch.py and tests/scim/test_etags.py on PostgreSQL"
     ),
 }

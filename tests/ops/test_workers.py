@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-import store.db
+import store.engine
 from rollcall import mail
 from rollcall.cli.workers import LONGEST_PAUSE, keep_sending
 from rollcall.settings import Settings
@@ -56,7 +56,7 @@ def test_the_mail_loop_sends_on_after_the_database_drops_its_connection(
 ) -> None:
     if db.dialect != "postgresql":
         pytest.skip("SQLite has no server to drop connections")
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 3600.0)  # reused as within seconds
+    monkeypatch.setattr(store.engine, "PING_AFTER_IDLE", 3600.0)  # reused as within seconds
     name = f"worker_{uuid.uuid4().hex[:8]}"
     database = Database(named(db.url, name))
     settings = Settings(database_url=database.url, smtp_url=smtp_server[0], base_url=ISSUER)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import users
+from store import new_users
 from tests.pages import Console
 
 
@@ -16,5 +16,7 @@ def main_console(app, db, enterprise) -> Console:
 @pytest.fixture
 def support_console(app, db, operator) -> Console:
     with db.transaction() as tx:
-        staff = users.create_support_user(tx, operator, user_name="sam.support", email="s@v.test")
+        staff = new_users.create_support_user(
+            tx, operator, user_name="sam.support", email="s@v.test"
+        )
     return Console(app, db, staff)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from rollcall import senders
 from rollcall.web.limits import limiter
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 from tests.pages import Console, sign_in, submit
 
 PASSWORD = "chyrece's own long pass phrase"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from store import access, applications, groups, users
-from store.models import User
+from store import access, applications, groups, new_users, users
+from store.models.directory import User
 from tests.pages import form_of
 
 
@@ -37,7 +37,7 @@ def reload(db: Any, user_id: Any) -> User:
 
 def test_a_main_contact_grants_an_identity_providers_user(db, enterprise, main_console):
     with db.transaction() as tx:
-        pushed = users.create_user(
+        pushed = new_users.create_user(
             tx,
             enterprise.okta,
             account_id=enterprise.account.id,

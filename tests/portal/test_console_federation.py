@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from rollcall import upstream
 from store import federation, links
-from store.models import AuditEvent, FederationConnection, User
+from store.models.directory import User
+from store.models.logs import AuditEvent
+from store.models.security import FederationConnection
 from tests.pages import Console, submit
 from tests.upstream import tiny_provider
 

@@ -10,10 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from store import credentials, csc, links, passwords, users
+from store import credentials, csc, links, new_users, passwords, users
 from store.applications import ensure_application
 from store.db import now
-from store.models import AuditEvent, OutboxMessage, User, UserLink
+from store.models.directory import User
+from store.models.logs import AuditEvent, OutboxMessage
+from store.models.sign_in import UserLink
 from tests.pages import Console, form_of
 
 PASSWORD = "a long enough pass phrase"
@@ -137,7 +139,7 @@ def test_form_fields_cannot_grant_main_or_reach_past_the_rules(
     assert response.status_code == 400 and reload(db, enterprise.main.id).profile == "main"
     # A user owned by the identity provider: only profile and roles.
     with db.transaction() as tx:
-        pushed = users.create_user(
+        pushed = new_users.create_user(
             tx, enterprise.okta, account_id=account.id, user_name="pushed", given_name="Pia"
         )
     page = text(main_console.get(f"/accounts/{account.id}/users/{pushed.id}"))

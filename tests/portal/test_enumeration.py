@@ -21,7 +21,7 @@ from rollcall.app import create_app
 from rollcall.settings import Settings, password_hashing
 from store import outbox, passwords
 from store.db import Database
-from store.models import User
+from store.models.directory import User
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 PASSWORD = "meadow lantern violet 9"

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from rollcall.app import create_app
 from rollcall.settings import Settings
-from store import csc, links, users
-from store.models import User
+from store import csc, links, new_users
+from store.models.directory import User
 from tests.fuzzing import (
     client_address,
     form_body,
@@ -63,7 +63,9 @@ def site(db: Any, enterprise: Any, make_user: Any, operator: Any) -> dict[str, A
     asking = make_user(None, "asks.for.csc")
     with db.transaction() as tx:
         csc.request_access(tx, tx.get(User, asking.id), organization="Asking Clinic")
-        staff = users.create_support_user(tx, operator, user_name="fuzz.support", email="f@v.test")
+        staff = new_users.create_support_user(
+            tx, operator, user_name="fuzz.support", email="f@v.test"
+        )
         tokens = {
             purpose: links.issue(tx, other, purpose, {"email": "new.fuzzed@example.com"})
             for purpose in (links.RESET_PASSWORD, links.SET_PASSWORD, links.VERIFY_EMAIL)

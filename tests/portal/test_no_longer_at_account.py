@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from store.models import User
+from store.models.directory import User
 from tests.pages import Console
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

@@ -18,7 +18,9 @@ from rollcall.app import create_app
 from rollcall.settings import Settings
 from store import links
 from store.db import Database, now
-from store.models import OutboxMessage, User, UserLink
+from store.models.directory import User
+from store.models.logs import OutboxMessage
+from store.models.sign_in import UserLink
 
 
 @pytest.fixture(autouse=True)

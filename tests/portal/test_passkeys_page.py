@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from store import passkeys
 from store.db import Database, now
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 from tests.authenticator import SoftAuthenticator
 from tests.pages import Console
 

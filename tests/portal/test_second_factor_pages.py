@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from store import audit, mfa, mfa_policy
 from store.db import now
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 from tests.authenticator_app import Authenticator, enrol
 from tests.pages import CSRF, Console
 

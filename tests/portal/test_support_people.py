@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from store.models import User
+from store.models.directory import User
 from tests.pages import Console
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from rollcall.app import create_app
 from rollcall.settings import Settings
 from store import applications, users
-from store.models import User
+from store.models.directory import User
 from tests.scim.resources import rich_body
 
 

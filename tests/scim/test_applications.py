@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from store import applications
-from store.models import OutboxMessage
+from store.models.logs import OutboxMessage
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from rollcall import senders
 from rollcall.web.limits import limiter
-from store import credentials, users
+from store import credentials, new_users
 from store.actors import Actor, Door
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 from tests.pages import sign_in, submit
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -62,7 +63,7 @@ def harbor(db: Any, make_account: Any, make_user: Any, operator: Actor) -> Any:
     account = make_account(kind="office")
     hana = make_user(account, "hana", profile="main")
     with db.transaction() as tx:
-        omar = users.create_user(
+        omar = new_users.create_user(
             tx,
             operator,
             account_id=account.id,

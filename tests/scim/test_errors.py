@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from store import credentials
-from store.models import ProvisioningCredential, User
+from store.models.directory import User
+from store.models.sign_in import ProvisioningCredential
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

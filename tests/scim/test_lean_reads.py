@@ -15,7 +15,7 @@ from scim import mapping, responses, search
 from scim.schemas import UserResource
 from scim.user_json import user_json
 from store import listing, users
-from store.models import User
+from store.models.directory import User
 from tests.scim.resources import COMMUNITY, USER, rich_body
 
 BASE = "http://localhost/scim/v2"

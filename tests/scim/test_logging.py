@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from store.db import Base
-from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry
+from store.models.logs import AuditEvent, ProvisioningLogEntry
+from store.models.sign_in import ProvisioningCredential
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import store.db
+import store.engine
 from rollcall.web.database import database_of
 from tests.conftest import ScimClient
 
@@ -68,7 +68,7 @@ def test_a_dropped_connection_answers_a_scim_503_and_the_next_request_is_answere
     """A pooled connection the database dropped (a restart) fails the request that meets it
     with a SCIM 503, and the pool's next connection is a new one. Flask's reads close their read
     session after the answer is made: its lost connection must not fail the request again."""
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 3600.0)  # reused as within seconds
+    monkeypatch.setattr(store.engine, "PING_AFTER_IDLE", 3600.0)  # reused as within seconds
     user_id = str(enterprise.main.id)
     reads = [(m, p, b) for m, p, b in requests(user_id) if m == "GET"]
     for method, path, body in reads:

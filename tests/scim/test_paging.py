@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from store import users
-from store.models import User
+from store import new_users
+from store.models.directory import User
 
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -115,7 +115,9 @@ def test_out_of_range_start_index_and_count_are_interpreted(scim, five):
 def test_count_is_clamped_to_max_results(db, scim, enterprise, operator):
     with db.transaction() as tx:
         for i in range(1001):
-            users.create_user(tx, operator, account_id=enterprise.account.id, user_name=f"u{i:04}")
+            new_users.create_user(
+                tx, operator, account_id=enterprise.account.id, user_name=f"u{i:04}"
+            )
     body = listed(scim, count=5000, attributes="userName")
     assert body["totalResults"] == 1002
     assert body["itemsPerPage"] == 1000

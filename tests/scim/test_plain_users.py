@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from scim import user_json
-from store import credentials, users
+from store import credentials, new_users
 from store.hashes import digest
-from store.models import AuditEvent, ProvisioningCredential, ProvisioningLogEntry, User
+from store.models.directory import User
+from store.models.logs import AuditEvent, ProvisioningLogEntry
+from store.models.sign_in import ProvisioningCredential
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -147,7 +149,7 @@ def test_a_create_failing_with_its_database_still_answers_a_scim_error(db, scim,
         raise ConnectionError("the database went away")
 
     scim.post("/Users", body("first"))  # the token is cached now
-    monkeypatch.setattr(users, "create_user_at_once", down)
+    monkeypatch.setattr(new_users, "create_user_at_once", down)
     monkeypatch.setattr(credentials, "find_live", down)
     response = scim.post("/Users", body("second"))
     assert response.status_code == 500

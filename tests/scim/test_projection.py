@@ -109,7 +109,7 @@ def test_groups_without_members(scim, alice):
 def test_a_bad_projection_on_create_creates_nothing(scim, db):
     from sqlalchemy import func, select
 
-    from store.models import User
+    from store.models.directory import User
 
     response = scim.post(
         "/Users?attributes=emails[type%20eq%20%22work%22]", {"userName": "never.created"}

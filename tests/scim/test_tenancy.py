@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from store import users
+from store import new_users
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -119,7 +119,9 @@ def test_other_accounts_user_cannot_join_a_group_or_be_a_manager(scim, other):
 
 def test_support_token_sees_every_account(scim, other, scim_client, make_token, db, operator):
     with db.transaction() as tx:
-        users.create_support_user(tx, operator, user_name="support.staff", email="s@example.com")
+        new_users.create_support_user(
+            tx, operator, user_name="support.staff", email="s@example.com"
+        )
     ann = scim.create_user("ann.own")
     support = scim_client(make_token(None, "support"))
     listed = support.get("/Users?attributes=userName").get_json()

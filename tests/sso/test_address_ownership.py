@@ -11,7 +11,7 @@ from typing import Any
 import jwt as pyjwt
 from sqlalchemy import update
 
-from store.models import User, UserEmail
+from store.models.directory import User, UserEmail
 from tests.oidc import PASSWORD, Browser, tokens_for
 
 BETH_PASSWORD = "her own long pass phrase"

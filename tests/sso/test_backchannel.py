@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sso import backchannel
 from store import clients, sso_sessions
 from store.db import Database, now
-from store.models import OutboxMessage
+from store.models.logs import OutboxMessage
 from tests.live import logout_receiver
 
 ISSUER = "https://id.example.test"

@@ -23,7 +23,8 @@ from sqlalchemy import func, select
 from rollcall import upstream
 from store import federation
 from store.actors import Actor
-from store.models import SsoSession, User
+from store.models.directory import User
+from store.models.sign_in import SsoSession
 from tests.oidc import PASSWORD, Browser, code_for, hidden_inputs, query
 from tests.upstream import TinyProvider, UpstreamRollcall, tiny_provider, upstream_rollcall
 

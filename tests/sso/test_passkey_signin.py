@@ -12,7 +12,7 @@ import pytest
 from store import passkeys, sso_sessions
 from store.actors import Actor, Door
 from store.db import Database, now
-from store.models import User
+from store.models.directory import User
 from store.passkey_ceremonies import RelyingParty
 from store.signin import LOCK_AFTER
 from tests.authenticator import SoftAuthenticator

@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from store import clients, mfa, mfa_policy
-from store.models import OutboxMessage, SsoSession, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
+from store.models.sign_in import SsoSession
 from tests.authenticator_app import Authenticator, enrol
 from tests.oidc import Browser, RelyingParty, code_for, pkce_pair, query
 

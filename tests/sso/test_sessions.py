@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from store import signing_keys, sso_sessions
 from store.db import now
-from store.models import SsoSession
+from store.models.sign_in import SsoSession
 from tests.oidc import Browser, signed_in, tokens_for
 from tests.serving import run
 

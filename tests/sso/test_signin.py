@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from store import users
-from store.models import OutboxMessage, User
+from store.models.directory import User
+from store.models.logs import OutboxMessage
 from tests.oidc import PASSWORD, Browser
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from store import accounts, audit, groups, users
+from store import accounts, audit, groups, new_users
 from store.contact_roles import CONTACT_ROLES
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import Group
+from store.models.directory import Group
 
 
 class TestAccounts:
@@ -176,7 +176,7 @@ class TestGroups:
     def test_an_identity_provider_pushes_groups_of_its_account(self, db, enterprise):
         okta = enterprise.okta
         with db.transaction() as tx:
-            member = users.create_user(
+            member = new_users.create_user(
                 tx, okta, account_id=enterprise.account.id, user_name="pushed.member"
             )
             group = groups.create_group(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from store import audit, outbox, provisioning_log
-from store.models import AuditEvent, OutboxMessage, ProvisioningLogEntry
+from store.models.logs import AuditEvent, OutboxMessage, ProvisioningLogEntry
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from store import access, applications, groups, outbox, users
+from store import access, applications, groups, new_users, outbox, users
 from store.errors import Conflict, Forbidden, InvalidInput
-from store.models import User
+from store.models.directory import User
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def apps(db, operator):
 
 def _pushed(db, enterprise, user_name="pushed.person", **fields):
     with db.transaction() as tx:
-        return users.create_user(
+        return new_users.create_user(
             tx,
             enterprise.okta,
             account_id=enterprise.account.id,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from store import audit, audit_log, users
 from store.actors import Actor
 from store.db import Database
-from store.models import Account, User
+from store.models.directory import Account, User
 
 
 def test_events_name_their_targets_and_list_their_changes(

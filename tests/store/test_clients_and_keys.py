@@ -11,7 +11,7 @@ from sqlalchemy import select
 from store import clients, signing_keys
 from store.db import now
 from store.errors import Forbidden, InvalidInput
-from store.models import OAuthClient, SigningKey
+from store.models.sign_in import OAuthClient, SigningKey
 from tests.serving import run
 
 

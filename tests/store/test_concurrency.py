@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from store import users
+from store import new_users, users
 from store.db import now
 from store.errors import Conflict
-from store.models import User
+from store.models.directory import User
 from tests.racing import race
 
 pytestmark = pytest.mark.slow  # racing transactions in threads
@@ -23,7 +23,7 @@ def test_concurrent_creates_of_one_user_name_exactly_one_wins(db, enterprise, op
 
     def create(i: int) -> User:
         with db.transaction() as tx:
-            return users.create_user(
+            return new_users.create_user(
                 tx, operator, account_id=enterprise.account.id, user_name=spellings[i]
             )
 
@@ -44,7 +44,7 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
     of work and by the one-statement create: one person gets it (SPEC §1 Users)."""
     from store.actors import Actor, ActorType, Door
     from store.credentials import AccountRow
-    from store.models import SignInName
+    from store.models.directory import SignInName
 
     other = make_account(kind="enterprise")
     theirs = Actor(ActorType.CREDENTIAL, "token b", Door.SCIM, "c2", other.id, manages_users=True)
@@ -53,10 +53,10 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
     def create(i: int) -> Any:
         if i == 0:
             with db.transaction() as tx:
-                return users.create_user(tx, operator, account_id=None, user_name="race@x.test")
+                return new_users.create_user(tx, operator, account_id=None, user_name="race@x.test")
         if i == 1:
             with db.transaction() as tx:
-                return users.create_user(
+                return new_users.create_user(
                     tx,
                     enterprise.okta,
                     account_id=enterprise.account.id,
@@ -64,7 +64,7 @@ def test_concurrent_claims_of_one_sign_in_name_exactly_one_wins(
                     emails=mail,
                 )
         row = AccountRow(other.id, other.kind)
-        return users.create_user_at_once(db, theirs, row, user_name=f"r{i}", emails=mail)
+        return new_users.create_user_at_once(db, theirs, row, user_name=f"r{i}", emails=mail)
 
     results = race(4, create)
     assert sum(not isinstance(r, Exception) for r in results) == 1, results

@@ -1,5 +1,5 @@
-"""`users.create_user_at_once` (one durable statement, for plain SCIM creates) writes the same
-user, emails, phone numbers, sign-in names and audit event as `users.create_user` (the unit of
+"""`new_users.create_user_at_once` (one durable statement, for plain SCIM creates) writes the same
+user, emails, phone numbers, sign-in names and audit event as `new_users.create_user` (the unit of
 work)."""
 
 from __future__ import annotations
@@ -9,17 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from store import links, users
+from store import links, new_users, users
 from store.credentials import AccountRow
 from store.errors import Conflict
-from store.models import (
-    AuditEvent,
-    OutboxMessage,
-    SignInName,
-    User,
-    UserEmail,
-    UserPhoneNumber,
-)
+from store.models.directory import SignInName, User, UserEmail, UserPhoneNumber
+from store.models.logs import AuditEvent, OutboxMessage
 
 SKIPPED = {"id", "user_name", "user_name_ci", "created_at", "modified_at", "user_id"}
 FIELDS: dict[str, Any] = {
@@ -79,13 +73,13 @@ def test_both_ways_write_the_same_rows(db, enterprise, operator):
     okta = enterprise.okta
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
     with db.transaction() as tx:
-        unit = users.create_user(
+        unit = new_users.create_user(
             tx, okta, account_id=account.id, user_name="unit", email_verified=True, **FIELDS
         )
     by_unit = stored(db, "unit")
     with db.transaction() as tx:  # its address signs one person in: the other way needs it
         users.delete_user(tx, operator, unit.id)
-    made = users.create_user_at_once(
+    made = new_users.create_user_at_once(
         db, okta, account, user_name="once", email_verified=True, **FIELDS
     )
     assert made is not None
@@ -98,9 +92,9 @@ def test_both_ways_write_the_same_rows(db, enterprise, operator):
 
 def test_a_taken_user_name_is_a_conflict_and_writes_nothing(db, enterprise):
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
-    users.create_user_at_once(db, enterprise.okta, account, user_name="taken")
+    new_users.create_user_at_once(db, enterprise.okta, account, user_name="taken")
     with pytest.raises(Conflict) as refused:
-        users.create_user_at_once(db, enterprise.okta, account, user_name="TAKEN")
+        new_users.create_user_at_once(db, enterprise.okta, account, user_name="TAKEN")
     assert refused.value.field == "user_name"
     with db.transaction(write=False) as tx:
         assert len(tx.scalars(select(User).where(User.user_name_ci == "taken")).all()) == 1
@@ -127,14 +121,14 @@ def test_both_ways_queue_the_same_sign_in_mail_with_a_link_that_works(db, enterp
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
     fields = FIELDS | {"active": True}
     with db.transaction() as tx:
-        unit = users.create_user(
+        unit = new_users.create_user(
             tx, enterprise.okta, account_id=account.id, user_name="u", **fields
         )
     by_unit = mail_of(db, "u")
     with db.transaction() as tx:
         users.delete_user(tx, operator, unit.id)
         tx.execute(delete(OutboxMessage))
-    users.create_user_at_once(db, enterprise.okta, account, user_name="o", **fields)
+    new_users.create_user_at_once(db, enterprise.okta, account, user_name="o", **fields)
     by_once = mail_of(db, "o")
     assert by_once[0] == by_unit[0] and by_once[2] == by_unit[2]
     assert by_once[0] == {

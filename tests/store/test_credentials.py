@@ -8,7 +8,7 @@ from sqlalchemy import select
 from store import credentials
 from store.actors import ActorType
 from store.errors import Forbidden, NotFound
-from store.models import ProvisioningCredential
+from store.models.sign_in import ProvisioningCredential
 
 
 def test_token_is_stored_only_as_a_hash_and_authenticates(db, enterprise, operator):

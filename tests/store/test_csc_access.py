@@ -28,14 +28,9 @@ from store import (
 from store.actors import Actor
 from store.db import Database, now
 from store.errors import Conflict, Forbidden, InvalidInput
-from store.models import (
-    Account,
-    Application,
-    ApplicationGrant,
-    CscAccessRequest,
-    OAuthClient,
-    User,
-)
+from store.models.csc import CscAccessRequest
+from store.models.directory import Account, Application, ApplicationGrant, User
+from store.models.sign_in import OAuthClient
 
 PASSWORD = "harbor willow sixty two"
 

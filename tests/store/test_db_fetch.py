@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 
 from store import listing, oauth
 from store.db import now
-from store.models import User
+from store.models.directory import User
 from store.statements import Prepared, fetch
 
 

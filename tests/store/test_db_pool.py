@@ -9,13 +9,13 @@ import psycopg
 import pytest
 from sqlalchemy import func, select, text, true
 
-import store.db
+import store.engine
 from store import audit
 from store.actors import Actor
-from store.db import Database, with_defaults
+from store.db import Database
 from store.errors import OutcomeUnknown, Unavailable
-from store.models import AuditEvent
-from store.statements import Prepared, fetch
+from store.models.logs import AuditEvent
+from store.statements import Prepared, fetch, with_defaults
 
 
 def in_transaction(database: Database, sql: str) -> object:
@@ -43,7 +43,7 @@ def test_a_dropped_connection_is_replaced_after_idle(
         killer = Database(database_url)
         in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
         killer.dispose()
-        monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 0.0)
+        monkeypatch.setattr(store.engine, "PING_AFTER_IDLE", 0.0)
         assert ask(database, "SELECT pg_backend_pid()") != backend
     finally:
         database.dispose()

@@ -17,7 +17,9 @@ from store.assurance import ONE_FACTOR_ACR, PASSWORD, Proof
 from store.db import Database, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.federation import FederationRefused
-from store.models import Account, FederationLogin, OutboxMessage, User
+from store.models.directory import Account, User
+from store.models.logs import OutboxMessage
+from store.models.security import FederationLogin
 
 ISSUER = "https://acme.okta.example"
 SECRET = "upstream-client-secret-1234"

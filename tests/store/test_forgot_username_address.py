@@ -9,7 +9,7 @@ from rollcall.mail import deliver_pending
 from rollcall.settings import Settings
 from store import recovery
 from store.db import Database
-from store.models import User
+from store.models.directory import User
 from tests.mail import Mailbox
 
 

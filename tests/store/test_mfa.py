@@ -14,7 +14,8 @@ from store import audit, mfa, mfa_policy, outbox, signin, users
 from store.actors import Actor, Door
 from store.db import Database
 from store.errors import Conflict, Forbidden, InvalidInput
-from store.models import RecoveryCode, TotpFactor, User
+from store.models.directory import User
+from store.models.security import RecoveryCode, TotpFactor
 from tests.authenticator_app import Authenticator, enrol
 
 PASSWORD = "harbor willow sixty two"

@@ -24,14 +24,9 @@ from store import (
 from store.actors import Actor, Door
 from store.db import now
 from store.errors import Forbidden
-from store.models import (
-    Account,
-    AuditEvent,
-    Group,
-    ProvisioningCredential,
-    SsoSession,
-    User,
-)
+from store.models.directory import Account, Group, User
+from store.models.logs import AuditEvent
+from store.models.sign_in import ProvisioningCredential, SsoSession
 from store.profiles import counts_as_main_contact, permissions_of
 
 

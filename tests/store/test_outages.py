@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-import store.db
+import store.engine
 from store import audit, outages
 from store.actors import Actor
-from store.db import Database, fetch, with_defaults
+from store.db import Database
 from store.errors import Unavailable
-from store.models import Account, AuditEvent
-from store.statements import Prepared
+from store.models.directory import Account
+from store.models.logs import AuditEvent
+from store.statements import Prepared, fetch, with_defaults
 from tests.outage import named, terminate
 from tests.serving import free_port
 
@@ -81,7 +82,7 @@ def dropped(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Dat
     pool does not check a connection before reusing it (as within seconds of its last use)."""
     if db.dialect != "postgresql":
         pytest.skip("SQLite has no server to drop connections")
-    monkeypatch.setattr(store.db, "PING_AFTER_IDLE", 3600.0)
+    monkeypatch.setattr(store.engine, "PING_AFTER_IDLE", 3600.0)
     name = f"outage_{uuid.uuid4().hex[:8]}"
     database = Database(named(db.url, name))
     yield database, name

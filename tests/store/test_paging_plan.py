@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from store import listing, users
+from store import listing, new_users
 from store.credentials import AccountRow
-from store.models import User
+from store.models.directory import User
 
 PAGE = 100
 
@@ -28,7 +28,7 @@ def test_a_deep_page_reads_its_ids_once_without_statistics(db, enterprise):
         pytest.skip("SQLite plans without statistics of this kind")
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
     for n in range(3 * PAGE):
-        users.create_user_at_once(db, enterprise.okta, account, user_name=f"paged.{n:04}")
+        new_users.create_user_at_once(db, enterprise.okta, account, user_name=f"paged.{n:04}")
     query = select(User).where(User.account_id == account.id)
     statement = listing.page_statement(query, User, (), 2 * PAGE, PAGE, db.dialect)
     with db.engine.connect() as conn:

@@ -16,7 +16,8 @@ from store.actors import Actor, Door
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY, Proof
 from store.db import Database, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from store.models import Passkey, PasskeyChallenge, User
+from store.models.directory import User
+from store.models.security import Passkey, PasskeyChallenge
 from store.passkey_ceremonies import RelyingParty
 from store.passkey_signin import PasskeyRefused
 from store.signin import LOCK_AFTER, SignInRefused

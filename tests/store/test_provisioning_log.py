@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from store import provisioning_log
 from store.db import now
-from store.models import ProvisioningLogEntry
+from store.models.logs import ProvisioningLogEntry
 
 
 def test_entries_past_thirty_days_are_purged_and_passwords_hidden(db, enterprise):

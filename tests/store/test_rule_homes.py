@@ -11,6 +11,7 @@ from store import (
     audit,
     credentials,
     listing,
+    new_users,
     outbox,
     rules,
     self_service,
@@ -21,7 +22,7 @@ from store import (
 )
 from store.actors import Actor, ActorType, Door
 from store.errors import Forbidden, InvalidInput
-from store.models import User, UserEmail, primary_value
+from store.models.directory import User, UserEmail, primary_value
 from store.profiles import Profile
 
 
@@ -40,7 +41,7 @@ class TestWhoAddsOfficeUsers:
             refusal = rules.new_users_refused(person, office.kind) or ""
             assert "created in NextGen Office" in refusal
             with db.transaction() as tx, pytest.raises(Forbidden, match="NextGen Office"):
-                users.create_user(tx, person, account_id=office.id, user_name="off.new")
+                new_users.create_user(tx, person, account_id=office.id, user_name="off.new")
 
     def test_a_token_minted_in_the_console_is_not_the_office_product(
         self, db: Any, make_account: Any, make_user: Any, operator: Actor
@@ -49,7 +50,7 @@ class TestWhoAddsOfficeUsers:
         office = make_account(kind="office")
         main = make_user(office, "office.main", profile="main")
         with db.transaction() as tx:
-            from_office = users.create_user(tx, operator, account_id=office.id, user_name="o")
+            from_office = new_users.create_user(tx, operator, account_id=office.id, user_name="o")
             minted, _ = credentials.create_credential(
                 tx, Actor.for_user(main, Door.PORTAL), account_id=office.id, name="mine"
             )
@@ -84,11 +85,13 @@ class TestOwnerNames:
     ) -> None:
         office = make_account(kind="office")
         with db.transaction() as tx:
-            own = users.create_user(tx, operator, account_id=enterprise.account.id, user_name="own")
-            pushed = users.create_user(
+            own = new_users.create_user(
+                tx, operator, account_id=enterprise.account.id, user_name="own"
+            )
+            pushed = new_users.create_user(
                 tx, enterprise.okta, account_id=enterprise.account.id, user_name="pushed"
             )
-            from_office = users.create_user(tx, operator, account_id=office.id, user_name="o")
+            from_office = new_users.create_user(tx, operator, account_id=office.id, user_name="o")
         assert rules.owner_name(own) is None
         assert rules.owner_name(pushed) == "your organization's identity provider"
         assert rules.owner_name(from_office) == "NextGen Office"
@@ -138,22 +141,22 @@ class TestWhoVouchesForAnAddress:
         self, db: Any, enterprise: Any, support: Actor
     ) -> None:
         tooling = Actor(ActorType.SUPPORT, "token support", Door.SCIM, "c2")
-        assert users.vouches_for_email(enterprise.okta)
-        assert users.vouches_for_email(tooling)
-        assert not users.vouches_for_email(enterprise.actor)
-        assert not users.vouches_for_email(support)
+        assert new_users.vouches_for_email(enterprise.okta)
+        assert new_users.vouches_for_email(tooling)
+        assert not new_users.vouches_for_email(enterprise.actor)
+        assert not new_users.vouches_for_email(support)
         with db.transaction() as tx:
-            pushed = users.create_user(
+            pushed = new_users.create_user(
                 tx, enterprise.okta, account_id=enterprise.account.id, user_name="pushed"
             )
-            added = users.create_user(
+            added = new_users.create_user(
                 tx, enterprise.actor, account_id=enterprise.account.id, user_name="added"
             )
         assert pushed.email_verified and not added.email_verified
 
     def test_the_at_once_path_follows_the_same_policy(self, enterprise: Any) -> None:
         for actor, verified in ((enterprise.okta, True), (enterprise.actor, False)):
-            new = users.new_user(
+            new = new_users.new_user(
                 None, actor, enterprise.account, user_name="n", email_verified=None
             )
             assert new.values["email_verified"] is verified
@@ -236,7 +239,7 @@ class TestEmailChangeRequests:
         self, db: Any, enterprise: Any
     ) -> None:
         with db.transaction() as tx:
-            pushed = users.create_user(
+            pushed = new_users.create_user(
                 tx,
                 enterprise.okta,
                 account_id=enterprise.account.id,
@@ -258,7 +261,7 @@ class TestListableUsers:
         make_user(mine, "mine.user")
         make_user(theirs, "their.user")
         with db.transaction() as tx:
-            users.create_support_user(
+            new_users.create_support_user(
                 tx, operator, user_name="staff.user", email="staff@example.test"
             )
             _, account_token = credentials.create_credential(
@@ -309,7 +312,7 @@ class TestPrimaryEmail:
             in_sql = tx.scalar(select(primary_value(UserEmail, User.id)).where(User.id == user.id))
             assert (stored.primary_email, in_sql) == (expected, expected)
             assert stored.primary_email_ci == expected.casefold()
-        new = users.new_user(
+        new = new_users.new_user(
             None,
             enterprise.okta,
             enterprise.account,

@@ -17,7 +17,10 @@ from store import csc, links, outbox, passwords, recovery, registration, self_se
 from store.actors import Actor
 from store.db import Database, now
 from store.errors import Conflict, InvalidInput
-from store.models import CscAccessRequest, CscDirectoryEntry, OutboxMessage, SsoSession, User
+from store.models.csc import CscAccessRequest, CscDirectoryEntry
+from store.models.directory import User
+from store.models.logs import OutboxMessage
+from store.models.sign_in import SsoSession
 from tests.mail import Mailbox
 from tests.serving import free_port, run
 

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from store import migrate, recovery, registration, self_service, sign_in_names, users
+from store import migrate, new_users, recovery, registration, self_service, sign_in_names, users
 from store.actors import Actor, ActorType, Door
 from store.credentials import AccountRow
 from store.db import Database, now
 from store.errors import Conflict, InvalidInput
-from store.models import AuditEvent, OutboxMessage, SignInName, User, UserEmail
+from store.models.directory import SignInName, User, UserEmail
+from store.models.logs import AuditEvent, OutboxMessage
 
 PASSWORD = "a long enough pass phrase"
 
@@ -54,14 +55,18 @@ class TestOneNameOnePerson:
         row = AccountRow(other.id, other.kind)
         okta = Actor(ActorType.CREDENTIAL, "token a", Door.SCIM, "c9", other.id, manages_users=True)
         with pytest.raises(Conflict, match="already signs in another user") as refused:
-            users.create_user_at_once(db, okta, row, user_name="a1", emails=address("OWNER@b.test"))
+            new_users.create_user_at_once(
+                db, okta, row, user_name="a1", emails=address("OWNER@b.test")
+            )
         assert refused.value.field == "emails"
         with db.transaction() as tx, pytest.raises(Conflict) as refused:
-            users.create_user(
+            new_users.create_user(
                 tx, okta, account_id=other.id, user_name="a2", emails=address("owner@B.test")
             )
         assert refused.value.field == "emails"
-        mine = users.create_user_at_once(db, okta, row, user_name="a3", emails=address("a3@a.test"))
+        mine = new_users.create_user_at_once(
+            db, okta, row, user_name="a3", emails=address("a3@a.test")
+        )
         with db.transaction() as tx, pytest.raises(Conflict) as refused:
             users.update_user(tx, okta, mine.id, {"emails": address("owner@b.test")})
         assert refused.value.field == "emails"
@@ -74,7 +79,7 @@ class TestOneNameOnePerson:
     ):
         make_user(enterprise.account, "chyrece.ferry", emails=address("chyrece.ferry@x.test"))
         with db.transaction() as tx, pytest.raises(Conflict, match="another user's email") as no:
-            users.create_user(
+            new_users.create_user(
                 tx,
                 operator,
                 account_id=None,
@@ -84,7 +89,7 @@ class TestOneNameOnePerson:
         assert no.value.field == "user_name"
         make_user(enterprise.account, "boss@corp.test", emails=address("b.oss@corp.test"))
         with db.transaction() as tx, pytest.raises(Conflict, match="already signs in") as no:
-            users.create_user(  # nor may an address be someone's username
+            new_users.create_user(  # nor may an address be someone's username
                 tx, operator, account_id=None, user_name="guest", emails=address("BOSS@corp.test")
             )
         assert no.value.field == "emails"
@@ -119,7 +124,7 @@ class TestUsernamesChosenAtPages:
         self, db, enterprise
     ):
         with db.transaction() as tx, pytest.raises(InvalidInput, match="own email address"):
-            users.create_user(
+            new_users.create_user(
                 tx,
                 enterprise.actor,
                 account_id=enterprise.account.id,
@@ -137,7 +142,7 @@ class TestUsernamesChosenAtPages:
                 password=PASSWORD,
             )
         with db.transaction() as tx:
-            own = users.create_user(
+            own = new_users.create_user(
                 tx,
                 enterprise.actor,
                 account_id=enterprise.account.id,
@@ -148,7 +153,7 @@ class TestUsernamesChosenAtPages:
 
     def test_an_identity_provider_may_name_users_by_their_principal_name(self, db, enterprise):
         with db.transaction() as tx:
-            upn = users.create_user(
+            upn = new_users.create_user(
                 tx,
                 enterprise.okta,
                 account_id=enterprise.account.id,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from store import credentials, listing, users
+from store import credentials, listing, new_users
 from store.errors import NotFound
 
 
@@ -19,7 +19,7 @@ def people(db, enterprise, make_account, make_user, make_token, operator):
     ours = make_user(enterprise.account, "ann.ours", emails=[{"value": "ann@ours.example"}])
     theirs = make_user(other, "bob.theirs")
     with db.transaction() as tx:
-        staff = users.create_support_user(
+        staff = new_users.create_support_user(
             tx, operator, user_name="sam.support", email="sam@vendor.example"
         )
         revoked, revoked_token = credentials.create_credential(

@@ -15,7 +15,7 @@ from sqlalchemy import Uuid, column, insert, select, table
 from store import groups, migrate, sign_in_names
 from store.db import now
 from store.errors import Conflict
-from store.models import User, UserEmail, fold
+from store.models.directory import User, UserEmail, fold
 
 FULLWIDTH_AMANDA = "\uff41\uff4d\uff41\uff4e\uff44\uff41"  # what a Japanese keyboard types
 RENE_NFC = unicodedata.normalize("NFC", "rené")

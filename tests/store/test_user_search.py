@@ -13,7 +13,7 @@ from store import accounts, exports, migrate, outbox, reviews, self_service, use
 from store.actors import Actor, Door
 from store.db import now
 from store.errors import Forbidden, NotFound
-from store.models import Account, User, UserEmail
+from store.models.directory import Account, User, UserEmail
 
 PASSWORD = "a long enough pass phrase"
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from store import audit, links, outbox, passwords, recovery, user_mail, users
+from store import audit, links, new_users, outbox, passwords, recovery, user_mail, users
 from store.actors import Actor, ActorType, Door
 from store.db import now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from store.models import AuditEvent, OAuthToken, OutboxMessage, SsoSession, User
+from store.models.directory import User
+from store.models.logs import AuditEvent, OutboxMessage
+from store.models.sign_in import OAuthToken, SsoSession
 
 
 def reload(db, user_id):
@@ -48,11 +50,11 @@ class TestCreate:
         credential = enterprise.okta
         for actor in (enterprise.actor, credential):
             with db.transaction() as tx, pytest.raises(Forbidden, match="support"):
-                users.create_user(
+                new_users.create_user(
                     tx, actor, account_id=enterprise.account.id, user_name="wannabe", profile="main"
                 )
         with db.transaction() as tx:
-            user = users.create_user(
+            user = new_users.create_user(
                 tx, support, account_id=enterprise.account.id, user_name="wannabe", profile="main"
             )
         assert user.profile == "main"
@@ -100,7 +102,7 @@ class TestCreate:
 
     def test_creation_is_audited_with_actor_and_door(self, db, enterprise):
         with db.transaction() as tx:
-            user = users.create_user(
+            user = new_users.create_user(
                 tx,
                 enterprise.actor,
                 account_id=enterprise.account.id,
@@ -122,12 +124,12 @@ class TestCreate:
     def test_office_users_are_created_in_office_only(self, db, make_account, operator):
         office = make_account(kind="office")
         with db.transaction() as tx:
-            main = users.create_user(
+            main = new_users.create_user(
                 tx, operator, account_id=office.id, user_name="off.main", profile="main"
             )
         assert main.managed_by == "office"
         with db.transaction() as tx, pytest.raises(Forbidden, match="NextGen Office"):
-            users.create_user(
+            new_users.create_user(
                 tx, Actor.for_user(main, Door.PORTAL), account_id=office.id, user_name="off.new"
             )
 
@@ -142,7 +144,7 @@ class TestTenancy:
             lambda tx: users.update_user(tx, enterprise.actor, other.id, {"title": "x"}),
             lambda tx: users.deactivate(tx, enterprise.actor, other.id),
             lambda tx: users.delete_user(tx, enterprise.actor, other.id),
-            lambda tx: users.create_user(
+            lambda tx: new_users.create_user(
                 tx, enterprise.actor, account_id=other.account_id, user_name="sneaky"
             ),
         ):
@@ -342,7 +344,7 @@ class TestDeactivation:
         self, db, enterprise
     ):
         with db.transaction() as tx:
-            fresh = users.create_user(
+            fresh = new_users.create_user(
                 tx,
                 enterprise.actor,
                 account_id=enterprise.account.id,
@@ -350,7 +352,7 @@ class TestDeactivation:
                 emails=[{"value": "fresh@example.test", "primary": True}],
                 send_sign_in_email=True,
             )
-            users.create_user(
+            new_users.create_user(
                 tx,
                 enterprise.actor,
                 account_id=enterprise.account.id,
@@ -435,7 +437,7 @@ class TestExternallyManaged:
     def pushed(self, db, enterprise):
         credential = enterprise.okta
         with db.transaction() as tx:
-            user = users.create_user(
+            user = new_users.create_user(
                 tx,
                 credential,
                 account_id=enterprise.account.id,
@@ -530,7 +532,7 @@ def test_a_support_token_speaks_for_the_source_of_a_pushed_user(db, enterprise):
     support_token = Actor(ActorType.SUPPORT, "token support", Door.SCIM, "c2")
     support_console = Actor(ActorType.SUPPORT, "support.staff", Door.PORTAL, "s1")
     with db.transaction() as tx:
-        pushed = users.create_user(
+        pushed = new_users.create_user(
             tx, okta, account_id=enterprise.account.id, user_name="pushed.by.okta"
         )
     with db.transaction() as tx:
@@ -544,13 +546,13 @@ def test_a_write_refused_for_a_vanished_row_is_no_user_name_clash(db, enterprise
     """A manager deleted while a user naming it is saved breaks a foreign key, not uniqueness."""
     import uuid
 
-    from store.models import UserEmail
+    from store.models.directory import UserEmail
 
     user = make_user(enterprise.account, "orphaned")
     with db.transaction() as tx:
         tx.add(UserEmail(user_id=uuid.uuid4(), position=0, value="x@example.com"))
         with pytest.raises(Conflict) as refused:
-            users._flush(tx, user.user_name)
+            users.flush_user(tx, user.user_name)
         tx.rollback()
     assert refused.value.field != "user_name"
     assert "taken" not in refused.value.message
