@@ -145,15 +145,7 @@ def confirm_totp(tx: Tx, actor: Actor, user_id: uuid.UUID, code: str) -> list[st
         )
     factor.confirmed_at, factor.last_used_step = now(), step
     codes = [] if RECOVERY_CODES in methods_of(tx, user) else recovery_codes.issue(tx, user)
-    audit.record(
-        tx,
-        actor,
-        "user.totp_enrolled",
-        target_type="user",
-        target_id=user.id,
-        account_id=user.account_id,
-    )
-    outbox.enqueue_email(tx, user, "second_factor_changed", change="totp_added")
+    _factor_changed(tx, actor, user, "user.totp_enrolled", "totp_added")
     return codes
 
 
@@ -168,15 +160,7 @@ def remove_totp(tx: Tx, actor: Actor, user_id: uuid.UUID) -> None:
     tx.flush()
     if not methods_of(tx, user) - {RECOVERY_CODES}:
         recovery_codes.discard(tx, user.id)
-    audit.record(
-        tx,
-        actor,
-        "user.totp_removed",
-        target_type="user",
-        target_id=user.id,
-        account_id=user.account_id,
-    )
-    outbox.enqueue_email(tx, user, "second_factor_changed", change="totp_removed")
+    _factor_changed(tx, actor, user, "user.totp_removed", "totp_removed")
 
 
 # Signing in with a second factor.
@@ -248,15 +232,9 @@ def regenerate_recovery_codes(tx: Tx, actor: Actor, user_id: uuid.UUID) -> list[
     if not methods_of(tx, user) - {RECOVERY_CODES}:
         raise Conflict("Set up an authenticator app first: recovery codes stand in for it.")
     codes = recovery_codes.issue(tx, user)
-    audit.record(
-        tx,
-        actor,
-        "user.recovery_codes_regenerated",
-        target_type="user",
-        target_id=user.id,
-        account_id=user.account_id,
+    _factor_changed(
+        tx, actor, user, "user.recovery_codes_regenerated", "recovery_codes_regenerated"
     )
-    outbox.enqueue_email(tx, user, "second_factor_changed", change="recovery_codes_regenerated")
     return codes
 
 
@@ -310,6 +288,15 @@ def reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
     )
     outbox.enqueue_email(tx, user, "second_factors_reset", user_name=user.user_name)
     return user
+
+
+def _factor_changed(tx: Tx, actor: Actor, user: User, action: str, change: str) -> None:
+    """A second factor set up, removed or renewed: audited, and the person mailed, so that a
+    change they did not make does not go unseen."""
+    audit.record(
+        tx, actor, action, target_type="user", target_id=user.id, account_id=user.account_id
+    )
+    outbox.enqueue_email(tx, user, "second_factor_changed", change=change)
 
 
 def _own_user(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
