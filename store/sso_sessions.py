@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from store import audit, outbox
@@ -82,15 +82,19 @@ def find(tx: Tx, token: str | None) -> SsoSession | None:
     """The live session of a cookie token, or None (unknown, ended, idle or past its maximum)."""
     if not token:
         return None
-    session = tx.scalar(select(SsoSession).where(SsoSession.token_hash == digest(token)))
-    if session is None or session.ended_at is not None:
-        return None
-    moment = now()
-    if session.expires_at is not None and session.expires_at <= moment:
-        return None
-    if session.last_seen_at + IDLE <= moment:
-        return None
-    return session
+    return tx.scalar(
+        select(SsoSession).where(SsoSession.token_hash == digest(token), *_live(now()))
+    )
+
+
+def _live(moment: datetime) -> tuple[ColumnElement[bool], ...]:
+    """What makes a session live at `moment`: not ended, not past its maximum, used within
+    `IDLE`."""
+    return (
+        SsoSession.ended_at.is_(None),
+        or_(SsoSession.expires_at.is_(None), SsoSession.expires_at > moment),
+        SsoSession.last_seen_at > moment - IDLE,
+    )
 
 
 def proof_of(session: SsoSession) -> Proof:
@@ -166,15 +170,9 @@ class SignedInBrowser:
 
 def live_for(tx: Tx, user_id: uuid.UUID) -> list[SignedInBrowser]:
     """The person's live sessions, most recently used first, with the applications each reached."""
-    moment = now()
     sessions = tx.scalars(
         select(SsoSession)
-        .where(
-            SsoSession.user_id == user_id,
-            SsoSession.ended_at.is_(None),
-            or_(SsoSession.expires_at.is_(None), SsoSession.expires_at > moment),
-            SsoSession.last_seen_at > moment - IDLE,
-        )
+        .where(SsoSession.user_id == user_id, *_live(now()))
         .order_by(SsoSession.last_seen_at.desc())
     ).all()
     reached: dict[uuid.UUID, list[str]] = {s.id: [] for s in sessions}
