@@ -118,7 +118,7 @@ def search_users(
             by_cursor=plan.cursor is not None,
             next_cursor=plan.next_cursor(page),
         )
-    resources = [mapping.user_to_scim(u, base) for u in page.items]
+    resources = [mapping.user_to_scim(u, base) for u in plan.shown(page)]
     return plan.respond(UserResource, resources, page)
 
 
@@ -128,7 +128,7 @@ def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -
     page = plan.fetch(functools.partial(listing.groups, tx, actor, with_members=with_members))
     resources = [
         mapping.group_to_scim(g, base, list(g.members) if with_members else None)
-        for g in page.items
+        for g in plan.shown(page)
     ]
     return plan.respond(Group, resources, page)
 
@@ -350,8 +350,8 @@ class _Plan:
         return self._encode(page.items[self.count - 1])
 
     def respond(self, model: Any, resources: list[Any], page: listing.Page) -> dict[str, Any]:
+        """The ListResponse of the page's `shown` resources."""
         if self.cursor is not None:
-            resources = resources[: self.count]
             response = parametrized(ListResponse, model)(
                 total_results=page.total,
                 items_per_page=len(resources),
