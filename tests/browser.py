@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from rollcall import senders
 from rollcall.settings import Settings
 from store.db import Database
+from tests.live import POLL_INTERVAL
 from tests.mail import Mailbox
 
 CHROMIUM = "/usr/bin/chromium"
@@ -46,7 +47,9 @@ class LiveServer:
         self.app = app
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(POLL_INTERVAL,), daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()

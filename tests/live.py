@@ -15,12 +15,16 @@ from werkzeug.wrappers import Request, Response
 
 from store import clients
 
+# How often a served thread looks for its shutdown: serve_forever's default (0.5 s) is waited out
+# by every test that serves, at its teardown.
+POLL_INTERVAL = 0.02
+
 
 @contextmanager
 def live(app: Any) -> Iterator[str]:
     """Serve `app` on a free loopback port; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(POLL_INTERVAL,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
