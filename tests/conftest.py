@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from rollcall import senders
 from rollcall.settings import password_hashing
+from rollcall.web import limits
 from store import accounts, migrate, new_users, passwords, signing_keys
 from store.actors import Actor, ActorType, Door
 from store.db import Base, Database, scratch_database
@@ -144,14 +145,25 @@ class EnterpriseAccount:
 # SCIM over HTTP: the app, provisioning tokens, and a client that speaks /scim/v2.
 
 
-@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
-def app(db: Database, request: pytest.FixtureRequest) -> Any:
-    """The app, with the plain hot requests answered by the dispatcher, and again by Flask alone:
-    every HTTP test shows both ways answer alike."""
+@pytest.fixture(scope="session")
+def served_apps(migrated: Database) -> dict[bool, Any]:
+    """The app with the dispatcher and without, each made once per run as a server makes it
+    once: Flask building its URL map and templates is most of what making an app costs."""
     from rollcall.app import create_app
     from rollcall.settings import Settings
 
-    return create_app(Settings(database_url=db.url, dispatch=request.param), db)
+    return {
+        dispatch: create_app(Settings(database_url=migrated.url, dispatch=dispatch), migrated)
+        for dispatch in (True, False)
+    }
+
+
+@pytest.fixture(params=[True, False], ids=["dispatched", "flask"])
+def app(db: Database, served_apps: dict[bool, Any], request: pytest.FixtureRequest) -> Any:
+    """The app, with the plain hot requests answered by the dispatcher, and again by Flask alone:
+    every HTTP test shows both ways answer alike. Each test starts with no rate limit counted."""
+    limits.limiter.storage.reset()
+    return served_apps[request.param]
 
 
 @pytest.fixture

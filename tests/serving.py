@@ -43,7 +43,7 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 90) -> b
             with urllib.request.urlopen(url, timeout=2) as response:
                 return response.read()
         except OSError:
-            time.sleep(0.2)
+            time.sleep(0.05)
     raise AssertionError(f"{url} did not answer")
 
 

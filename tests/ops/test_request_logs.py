@@ -88,7 +88,8 @@ def test_each_request_is_one_line_and_no_secret_is_logged(
     assert not re.search(r"/(set-password|reset|verify)/[A-Za-z0-9_-]{16,}", output)
 
 
-def test_text_lines_name_the_request_too(app: Any, capfd: Any) -> None:
+def test_text_lines_name_the_request_too(db: Database, capfd: Any) -> None:
+    app = create_app(Settings(database_url=db.url, log_format="text", log_level="INFO"), db)
     app.test_client().get("/health/live", headers={"X-Request-ID": "probe-1"})
     output = capfd.readouterr().err
     assert "GET /health/live 200" in output and "request_id=probe-1" in output
