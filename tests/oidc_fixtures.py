@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from rollcall.web.limits import limiter
 from store import applications, clients, users
 from store.actors import Actor
 from store.db import Database
@@ -37,8 +36,6 @@ class Provider:
 def provider(
     app: Any, db: Database, operator: Actor, enterprise: Any, make_user: Any
 ) -> Iterator[Provider]:
-    with app.app_context():
-        limiter.reset()  # counts kept in memory by an earlier test's app
     with live(app) as base:
         with db.transaction() as tx:
             icd10 = applications.ensure_application(tx, operator, key="icd10", name="ICD-10")

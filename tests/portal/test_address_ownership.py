@@ -4,28 +4,17 @@ address keeps signing its owner in (issue #19, items 1 and 2)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from rollcall import senders
-from rollcall.web.limits import limiter
 from store.models.directory import User
 from store.models.logs import OutboxMessage
 from tests.pages import Console, sign_in, submit
 
 PASSWORD = "chyrece's own long pass phrase"
 GUEST_PASSWORD = "the guest's long pass phrase"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(app: Any) -> Iterator[None]:
-    with app.app_context():
-        limiter.reset()  # sign-ins counted by an earlier test's app
-    yield
-    senders.wait()  # pages send mail from a thread after answering
 
 
 @pytest.fixture

@@ -4,25 +4,16 @@ refusal is a SCIM `uniqueness` error, and the owner keeps signing in with the ad
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from rollcall.web.limits import limiter
 from tests.pages import sign_in
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 PASSWORD = "b's synced password"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(app: Any) -> Iterator[None]:
-    with app.app_context():
-        limiter.reset()  # sign-ins counted by an earlier test's app
-    yield
 
 
 @pytest.fixture

@@ -5,14 +5,12 @@ user with a password, confirmed before sign-in mail goes to the new one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from rollcall import senders
-from rollcall.web.limits import limiter
 from store import credentials, new_users
 from store.actors import Actor, Door
 from store.models.directory import User
@@ -22,13 +20,6 @@ from tests.pages import sign_in, submit
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 PASSWORD = "a long enough pass phrase"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits(app: Any) -> Iterator[None]:
-    with app.app_context():
-        limiter.reset()  # sign-ins and recovery counted by an earlier test's app
-    yield
 
 
 def minted_in_console(db: Any, main: User, account: Any) -> str:
