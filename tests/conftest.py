@@ -73,13 +73,15 @@ def db(migrated: Database) -> Iterator[Database]:
     yield migrated
     senders.wait()
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    emptying = ["UPDATE accounts SET parent_id = NULL", *(f"DELETE FROM {t}" for t in tables)]
     with migrated.engine.begin() as conn:
         if migrated.dialect == "postgresql" and next(_emptied) % TRUNCATE_EVERY == 0:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        elif migrated.dialect == "postgresql":  # in one round trip (no parameters)
+            conn.exec_driver_sql("; ".join(emptying))
         else:
-            conn.execute(text("UPDATE accounts SET parent_id = NULL"))
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+            for statement in emptying:
+                conn.execute(text(statement))
     signing_keys.forget()  # the keys this process signed with are gone with the tables
 
 
