@@ -112,6 +112,8 @@ def clash(
         .join(User, User.id == SignInName.user_id)
         .where(SignInName.name_ci.in_(sorted(names)))
     ).all()
+    # The userName's own clash first, whatever order the rows came in.
+    held.sort(key=lambda row: (row.name_ci != fold(user_name), row.name_ci))
     for name, holder, holder_user_name in held:
         if holder == user_id:
             continue

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from store.db import Base, UTCDateTime, now
-from store.models.columns import AutoId, Json, Timestamps
+from store.models.columns import AutoId, BoundedText, Json, Timestamps
 
 
 class _Listed(Protocol):
@@ -150,50 +150,50 @@ class User(Timestamps, Base):
     account_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="RESTRICT")
     )
-    user_name: Mapped[str] = mapped_column(String(255))
-    user_name_ci: Mapped[str] = mapped_column(String(255), unique=True)
-    external_id: Mapped[str | None] = mapped_column(String(255))
-    given_name: Mapped[str | None] = mapped_column(String(255))
-    family_name: Mapped[str | None] = mapped_column(String(255))
+    user_name: Mapped[str] = mapped_column(BoundedText(255))
+    user_name_ci: Mapped[str] = mapped_column(BoundedText(255), unique=True)
+    external_id: Mapped[str | None] = mapped_column(BoundedText(255))
+    given_name: Mapped[str | None] = mapped_column(BoundedText(255))
+    family_name: Mapped[str | None] = mapped_column(BoundedText(255))
     # Case-folded names ('' when absent) for the console's sorting and name search.
-    given_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
-    family_name_ci: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    given_name_ci: Mapped[str] = mapped_column(BoundedText(255), default="", server_default="")
+    family_name_ci: Mapped[str] = mapped_column(BoundedText(255), default="", server_default="")
     # The case-folded address `primary_email` shows ('' when none), for sorting by email; written
     # with the emails (`primary_email_key`, by user_fields.fill and new_columns).
-    primary_email_ci: Mapped[str] = mapped_column(String(320), default="", server_default="")
-    middle_name: Mapped[str | None] = mapped_column(String(255))
-    honorific_prefix: Mapped[str | None] = mapped_column(String(64))
-    honorific_suffix: Mapped[str | None] = mapped_column(String(64))
-    formatted_name: Mapped[str | None] = mapped_column(String(512))
-    display_name: Mapped[str | None] = mapped_column(String(255))
-    nick_name: Mapped[str | None] = mapped_column(String(255))
-    title: Mapped[str | None] = mapped_column(String(255))
-    user_type: Mapped[str | None] = mapped_column(String(64))
-    preferred_language: Mapped[str | None] = mapped_column(String(64))
-    locale: Mapped[str | None] = mapped_column(String(64))
-    timezone: Mapped[str | None] = mapped_column(String(64))
-    profile_url: Mapped[str | None] = mapped_column(String(1024))
+    primary_email_ci: Mapped[str] = mapped_column(BoundedText(320), default="", server_default="")
+    middle_name: Mapped[str | None] = mapped_column(BoundedText(255))
+    honorific_prefix: Mapped[str | None] = mapped_column(BoundedText(64))
+    honorific_suffix: Mapped[str | None] = mapped_column(BoundedText(64))
+    formatted_name: Mapped[str | None] = mapped_column(BoundedText(512))
+    display_name: Mapped[str | None] = mapped_column(BoundedText(255))
+    nick_name: Mapped[str | None] = mapped_column(BoundedText(255))
+    title: Mapped[str | None] = mapped_column(BoundedText(255))
+    user_type: Mapped[str | None] = mapped_column(BoundedText(64))
+    preferred_language: Mapped[str | None] = mapped_column(BoundedText(64))
+    locale: Mapped[str | None] = mapped_column(BoundedText(64))
+    timezone: Mapped[str | None] = mapped_column(BoundedText(64))
+    profile_url: Mapped[str | None] = mapped_column(BoundedText(1024))
     addresses: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # Attributes kept as an identity provider sent them (ims, photos, roles, entitlements, ...).
     other_attributes: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     # Enterprise User extension (RFC 7643 §4.3).
-    employee_number: Mapped[str | None] = mapped_column(String(64))
-    cost_center: Mapped[str | None] = mapped_column(String(255))
-    organization: Mapped[str | None] = mapped_column(String(255))
-    division: Mapped[str | None] = mapped_column(String(255))
-    department: Mapped[str | None] = mapped_column(String(255))
+    employee_number: Mapped[str | None] = mapped_column(BoundedText(64))
+    cost_center: Mapped[str | None] = mapped_column(BoundedText(255))
+    organization: Mapped[str | None] = mapped_column(BoundedText(255))
+    division: Mapped[str | None] = mapped_column(BoundedText(255))
+    department: Mapped[str | None] = mapped_column(BoundedText(255))
     manager_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     # Community fields (SPEC §1 Users).
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    profile: Mapped[str | None] = mapped_column(String(32))
+    profile: Mapped[str | None] = mapped_column(BoundedText(32))
     is_support: Mapped[bool] = mapped_column(Boolean, default=False)
     no_longer_at_account: Mapped[bool] = mapped_column(Boolean, default=False)
-    preferred_contact_method: Mapped[str] = mapped_column(String(16), default="email")
-    managed_by: Mapped[str | None] = mapped_column(String(32))
+    preferred_contact_method: Mapped[str] = mapped_column(BoundedText(16), default="email")
+    managed_by: Mapped[str | None] = mapped_column(BoundedText(32))
     # Sign-in state.
-    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(BoundedText(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
