@@ -71,7 +71,7 @@ def forget(url: str | None = None) -> None:
 def discovery(issuer: str) -> dict[str, Any]:
     """The provider's `/.well-known/openid-configuration`, checked to name this issuer and the
     endpoints the code flow needs."""
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+    url = _discovery_url(issuer)
     document = _fetch_json(url, "discovery document")
     if document.get("issuer") != issuer:
         forget(url)
@@ -83,6 +83,10 @@ def discovery(issuer: str) -> dict[str, Any]:
             forget(url)
             raise FederationRefused(f"The discovery document of {issuer} has no {endpoint}.")
     return document
+
+
+def _discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 def key_set(jwks_uri: str, *, fresh: bool = False) -> KeySet:
@@ -101,7 +105,9 @@ def key_set(jwks_uri: str, *, fresh: bool = False) -> KeySet:
 
 
 def check(issuer: str) -> str:
-    """One line on whether Rollcall can use this provider: "ok ..." or what is wrong."""
+    """One line on whether Rollcall can use this provider: "ok ..." or what is wrong, as the
+    provider answers now (nothing kept from an earlier look)."""
+    forget(_discovery_url(issuer))
     try:
         document = discovery(issuer)
         keys = key_set(document["jwks_uri"], fresh=True)
