@@ -10,7 +10,12 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+
+from click.testing import CliRunner
+
+from rollcall import cli
 
 ROLLCALL = [sys.executable, "-m", "rollcall"]
 
@@ -71,13 +76,25 @@ def served(
             process.wait(timeout=30)
 
 
-def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """A `rollcall` command run to its end on the database, its output captured."""
-    env = clean_env()
-    return subprocess.run(
-        [*ROLLCALL, "--database", database_url, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
+@dataclass(frozen=True)
+class Ran:
+    """What a command said and how it ended, as a finished process reports them."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(database_url: str, *args: str) -> Ran:
+    """A `rollcall` command run to its end on the database, its output captured. It runs in this
+    process (click's runner) with the environment `clean_env` gives: a process of its own would
+    spend over a second importing. An exception the command did not turn into its one-line
+    error fails the test, as its traceback would show."""
+    unset = {name: None for name in os.environ if name.startswith("ROLLCALL_")}
+    result = CliRunner().invoke(
+        cli.main,
+        ["--database", database_url, *args],
+        env=unset | TEST_SETTINGS,
+        catch_exceptions=False,
     )
+    return Ran(result.exit_code, result.stdout, result.stderr)
