@@ -17,13 +17,10 @@ AutoId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def BoundedText(length: int) -> String:
-    """Text of at most `length` characters, checked by `store.validation` (as SQLite, which
-    checks no length, needs anyway), declared without its length on PostgreSQL.
-
-    Until PostgreSQL has counted a table it estimates its rows from its size and the width of a
-    row, and takes a VARCHAR(255) for 516 bytes: the users table's columns so declared came to
-    11 KB a row, more than a page, and a new customer's users table of any size was planned as
-    one row (bench/README.md, paging)."""
+    """Text of at most `length` characters, checked by `store.validation`, declared without its
+    length on PostgreSQL: there each VARCHAR(n) adds hundreds of bytes to the width the planner
+    gives a row of a table it has not counted, and a users row came to more than a page, so
+    a new directory's users were planned as one row (bench/README.md, paging)."""
     return String(length).with_variant(String(), "postgresql")
 
 
