@@ -1,4 +1,4 @@
-"""Running a real Rollcall server for tests that talk to it over the network."""
+"""Running Rollcall for tests: a real server over the network, or a command in this process."""
 
 from __future__ import annotations
 
