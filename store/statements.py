@@ -9,7 +9,8 @@ database's; elsewhere (SQLite) SQLAlchemy runs it.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -118,14 +119,8 @@ def fetch(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]
             tx.execute(statement, params)
         return list(tx.execute(last, params).all())
     compiled = prepared.compiled(dialect)
-    connection, raw = _on_driver(tx)
-    with raw as cursor:
-        try:
-            _execute(connection, cursor, compiled, compiled.args(params))
-            rows = cursor.fetchall()
-        except Exception as exc:  # the driver's own: SQLAlchemy does not see it
-            raise_if_outage(exc)
-            raise
+    with _on_driver(tx, compiled, params) as cursor:
+        rows = cursor.fetchall()
         if not rows:
             return rows
         row = compiled.row or compiled.name_columns(cursor.description)
@@ -139,14 +134,8 @@ def run(tx: Reads, prepared: Prepared, params: Mapping[str, Any]) -> None:
         for statement in prepared.one_by_one or (prepared.statement,):
             tx.execute(statement, params)
         return
-    compiled = prepared.compiled(dialect)
-    connection, raw = _on_driver(tx)
-    with raw as cursor:
-        try:
-            _execute(connection, cursor, compiled, compiled.args(params))
-        except Exception as exc:
-            raise_if_outage(exc)
-            raise
+    with _on_driver(tx, prepared.compiled(dialect), params):
+        pass  # run as the cursor is opened; a write has no rows to read
 
 
 def write_together(
@@ -161,14 +150,7 @@ def write_together(
     params = dict(only_if[1]) if only_if is not None else {}
     for n, (_model, values) in enumerate(rows):
         params.update((f"r{n}_{key}", value) for key, value in values.items())
-    compiled = prepared.compiled(connection.dialect)
-    connection, raw = _on_driver(connection)
-    with raw as cursor:
-        try:
-            _execute(connection, cursor, compiled, compiled.args(params))
-        except Exception as exc:
-            raise_if_outage(exc)
-            raise
+    with _on_driver(connection, prepared.compiled(connection.dialect), params) as cursor:
         return cursor.rowcount > 0
 
 
@@ -227,15 +209,12 @@ def write_appended(session: Session) -> None:
         shape = tuple((model, tuple(values)) for model, values in rows)
         compiled = _appended(shape).compiled(connection.dialect)
         params = {f"r{n}_{k}": v for n, (_m, values) in enumerate(rows) for k, v in values.items()}
-        connection, raw = _on_driver(connection)
-        with raw as cursor:
-            try:
-                _execute(connection, cursor, compiled, compiled.args(params))
+        try:
+            with _on_driver(connection, compiled, params) as cursor:
                 keys = [(key,) for key in cursor.fetchone()]
-            except Exception as exc:
-                raise_if_outage(exc)
-                _raise_as_sqlalchemy_does(exc, compiled.sql)
-                raise
+        except Exception as exc:
+            _raise_as_sqlalchemy_does(exc, compiled.sql)
+            raise
     for obj, (model, values), key in zip(appended, rows, keys, strict=True):
         (pk,) = model.__table__.primary_key.columns
         for column, value in (values | {pk.key: key[0]}).items():
@@ -333,16 +312,24 @@ def _dialect(tx: Reads) -> Dialect:
     return tx.get_bind().dialect if isinstance(tx, Session) else tx.dialect
 
 
-def _on_driver(tx: Reads) -> tuple[Connection, Any]:
-    """The connection of `tx` and a psycopg cursor on it that sends SQL with $n placeholders
-    as it is."""
+@contextmanager
+def _on_driver(tx: Reads, compiled: Compiled, params: Mapping[str, Any]) -> Iterator[Any]:
+    """A psycopg cursor on the connection of `tx` (sending SQL with $n placeholders as it is)
+    that has run the statement. An outage, while it runs or its rows are read, raises
+    `Unavailable`: the driver's errors are its own, SQLAlchemy does not see them."""
     from psycopg import RawCursor  # PostgreSQL's driver, not needed elsewhere
 
     if isinstance(tx, Session):
         if tx.new or tx.dirty or tx.deleted:
             tx.flush()  # what the session would do before a query of its own (autoflush)
         tx = tx.connection()
-    return tx, RawCursor(tx.connection.driver_connection)
+    with RawCursor(tx.connection.driver_connection) as cursor:
+        try:
+            _execute(tx, cursor, compiled, compiled.args(params))
+            yield cursor
+        except Exception as exc:
+            raise_if_outage(exc)
+            raise
 
 
 class _DriverContext:
