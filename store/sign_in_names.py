@@ -105,15 +105,16 @@ def clash(
 ) -> Conflict | None:
     """Why a user named `user_name` with this primary address cannot have its names (another
     user holds one), or None."""
+    user_name_ci = fold(user_name)
     if names is None:
-        names = names_of(fold(user_name), fold(address or ""))
+        names = names_of(user_name_ci, fold(address or ""))
     held = reads.execute(
         select(SignInName.name_ci, SignInName.user_id, User.user_name_ci)
         .join(User, User.id == SignInName.user_id)
         .where(SignInName.name_ci.in_(sorted(names)))
     ).all()
     # The userName's own clash first, whatever order the rows came in.
-    held.sort(key=lambda row: (row.name_ci != fold(user_name), row.name_ci))
+    held.sort(key=lambda row: (row.name_ci != user_name_ci, row.name_ci))
     for name, holder, holder_user_name in held:
         if holder == user_id:
             continue
