@@ -58,7 +58,6 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     """Rollcall: SCIM 2.0 provisioning and OpenID Connect single sign-on."""
     passwords.use_cost(password_hashing())
     ctx.obj = Context(database_url)
-    ctx.call_on_close(ctx.obj.close)
 
 
 for command in (

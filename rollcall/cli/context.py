@@ -40,12 +40,6 @@ class Context:
                 raise click.ClickException(f"Bad database URL: {exc}") from None
         return self._database
 
-    def close(self) -> None:
-        """Close the database's connections when the command ends."""
-        if self._database is not None:
-            self._database.dispose()
-            self._database = None
-
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
         with self.database.transaction() as tx:
