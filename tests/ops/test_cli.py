@@ -1,4 +1,5 @@
-"""The `rollcall` command as an operator uses it: real processes, real output, exit codes."""
+"""The `rollcall` command as an operator uses it: its output and exit codes, and `serve` as a
+real process."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from sqlalchemy import func, select
 from store.models.directory import Account, User
 from store.models.sign_in import ProvisioningCredential
 from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
-
-pytestmark = pytest.mark.slow  # every test runs `rollcall` as a process, some serve
 
 
 def test_create_account_user_and_token(db, database_url):
@@ -155,6 +154,7 @@ def test_demo_is_idempotent_and_prints_the_token_once(db, database_url):
         )
 
 
+@pytest.mark.slow  # served as a process
 @pytest.mark.parametrize("workers", ["0", "2"], ids=["development", "gunicorn"])
 def test_serve_answers_health_checks(db, database_url, workers):
     port = free_port()
@@ -183,6 +183,7 @@ def _production_env() -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # served as a process
 def test_serve_in_production_runs_gunicorn_not_the_development_server(db, database_url, tmp_path):
     """The probe: `rollcall serve` in production without --workers ran Flask's development
     server. Now it is gunicorn, and asking for the development server is refused."""

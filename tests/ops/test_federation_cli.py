@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.serving import run
 from tests.upstream import tiny_provider
-
-pytestmark = pytest.mark.slow  # `rollcall` runs as a process
 
 SECRET = "client-secret-from-okta-0123456789"
 

@@ -1,17 +1,12 @@
 """`rollcall client create --require-mfa`, `rollcall client update` and `rollcall mfa`, run as
-the operator runs them: a real process, its output and exit status, and what the database then
-says."""
+the operator runs them: their output and exit status, and what the database then says."""
 
 from __future__ import annotations
-
-import pytest
 
 from store import clients, mfa, mfa_policy
 from store.models.directory import Account
 from tests.authenticator_app import enrol
 from tests.serving import run
-
-pytestmark = pytest.mark.slow  # `rollcall` runs as a process
 
 
 def test_a_client_is_registered_as_requiring_mfa_and_changed_later(db, database_url):

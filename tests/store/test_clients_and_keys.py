@@ -110,7 +110,6 @@ def test_a_process_signs_with_the_upcoming_key_from_its_moment(db, operator):
         assert signing_keys.signing_key(tx, operator).kid == upcoming.kid
 
 
-@pytest.mark.slow  # `rollcall` commands run as processes
 def test_cli_registers_a_client_and_rotates_keys(db, database_url):
     result = run(
         database_url,
@@ -139,7 +138,6 @@ def test_cli_registers_a_client_and_rotates_keys(db, database_url):
     assert rotated.stdout.split()[2] in listed.stdout
 
 
-@pytest.mark.slow  # `rollcall` commands run as processes
 def test_cli_registers_a_resource_server(db, database_url):
     """An API that introspects access tokens: confidential, and needs no redirect URI."""
     result = run(database_url, "client", "create", "--name", "Claims API", "--resource-server")
