@@ -4,18 +4,17 @@ thread, mails caught by the SMTP server of tests/mail.py. Screenshots go to test
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from rollcall import senders
 from rollcall.settings import Settings
 from store.db import Database
-from tests.live import POLL_INTERVAL
+from tests.live import live
 from tests.mail import Mailbox
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,23 +41,12 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+@dataclass(frozen=True)
 class LiveServer:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, args=(POLL_INTERVAL,), daemon=True
-        )
+    """A Rollcall served by `tests.live.live`: its app, and the base URL it answers at."""
 
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        senders.wait()  # before the database is emptied under them
+    app: Any
+    url: str
 
 
 @pytest.fixture
@@ -68,8 +56,10 @@ def live_server(db: Database, smtp_server: tuple[str, Mailbox]) -> Iterator[Live
 
     smtp_url, _ = smtp_server
     settings = Settings(database_url=db.url, smtp_url=smtp_url, mail_inline=True)
-    with LiveServer(create_app(settings, db)) as server:
-        yield server
+    app = create_app(settings, db)
+    with live(app) as url:
+        yield LiveServer(app, url)
+    senders.wait()  # before the database is emptied under them
 
 
 class Page:
