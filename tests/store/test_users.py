@@ -134,6 +134,31 @@ class TestCreate:
             )
 
 
+# The text a person or an identity provider gives, each checked against its column's length here:
+# PostgreSQL no longer declares users' lengths (migration 0018) and SQLite never checked them.
+GIVEN_TEXT = [
+    column
+    for column in User.__table__.columns
+    if getattr(column.type, "length", None)
+    and not column.key.endswith("_ci")
+    and column.key not in {"password_hash", "managed_by", "profile", "preferred_contact_method"}
+]
+
+
+@pytest.mark.parametrize("column", GIVEN_TEXT, ids=lambda column: column.key)
+def test_text_past_its_length_is_refused_on_create_and_update(db, enterprise, make_user, column):
+    too_long = "x" * (column.type.length + 1)
+    user = make_user(enterprise.account, "kept.short")
+    before = count(db, User)
+    fields = {column.key: too_long}
+    with pytest.raises(InvalidInput, match=f"longer than {column.type.length}"):
+        make_user(enterprise.account, fields.pop("user_name", "too.long"), **fields)
+    with db.transaction() as tx, pytest.raises(InvalidInput, match="longer than"):
+        users.update_user(tx, enterprise.actor, user.id, {column.key: too_long})
+    assert count(db, User) == before
+    assert getattr(reload(db, user.id), column.key) != too_long
+
+
 class TestTenancy:
     def test_other_accounts_users_do_not_exist_for_a_main_contact(
         self, db, enterprise, make_account, make_user
