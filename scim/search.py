@@ -317,19 +317,21 @@ class _Plan:
     def query(self) -> dict[str, Any]:
         columns = self._order_columns()
         order = [c.desc() if self.descending else c.asc() for c in columns]
-        where = self.where
-        if self.cursor:
-            position = self._position(columns)
-            where = position if where is None else where & position
         if self.cursor is not None:
             return {
-                "where": where,
+                "where": self.where,
+                "after": self._position(columns) if self.cursor else None,
                 "order": order,
                 "offset": 0,
                 "limit": self.count + 1,
                 "count": False,
             }
-        return {"where": where, "order": order, "offset": _offset(self.search), "limit": self.count}
+        return {
+            "where": self.where,
+            "order": order,
+            "offset": _offset(self.search),
+            "limit": self.count,
+        }
 
     def fetch(self, lister: Callable[..., listing.Page]) -> listing.Page:
         """The page, from `listing.users` or `listing.groups` bound to the caller. A cursor page

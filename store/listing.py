@@ -10,7 +10,8 @@ plain rows instead of ORM objects: two indexed queries, nothing tracked, nothing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    text,
     true,
     union_all,
 )
@@ -84,15 +86,16 @@ def users(
     actor: Actor,
     *,
     where: ColumnElement[bool] | None = None,
+    after: ColumnElement[bool] | None = None,
     order: Sequence[Any] = (),
     offset: int = 0,
     limit: int = 100,
     count: bool = True,
 ) -> Page:
+    """A page of the users the caller may list: `where` is the caller's filter, `after` a
+    cursor's position (the rows past the last one shown, by `order`)."""
     query = select(User).where(rules.listable_users(actor))
-    if where is not None:
-        query = query.where(where)
-    return _page(tx, query, User, order, offset, limit, count, USER_LOADS)
+    return _page(tx, query, User, where, after, order, (offset, limit), count, USER_LOADS)
 
 
 def groups(
@@ -100,39 +103,67 @@ def groups(
     actor: Actor,
     *,
     where: ColumnElement[bool] | None = None,
+    after: ColumnElement[bool] | None = None,
     order: Sequence[Any] = (),
     offset: int = 0,
     limit: int = 100,
     count: bool = True,
     with_members: bool = True,
 ) -> Page:
+    """A page of the groups the caller may see; `where`, `after` and `order` as for `users`."""
     query = select(Group).where(group_scope(actor))
-    if where is not None:
-        query = query.where(where)
     loads = (selectinload(Group.members),) if with_members else ()
-    return _page(tx, query, Group, order, offset, limit, count, loads)
+    return _page(tx, query, Group, where, after, order, (offset, limit), count, loads)
 
 
 def _page(
     tx: Tx,
     query: Select[Any],
     model: type[User] | type[Group],
+    where: ColumnElement[bool] | None,
+    after: ColumnElement[bool] | None,
     order: Sequence[Any],
-    offset: int,
-    limit: int,
+    window: tuple[int, int],
     count: bool,
     loads: Sequence[Any],
 ) -> Page:
+    offset, limit = window
+    for condition in (where, after):
+        if condition is not None:
+            query = query.where(condition)
     items: Sequence[Any] = []
     if limit > 0:
         page = page_statement(query, model, order, offset, limit, tx.get_bind().dialect.name)
-        items = tx.scalars(page.options(*loads)).unique().all()
+        with _unsorted(tx, where is None):
+            items = tx.scalars(page.options(*loads)).unique().all()
     total = None
     if count and 0 < len(items) < limit:
         total = offset + len(items)  # a page that is not full ends the list: no need to count
     elif count:
         total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, total)
+
+
+@contextmanager
+def _unsorted(tx: Tx, wanted: bool) -> Iterator[None]:
+    """Have PostgreSQL find a page without sorting everything the caller may list, when an
+    index holds that order. On a table it has never counted (a new directory), its planner
+    guesses a few dozen users an account and would sort all of them for every page; the
+    account's index read in order finds a page in a fraction of the time. Only for pages
+    without a filter: a filter may have an index of its own whose few rows cost little to sort.
+    Set on the connection and reset, since reads run without a transaction to SET LOCAL in."""
+    if not wanted or tx.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    tx.execute(_SORT_OFF)
+    try:
+        yield
+    finally:
+        tx.execute(_SORT_ON)
+
+
+_SORT_OFF = text("SET enable_sort = off")
+_SORT_ON = text("RESET enable_sort")
 
 
 def page_statement(
