@@ -16,6 +16,7 @@ from scim2_models import (
 )
 
 from scim.schemas import Community, Email, Enterprise, Group, Manager, Member, Name, UserResource
+from store.listing import UserView
 from store.models import directory
 from store.user_fields import OTHER_ATTRIBUTES
 
@@ -53,6 +54,12 @@ def etag(version: int) -> str:
 
 def user_to_scim(user: directory.User, base: str) -> Any:
     """The full SCIM representation of a user (projection is applied when dumping)."""
+    return view_to_scim(UserView.of(user), base, user.account.name if user.account else None)
+
+
+def view_to_scim(view: UserView, base: str, account: str | None) -> Any:
+    """`user_to_scim` of a user read as a view; `account` is its account's name."""
+    user = view.user
     names = {key: getattr(user, column) for key, column in NAME_FIELDS.items()}
     resource = UserResource(
         id=str(user.id),
@@ -63,12 +70,12 @@ def user_to_scim(user: directory.User, base: str) -> Any:
         active=user.active,
         emails=[
             Email(value=e.value, type=e.type, primary=e.primary, display=e.display)
-            for e in user.emails
+            for e in view.emails
         ]
         or None,
         phone_numbers=[
             PhoneNumber(value=p.value, type=p.type, primary=p.primary, display=p.display)
-            for p in user.phone_numbers
+            for p in view.phone_numbers
         ]
         or None,
         addresses=[Address.model_validate(a) for a in user.addresses] or None,
@@ -76,7 +83,7 @@ def user_to_scim(user: directory.User, base: str) -> Any:
             GroupMembership(
                 value=str(g.id), display=g.display_name, type="direct", ref=f"{base}/Groups/{g.id}"
             )
-            for g in user.groups
+            for g in view.groups
         ]
         or None,
         meta=_meta("User", user, f"{base}/Users/{user.id}"),
@@ -95,9 +102,9 @@ def user_to_scim(user: directory.User, base: str) -> Any:
     if any(enterprise.values()):
         resource[Enterprise] = Enterprise(**enterprise)
     resource[Community] = Community(
-        account=user.account.name if user.account else None,
+        account=account,
         profile=user.profile,
-        applications=[a.key for a in user.applications] or None,
+        applications=list(view.application_keys) or None,
         no_longer_at_account=user.no_longer_at_account,
         preferred_contact_method=user.preferred_contact_method,
         last_login=user.last_login_at,

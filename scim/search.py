@@ -27,7 +27,6 @@ from scim2_models import (
     SearchRequest,
 )
 from sqlalchemy import Boolean, Uuid, cast, literal, null, select, tuple_, union_all
-from sqlalchemy.orm import object_session
 
 from scim import filters, mapping, user_json
 from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, parametrized
@@ -107,10 +106,10 @@ def search_users(
     """A page of users. Pages without a projection, which identity providers read through while
     importing, are written as plain dicts like a GET (scim.user_json); `lean=False` renders
     every page with scim2-models (the tests compare the two)."""
-    plan = _Plan(search, USERS)
+    plan = _Plan(tx, search, USERS)
     page = plan.fetch(functools.partial(listing.users, tx, actor))
     if lean and not (search.attributes or search.excluded_attributes):
-        documents = [user_json.user_json(listing.UserView.of(u), base) for u in plan.shown(page)]
+        documents = [user_json.user_json(view, base) for view in plan.shown(page)]
         return user_json.list_response(
             documents,
             page.total or 0,
@@ -118,12 +117,16 @@ def search_users(
             by_cursor=plan.cursor is not None,
             next_cursor=plan.next_cursor(page),
         )
-    resources = [mapping.user_to_scim(u, base) for u in plan.shown(page)]
+    shown = plan.shown(page)
+    names = listing.account_names(tx, {view.user.account_id for view in shown})
+    resources = [
+        mapping.view_to_scim(view, base, names.get(view.user.account_id)) for view in shown
+    ]
     return plan.respond(UserResource, resources, page)
 
 
 def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
-    plan = _Plan(search, GROUPS)
+    plan = _Plan(tx, search, GROUPS)
     with_members = wants_members(search)
     page = plan.fetch(functools.partial(listing.groups, tx, actor, with_members=with_members))
     resources = [
@@ -154,9 +157,12 @@ def search_everything(
     else:
         keys = (user_key, group_key)
         found = _sorted_across(tx, actor, search, keys, user_where, group_where, with_members)
+    names = listing.account_names(
+        tx, {row.user.account_id for row in found if isinstance(row, listing.UserView)}
+    )
     resources = [
-        mapping.user_to_scim(row, base)
-        if isinstance(row, UserRow)
+        mapping.view_to_scim(row, base, names.get(row.user.account_id))
+        if isinstance(row, listing.UserView)
         else mapping.group_to_scim(row, base, list(row.members) if with_members else None)
         for row in found
     ]
@@ -234,8 +240,8 @@ def _sorted_across(
     user_ids = [row.id for row in page if row.is_user]
     group_ids = [row.id for row in page if not row.is_user]
     loaded = {
-        row.id: row
-        for row in listing.users(
+        view.user.id: view
+        for view in listing.users(
             tx, actor, where=UserRow.id.in_(user_ids), limit=len(user_ids), count=False
         ).items
     } | {
@@ -298,7 +304,8 @@ def _sort_key(search: SearchRequest[Any], kind: _Kind) -> Any:
 class _Plan:
     """One search turned into SQL: condition, order, and the page to fetch."""
 
-    def __init__(self, search: SearchRequest[Any], kind: _Kind) -> None:
+    def __init__(self, tx: Tx, search: SearchRequest[Any], kind: _Kind) -> None:
+        self.tx = tx
         self.search = search
         self.kind = kind
         self.count = _count(search)
@@ -380,10 +387,12 @@ class _Plan:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _encode(self, row: Any) -> str:
+        record = row.user if isinstance(row, listing.UserView) else row
         key_value = None
         if self.key is not None:
-            key_value = _sort_value(row, self.key)
-        values = [self._fingerprint(), key_value, row.created_at.isoformat(), str(row.id)]
+            # Computed by the database, as the ORDER BY computes it.
+            key_value = self.tx.scalar(select(self.key).where(self.kind.row.id == record.id))
+        values = [self._fingerprint(), key_value, record.created_at.isoformat(), str(record.id)]
         raw = json.dumps(values, separators=(",", ":"), default=str).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -433,10 +442,3 @@ def _text(value: Any) -> str:
     if not isinstance(value, str) or not storable(value):
         raise ValueError(value)
     return value
-
-
-def _sort_value(row: Any, key: Any) -> Any:
-    """The value of the sort key for a row, computed by the database as the ORDER BY does."""
-    session = object_session(row)
-    assert session is not None
-    return session.scalar(select(key).where(type(row).id == row.id))

@@ -4,13 +4,14 @@ The door (SCIM) compiles its filter and sort into SQL expressions and gives the 
 in a unique key); this module adds the caller's scope, counts, pages and loads the related rows in a
 fixed number of queries.
 
-The single-user reads an identity provider sends before every push (by id, by userName) come as
-plain rows instead of ORM objects: two indexed queries, nothing tracked, nothing lazily loaded.
+Users are read as plain rows (`UserView`), not ORM objects: nothing tracked, nothing lazily loaded.
+A page takes two queries (its users, then their emails, phones, groups and applications); the
+single-user reads an identity provider sends before every push (by id, by userName) one each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -36,7 +37,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from store import credentials, rules
 from store.actors import Actor
@@ -45,6 +46,7 @@ from store.db import Tx
 from store.errors import NotFound
 from store.hashes import digest
 from store.models.directory import (
+    Account,
     Application,
     ApplicationGrant,
     Group,
@@ -70,17 +72,6 @@ def group_scope(actor: Actor) -> ColumnElement[bool]:
     return Group.account_id == actor.account_id
 
 
-# One query for the page's users with their few emails, phones, applications and account; a
-# second for their groups (a user of many pushed groups would multiply the joined rows).
-USER_LOADS = (
-    joinedload(User.account),
-    joinedload(User.emails),
-    joinedload(User.phone_numbers),
-    joinedload(User.applications),
-    selectinload(User.groups),
-)
-
-
 def users(
     tx: Tx,
     actor: Actor,
@@ -92,10 +83,22 @@ def users(
     limit: int = 100,
     count: bool = True,
 ) -> Page:
-    """A page of the users the caller may list: `where` is the caller's filter, `after` a
-    cursor's position (the rows past the last one shown, by `order`)."""
-    query = select(User).where(rules.listable_users(actor))
-    return _page(tx, query, User, where, after, order, (offset, limit), count, USER_LOADS)
+    """A page of the users the caller may list, as views: `where` is the caller's filter,
+    `after` a cursor's position (the rows past the last one shown, by `order`). Two round trips
+    however many items its users have: the users' rows, then their emails, phones, groups and
+    application keys."""
+    query = select(User.id).where(rules.listable_users(actor))
+
+    def read(page: Select[Any]) -> Sequence[Any]:
+        return tx.connection().execute(page.with_only_columns(*SHOWN_COLUMNS)).all()
+
+    page = _page(tx, query, User, where, after, order, (offset, limit), count, read)
+    items: dict[Any, list[Any]] = {row.id: [] for row in page.items}
+    if items:
+        statement = _ITEMS[tx.get_bind().dialect.name]
+        for item in tx.connection().execute(statement, {"ids": list(items)}):
+            items[item.item_user].append(item)
+    return Page([_assemble(row, items[row.id]) for row in page.items], page.total)
 
 
 def groups(
@@ -111,9 +114,13 @@ def groups(
     with_members: bool = True,
 ) -> Page:
     """A page of the groups the caller may see; `where`, `after` and `order` as for `users`."""
-    query = select(Group).where(group_scope(actor))
+    query = select(Group.id).where(group_scope(actor))
     loads = (selectinload(Group.members),) if with_members else ()
-    return _page(tx, query, Group, where, after, order, (offset, limit), count, loads)
+
+    def read(page: Select[Any]) -> Sequence[Any]:
+        return tx.scalars(page.with_only_columns(Group).options(*loads)).all()
+
+    return _page(tx, query, Group, where, after, order, (offset, limit), count, read)
 
 
 def _page(
@@ -125,8 +132,9 @@ def _page(
     order: Sequence[Any],
     window: tuple[int, int],
     count: bool,
-    loads: Sequence[Any],
+    read: Callable[[Select[Any]], Sequence[Any]],
 ) -> Page:
+    """The page `read` gives of `page_statement`, and the count of all when it is wanted."""
     offset, limit = window
     for condition in (where, after):
         if condition is not None:
@@ -135,13 +143,39 @@ def _page(
     if limit > 0:
         page = page_statement(query, model, order, offset, limit, tx.get_bind().dialect.name)
         with _unsorted(tx, where is None):
-            items = tx.scalars(page.options(*loads)).unique().all()
+            items = read(page)
     total = None
     if count and 0 < len(items) < limit:
         total = offset + len(items)  # a page that is not full ends the list: no need to count
     elif count:
         total = tx.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, total)
+
+
+def page_statement(
+    query: Select[Any],
+    model: type[User] | type[Group],
+    order: Sequence[Any],
+    offset: int,
+    limit: int,
+    dialect: str,
+) -> Select[Any]:
+    """The page's ids first, then their rows (a "deferred join": a deep page skips entries of
+    the sort index alone); this selects the ids, to be replaced by the columns wanted. On
+    PostgreSQL the ids are gathered once into an array that the primary key looks up,
+    whatever the planner guesses: on a table never analyzed it took users for one row, and
+    ran a subquery of the ids once for every user of the account."""
+    order = order or (model.created_at, model.id)
+    ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
+    if dialect == "postgresql":
+        gathered = select(func.array_agg(literal_column("page.id"))).select_from(
+            ids.subquery("page")
+        )
+        # An array expression (not `ANY (SELECT ...)`, which would compare with each row).
+        chosen = model.id == any_(cast(gathered.scalar_subquery(), ARRAY(Uuid)))
+    else:
+        chosen = model.id.in_(ids.correlate(None).scalar_subquery())
+    return select(model.id).where(chosen).order_by(*order)
 
 
 @contextmanager
@@ -166,32 +200,7 @@ _SORT_OFF = text("SET enable_sort = off")
 _SORT_ON = text("RESET enable_sort")
 
 
-def page_statement(
-    query: Select[Any],
-    model: type[User] | type[Group],
-    order: Sequence[Any],
-    offset: int,
-    limit: int,
-    dialect: str,
-) -> Select[Any]:
-    """The page's ids first, then their rows (a "deferred join": a deep page skips entries of
-    the sort index alone). On PostgreSQL the ids are gathered once into an array that the
-    primary key looks up, whatever the planner guesses: on a table never analyzed it takes
-    users for one row, and ran a subquery of the ids once for every user of the account."""
-    order = order or (model.created_at, model.id)
-    ids = query.with_only_columns(model.id).order_by(*order).offset(offset).limit(limit)
-    if dialect == "postgresql":
-        gathered = select(func.array_agg(literal_column("page.id"))).select_from(
-            ids.subquery("page")
-        )
-        # An array expression (not `ANY (SELECT ...)`, which would compare with each row).
-        chosen = model.id == any_(cast(gathered.scalar_subquery(), ARRAY(Uuid)))
-    else:
-        chosen = model.id.in_(ids.correlate(None).scalar_subquery())
-    return select(model).where(chosen).order_by(*order)
-
-
-# Single users as plain rows.
+# Users as plain rows.
 
 
 @dataclass(frozen=True)
@@ -301,13 +310,16 @@ class _Group(NamedTuple):
 
 def _view(rows: Sequence[Row[Any]]) -> UserView | None:
     """The user of the rows _view_query gives (one per related item, or one alone)."""
-    if not rows:
-        return None
+    return _assemble(rows[0], rows) if rows else None
+
+
+def _assemble(user: Any, items: Iterable[Any]) -> UserView:
+    """The view of a user's row and its item rows (those of `_items`, in their order)."""
     related: dict[str | None, list[Any]] = {"e": [], "p": [], "g": [], "a": [], None: []}
-    for row in rows:
-        related[row.item_kind].append(row)
+    for item in items:
+        related[item.item_kind].append(item)
     return UserView(
-        rows[0],
+        user,
         [_Entry(r.item_value, r.item_type, r.item_primary, r.item_display) for r in related["e"]],
         [_Entry(r.item_value, r.item_type, r.item_primary, r.item_display) for r in related["p"]],
         [_Group(r.item_ref, r.item_value) for r in related["g"]],
@@ -318,38 +330,7 @@ def _view(rows: Sequence[Row[Any]]) -> UserView | None:
 def _view_query(user_id: Any, where: ColumnElement[bool]) -> Select[Any]:
     """The user's columns, joined with its emails, phones, groups and application keys: a row per
     item (in the order of the ORM relationships), in one round trip to the database."""
-    emails, phones = UserEmail.__table__, UserPhoneNumber.__table__
-    memberships, groups = Membership.__table__, Group.__table__
-    grants, applications = ApplicationGrant.__table__, Application.__table__
-    # The first SELECT types the result columns (SQLite needs them to read UUIDs and booleans).
-    no_ref, no_text = cast(null(), Uuid), cast(null(), String)
-    no_flag, zero = cast(null(), Boolean), literal(0, Integer)
-    items = union_all(
-        select(
-            literal("e").label("item_kind"),
-            emails.c.position.label("item_n"),
-            emails.c.value.label("item_value"),
-            emails.c.type.label("item_type"),
-            emails.c.primary.label("item_primary"),
-            emails.c.display.label("item_display"),
-            no_ref.label("item_ref"),
-        ).where(emails.c.user_id == user_id),
-        select(
-            literal("p"),
-            phones.c.position,
-            phones.c.value,
-            phones.c.type,
-            phones.c.primary,
-            phones.c.display,
-            no_ref,
-        ).where(phones.c.user_id == user_id),
-        select(literal("g"), zero, groups.c.display_name, no_text, no_flag, no_text, groups.c.id)
-        .select_from(memberships.join(groups))
-        .where(memberships.c.user_id == user_id),
-        select(literal("a"), zero, applications.c.key, no_text, no_flag, no_text, no_ref)
-        .select_from(grants.join(applications))
-        .where(grants.c.user_id == user_id),
-    ).subquery("items")
+    items = _items(lambda column: column == user_id)
     return (
         select(*SHOWN_COLUMNS, *items.c)
         .select_from(User.__table__.outerjoin(items, true()))
@@ -358,10 +339,86 @@ def _view_query(user_id: Any, where: ColumnElement[bool]) -> Select[Any]:
     )
 
 
+def _items(of: Callable[[Any], ColumnElement[bool]]) -> Any:
+    """The emails, phones, groups and application keys of the users whose ids pass `of`, one
+    row each, with the user's id (`item_user`)."""
+    emails, phones = UserEmail.__table__, UserPhoneNumber.__table__
+    memberships, groups = Membership.__table__, Group.__table__
+    grants, applications = ApplicationGrant.__table__, Application.__table__
+    # The first SELECT types the result columns (SQLite needs them to read UUIDs and booleans).
+    no_ref, no_text = cast(null(), Uuid), cast(null(), String)
+    no_flag, zero = cast(null(), Boolean), literal(0, Integer)
+    return union_all(
+        select(
+            literal("e").label("item_kind"),
+            emails.c.position.label("item_n"),
+            emails.c.value.label("item_value"),
+            emails.c.type.label("item_type"),
+            emails.c.primary.label("item_primary"),
+            emails.c.display.label("item_display"),
+            no_ref.label("item_ref"),
+            emails.c.user_id.label("item_user"),
+        ).where(of(emails.c.user_id)),
+        select(
+            literal("p"),
+            phones.c.position,
+            phones.c.value,
+            phones.c.type,
+            phones.c.primary,
+            phones.c.display,
+            no_ref,
+            phones.c.user_id,
+        ).where(of(phones.c.user_id)),
+        select(
+            literal("g"),
+            zero,
+            groups.c.display_name,
+            no_text,
+            no_flag,
+            no_text,
+            groups.c.id,
+            memberships.c.user_id,
+        )
+        .select_from(memberships.join(groups))
+        .where(of(memberships.c.user_id)),
+        select(
+            literal("a"),
+            zero,
+            applications.c.key,
+            no_text,
+            no_flag,
+            no_text,
+            no_ref,
+            grants.c.user_id,
+        )
+        .select_from(grants.join(applications))
+        .where(of(grants.c.user_id)),
+    ).subquery("items")
+
+
+def account_names(tx: Tx, ids: Iterable[Any]) -> dict[Any, str]:
+    """The names of these accounts, by id (what a user's `account` attribute shows)."""
+    named = select(Account.id, Account.name).where(Account.id.in_(list(ids)))
+    return {account_id: name for account_id, name in tx.execute(named)}
+
+
 # Built once: composing a statement costs more than running it (cache keys are kept with it).
 _USERS = User.__table__
 _NAMED = select(_USERS.c.id).where(_USERS.c.user_name_ci == bindparam("user_name_ci"))
 _VIEW_BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
+# A page's items. On PostgreSQL its users' ids go as one array: a list of 100 would be 400
+# parameters, which the driver would convert into its own form for every page.
+
+
+def _page_items(listed: Callable[[Any], ColumnElement[bool]]) -> Select[Any]:
+    items = _items(listed)
+    return select(items).order_by(items.c.item_kind, items.c.item_n, items.c.item_value)
+
+
+_ITEMS = {
+    "postgresql": _page_items(lambda column: column == any_(bindparam("ids", ARRAY(Uuid)))),
+    "sqlite": _page_items(lambda column: column.in_(bindparam("ids", expanding=True))),
+}
 _BY_ID = Prepared(_VIEW_BY_ID)
 _BY_NAME_ANY_ACCOUNT = Prepared(
     _view_query(

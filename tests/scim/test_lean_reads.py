@@ -4,6 +4,7 @@ beside the scim2-models rendering of the same user (scim.mapping + scim.response
 
 from __future__ import annotations
 
+import json
 import uuid
 from urllib.parse import quote
 
@@ -174,3 +175,27 @@ def test_changes_answer_with_the_scim2_models_rendering(app, db, scim, enterpris
     replaced = scim.put(f"/Users/{user_id}", rich_body(boss["id"]))
     assert replaced.status_code == 200
     assert replaced.get_data() == full_rendering(app, db, enterprise.okta, user_id)
+
+
+@pytest.mark.parametrize("projection", ["", f"&attributes={COMMUNITY}:account,userName"])
+def test_a_page_shows_each_user_as_the_scim2_models_rendering_of_the_user(
+    app, db, scim, enterprise, rich, projection
+):
+    """Pages read their users as plain rows, not as the ORM objects a change renders."""
+    scim.create_user("second.person")
+    listed = scim.get(f"/Users?count=10{projection}").get_json()["Resources"]
+    assert {r["userName"] for r in listed} == {
+        "boss",
+        "Rich.Person",
+        "second.person",
+        "main.contact",
+    }
+    for resource in listed:
+        args = {"filter": f'id eq "{resource["id"]}"'}
+        if projection:
+            args["attributes"] = f"{COMMUNITY}:account,userName"
+            expected = json.loads(full_search(app, db, enterprise.okta, args))["Resources"][0]
+            assert expected[COMMUNITY]["account"] == enterprise.account.name
+        else:
+            expected = json.loads(full_rendering(app, db, enterprise.okta, resource["id"]))
+        assert resource == expected

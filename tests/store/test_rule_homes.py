@@ -279,7 +279,7 @@ class TestListableUsers:
         with db.transaction(write=False) as tx:
             for (actor, token), listed in expected.items():
                 page = listing.users(tx, actor, order=(User.user_name_ci,))
-                assert {u.user_name for u in page.items} == listed
+                assert {v.user.user_name for v in page.items} == listed
                 by_name = {n for n in names if listing.user_view_by_name(tx, actor, n)}
                 assert by_name == listed
                 for_token = set()
