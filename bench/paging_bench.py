@@ -185,7 +185,7 @@ def statements_caught() -> Iterator[list[tuple[str, Any]]]:
 
 def explain(db: Database, token: str, paths: dict[str, str], timeout: float) -> list[str]:
     """Each page asked of Rollcall's app in this process, and the plan of every statement it ran
-    that reads users (the token's check is left out)."""
+    that reads users (the token's check is left out), under the settings it ran with."""
     os.environ["ROLLCALL_DATABASE_URL"] = db.url
     from rollcall.app import create_app  # reads its settings from the environment
 
@@ -201,6 +201,9 @@ def explain(db: Database, token: str, paths: dict[str, str], timeout: float) -> 
                 response = client.get(path, headers=auth)  # a 500 once statement_timeout hits
             lines.append(f"\n-- {label}: GET {path[:90]} -> {response.status_code}")
             for statement, parameters in caught:
+                if statement.startswith(("SET ", "RESET ")):  # as the page ran: planner settings
+                    conn.exec_driver_sql(statement)
+                    lines.append(statement)
                 if "FROM users" not in statement:
                     continue
                 lines.append(" ".join(statement.split())[:400])
