@@ -11,8 +11,7 @@ single-user reads an identity provider sends before every push (by id, by userNa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,13 +32,12 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
-    text,
     true,
     union_all,
 )
 from sqlalchemy.orm import selectinload
 
-from store import credentials, rules
+from store import credentials, plans, rules
 from store.actors import Actor
 from store.credentials import LIVE, LIVE_COLUMNS, LiveCredential
 from store.db import Tx
@@ -142,7 +140,7 @@ def _page(
     items: Sequence[Any] = []
     if limit > 0:
         page = page_statement(query, model, order, offset, limit, tx.get_bind().dialect.name)
-        with _unsorted(tx, where is None):
+        with plans.index_order(tx, wanted=where is None):
             items = read(page)
     total = None
     if count and 0 < len(items) < limit:
@@ -176,28 +174,6 @@ def page_statement(
     else:
         chosen = model.id.in_(ids.correlate(None).scalar_subquery())
     return select(model.id).where(chosen).order_by(*order)
-
-
-@contextmanager
-def _unsorted(tx: Tx, wanted: bool) -> Iterator[None]:
-    """Have PostgreSQL find a page without sorting everything the caller may list, when an
-    index holds that order. On a table it has never counted (a new directory), its planner
-    guesses a few dozen users an account and would sort all of them for every page; the
-    account's index read in order finds a page in a fraction of the time. Only for pages
-    without a filter: a filter may have an index of its own whose few rows cost little to sort.
-    Set on the connection and reset, since reads run without a transaction to SET LOCAL in."""
-    if not wanted or tx.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    tx.execute(_SORT_OFF)
-    try:
-        yield
-    finally:
-        tx.execute(_SORT_ON)
-
-
-_SORT_OFF = text("SET enable_sort = off")
-_SORT_ON = text("RESET enable_sort")
 
 
 # Users as plain rows.

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, union
 from sqlalchemy.orm import joinedload, selectinload
 
-from store import rules
+from store import plans, rules
 from store.actors import Actor
 from store.db import Tx
 from store.errors import Forbidden, NotFound
@@ -116,7 +116,8 @@ def page_of_users(
         # the sort index testing each entry against every word.
         matched = select(User.id).where(*where).cte("matched").prefix_with("MATERIALIZED")
         keys_query = select(User.user_name_ci).join(matched, matched.c.id == User.id)
-    keys = list(tx.scalars(keys_query.order_by(*order).offset(skip).limit(count)))
+    with plans.index_order(tx, wanted=not search.split()):
+        keys = list(tx.scalars(keys_query.order_by(*order).offset(skip).limit(count)))
     if from_end:
         keys.reverse()
     query = select(User).where(User.user_name_ci.in_(keys)).options(*_PAGE_LOADS)
