@@ -7,12 +7,13 @@ under 50 ms for a search and for a deep page.
 How: a PostgreSQL database of its own (`store.db.scratch_database`, dropped at the end), migrated,
 with an enterprise account filled by bulk SQL (COPY): names drawn from common first and last
 names, one email each, a last sign-in on most, a tenth inactive; then VACUUM ANALYZE, as
-autovacuum would have done by then. The page is requested through the whole Flask application
-(session cookie, store query, template) with its test client, so the figures are the server's
-time per page without the network. Each case gets a warm-up, then `--requests` timed requests;
-p50 and p99 are printed, with the plan of the deep page's index read. Nothing is asserted.
+autovacuum would have done by then (`--no-analyze`: none, as right after a first import). The
+page is requested through the whole Flask application (session cookie, store query, template)
+with its test client, so the figures are the server's time per page without the network. Each
+case gets a warm-up, then `--requests` timed requests; p50 and p99 are printed, with the plan of
+the deep page's index read. Nothing is asserted.
 
-    .venv/bin/python bench/console_bench.py [--users 100000] [--requests 200]
+    .venv/bin/python bench/console_bench.py [--users 100000] [--requests 200] [--no-analyze]
 """
 
 from __future__ import annotations
@@ -220,7 +221,9 @@ def bench_database() -> Iterator[Database]:
             database.dispose()
 
 
-def fill(db: Database, account_id: uuid.UUID, count: int, rng: random.Random) -> None:
+def fill(
+    db: Database, account_id: uuid.UUID, count: int, rng: random.Random, analyze: bool
+) -> None:
     start = now()
     raw = db.engine.raw_connection()
     try:
@@ -256,6 +259,8 @@ def fill(db: Database, account_id: uuid.UUID, count: int, rng: random.Random) ->
         raw.commit()
     finally:
         raw.close()
+    if not analyze:
+        return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("users", "user_emails"):
             conn.execute(text(f"VACUUM ANALYZE {table}"))
@@ -281,6 +286,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="leave the tables as a first import leaves them: no statistics (no VACUUM ANALYZE)",
+    )
     options = parser.parse_args()
     rng = random.Random(7)
     operator = Actor.system()
@@ -293,7 +303,7 @@ def main() -> None:
             )
             _, cookie = sso_sessions.start(tx, main_contact)
         began = time.perf_counter()
-        fill(db, account.id, options.users - 1, rng)
+        fill(db, account.id, options.users - 1, rng, analyze=not options.no_analyze)
         print(f"filled {options.users:,} users in {time.perf_counter() - began:.1f} s")
         app = create_app(Settings(database_url=db.url, log_level="WARNING"), db)
         client = app.test_client()

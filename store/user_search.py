@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, union
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from store import plans, rules
 from store.actors import Actor
@@ -43,8 +43,9 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 DEFAULT_SORT = "first_name"
 
-# The table shows names, email, username, profile and last sign-in: only the emails are needed.
-_PAGE_LOADS = (joinedload(User.emails),)
+# The table shows names, email, username, profile and last sign-in: only the emails are needed,
+# by their users' ids (joined, a never-analyzed user_emails was read whole for a page's 25).
+_PAGE_LOADS = (selectinload(User.emails),)
 
 
 @dataclass(frozen=True)

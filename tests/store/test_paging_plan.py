@@ -136,20 +136,20 @@ def test_a_page_without_a_filter_reads_the_account_index_in_order(db, enterprise
 
 
 def test_a_manage_users_page_reads_its_sort_index_in_order(db, enterprise):
-    """The console's table, unsearched, the same way: at 100,000 users a deep page sorted them
-    all (250 ms) instead of reading the index of its sort order (36 ms)."""
+    """The console's table, unsearched, the same way: at 100,000 users a page sorted them all
+    (33 ms for the first) instead of reading the index of its sort order (under 1 ms)."""
     if db.dialect != "postgresql":
         pytest.skip("PostgreSQL's plans without statistics")
     account = AccountRow(enterprise.account.id, enterprise.account.kind)
     for n in range(3 * PAGE):
         new_users.create_user_at_once(db, enterprise.okta, account, user_name=f"console.{n:04}")
     with db.transaction(write=False) as tx:
-        with plans_of(db, "LIMIT") as plans:  # the page's keys
+        with plans_of(db, "LIMIT") as plans:
             page = user_search.page_of_users(
                 tx, enterprise.actor, account.id, page=2, per_page=PER_PAGE, sort="first_name"
             )
         sorting = tx.scalar(select(func.current_setting("enable_sort")))
-    (plan,) = plans
+    (plan,) = plans  # the page's keys
     assert index_scans(plan["Plan"]) == (["ix_users_account_given_name"], []), plan
     assert sorting == "on"
     assert len(page.users) == PER_PAGE
