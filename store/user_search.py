@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, union
+from sqlalchemy import ColumnElement, and_, func, intersect, select, union
 from sqlalchemy.orm import selectinload
 
 from store import plans, rules
@@ -208,22 +208,28 @@ def _matching(
     """Every word must start the first name, last name, username or one email of the user.
 
     Each word is a union of index range reads (one per field, within the account's active or
-    inactive users when given), so a search never reads the whole account.
+    inactive users when given), so a search never reads the whole account. The words' sets are
+    intersected: as one condition each, a planner without statistics compared every user one
+    word found with every user another found (1.4 million pairs for "mary gar").
     """
     scope = []
     if account_id is not None:
         scope.append(User.account_id == account_id)
     if active is not None:
         scope.append(User.active == active)
-    conditions = []
+    found = []
     for word in fold(search).split()[:MAX_SEARCH_WORDS]:
         by_field = [
             select(User.id).where(*scope, _starts(column, word))
             for column in (User.given_name_ci, User.family_name_ci, User.user_name_ci)
         ]
         by_email = select(UserEmail.user_id).where(_starts(UserEmail.value_ci, word))
-        conditions.append(User.id.in_(union(*by_field, by_email)))
-    return conditions
+        found.append(union(*by_field, by_email))
+    if len(found) > 1:
+        # Each union read as a table: SQLite takes no parenthesized compound SELECT.
+        sets = [select(ids.c.id) for ids in (each.subquery() for each in found)]
+        return [User.id.in_(intersect(*sets))]
+    return [User.id.in_(each) for each in found]
 
 
 def _starts(column: Any, word: str) -> ColumnElement[bool]:
