@@ -15,7 +15,7 @@ from scim import mapping, quirks, search
 from scim.context import base_url, caller, change, projection, reading, remember
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group, parametrized
-from store import groups, users
+from store import groups, listing, users
 from store.db import Tx
 from store.versions import IfMatch
 
@@ -36,7 +36,7 @@ def get_group(resource_id: str) -> Response:
     params = projection(Group)
     with reading() as tx:
         group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
-        resource = _render_model(group, search.wants_members(params))
+        resource = _render_model(tx, group, search.wants_members(params))
     if not_modified(resource.meta.version):
         return Response(status=304, headers={"ETag": resource.meta.version})
     return render(resource, Context.RESOURCE_QUERY_RESPONSE, params)
@@ -71,7 +71,7 @@ def patch_group(resource_id: str) -> Response:
     params = projection(Group)
     with change(200 if answer else 204) as tx:
         group = _patch(tx, resource_id, body, if_match())
-        patched = _render_model(group, search.wants_members(params)) if answer else None
+        patched = _render_model(tx, group, search.wants_members(params)) if answer else None
     if patched is None:
         return Response(status=204, headers={"ETag": mapping.etag(group.version)})
     return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
@@ -99,7 +99,7 @@ def replace(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
 
 def patch(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
     with database().transaction() as tx:
-        return _render_model(_patch(tx, resource_id, body, version), with_members=False)
+        return _render_model(tx, _patch(tx, resource_id, body, version), with_members=False)
 
 
 def delete(resource_id: str, version: IfMatch) -> None:
@@ -124,7 +124,7 @@ def _create(tx: Tx, body: dict[str, Any], with_members: bool = True) -> Group:
         external_id=resource.external_id,
         members=member_ids,
     )
-    return _render_model(group, with_members)
+    return _render_model(tx, group, with_members)
 
 
 def _replace(
@@ -144,7 +144,7 @@ def _replace(
         if_match=version,
     )
     group = groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
-    return _render_model(group, with_members)
+    return _render_model(tx, group, with_members)
 
 
 def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
@@ -168,8 +168,9 @@ def _delete(tx: Tx, resource_id: str, version: IfMatch) -> None:
     groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
 
 
-def _render_model(group: Any, with_members: bool) -> Group:
-    return mapping.group_to_scim(group, base_url(), list(group.members) if with_members else None)
+def _render_model(tx: Tx, group: Any, with_members: bool) -> Group:
+    members = listing.member_ids(tx, [group.id])[group.id] if with_members else None
+    return mapping.group_to_scim(group, base_url(), members)
 
 
 def _account_for(tx: Tx, actor: Any, member_ids: list[uuid.UUID]) -> uuid.UUID:
@@ -254,7 +255,7 @@ def _selected_members(ast: Any) -> list[uuid.UUID] | None:
 
 def _patch_whole(tx: Tx, actor: Any, group: Any, patch: PatchOp[Group]) -> None:
     """Any other PATCH: apply it to the whole group, then store what changed."""
-    before = _render_model(group, with_members=True)
+    before = _render_model(tx, group, with_members=True)
     after = before.model_copy(deep=True)
     with POLICY:
         patch.patch(after)

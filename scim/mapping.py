@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Any
 
@@ -178,13 +178,13 @@ def _unique(entries: Iterable[dict[str, Any]], fold: bool = True) -> list[dict[s
     return list(kept.values())
 
 
-def group_to_scim(group: directory.Group, base: str, members: list[directory.User] | None) -> Group:
-    """A group; `members` None leaves them out (excludedAttributes=members)."""
+def group_to_scim(group: directory.Group, base: str, members: Sequence[uuid.UUID] | None) -> Group:
+    """A group with its members' ids; `members` None leaves them out (excludedAttributes)."""
     return Group(
         id=str(group.id),
         external_id=group.external_id,
         display_name=group.display_name,
-        members=[Member(value=str(u.id), type="User", ref=f"{base}/Users/{u.id}") for u in members]
+        members=[Member(value=str(m), type="User", ref=f"{base}/Users/{m}") for m in members]
         if members
         else None,
         meta=_meta("Group", group, f"{base}/Groups/{group.id}"),

@@ -127,12 +127,10 @@ def search_users(
 
 def search_groups(tx: Tx, actor: Actor, search: SearchRequest[Any], base: str) -> dict[str, Any]:
     plan = _Plan(tx, search, GROUPS)
-    with_members = wants_members(search)
-    page = plan.fetch(functools.partial(listing.groups, tx, actor, with_members=with_members))
-    resources = [
-        mapping.group_to_scim(g, base, list(g.members) if with_members else None)
-        for g in plan.shown(page)
-    ]
+    page = plan.fetch(functools.partial(listing.groups, tx, actor))
+    shown = plan.shown(page)
+    members = listing.member_ids(tx, [g.id for g in shown]) if wants_members(search) else {}
+    resources = [mapping.group_to_scim(g, base, members.get(g.id)) for g in shown]
     return plan.respond(Group, resources, page)
 
 
@@ -148,22 +146,20 @@ def search_everything(
     group_where = _compile_union(filter_text, GROUPS)
     users_total = listing.users(tx, actor, where=user_where, limit=0).total or 0
     groups_total = listing.groups(tx, actor, where=group_where, limit=0).total or 0
-    with_members = wants_members(search)
     user_key, group_key = _sort_key(search, USERS), _sort_key(search, GROUPS)
     if user_key is None and group_key is None:
-        found = _users_then_groups(
-            tx, actor, search, user_where, group_where, users_total, with_members
-        )
+        found = _users_then_groups(tx, actor, search, user_where, group_where, users_total)
     else:
         keys = (user_key, group_key)
-        found = _sorted_across(tx, actor, search, keys, user_where, group_where, with_members)
-    names = listing.account_names(
-        tx, {row.user.account_id for row in found if isinstance(row, listing.UserView)}
-    )
+        found = _sorted_across(tx, actor, search, keys, user_where, group_where)
+    views = [row for row in found if isinstance(row, listing.UserView)]
+    names = listing.account_names(tx, {view.user.account_id for view in views})
+    group_ids = [row.id for row in found if not isinstance(row, listing.UserView)]
+    members = listing.member_ids(tx, group_ids) if wants_members(search) else {}
     resources = [
         mapping.view_to_scim(row, base, names.get(row.user.account_id))
         if isinstance(row, listing.UserView)
-        else mapping.group_to_scim(row, base, list(row.members) if with_members else None)
+        else mapping.group_to_scim(row, base, members.get(row.id))
         for row in found
     ]
     response = parametrized(ListResponse, UserResource | Group)(
@@ -182,7 +178,6 @@ def _users_then_groups(
     user_where: Any,
     group_where: Any,
     users_total: int,
-    with_members: bool,
 ) -> list[Any]:
     offset, count = _offset(search), _count(search)
     users = listing.users(tx, actor, where=user_where, offset=offset, limit=count, count=False)
@@ -196,7 +191,6 @@ def _users_then_groups(
         offset=max(offset - users_total, 0),
         limit=remaining,
         count=False,
-        with_members=with_members,
     )
     return [*users.items, *groups.items]
 
@@ -208,7 +202,6 @@ def _sorted_across(
     keys: tuple[Any, Any],
     user_where: Any,
     group_where: Any,
-    with_members: bool,
 ) -> list[Any]:
     """A page of users and groups in one order: the sort key (`keys`, for users and groups)
     where the resource type has the attribute (those without it come last, whatever the
@@ -247,12 +240,7 @@ def _sorted_across(
     } | {
         row.id: row
         for row in listing.groups(
-            tx,
-            actor,
-            where=GroupRow.id.in_(group_ids),
-            limit=len(group_ids),
-            count=False,
-            with_members=with_members,
+            tx, actor, where=GroupRow.id.in_(group_ids), limit=len(group_ids), count=False
         ).items
     }
     return [loaded[row.id] for row in page]
