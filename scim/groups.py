@@ -12,7 +12,8 @@ from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr
 
 from rollcall.web.database import database
 from scim import mapping, quirks, search
-from scim.context import base_url, caller, change, projection, reading, remember
+from scim.context import base_url, caller, change, projected, projection, reading, remember
+from scim.group_json import group_json
 from scim.responses import if_match, json_body, not_modified, render, scim_json
 from scim.schemas import POLICY, Group, parametrized
 from store import groups, listing, users
@@ -33,6 +34,18 @@ def search_groups() -> Response:
 
 
 def get_group(resource_id: str) -> Response:
+    if projected():
+        return _get_projected_group(resource_id)
+    with reading() as tx:
+        group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
+        document = group_json(group, base_url(), listing.member_ids(tx, [group.id])[group.id])
+    version = document["meta"]["version"]
+    if not_modified(version):
+        return Response(status=304, headers={"ETag": version})
+    return scim_json(document, headers={"ETag": version})
+
+
+def _get_projected_group(resource_id: str) -> Response:
     params = projection(Group)
     with reading() as tx:
         group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))

@@ -67,8 +67,8 @@ def user_json(view: UserView, base: str) -> dict[str, Any]:
         document["externalId"] = user.external_id
     document["meta"] = {
         "resourceType": "User",
-        "created": _moment(user.created_at),
-        "lastModified": _moment(user.modified_at),
+        "created": moment(user.created_at),
+        "lastModified": moment(user.modified_at),
         "location": location,
         "version": etag(user.version),
     }
@@ -125,7 +125,7 @@ def list_response(
     return response
 
 
-def _moment(value: datetime) -> str:
+def moment(value: datetime) -> str:
     """A dateTime as pydantic writes a UTC one (the store hands back UTC only)."""
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
@@ -179,5 +179,5 @@ def _community(view: UserView) -> dict[str, Any]:
     community["noLongerAtAccount"] = user.no_longer_at_account
     community["preferredContactMethod"] = user.preferred_contact_method
     if user.last_login_at is not None:
-        community["lastLogin"] = _moment(user.last_login_at)
+        community["lastLogin"] = moment(user.last_login_at)
     return community

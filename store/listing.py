@@ -382,7 +382,8 @@ def member_ids(tx: Tx, group_ids: Iterable[Any]) -> dict[Any, list[Any]]:
             .where(Membership.group_id.in_(list(found)))
             .order_by(User.user_name_ci)
         )
-        for group_id, user_id in tx.execute(members):
+        tx.flush()  # a change's members, pending in the session, are read back
+        for group_id, user_id in tx.connection().execute(members):
             found[group_id].append(user_id)
     return found
 

@@ -13,9 +13,9 @@ from scim2_models import Context
 from sqlalchemy import update
 
 from scim import mapping, responses, search
-from scim.schemas import UserResource
+from scim.schemas import Group, UserResource
 from scim.user_json import user_json
-from store import listing, users
+from store import groups, listing, users
 from store.models.directory import User
 from tests.scim.resources import COMMUNITY, USER, rich_body
 
@@ -199,3 +199,68 @@ def test_a_page_shows_each_user_as_the_scim2_models_rendering_of_the_user(
         else:
             expected = json.loads(full_rendering(app, db, enterprise.okta, resource["id"]))
         assert resource == expected
+
+
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def full_group(app, db, actor, group_id) -> bytes:
+    with app.test_request_context(), db.transaction(write=False) as tx:
+        group = groups.get_group(tx, actor, uuid.UUID(group_id))
+        members = listing.member_ids(tx, [group.id])[group.id]
+        resource = mapping.group_to_scim(group, BASE, members)
+        return responses.render(resource, Context.RESOURCE_QUERY_RESPONSE).get_data()
+
+
+def full_group_search(app, db, actor, args) -> bytes:
+    with app.test_request_context(), db.transaction(write=False) as tx:
+        query = search.from_query(Group, args)
+        found = search.search_groups(tx, actor, query, BASE, lean=False)
+        return responses.scim_json(found).get_data()
+
+
+@pytest.fixture
+def teams(scim, rich):
+    """A group with members and an externalId, one whose externalId was cleared by a PUT, and
+    the account's contact roles, which have no members."""
+    second = scim.create_user("second.person")
+    team = scim.post("/Groups", {
+        "schemas": [GROUP], "displayName": "Team", "externalId": "okta-team",
+        "members": [{"value": second["id"]}, {"value": str(rich)}],
+    }).get_json()  # fmt: skip
+    cleared = scim.create_group("Cleared", [second["id"]])
+    body = {"schemas": [GROUP], "displayName": "Cleared", "members": []}
+    assert scim.put(f"/Groups/{cleared['id']}", body).status_code == 200
+    return [team["id"], cleared["id"]]
+
+
+def test_a_group_is_byte_for_byte_the_scim2_models_rendering(app, db, scim, enterprise, teams):
+    for group_id in teams:
+        response = scim.get(f"/Groups/{group_id}")
+        assert response.status_code == 200
+        assert response.get_data() == full_group(app, db, enterprise.okta, group_id)
+        assert response.headers["ETag"] == response.get_json()["meta"]["version"]
+        again = scim.get(f"/Groups/{group_id}", headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+    team = scim.get(f"/Groups/{teams[0]}").get_json()
+    assert team["externalId"] == "okta-team" and len(team["members"]) == 2
+
+
+@pytest.mark.parametrize(
+    "query", ["", "count=3&startIndex=2", 'filter=displayName eq "Team"', "sortBy=displayName"]
+)
+def test_group_pages_are_byte_for_byte_the_scim2_models_rendering(
+    app, db, scim, enterprise, teams, query
+):
+    args = dict(p.split("=", 1) for p in query.split("&")) if query else {}
+    response = scim.get("/Groups?" + quote(query, safe="=&"))
+    assert response.status_code == 200
+    assert response.get_data() == full_group_search(app, db, enterprise.okta, args), query
+    cursor = ""
+    while cursor is not None:
+        paged = {**args, "cursor": cursor, "count": "5"}
+        paged.pop("startIndex", None)
+        response = scim.get("/Groups?" + "&".join(f"{k}={quote(v)}" for k, v in paged.items()))
+        assert response.status_code == 200, response.get_data()
+        assert response.get_data() == full_group_search(app, db, enterprise.okta, paged)
+        cursor = response.get_json().get("nextCursor")
