@@ -13,8 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from scim.mapping import etag
-from scim.user_json import moment
+from scim.user_json import head
 from store.models.directory import Group
 
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -22,16 +21,7 @@ GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 def group_json(group: Group, base: str, members: Sequence[uuid.UUID]) -> dict[str, Any]:
     """The full representation of a group with these members, as a GET answers it."""
-    document: dict[str, Any] = {"schemas": [GROUP_URN], "id": str(group.id)}
-    if group.external_id is not None:
-        document["externalId"] = group.external_id
-    document["meta"] = {
-        "resourceType": "Group",
-        "created": moment(group.created_at),
-        "lastModified": moment(group.modified_at),
-        "location": f"{base}/Groups/{group.id}",
-        "version": etag(group.version),
-    }
+    document = head(GROUP_URN, "Group", group, f"{base}/Groups/{group.id}")
     document["displayName"] = group.display_name
     if members:
         users = f"{base}/Users/"

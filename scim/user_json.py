@@ -61,17 +61,7 @@ assert {*_KEPT_BEFORE, *_KEPT_AFTER} == set(OTHER_FIELDS)
 def user_json(view: UserView, base: str) -> dict[str, Any]:
     """The full representation of a user, as a GET answers it."""
     user = view.user
-    location = f"{base}/Users/{user.id}"
-    document: dict[str, Any] = {"schemas": [USER_URN], "id": str(user.id)}
-    if user.external_id is not None:
-        document["externalId"] = user.external_id
-    document["meta"] = {
-        "resourceType": "User",
-        "created": moment(user.created_at),
-        "lastModified": moment(user.modified_at),
-        "location": location,
-        "version": etag(user.version),
-    }
+    document = head(USER_URN, "User", user, f"{base}/Users/{user.id}")
     document["userName"] = user.user_name
     names = [(key, getattr(user, column)) for key, column in _NAME_KEYS]
     if any(value for _, value in names):
@@ -102,6 +92,21 @@ def user_json(view: UserView, base: str) -> dict[str, Any]:
         document[ENTERPRISE_URN] = enterprise
     document["schemas"].append(COMMUNITY_URN)
     document[COMMUNITY_URN] = _community(view)
+    return document
+
+
+def head(urn: str, resource_type: str, row: Any, location: str) -> dict[str, Any]:
+    """What every resource begins with: its schema, id, externalId and meta."""
+    document: dict[str, Any] = {"schemas": [urn], "id": str(row.id)}
+    if row.external_id is not None:
+        document["externalId"] = row.external_id
+    document["meta"] = {
+        "resourceType": resource_type,
+        "created": moment(row.created_at),
+        "lastModified": moment(row.modified_at),
+        "location": location,
+        "version": etag(row.version),
+    }
     return document
 
 
