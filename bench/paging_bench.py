@@ -73,6 +73,10 @@ def page_check(status: int, body: Any) -> bool:
     return status == 200 and body.get("itemsPerPage") == PAGE
 
 
+def found(status: int, _body: Any) -> bool:
+    return status == 200
+
+
 def same_call(path: str) -> Plan:
     def plan(_d: Directory, count: int, ways: int, _rng: random.Random) -> list[list[Call]]:
         return [[Call("GET", path)] * len(range(k, count, ways)) for k in range(ways)]
@@ -258,6 +262,8 @@ def measure_size(setup: Setup, directory: Directory, users: int, args: argparse.
         last_full = whole - 1 if users % PAGE == 0 else whole - 2
         pages["cursor page, middle"] = by_cursor(cursors[whole // 2])
         pages["cursor page, end"] = by_cursor(cursors[last_full])
+    # A group with every member it has (users filled by COPY are each in one bench group).
+    pages["a group, with its members"] = f"{SCIM}/Groups/{directory.group_ids[0]}"
     rows, slow = [measure(setup, directory, BARE, users)], {}
     for label, path in pages.items():
         sent = time.monotonic()
@@ -267,7 +273,8 @@ def measure_size(setup: Setup, directory: Directory, users: int, args: argparse.
             slow[label] = f"{label}: one request took {once:.1f}s, status {status}; not measured"
             note(f"  {slow[label]}")
             continue
-        rows.append(measure(setup, directory, Operation(label, same_call(path), page_check), users))
+        check = page_check if "/Users" in path else found
+        rows.append(measure(setup, directory, Operation(label, same_call(path), check), users))
         r = rows[-1]
         note(f"  {r.label:<30} {r.rps:7.0f} req/s  p50 {r.p50:6.1f} ms  p99 {r.p99:6.1f} ms")
     return Size(rows, [walk, index_walk], pages, list(slow.values()))
