@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from store.db import Tx
 
@@ -27,8 +28,13 @@ def index_order(tx: Tx, wanted: bool = True) -> Iterator[None]:
     tx.execute(_SORT_OFF)
     try:
         yield
-    finally:
-        tx.execute(_SORT_ON)
+    except BaseException:
+        # A transaction that failed undoes the SET itself (and takes no RESET); a lost
+        # connection is not reused. The failure is what the caller is told of.
+        with suppress(DBAPIError):
+            tx.execute(_SORT_ON)
+        raise
+    tx.execute(_SORT_ON)
 
 
 _SORT_OFF = text("SET enable_sort = off")

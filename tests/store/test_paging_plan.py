@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Integer, cast, event, func, literal, select
+from sqlalchemy.exc import DataError
 
 from store import listing, new_users, user_search
 from store.credentials import AccountRow
@@ -133,6 +134,22 @@ def test_a_page_without_a_filter_reads_the_account_index_in_order(db, enterprise
     assert index_scans(ids) == (["ix_users_account_created"], []), plan
     assert sorting == "on"  # the connection goes back to the pool as it came
     assert [v.user.user_name for v in page.items] == expected
+
+
+def test_a_page_that_fails_leaves_its_connection_sorting(db, enterprise):
+    """Reads run without a transaction, so the setting would outlive a failed page on the
+    pooled connection and plan every later statement there without sorting; in a transaction
+    the RESET after a failure would itself fail and hide the first error."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+    broken = cast(literal("not a number"), Integer) > 0  # fails as the page runs
+    with db.transaction(write=False) as tx:
+        with pytest.raises(DataError):
+            listing.users(tx, enterprise.okta, after=broken)
+        assert tx.scalar(select(func.current_setting("enable_sort"))) == "on"
+    # In a transaction the failure is still the one told, not the RESET's after it.
+    with pytest.raises(DataError), db.transaction() as tx:
+        listing.users(tx, enterprise.okta, after=broken)
 
 
 def test_a_manage_users_page_reads_its_sort_index_in_order(db, enterprise):
