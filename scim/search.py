@@ -136,7 +136,7 @@ def search_groups(
     members = listing.member_ids(tx, [g.id for g in shown]) if wants_members(search) else {}
     if lean and not (search.attributes or search.excluded_attributes):
         return user_json.list_response(
-            [group_json.group_json(g, base, members[g.id]) for g in shown],
+            [group_json.group_json(g, base, members.get(g.id, [])) for g in shown],
             page.total or 0,
             start_index=max(search.start_index or 1, 1),
             by_cursor=plan.cursor is not None,
