@@ -60,9 +60,9 @@ def create_group() -> Response:
     remember(body)
     params = projection(Group)
     with change(201) as tx:
-        created = _create(tx, body, search.wants_members(params))
-        remember(resource_id=created.id)
-    return render(created, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
+        group = _create(tx, body)
+        remember(resource_id=group.id)
+        return _respond(tx, group, Context.RESOURCE_CREATION_RESPONSE, params, 201, location=True)
 
 
 def replace_group(resource_id: str) -> Response:
@@ -70,8 +70,8 @@ def replace_group(resource_id: str) -> Response:
     remember(body, resource_id)
     params = projection(Group)
     with change(200) as tx:
-        replaced = _replace(tx, resource_id, body, if_match(), search.wants_members(params))
-    return render(replaced, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
+        group = _replace(tx, resource_id, body, if_match())
+        return _respond(tx, group, Context.RESOURCE_REPLACEMENT_RESPONSE, params)
 
 
 def patch_group(resource_id: str) -> Response:
@@ -102,12 +102,12 @@ def delete_group(resource_id: str) -> Response:
 
 def create(body: dict[str, Any]) -> Group:
     with database().transaction() as tx:
-        return _create(tx, body)
+        return _render_model(tx, _create(tx, body), with_members=True)
 
 
 def replace(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
     with database().transaction() as tx:
-        return _replace(tx, resource_id, body, version)
+        return _render_model(tx, _replace(tx, resource_id, body, version), with_members=True)
 
 
 def patch(resource_id: str, body: dict[str, Any], version: IfMatch) -> Group:
@@ -123,13 +123,13 @@ def delete(resource_id: str, version: IfMatch) -> None:
 # Each parses with scim2-models and runs store operations in the given transaction.
 
 
-def _create(tx: Tx, body: dict[str, Any], with_members: bool = True) -> Group:
+def _create(tx: Tx, body: dict[str, Any]) -> Any:
     resource = Group.model_validate(
         quirks.group(body), scim_ctx=Context.RESOURCE_CREATION_REQUEST, scim_policy=POLICY
     )
     actor = caller().actor
     member_ids = mapping.member_ids(resource)
-    group = groups.create_group(
+    return groups.create_group(
         tx,
         actor,
         account_id=_account_for(tx, actor, member_ids),
@@ -137,12 +137,9 @@ def _create(tx: Tx, body: dict[str, Any], with_members: bool = True) -> Group:
         external_id=resource.external_id,
         members=member_ids,
     )
-    return _render_model(tx, group, with_members)
 
 
-def _replace(
-    tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch, with_members: bool = True
-) -> Group:
+def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     resource = Group.model_validate(
         quirks.group(body), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST, scim_policy=POLICY
     )
@@ -156,8 +153,7 @@ def _replace(
         external_id=resource.external_id or "",  # "" clears: PUT replaces everything
         if_match=version,
     )
-    group = groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
-    return _render_model(tx, group, with_members)
+    return groups.set_members(tx, actor, group_id, mapping.member_ids(resource))
 
 
 def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
@@ -179,6 +175,21 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> 
 
 def _delete(tx: Tx, resource_id: str, version: IfMatch) -> None:
     groups.delete_group(tx, caller().actor, mapping.parse_id(resource_id), if_match=version)
+
+
+def _respond(
+    tx: Tx, group: Any, context: Context, params: Any, status: int = 200, location: bool = False
+) -> Response:
+    """The changed group, rendered in the change's transaction: without a projection as
+    `group_json` writes it, else by scim2-models."""
+    if projected():
+        resource = _render_model(tx, group, search.wants_members(params))
+        return render(resource, context, params, status, location)
+    document = group_json(group, base_url(), listing.member_ids(tx, [group.id])[group.id])
+    headers = {"ETag": document["meta"]["version"]}
+    if location:
+        headers["Location"] = document["meta"]["location"]
+    return scim_json(document, status, headers)
 
 
 def _render_model(tx: Tx, group: Any, with_members: bool) -> Group:

@@ -264,3 +264,21 @@ def test_group_pages_are_byte_for_byte_the_scim2_models_rendering(
         assert response.status_code == 200, response.get_data()
         assert response.get_data() == full_group_search(app, db, enterprise.okta, paged)
         cursor = response.get_json().get("nextCursor")
+
+
+def test_group_changes_answer_with_the_scim2_models_rendering(app, db, scim, enterprise, rich):
+    second = scim.create_user("second.person")
+    body = {"schemas": [GROUP], "displayName": "Team", "externalId": "okta-team",
+            "members": [{"value": second["id"]}, {"value": str(rich)}]}  # fmt: skip
+    created = scim.post("/Groups", body)
+    assert created.status_code == 201
+    group_id = created.get_json()["id"]
+    assert created.get_data() == full_group(app, db, enterprise.okta, group_id)
+    assert created.headers["Location"] == created.get_json()["meta"]["location"]
+    assert created.headers["ETag"] == created.get_json()["meta"]["version"]
+    replaced = scim.put(f"/Groups/{group_id}", {**body, "members": [{"value": second["id"]}]})
+    assert replaced.status_code == 200
+    assert replaced.get_data() == full_group(app, db, enterprise.okta, group_id)
+    assert [m["value"] for m in replaced.get_json()["members"]] == [second["id"]]
+    projected = scim.put(f"/Groups/{group_id}?attributes=displayName", body)
+    assert projected.status_code == 200 and "members" not in projected.get_json()
