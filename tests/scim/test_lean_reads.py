@@ -1,6 +1,7 @@
-"""The fast paths answer exactly as scim2-models would: GET by id, the `userName eq` lookup and the
-responses to changes are built as plain dicts (scim.user_json); these tests put them byte for byte
-beside the scim2-models rendering of the same user (scim.mapping + scim.responses)."""
+"""The fast paths answer exactly as scim2-models would: users (GET by id, the `userName eq`
+lookup, pages, the responses to changes; scim.user_json) and groups (GET, pages, creation and
+replacement; scim.group_json) are built as plain dicts; these tests put them byte for byte beside
+the scim2-models rendering of the same resource (scim.mapping + scim.responses)."""
 
 from __future__ import annotations
 
