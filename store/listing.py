@@ -382,7 +382,8 @@ def member_ids(tx: Tx, group_ids: Iterable[Any]) -> dict[Any, list[Any]]:
             .where(Membership.group_id.in_(list(found)))
             .order_by(User.user_name_ci)
         )
-        tx.flush()  # a change's members, pending in the session, are read back
+        # On the connection, without flushing the session: membership changes are written as
+        # they are made (`store.groups`), and a change's audit event waits to go with its log.
         for group_id, user_id in tx.connection().execute(members):
             found[group_id].append(user_id)
     return found
