@@ -14,7 +14,15 @@ from rollcall.web.database import database
 from scim import mapping, quirks, search
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.group_json import group_json
-from scim.responses import if_match, json_body, not_modified, render, scim_json
+from scim.responses import (
+    document_response,
+    if_match,
+    json_body,
+    not_modified,
+    read_response,
+    render,
+    scim_json,
+)
 from scim.schemas import POLICY, Group, parametrized
 from store import groups, listing, users
 from store.db import Tx
@@ -38,11 +46,8 @@ def get_group(resource_id: str) -> Response:
         return _get_projected_group(resource_id)
     with reading() as tx:
         group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
-        document = group_json(group, base_url(), listing.member_ids(tx, [group.id])[group.id])
-    version = document["meta"]["version"]
-    if not_modified(version):
-        return Response(status=304, headers={"ETag": version})
-    return scim_json(document, headers={"ETag": version})
+        document = group_json(group, base_url(), _members(tx, group))
+    return read_response(document)
 
 
 def _get_projected_group(resource_id: str) -> Response:
@@ -185,16 +190,16 @@ def _respond(
     if projected():
         resource = _render_model(tx, group, search.wants_members(params))
         return render(resource, context, params, status, location)
-    document = group_json(group, base_url(), listing.member_ids(tx, [group.id])[group.id])
-    headers = {"ETag": document["meta"]["version"]}
-    if location:
-        headers["Location"] = document["meta"]["location"]
-    return scim_json(document, status, headers)
+    document = group_json(group, base_url(), _members(tx, group))
+    return document_response(document, status, location)
 
 
 def _render_model(tx: Tx, group: Any, with_members: bool) -> Group:
-    members = listing.member_ids(tx, [group.id])[group.id] if with_members else None
-    return mapping.group_to_scim(group, base_url(), members)
+    return mapping.group_to_scim(group, base_url(), _members(tx, group) if with_members else None)
+
+
+def _members(tx: Tx, group: Any) -> list[uuid.UUID]:
+    return listing.member_ids(tx, [group.id])[group.id]
 
 
 def _account_for(tx: Tx, actor: Any, member_ids: list[uuid.UUID]) -> uuid.UUID:

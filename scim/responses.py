@@ -47,6 +47,25 @@ def scim_bytes(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def document_response(
+    document: dict[str, Any], status: int = 200, location: bool = False
+) -> Response:
+    """A resource written as a dict (scim.user_json, scim.group_json) with its ETag, and its
+    Location for creations."""
+    headers = {"ETag": document["meta"]["version"]}
+    if location:
+        headers["Location"] = document["meta"]["location"]
+    return scim_json(document, status, headers)
+
+
+def read_response(document: dict[str, Any]) -> Response:
+    """`document_response` of a GET: 304 when the client holds this version already."""
+    version = document["meta"]["version"]
+    if not_modified(version):
+        return Response(status=304, headers={"ETag": version})
+    return document_response(document)
+
+
 def render(
     resource: Any,
     context: Context,

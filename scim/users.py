@@ -16,7 +16,15 @@ from rollcall.web.database import database
 from rollcall.web.dispatch import Site
 from scim import mapping, plain_users, quirks, request_checks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
-from scim.responses import if_match, json_body, not_modified, render, scim_json
+from scim.responses import (
+    document_response,
+    if_match,
+    json_body,
+    not_modified,
+    read_response,
+    render,
+    scim_json,
+)
 from scim.schemas import POLICY, UserResource, parametrized
 from store import accounts, listing, new_users, users
 from store.actors import ActorType
@@ -53,11 +61,7 @@ def get_user(resource_id: str) -> Response:
         return _get_projected_user(resource_id)
     with reading() as tx:
         view = listing.user_view(tx, caller().actor, mapping.parse_id(resource_id))
-    document = user_json.user_json(view, base_url())
-    version = document["meta"]["version"]
-    if not_modified(version):
-        return Response(status=304, headers={"ETag": version})
-    return scim_json(document, headers={"ETag": version})
+    return read_response(user_json.user_json(view, base_url()))
 
 
 def _get_projected_user(resource_id: str) -> Response:
@@ -114,10 +118,7 @@ def _respond(
     if projected():
         return render(mapping.user_to_scim(user, base_url()), context, params, status, location)
     document = user_json.user_json(listing.UserView.of(user), base_url())
-    headers = {"ETag": document["meta"]["version"]}
-    if location:
-        headers["Location"] = document["meta"]["location"]
-    return scim_json(document, status, headers)
+    return document_response(document, status, location)
 
 
 # The operations for /Bulk: each runs in its own transaction and returns the SCIM resource.

@@ -309,8 +309,19 @@ def _view_query(user_id: Any, where: ColumnElement[bool]) -> Select[Any]:
         select(*SHOWN_COLUMNS, *items.c)
         .select_from(User.__table__.outerjoin(items, true()))
         .where(where)
-        .order_by(items.c.item_kind, items.c.item_n, items.c.item_value)
+        .order_by(*_in_order(items))
     )
+
+
+def _page_items(listed: Callable[[Any], ColumnElement[bool]]) -> Select[Any]:
+    """The items of the users whose ids pass `listed` (a page's), as `_view_query` orders them."""
+    items = _items(listed)
+    return select(items).order_by(*_in_order(items))
+
+
+def _in_order(items: Any) -> tuple[Any, ...]:
+    """The order of the ORM relationships: emails and phones by position, groups by name."""
+    return items.c.item_kind, items.c.item_n, items.c.item_value
 
 
 def _items(of: Callable[[Any], ColumnElement[bool]]) -> Any:
@@ -401,13 +412,6 @@ _NAMED = select(_USERS.c.id).where(_USERS.c.user_name_ci == bindparam("user_name
 _VIEW_BY_ID = _view_query(bindparam("user_id"), _USERS.c.id == bindparam("user_id"))
 # A page's items. On PostgreSQL its users' ids go as one array: a list of 100 would be 400
 # parameters, which the driver would convert into its own form for every page.
-
-
-def _page_items(listed: Callable[[Any], ColumnElement[bool]]) -> Select[Any]:
-    items = _items(listed)
-    return select(items).order_by(items.c.item_kind, items.c.item_n, items.c.item_value)
-
-
 _ITEMS = {
     "postgresql": _page_items(lambda column: column == any_(bindparam("ids", ARRAY(Uuid)))),
     "sqlite": _page_items(lambda column: column.in_(bindparam("ids", expanding=True))),
@@ -446,7 +450,7 @@ def _for_token(view: Select[Any], listed: bool = False) -> Select[Any]:
         select(*(c.label(f"credential_{c.key}") for c in LIVE_COLUMNS), *found.c)
         .select_from(credential.outerjoin(found, on))
         .where(LIVE)
-        .order_by(found.c.item_kind, found.c.item_n, found.c.item_value)
+        .order_by(*_in_order(found))
     )
 
 
