@@ -268,7 +268,11 @@ def parse_args() -> argparse.Namespace:
         "--profile", default="", help="comma-separated operations to run again under cProfile"
     )
     parser.add_argument("--groups", type=int, default=8)
-    return parser.parse_args()
+    args = parser.parse_args()
+    # Members are added and removed among the users only read (makers.add_member).
+    if args.groups * (2 * args.requests + 3) >= args.users:
+        parser.error("--users must exceed --groups x (2 x --requests + 3)")
+    return args
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 from scim2_models import Context, InvalidValueException, PatchOp
 from scim2_models.path import AttrPath, CompareOperator, Comparison, LogicalExpr, LogicalOperator
+from sqlalchemy import inspect
 
 from rollcall.web.database import database
 from scim import mapping, quirks, search
@@ -199,6 +200,11 @@ def _render_model(tx: Tx, group: Any, with_members: bool) -> Group:
 
 
 def _members(tx: Tx, group: Any) -> list[uuid.UUID]:
+    """The members' ids, read; a group created without members knows it has none (store.groups
+    expires `members` whenever a membership is written)."""
+    known = inspect(group).attrs.members.loaded_value
+    if isinstance(known, list) and not known:
+        return []
     return listing.member_ids(tx, [group.id])[group.id]
 
 

@@ -83,6 +83,7 @@ def hold_roles(tx: Tx, user: User, role_groups: Sequence[Group], wanted: set[str
             else:
                 tx.add(Membership(group_id=group.id, user_id=user.id))
             group.modified_at = now()
+            tx.expire(group, ["members"])
     tx.flush()
     tx.expire(user, ["groups"])
     return before
