@@ -20,6 +20,10 @@ from store.models.directory import User
 
 LOCK_AFTER = 6  # "More than 5 wrong passwords in a row lock the account."
 
+# A sign-in's bookkeeping is no change of the person's details: `modified_at` (SCIM
+# meta.lastModified, OIDC updated_at) stays, as an identity provider's lastUpdated does.
+_UNMODIFIED = {"modified_at": User.modified_at}
+
 MESSAGES = {
     "invalid": (
         "The username or password is not correct. After 6 wrong passwords in a row an account "
@@ -97,7 +101,7 @@ def record_sign_in(tx: Tx, user: User) -> None:
     tx.execute(
         update(User)
         .where(User.id == user.id)
-        .values(failed_logins=0, last_login_at=now())
+        .values(failed_logins=0, last_login_at=now(), **_UNMODIFIED)
         .execution_options(synchronize_session=False)
     )
     tx.expire(user, ["failed_logins", "last_login_at"])
@@ -115,6 +119,7 @@ def _count_failure(tx: Tx, user: User) -> bool:
                 (User.failed_logins + 1 >= LOCK_AFTER, func.coalesce(User.locked_at, moment)),
                 else_=User.locked_at,
             ),
+            **_UNMODIFIED,
         )
         .returning(User.failed_logins)
         .execution_options(synchronize_session=False)
@@ -143,7 +148,7 @@ def _record_success(tx: Tx, user: User, password: str) -> None:
     tx.execute(
         update(User)
         .where(User.id == user.id)
-        .values(**values)
+        .values(**values, **_UNMODIFIED)
         .execution_options(synchronize_session=False)
     )
     tx.expire(user, list(values))
