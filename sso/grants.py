@@ -14,7 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants, scope_to_list
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc6749.models import TokenMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
@@ -226,13 +230,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         row = oauth.find_refresh(tx(), refresh_token, client.get_client_id())
         return Token(row) if row else None
 
-    def authenticate_user(self, refresh_token: Token) -> Person | None:
+    def authenticate_user(self, refresh_token: Token) -> Person:
+        """The person, while they may still use this application; else `invalid_grant`
+        (RFC 6749 §5.2: sign in again), where Authlib would answer `invalid_request`."""
         row = refresh_token.row
         user = users.active_user(tx(), row.user_id, details=True)
         if user is None:
-            return None
+            raise InvalidGrantError("The person this token was issued to can no longer sign in.")
         if not access.may_open(tx(), user, self.request.client.row):
-            return None
+            raise InvalidGrantError("The person no longer has access to this application.")
         return Person(user, None, row.auth_time)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:

@@ -29,6 +29,21 @@ def test_refresh_rotates_and_a_reused_token_revokes_the_family(provider: Any) ->
     assert rp.introspect(second["access_token"])["active"] is False
 
 
+def test_a_refresh_after_access_was_removed_is_an_invalid_grant(
+    provider: Any, operator: Any
+) -> None:
+    """RFC 6749 §5.2: the grant is no longer valid, so the client signs the person in again
+    (Authlib's own answer, invalid_request, would tell it that its request was malformed)."""
+    rp = provider.first_party
+    tokens = tokens_for(provider)
+    with provider.db.transaction() as tx:
+        users.revoke_application(tx, operator, provider.ada.id, "icd10")
+    refused = rp.refresh(tokens["refresh_token"])
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_grant"
+    assert "access" in refused.json()["error_description"]
+
+
 def test_no_refresh_token_without_offline_access(provider: Any) -> None:
     tokens = tokens_for(provider, "openid email")
     assert "refresh_token" not in tokens
