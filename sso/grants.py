@@ -169,7 +169,30 @@ class IdTokensForCodes(IdTokens, OpenIDCode):
         return False  # nonces are bound to one single-use code; the client checks its own
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class OnceEach:
+    """RFC 6749 §3.1 and §3.2: request parameters MUST NOT be included more than once, at the
+    authorization endpoint (Authlib checks five of them) and at the token endpoint (none)."""
+
+    request: Any
+
+    @staticmethod
+    def validate_no_multiple_request_parameter(request: Any) -> None:
+        refuse_repeated(request)
+
+    def validate_token_request(self) -> None:
+        refuse_repeated(self.request)
+        super().validate_token_request()  # type: ignore[misc]
+
+
+def refuse_repeated(request: Any) -> None:
+    for name, values in request.payload.datalist.items():
+        if len(values) > 1:
+            raise InvalidRequestError(
+                f"The parameter '{name}' was sent more than once.", state=request.payload.state
+            )
+
+
+class AuthorizationCodeGrant(OnceEach, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_requested_scope(self) -> None:
@@ -221,7 +244,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return super().generate_token(*args, **kwargs)
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(OnceEach, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -245,7 +268,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         oauth.rotate(tx(), refresh_token.row)
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(OnceEach, grants.ClientCredentialsGrant):
     """A machine acting for the account its client is bound to (scope scim: SCIM access)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]

@@ -123,6 +123,33 @@ def test_wrong_client_secret_is_invalid_client(provider: Any) -> None:
     assert rp.exchange(code, verifier).status_code == 200  # the code survived the bad attempt
 
 
+def test_a_parameter_sent_twice_is_refused_at_both_endpoints(provider: Any) -> None:
+    """RFC 6749 §3.1 and §3.2: no parameter more than once; the first value never wins."""
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": [rp.redirect_uri, "https://evil.example/cb"],
+        "code_verifier": verifier,
+    }
+    response = requests.post(
+        f"{provider.base}/oauth/token",
+        data=form,
+        auth=(rp.client_id, rp.client_secret),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "redirect_uri" in response.json()["error_description"]
+    assert rp.exchange(code, verifier).status_code == 200  # the code survived the refusal
+
+    twice = rp.authorize_url() + "&nonce=second"
+    page = signed_in(provider).get(twice)
+    assert page.status_code == 400 and "Location" not in page.headers
+    assert "nonce" in html.unescape(page.text)
+
+
 def test_redirect_uri_at_the_token_endpoint_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, verifier = code_for(provider, signed_in(provider), rp)
