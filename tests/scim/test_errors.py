@@ -442,3 +442,16 @@ def test_malformed_member_values_are_invalid_values_not_faults(scim, value):
     )
     assert response.status_code == 400
     assert response.get_json()["scimType"] in ("invalidValue", "invalidSyntax")
+
+
+def test_a_host_header_naming_no_host_is_a_scim_error_and_changes_nothing(scim, db):
+    """A Host with a label over 63 characters cannot be a host name (IDNA). Flask's routing
+    refuses it before any view; the dispatcher leaves it to Flask rather than write first and
+    fail at the Location header after."""
+    headers = {"Host": "a" * 64 + ".example"}
+    before = user_count(db)
+    created = scim.post("/Users", {"schemas": [USER], "userName": "bad.host"}, headers=headers)
+    assert "Host header" in error(created, 400)["detail"]
+    error(scim.get("/Users", headers=headers), 400)
+    error(scim.post("/Groups", {"schemas": [GROUP], "displayName": "G"}, headers=headers), 400)
+    assert user_count(db) == before
