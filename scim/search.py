@@ -15,7 +15,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import (
@@ -407,7 +407,7 @@ class _Plan:
             if self.key is not None:
                 # Bound as the key's own type: a dateTime or an id compares as one, not as text.
                 values.insert(0, literal(_typed(key_value, self.key.type), self.key.type))
-        except (ValueError, TypeError, json.JSONDecodeError):
+        except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
             raise InvalidCursorException(detail="The cursor is not one this server gave.") from None
         if fingerprint != self._fingerprint():
             raise InvalidCursorException(
@@ -435,7 +435,7 @@ def _moment(value: Any) -> datetime:
     moment = datetime.fromisoformat(_text(value))
     if moment.tzinfo is None:
         raise ValueError(value)
-    return moment
+    return moment.astimezone(UTC)  # OverflowError at the ends of the calendar, as stored
 
 
 def _text(value: Any) -> str:

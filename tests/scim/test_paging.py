@@ -189,6 +189,8 @@ def _altered(cursor, position, value):
         ("userName", 1, "\ud800"),
         ("meta.lastModified", 1, "2026-11-30T07:11:41"),
         ("userName", 2, "2026-11-30T07:11:41"),
+        ("userName", 2, "0001-01-01T00:00:00+14:00"),
+        ("meta.lastModified", 1, "9999-12-31T23:59:59-14:00"),
         ("userName", 2, 17),
         ("userName", 3, ["not", "an", "id"]),
     ],
