@@ -269,6 +269,26 @@ def _groups_changed(tx: Tx, user_ids: Collection[uuid.UUID] | Select[Any]) -> No
     )
 
 
+def losing_member(
+    tx: Tx, user_id: uuid.UUID, already: Collection[uuid.UUID] = ()
+) -> set[uuid.UUID]:
+    """The groups of a user about to be deleted (but those `already` done), each given a new
+    version and modification time: its members change with the deletion, so the ETags clients
+    hold must stop matching. Called before the user is locked, it locks the groups first, as
+    every change of a group's members does."""
+    query = select(Membership.group_id).where(
+        Membership.user_id == user_id, Membership.group_id.not_in(list(already))
+    )
+    changed = tx.scalars(
+        update(Group)
+        .where(Group.id.in_(query))
+        .values(version=Group.version + 1, modified_at=now())
+        .returning(Group.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(changed)
+
+
 def _member_ids(group_id: uuid.UUID) -> Select[Any]:
     return select(Membership.user_id).where(Membership.group_id == group_id)
 

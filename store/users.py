@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -19,6 +19,7 @@ from store import (
     access,
     audit,
     credentials,
+    groups,
     links,
     outbox,
     rules,
@@ -178,8 +179,13 @@ def revoke_application(tx: Tx, actor: Actor, user_id: uuid.UUID, key: str) -> Us
 
 
 def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch = None) -> None:
-    """Remove the user for good: sessions end, memberships and grants go with the record."""
+    """Remove the user for good: sessions end, memberships and grants go with the record; the
+    groups they leave and the users they managed get new versions (their ETags change)."""
+    left = groups.losing_member(tx, user_id)
+    _managers_gone(tx, user_id)
     user = get_user(tx, actor, user_id, related=True, lock=True)  # the audit shows all of it
+    if {group.id for group in user.groups} - left:  # joined one meanwhile
+        groups.losing_member(tx, user_id, already=left)
     _check_version(user, if_match)
     rules.ensure_manages(actor, user.account)
     if rules.owned_elsewhere(actor, user):
@@ -199,6 +205,18 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
 
 
 _DELETE = User.__table__.delete().where(User.__table__.c.id == bindparam("user_id"))
+
+
+def _managers_gone(tx: Tx, user_id: uuid.UUID) -> None:
+    """The users a deleted user managed lose their manager (ON DELETE SET NULL): a change of
+    them, so they get new versions. Before the deleted user's lock, in the order a change of
+    their manager takes the locks (the managed user first)."""
+    tx.execute(
+        update(User)
+        .where(User.manager_id == user_id, User.id != user_id)
+        .values(version=User.version + 1, modified_at=now())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def set_contact_roles(

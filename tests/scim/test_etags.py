@@ -151,6 +151,36 @@ def test_a_users_version_changes_with_its_groups(scim, alice):
     assert "groups" not in scim.get(url).get_json()
 
 
+def test_deleting_a_user_changes_the_versions_of_its_groups_and_of_those_it_managed(scim, alice):
+    """Deleting a member changes the group's members, and deleting a manager the `manager` of
+    those they managed: neither may still answer 304 to the ETag a client holds."""
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    boss = scim.create_user("boss")
+    managed = scim.patch(
+        f"/Users/{alice['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "add", "path": f"{enterprise}:manager", "value": {"value": boss["id"]}}
+            ],
+        },
+    )
+    assert managed.status_code == 200
+    group = scim.create_group("Day Shift", members=[boss["id"], alice["id"]])
+    held = {
+        f"/Users/{alice['id']}": managed.headers["ETag"],
+        f"/Groups/{group['id']}": scim.get(f"/Groups/{group['id']}").headers["ETag"],
+    }
+    assert scim.delete(f"/Users/{boss['id']}").status_code == 204
+    for url, etag in held.items():
+        response = scim.get(url, headers={"If-None-Match": etag})
+        assert response.status_code == 200, url
+        assert response.headers["ETag"] != etag
+    assert "manager" not in scim.get(f"/Users/{alice['id']}").get_json().get(enterprise, {})
+    members = scim.get(f"/Groups/{group['id']}").get_json()["members"]
+    assert [m["value"] for m in members] == [alice["id"]]
+
+
 def test_an_if_none_match_of_thousands_of_digits_names_no_version(scim, alice):
     response = scim.get(f"/Users/{alice['id']}", headers={"If-None-Match": HUGE})
     assert response.status_code == 200

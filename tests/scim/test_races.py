@@ -144,3 +144,29 @@ def test_replacing_members_while_others_are_added_removes_every_earlier_add(
         people[i + 2] for i, (_, version) in enumerate(results[1:], 1) if version > replaced_at
     ]
     assert member_values(scim, group["id"]) == sorted([people[2], *later])
+
+
+def test_deleting_members_while_their_group_changes_neither_deadlocks_nor_fails(
+    scim, scim_client, make_token, enterprise
+):
+    """A deletion takes the user's groups' locks before the user's, as a group's change does
+    (the groups get new versions): racing member removals and deletions of the same people
+    each get their answer, none a fault."""
+    token = make_token(enterprise.account, "okta")
+    people = [scim.create_user(f"leaving.{i}")["id"] for i in range(4)]
+    group = scim.create_group("Leavers", members=people)
+    before = scim.get(f"/Groups/{group['id']}").headers["ETag"]
+
+    def work(i: int) -> int:
+        client = scim_client(token)
+        person = people[i % 4]
+        if i < 4:
+            return client.delete(f"/Users/{person}").status_code
+        removal = {"op": "remove", "path": f'members[value eq "{person}"]'}
+        return client.patch(f"/Groups/{group['id']}", members_patch(removal)).status_code
+
+    statuses = race(8, work)
+    assert statuses[:4] == [204] * 4
+    assert all(status in (204, 400) for status in statuses[4:]), statuses
+    after = scim.get(f"/Groups/{group['id']}", headers={"If-None-Match": before})
+    assert after.status_code == 200 and after.get_json().get("members", []) == []
