@@ -16,6 +16,7 @@ from scim import mapping, quirks, search
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.group_json import group_json
 from scim.responses import (
+    bodiless,
     document_response,
     if_match,
     json_body,
@@ -57,7 +58,7 @@ def _get_projected_group(resource_id: str) -> Response:
         group = groups.get_group(tx, caller().actor, mapping.parse_id(resource_id))
         resource = _render_model(tx, group, search.wants_members(params))
     if not_modified(resource.meta.version):
-        return Response(status=304, headers={"ETag": resource.meta.version})
+        return bodiless(304, resource.meta.version)
     return render(resource, Context.RESOURCE_QUERY_RESPONSE, params)
 
 
@@ -92,7 +93,7 @@ def patch_group(resource_id: str) -> Response:
         group = _patch(tx, resource_id, body, if_match())
         patched = _render_model(tx, group, search.wants_members(params)) if answer else None
     if patched is None:
-        return Response(status=204, headers={"ETag": mapping.etag(group.version)})
+        return bodiless(204, mapping.etag(group.version))
     return render(patched, Context.RESOURCE_PATCH_RESPONSE, params)
 
 
@@ -100,7 +101,7 @@ def delete_group(resource_id: str) -> Response:
     remember(resource_id=resource_id)
     with change(204) as tx:
         _delete(tx, resource_id, if_match())
-    return Response(status=204)
+    return bodiless(204)
 
 
 # The operations for /Bulk: each runs in its own transaction and returns the SCIM resource.

@@ -58,11 +58,18 @@ def document_response(
     return scim_json(document, status, headers)
 
 
+def bodiless(status: int, etag: str | None = None) -> Response:
+    """A 204 or 304: no body, so no Content-Type either (werkzeug would say text/html)."""
+    response = Response(status=status, headers={"ETag": etag} if etag else None)
+    del response.headers["Content-Type"]
+    return response
+
+
 def read_response(document: dict[str, Any]) -> Response:
     """`document_response` of a GET: 304 when the client holds this version already."""
     version = document["meta"]["version"]
     if not_modified(version):
-        return Response(status=304, headers={"ETag": version})
+        return bodiless(304, version)
     return document_response(document)
 
 

@@ -17,6 +17,7 @@ from rollcall.web.dispatch import Site
 from scim import mapping, plain_users, quirks, request_checks, search, user_json
 from scim.context import base_url, caller, change, projected, projection, reading, remember
 from scim.responses import (
+    bodiless,
     document_response,
     if_match,
     json_body,
@@ -70,7 +71,7 @@ def _get_projected_user(resource_id: str) -> Response:
         user = users.get_user(tx, caller().actor, mapping.parse_id(resource_id), related=True)
         resource = mapping.user_to_scim(user, base_url())
     if not_modified(resource.meta.version):
-        return Response(status=304, headers={"ETag": resource.meta.version})
+        return bodiless(304, resource.meta.version)
     return render(resource, Context.RESOURCE_QUERY_RESPONSE, params)
 
 
@@ -108,7 +109,7 @@ def delete_user(resource_id: str) -> Response:
     remember(resource_id=resource_id)
     with change(204) as tx:
         _delete(tx, resource_id, if_match())
-    return Response(status=204)
+    return bodiless(204)
 
 
 def _respond(

@@ -202,3 +202,14 @@ def test_a_bulk_version_of_thousands_of_digits_is_412(scim, alice):
     )
     assert response.status_code == 200
     assert response.get_json()["Operations"][0]["status"] == "412"
+
+
+def test_answers_without_a_body_carry_no_content_type(scim, alice):
+    """304 and 204 have no body, so nothing to type (werkzeug's default said text/html)."""
+    url = f"/Users/{alice['id']}"
+    unchanged = scim.get(url, headers={"If-None-Match": 'W/"2"'})
+    group = scim.create_group("Quiet")
+    patched = scim.patch(f"/Groups/{group['id']}", rename("Quieter"))
+    for response in (unchanged, patched, scim.delete(url), scim.delete(f"/Groups/{group['id']}")):
+        assert response.status_code in (204, 304)
+        assert "Content-Type" not in response.headers and response.get_data() == b""
