@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -51,6 +52,22 @@ def clean_text(
     if folded is not None:
         _check_folded(value, folded.type.length, label, field)
     return value
+
+
+def clean_sign_in_name(model: type[Base], field: str, value: Any, label: str) -> str:
+    """A name people sign in with (a userName): `clean_text`, required, with nothing invisible
+    in it. Zero-width and direction characters (Unicode's format characters, Cf) survive
+    normalization and case folding, so "a\u200bb" would sit beside "ab" looking the same
+    (SPEC §1 Users: sign-in names are unambiguous); addresses are refused them by
+    email-validator."""
+    name = clean_text(model, field, value, required=True, label=label)
+    assert name is not None
+    if any(unicodedata.category(char) == "Cf" for char in name):
+        raise InvalidInput(
+            f"{label} must not contain invisible characters (such as a zero-width space).",
+            field=field,
+        )
+    return name
 
 
 def clean_email(value: Any, field: str = "emails") -> str:

@@ -164,6 +164,35 @@ class TestUsernamesChosenAtPages:
             reached(db, "ada@corp.test") == reached(db, "ada.lovelace@corp.test") == upn.user_name
         )
 
+    @pytest.mark.parametrize("hidden", ["\u200b", "\u200d", "\u202e", "\ufeff", "\u2060"])
+    def test_a_username_with_invisible_characters_is_refused_to_every_writer(
+        self, db, enterprise, make_user, hidden
+    ):
+        """ "a\u200bb" would look like "ab" at sign-in and in every list."""
+        make_user(enterprise.account, "ab.name")
+        name = f"a{hidden}b.name"
+        row = AccountRow(enterprise.account.id, enterprise.account.kind)
+        with pytest.raises(InvalidInput, match="invisible") as refused:
+            new_users.create_user_at_once(db, enterprise.okta, row, user_name=name)
+        assert refused.value.field == "user_name"
+        with db.transaction() as tx, pytest.raises(InvalidInput, match="invisible"):
+            new_users.create_user(
+                tx, enterprise.actor, account_id=enterprise.account.id, user_name=name
+            )
+        with db.transaction() as tx, pytest.raises(InvalidInput, match="invisible"):
+            registration.register(
+                tx,
+                choice="guest",
+                email="invisible@y.test",
+                given_name="G",
+                family_name="H",
+                user_name=name,
+                password=PASSWORD,
+            )
+        other = make_user(enterprise.account, "plain.name")
+        with db.transaction() as tx, pytest.raises(InvalidInput, match="invisible"):
+            users.update_user(tx, enterprise.okta, other.id, {"user_name": name})
+
 
 class TestMailReachesTheHolder:
     def test_recovery_mails_the_one_user_a_login_reaches_at_their_own_address(
