@@ -119,7 +119,7 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
     result = _result(operation)
     method, bulk_id = result["method"], operation.get("bulkId")
     try:
-        path = _resolve(operation.get("path"), created)
+        path = _resolve_path(operation.get("path"), created)
         if method != "POST" and (location := _location(path)):
             # RFC 7644 §3.7.3: location is required in every response but a failed POST's.
             result["location"] = location
@@ -172,15 +172,28 @@ def _is_post(operation: dict[str, Any]) -> bool:
 
 def _references(operation: dict[str, Any]) -> set[str]:
     """The bulkIds an operation's path and data refer to as `bulkId:x`."""
-    return _referenced(operation.get("path")) | _referenced(operation.get("data"))
+    path = operation.get("path")
+    named = {_path_reference(path)} if isinstance(path, str) else set()
+    return (named | _referenced(operation.get("data"))) - {None}
 
 
-def _referenced(value: Any) -> set[str]:
+def _path_reference(path: str) -> str | None:
+    match = _REFERENCE.match(path.rpartition("/")[2]) if path.startswith("/") else None
+    return match.group(1) if match else None
+
+
+def _referenced(value: Any, reference: bool = False) -> set[str]:
+    """The bulkIds named by the references in `value`: strings that are a `value` (of a
+    member, of a manager, of a PATCH operation), as RFC 7644 §3.7.2 uses them; other text that
+    happens to start with "bulkId:" (a displayName) is data."""
     if isinstance(value, str):
-        match = _REFERENCE.match(value.rpartition("/")[2] if value.startswith("/") else value)
+        match = _REFERENCE.match(value) if reference else None
         return {match.group(1)} if match else set()
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    return set().union(*(_referenced(item) for item in items))
+    if isinstance(value, dict):
+        return set().union(*(_referenced(v, k == "value") for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_referenced(item, reference) for item in value))
+    return set()
 
 
 def _not_run(operation: dict[str, Any]) -> dict[str, Any]:
@@ -214,22 +227,30 @@ def _object(data: Any) -> dict[str, Any]:
     return data
 
 
-def _resolve(value: Any, created: dict[str, str]) -> Any:
-    """Replace `bulkId:x` (whole values and path segments) by the id created for x."""
+def _resolve_path(path: Any, created: dict[str, str]) -> Any:
+    """A path's last segment `bulkId:x` replaced by the id created for x."""
+    if not isinstance(path, str) or _path_reference(path) is None:
+        return path
+    head, _, tail = path.rpartition("/")
+    return f"{head}/{_created(tail, created)}"
+
+
+def _resolve(value: Any, created: dict[str, str], reference: bool = False) -> Any:
+    """The references `bulkId:x` in data (those `_referenced` finds) replaced by the id
+    created for x."""
     if isinstance(value, str):
-        if value.startswith("/"):
-            head, _, tail = value.rpartition("/")
-            return f"{head}/{_resolve(tail, created)}" if tail.startswith("bulkId:") else value
-        match = _REFERENCE.match(value)
-        if match is None:
-            return value
-        if match.group(1) not in created:
-            raise InvalidValueException(
-                detail=f"bulkId {match.group(1)} names no resource created before this operation."
-            )
-        return created[match.group(1)]
+        return _created(value, created) if reference and _REFERENCE.match(value) else value
     if isinstance(value, list):
-        return [_resolve(item, created) for item in value]
+        return [_resolve(item, created, reference) for item in value]
     if isinstance(value, dict):
-        return {key: _resolve(item, created) for key, item in value.items()}
+        return {key: _resolve(item, created, key == "value") for key, item in value.items()}
     return value
+
+
+def _created(reference: str, created: dict[str, str]) -> str:
+    bulk_id = reference.removeprefix("bulkId:")
+    if bulk_id not in created:
+        raise InvalidValueException(
+            detail=f"bulkId {bulk_id} names no resource created before this operation."
+        )
+    return created[bulk_id]

@@ -64,6 +64,33 @@ def test_a_group_can_name_a_user_created_earlier_by_bulk_id(scim):
     assert [m["value"] for m in group.get_json()["members"]] == [user.get_json()["id"]]
 
 
+def test_text_that_looks_like_a_bulk_id_is_data_not_a_reference(scim):
+    """RFC 7644 §3.7.2: `bulkId:x` stands for a created resource where a reference is given
+    (a member's or a manager's value, a PATCH operation's value); a name is kept as sent."""
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    boss = create_user("boss", "boss")
+    worker = create_user("w", "worker")
+    worker["data"] |= {
+        "displayName": "bulkId:boss",
+        enterprise: {"manager": {"value": "bulkId:boss"}},
+    }
+    group = {
+        "method": "POST",
+        "path": "/Groups",
+        "bulkId": "g",
+        "data": {"schemas": [GROUP], "displayName": "bulkId:w", "members": [{"value": "bulkId:w"}]},
+    }
+    results = bulk(scim, boss, worker, group)
+    assert [r["status"] for r in results] == ["201", "201", "201"]
+    boss_id, worker_id = (r["location"].rsplit("/", 1)[1] for r in results[:2])
+    stored = scim.get(f"/Users/{worker_id}").get_json()
+    assert stored["displayName"] == "bulkId:boss"
+    assert stored[enterprise]["manager"]["value"] == boss_id
+    made = scim.get(results[2]["location"].removeprefix("http://localhost/scim/v2")).get_json()
+    assert made["displayName"] == "bulkId:w"
+    assert [m["value"] for m in made["members"]] == [worker_id]
+
+
 def create_group(bulk_id, name, *member_bulk_ids):
     return {
         "method": "POST",
