@@ -87,9 +87,13 @@ def with_defaults(body: dict[str, Any], active: bool, community: dict[str, Any])
     """Fill what a creation or replacement leaves out of the always-present attributes.
 
     `active` and the community state are required in Rollcall's schema because every user has
-    them; a client that does not send them keeps the current value (or gets the default).
+    them; a client that does not send them keeps the current value (or gets the default). An
+    `active` of null is not sent (RFC 7643 §2.5: null and unassigned are the same).
     """
-    if not any(key.lower() == "active" for key in body):
+    sent = [key for key in body if key.lower() == "active"]
+    if all(body[key] is None for key in sent):
+        for key in sent:
+            del body[key]
         body["active"] = active
     if not any(key.lower() == COMMUNITY_URN.lower() for key in body):
         body[COMMUNITY_URN] = {}

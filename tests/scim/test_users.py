@@ -177,3 +177,20 @@ def test_unknown_or_malformed_id_is_404(scim):
         response = scim.get(f"/Users/{resource_id}")
         assert response.status_code == 404
         assert response.get_json()["detail"] == "No such user."
+
+
+def test_an_active_of_null_is_as_if_it_were_not_sent(scim):
+    """RFC 7643 §2.5: null and unassigned are the same state. A creation gets the default, a
+    replacement keeps the user's state; neither is refused as a missing required value."""
+    created = scim.post("/Users", {"schemas": [USER], "userName": "null.active", "active": None})
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["active"] is True
+    url = f"/Users/{created.get_json()['id']}"
+    off = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": "active", "value": False}],
+    }
+    assert scim.patch(url, off).status_code == 200
+    replaced = scim.put(url, {"schemas": [USER], "userName": "null.active", "active": None})
+    assert replaced.status_code == 200, replaced.get_json()
+    assert replaced.get_json()["active"] is False
