@@ -122,13 +122,12 @@ def logout() -> Any:
         client_id = values.get("client_id") or (audience[0] if audience else None)
         client = clients.find_client(tx, client_id) if client_id else None
     if values.get("id_token_hint") and hinted is None:
-        return render_template("sso/error.html", error=_LogoutError()), 400
+        return _refused(_LogoutError())
     if hinted is not None and client_id not in audience:
-        return render_template("sso/error.html", error=_LogoutError("client_id")), 400
+        return _refused(_LogoutError("client_id"))
     target = values.get("post_logout_redirect_uri")
     if target and (client is None or target not in client.post_logout_redirect_uris):
-        error = _LogoutError("post_logout_redirect_uri")
-        return render_template("sso/error.html", error=error), 400
+        return _refused(_LogoutError("post_logout_redirect_uri"))
     form = SignOutForm()
     current = session.current_user()
     own_hint = hinted is not None and current is not None and hinted.get("sub") == str(current.id)
@@ -163,6 +162,10 @@ class _LogoutError:
             ),
             "client_id": "The id_token_hint was not issued to this client_id.",
         }.get(what, "The id_token_hint is not an ID token this server issued.")
+
+
+def _refused(error: _LogoutError) -> Any:
+    return render_template("sso/error.html", error=error, sign_out=True), 400
 
 
 def _audience(claims: dict[str, Any] | None) -> list[str]:

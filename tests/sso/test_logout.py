@@ -107,6 +107,7 @@ def test_logout_refuses_an_unregistered_redirect(provider: Any) -> None:
         f"/oauth/logout?id_token_hint={id_token}&post_logout_redirect_uri=https://evil.example/"
     )
     assert response.status_code == 400 and "Location" not in response.headers
+    assert "sign-out request cannot be completed" in response.text
     assert "Your applications" in browser.get("/").text  # still signed in
 
 
