@@ -37,7 +37,8 @@ class Client(ClientMixin):
         if not scope:
             return ""
         allowed = set(self.row.scopes)
-        return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+        asked = dict.fromkeys(scope_to_list(scope))  # each once, in the order asked
+        return list_to_scope([s for s in asked if s in allowed])
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.row.redirect_uris

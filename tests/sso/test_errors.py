@@ -83,6 +83,13 @@ def test_scope_values_not_understood_are_ignored(provider: Any) -> None:
     assert set(rp.introspect(tokens["access_token"])["scope"].split()) == {"openid", "email"}
 
 
+def test_a_scope_asked_twice_is_granted_once(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp, "openid openid email openid")
+    tokens = rp.exchange(code, verifier).json()
+    assert tokens["scope"].split() == ["openid", "email"]
+
+
 def test_pkce_verifier_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, _ = code_for(provider, signed_in(provider), rp)
