@@ -202,8 +202,22 @@ def compile_filter(
     return _Compiler(scim_filter, columns, unknown_is_false).visit(scim_filter.ast)
 
 
-def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
-    """A never-null SQL expression to order by, for keyset paging as well as offsets."""
+@dataclass(frozen=True)
+class SortKey:
+    """What `sortBy` orders by: whether the value is absent, where it can be (RFC 7644
+    §3.4.2.3: those sort last ascending and first descending), then the value, never null, so
+    that keyset paging can compare it."""
+
+    absent: ColumnElement[bool] | None
+    value: ColumnElement[Any]
+
+    @property
+    def columns(self) -> list[ColumnElement[Any]]:
+        return [self.value] if self.absent is None else [self.absent, self.value]
+
+
+def sort_key(binding: Any, columns: dict[str, Column]) -> SortKey | None:
+    """The SQL to order by for an attribute; None where it is the same for every resource."""
     column = lookup(binding, columns)
     if column.kind == "constant":
         return None
@@ -214,13 +228,18 @@ def sort_key(binding: Any, columns: dict[str, Column]) -> Any:
         # A multi-valued attribute sorts by its primary value, else its first.
         table = UserEmail if column.child is EMAILS else UserPhoneNumber
         expr = primary_value(table, User.id, column.expr)
-    if column.kind == "text":
+    absent = None if getattr(expr, "nullable", True) is False else expr.is_(None)
+    return SortKey(absent, _never_null(expr, column.kind))
+
+
+def _never_null(expr: Any, kind: str) -> ColumnElement[Any]:
+    if kind == "text":
         return func.coalesce(func.lower(expr), "")
-    if column.kind in ("folded", "exact"):
+    if kind in ("folded", "exact"):
         return func.coalesce(expr, "")
-    if column.kind == "uuid":
+    if kind == "uuid":
         return func.coalesce(expr, literal(uuid.UUID(int=0), Uuid()))
-    if column.kind == "bool":
+    if kind == "bool":
         return func.coalesce(expr, False)
     return func.coalesce(expr, literal(EARLIEST, UTCDateTime()))
 

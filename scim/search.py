@@ -215,19 +215,24 @@ def _sorted_across(
     user_where: Any,
     group_where: Any,
 ) -> list[Any]:
-    """A page of users and groups in one order: the sort key (`keys`, for users and groups)
-    where the resource type has the attribute (those without it come last, whatever the
-    order), then creation time and id."""
+    """A page of users and groups in one order: the sort key (`keys`, for users and groups),
+    those without a value (or whose type lacks the attribute) last ascending and first
+    descending (RFC 7644 §3.4.2.3), then creation time and id."""
     user_key, group_key = keys
-    typed = (user_key if user_key is not None else group_key).type
+    typed = (user_key if user_key is not None else group_key).value.type
     parts = []
     for kind, key, where, scope in (
         (USERS, user_key, user_where, rules.listable_users(actor)),
         (GROUPS, group_key, group_where, listing.group_scope(actor)),
     ):
+        if key is None:
+            absent, value = literal(True), cast(null(), typed)
+        else:
+            absent = key.absent if key.absent is not None else literal(False)
+            value = key.value
         part = select(
-            literal(key is None).label("missing"),
-            (key if key is not None else cast(null(), typed)).label("key"),
+            absent.label("absent"),
+            value.label("key"),
             literal(kind is USERS).label("is_user"),
             kind.row.created_at.label("created"),
             kind.row.id.label("id"),
@@ -235,10 +240,10 @@ def _sorted_across(
         parts.append(part if where is None else part.where(where))
     union = union_all(*parts).subquery()
     descending = str(search.sort_order or "ascending").lower() == "descending"
-    order = [union.c.key, union.c.created, union.c.id]
+    order = [union.c.absent, union.c.key, union.c.created, union.c.id]
     page = tx.execute(
         select(union.c.is_user, union.c.id)
-        .order_by(union.c.missing, *(c.desc() if descending else c.asc() for c in order))
+        .order_by(*(c.desc() if descending else c.asc() for c in order))
         .offset(_offset(search))
         .limit(_count(search))
     ).all()
@@ -287,7 +292,7 @@ def _count(search: Any) -> int:
     return max(0, min(search.count, MAX_RESULTS))
 
 
-def _sort_key(search: SearchRequest[Any], kind: _Kind) -> Any:
+def _sort_key(search: SearchRequest[Any], kind: _Kind) -> filters.SortKey | None:
     """The SQL to order `kind` by for `sortBy`; None without one, or where the resource type
     lacks the attribute (a search across types) or it is the same for all (resourceType)."""
     if search.sort_by is None:
@@ -318,8 +323,10 @@ class _Plan:
 
     def _order_columns(self) -> list[Any]:
         row = self.kind.row
-        columns = [row.created_at, row.id]
-        return [self.key, *columns] if self.key is not None else columns
+        return [*self._key_columns(), row.created_at, row.id]
+
+    def _key_columns(self) -> list[Any]:
+        return self.key.columns if self.key is not None else []
 
     def query(self) -> dict[str, Any]:
         columns = self._order_columns()
@@ -388,25 +395,31 @@ class _Plan:
 
     def _encode(self, row: Any) -> str:
         record = row.user if isinstance(row, listing.UserView) else row
-        key_value = None
+        key_values: list[Any] = []
         if self.key is not None:
             # Computed by the database, as the ORDER BY computes it.
-            key_value = self.tx.scalar(select(self.key).where(self.kind.row.id == record.id))
-        values = [self._fingerprint(), key_value, record.created_at.isoformat(), str(record.id)]
+            where = self.kind.row.id == record.id
+            key_values = list(self.tx.execute(select(*self._key_columns()).where(where)).one())
+        values = [self._fingerprint(), key_values, record.created_at.isoformat(), str(record.id)]
         raw = json.dumps(values, separators=(",", ":"), default=str).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _position(self, columns: list[Any]) -> Any:
         try:
             raw = base64.urlsafe_b64decode(self.cursor + "=" * (-len(self.cursor) % 4))
-            fingerprint, key_value, created, row_id = json.loads(raw)
+            fingerprint, key_values, created, row_id = json.loads(raw)
+            keys = self._key_columns()
+            if not isinstance(key_values, list):
+                raise ValueError(key_values)
+            # Bound as each key's own type: a dateTime or an id compares as one, not as text.
             values = [
+                *(
+                    literal(_typed(v, key.type), key.type)
+                    for v, key in zip(key_values, keys, strict=True)  # ValueError if unequal
+                ),
                 literal(_moment(created), UTCDateTime()),
                 literal(uuid.UUID(_text(row_id)), Uuid()),
             ]
-            if self.key is not None:
-                # Bound as the key's own type: a dateTime or an id compares as one, not as text.
-                values.insert(0, literal(_typed(key_value, self.key.type), self.key.type))
         except (ValueError, TypeError, OverflowError, json.JSONDecodeError):
             raise InvalidCursorException(detail="The cursor is not one this server gave.") from None
         if fingerprint != self._fingerprint():

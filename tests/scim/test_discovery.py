@@ -163,12 +163,17 @@ def test_root_search_sorts_across_both_resource_types(scim):
     descending = shown(sortBy="displayName", sortOrder="descending")
     assert descending == list(reversed(ascending))
     assert shown(sortBy="displayName", startIndex=3, count=4) == ascending[2:6]
-    # userName is a User attribute: groups, which lack it, come after the users either way.
+    # userName is a User attribute: groups, which lack it, have no value and so come last
+    # ascending and first descending (RFC 7644 §3.4.2.3).
     by_user_name = scim.post(
         "/.search", {"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "descending"}
     ).get_json()["Resources"]
-    assert [r.get("userName") for r in by_user_name[:3]] == ["main.contact", "delta", "alpha"]
-    assert all("userName" not in r for r in by_user_name[3:])
+    assert all("userName" not in r for r in by_user_name[:-3])
+    assert [r.get("userName") for r in by_user_name[-3:]] == ["main.contact", "delta", "alpha"]
+    ascending_names = scim.post(
+        "/.search", {"schemas": [SEARCH], "sortBy": "userName", "count": 3}
+    ).get_json()["Resources"]
+    assert [r.get("userName") for r in ascending_names] == ["alpha", "delta", "main.contact"]
     newest_first = scim.post(
         "/.search", {"schemas": [SEARCH], "sortBy": "meta.created", "sortOrder": "descending"}
     ).get_json()["Resources"]

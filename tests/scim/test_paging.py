@@ -171,9 +171,14 @@ def test_sorting_on_a_sub_attribute_of_emails_or_phone_numbers(scim, five, sort_
 
 
 def _altered(cursor, position, value):
+    """The cursor with one value changed: at position 1, the sort value (the last of the sort
+    key's values; whether it is absent comes before it)."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     values = json.loads(raw)
-    values[position] = value
+    if position == 1:
+        values[1][-1] = value
+    else:
+        values[position] = value
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
@@ -323,3 +328,33 @@ def test_cursor_pages_give_the_order_of_index_pages(scim, varied, sort_by, order
             break
         cursor = page["nextCursor"]
     assert seen == expected
+
+
+SORT_VALUES = {
+    "externalId": lambda r: r.get("externalId"),
+    "title": lambda r: r.get("title"),
+    f"{COMMUNITY}:lastLogin": lambda r: r.get(COMMUNITY, {}).get("lastLogin"),
+    f"{ENTERPRISE}:manager.value": lambda r: r.get(ENTERPRISE, {}).get("manager", {}).get("value"),
+}
+
+
+@pytest.mark.parametrize("sort_by", list(SORT_VALUES))
+def test_users_without_the_sort_value_come_last_ascending_and_first_descending(
+    scim, varied, sort_by
+):
+    """RFC 7644 §3.4.2.3, by index, by cursor and in the root /.search alike."""
+    for order in ("ascending", "descending"):
+        everything = listed(scim, sortBy=sort_by, sortOrder=order)["Resources"]
+        present = [SORT_VALUES[sort_by](r) is not None for r in everything]
+        assert any(present) and not all(present)
+        assert present == sorted(present, reverse=order == "ascending"), (order, present)
+        ids = [r["id"] for r in everything]
+        cursor, seen = "", []
+        while cursor is not None:
+            page = listed(scim, sortBy=sort_by, sortOrder=order, count=2, cursor=cursor)
+            seen += [r["id"] for r in page["Resources"]]
+            cursor = page.get("nextCursor")
+        assert seen == ids
+        body = {"schemas": [SEARCH], "sortBy": sort_by, "sortOrder": order, "count": 50}
+        root = scim.post("/.search", body).get_json()["Resources"]
+        assert [r["id"] for r in root if "userName" in r] == ids
