@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import door as portal_door
-from rollcall import logs, senders, tracing
+from rollcall import logs, senders, tracing, upstream
 from rollcall.headers import add_security_headers
 from rollcall.health import bp as health_bp
 from rollcall.settings import Settings
@@ -46,6 +46,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    upstream.allow_private_providers(settings.providers_may_be_private)
     database = database or Database(settings.database_url)
     web_database.init_app(app, database)
     request_log.init_app(app)

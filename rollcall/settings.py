@@ -49,6 +49,10 @@ class Settings:
     # Prometheus metrics on their own port (0: none), bound to this address only.
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    # Whether accounts' own OpenID providers may be at private, loopback or link-local addresses,
+    # or at plain http (default: only in development). Off, a main contact cannot make Rollcall
+    # call into the network it runs in (rollcall.upstream).
+    private_providers: bool | None = None
 
     def __post_init__(self) -> None:
         check_password_hashing(self.password_hashing, self.environment)
@@ -70,6 +74,10 @@ class Settings:
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def providers_may_be_private(self) -> bool:
+        return self.development if self.private_providers is None else self.private_providers
 
     @property
     def deliver_mail_inline(self) -> bool:
@@ -108,6 +116,7 @@ class Settings:
             trusted_proxies=_count(env, "ROLLCALL_TRUSTED_PROXIES"),
             metrics_port=_count(env, "ROLLCALL_METRICS_PORT"),
             metrics_host=env.get("ROLLCALL_METRICS_HOST", "").strip() or cls.metrics_host,
+            private_providers=_flag(env, "ROLLCALL_PRIVATE_PROVIDERS"),
         )
 
 
@@ -137,6 +146,14 @@ def password_hashing(env: Mapping[str, str] | None = None) -> str:
     environment = env.get("ROLLCALL_ENV", Settings.environment).strip().lower()
     check_password_hashing(value, environment)
     return value
+
+
+def private_providers(env: Mapping[str, str] | None = None) -> bool:
+    """`Settings.providers_may_be_private` from the environment alone (for commands)."""
+    env = os.environ if env is None else env
+    environment = env.get("ROLLCALL_ENV", Settings.environment).strip().lower()
+    chosen = _flag(env, "ROLLCALL_PRIVATE_PROVIDERS")
+    return environment == "development" if chosen is None else chosen
 
 
 def check_password_hashing(value: str, environment: str) -> None:

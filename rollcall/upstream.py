@@ -9,9 +9,12 @@ Every failure is a FederationRefused with a sentence a person (or an operator re
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -31,12 +34,43 @@ _cache: dict[str, tuple[float, Any]] = {}
 _lock = threading.Lock()
 
 
+_private = {"allowed": False}
+
+
+def allow_private_providers(allowed: bool) -> None:
+    """Whether providers may be at private, loopback or link-local addresses, or plain http
+    (`Settings.providers_may_be_private`; set by the process's entry point)."""
+    _private["allowed"] = allowed
+
+
+def reachable(url: str, what: str) -> None:
+    """Refuse a URL that would make Rollcall call into its own network: a main contact names
+    the issuer, and the provider names its endpoints, so neither may point at this machine or
+    its neighbours (server-side request forgery) unless the operator allows it."""
+    if _private["allowed"]:
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise FederationRefused(f"The {what} at {url} is not an https URL.")
+    try:
+        port = parts.port or 443
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError, UnicodeError):
+        raise FederationRefused(f"Cannot reach the {what} at {url}: unknown host.") from None
+    for *_, address in found:
+        if not ipaddress.ip_address(address[0].split("%")[0]).is_global:
+            raise FederationRefused(
+                f"The {what} at {url} is on a private network, which Rollcall does not call."
+            )
+
+
 def _fetch_json(url: str, what: str) -> dict[str, Any]:
     """A JSON object the provider serves, or a refusal that says what went wrong."""
     with _lock:
         kept = _cache.get(url)
         if kept and kept[0] > time.monotonic():
             return kept[1]
+    reachable(url, what)
     try:
         response = requests.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
     except requests.RequestException as exc:
@@ -169,6 +203,7 @@ def sign_in_claims(
     methods = document.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     method = "client_secret_basic" if "client_secret_basic" in methods else "client_secret_post"
     session = _session(connection, redirect_uri, method)
+    reachable(document["token_endpoint"], "token endpoint")
     try:
         token = session.fetch_token(
             document["token_endpoint"],

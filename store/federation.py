@@ -290,8 +290,8 @@ def clean_issuer(value: Any) -> str:
         not parts.hostname
         or parts.scheme not in ("https", "http")
         or (parts.scheme == "http" and not local)
-        or parts.query
-        or parts.fragment
+        or "?" in text
+        or "#" in text
     ):
         raise InvalidInput(
             "The issuer must be an https URL, for example https://acme.okta.com.", field="issuer"

@@ -13,9 +13,10 @@ from typing import Any
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
+from rollcall import upstream
 from rollcall.cli import backup, directory, federation, mfa, server, sso, workers
 from rollcall.cli.context import Context, safe
-from rollcall.settings import SettingsError, password_hashing
+from rollcall.settings import SettingsError, password_hashing, private_providers
 from store import passwords
 from store.errors import DomainError, Unavailable
 
@@ -57,6 +58,7 @@ def _database_problem(ctx: click.Context, exc: BaseException) -> str:
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Rollcall: SCIM 2.0 provisioning and OpenID Connect single sign-on."""
     passwords.use_cost(password_hashing())
+    upstream.allow_private_providers(private_providers())
     ctx.obj = Context(database_url)
 
 

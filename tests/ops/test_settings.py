@@ -6,7 +6,13 @@ import subprocess
 
 import pytest
 
-from rollcall.settings import DEVELOPMENT_SECRET, Settings, SettingsError, password_hashing
+from rollcall.settings import (
+    DEVELOPMENT_SECRET,
+    Settings,
+    SettingsError,
+    password_hashing,
+    private_providers,
+)
 from store import passwords
 from tests.serving import ROLLCALL, clean_env
 
@@ -96,3 +102,14 @@ def test_the_request_timeout_sets_the_bulk_budget() -> None:
 def test_a_request_timeout_out_of_range_is_refused(value: str) -> None:
     with pytest.raises(SettingsError, match="ROLLCALL_REQUEST_TIMEOUT"):
         Settings.from_env({"ROLLCALL_REQUEST_TIMEOUT": value})
+
+
+def test_accounts_providers_may_be_private_only_in_development_unless_told() -> None:
+    assert Settings.from_env({}).providers_may_be_private
+    assert not Settings.from_env(PRODUCTION).providers_may_be_private
+    told = Settings.from_env({**PRODUCTION, "ROLLCALL_PRIVATE_PROVIDERS": "true"})
+    assert told.providers_may_be_private
+    assert not private_providers({**PRODUCTION})
+    assert private_providers({"ROLLCALL_PRIVATE_PROVIDERS": "yes", **PRODUCTION})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"ROLLCALL_PRIVATE_PROVIDERS": "maybe"})

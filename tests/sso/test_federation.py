@@ -274,3 +274,36 @@ def test_a_long_authorization_request_survives_the_trip(
     tiny.nonce = query(authorize)["nonce"]
     back = browser.get(f"{CALLBACK}?code=abc&state={query(authorize)['state']}")
     assert back.status_code == 302 and back.headers["Location"] == long_next
+
+
+@pytest.fixture
+def production_network() -> Iterator[None]:
+    """Providers reached as in production: public https addresses only."""
+    upstream.allow_private_providers(False)
+    try:
+        yield
+    finally:
+        upstream.allow_private_providers(True)
+
+
+@pytest.mark.parametrize(
+    ("issuer", "said"),
+    [
+        ("http://127.0.0.1:1", "not an https URL"),
+        ("https://127.0.0.1:22", "private network"),
+        ("https://localhost:8121", "private network"),
+        ("https://[::1]:8121", "private network"),
+        ("https://10.1.2.3", "private network"),
+        ("https://169.254.169.254", "private network"),  # a cloud's metadata service
+    ],
+)
+def test_a_provider_inside_rollcalls_own_network_is_never_called(
+    production_network: None, issuer: str, said: str
+) -> None:
+    """A main contact names the issuer, and the provider names its key set and token
+    endpoint: none of them may make Rollcall call this machine or its neighbours (SSRF)."""
+    line = upstream.check(issuer)
+    assert said in line
+    assert "Max retries" not in line and "refused" not in line.lower()
+    with pytest.raises(federation.FederationRefused, match=said):
+        upstream.reachable(issuer + "/jwks", "key set (JWKS)")

@@ -201,6 +201,8 @@ def test_settings_are_checked_and_the_secret_is_kept_when_left_empty(
         for bad in (
             {"issuer": "http://acme.example"},
             {"issuer": "not a url"},
+            {"issuer": "https://acme.example/x?"},  # the discovery path would follow the ?
+            {"issuer": "https://acme.example/x#"},
             {"claim": "upn"},
             {"link_by": "email"},
             {"scopes": "email profile"},
