@@ -88,10 +88,11 @@ def connection_page(account_id: uuid.UUID) -> Any:
             "scopes": form.scopes.data or federation.DEFAULT_SCOPES,
             "claim": form.claim.data,
             "link_by": form.link_by.data,
-            "domains": [form.domains.data or ""],
             "required": form.required.data,
             "create_users": form.create_users.data,
         }
+        if federation.may_assign_domains(actor()):
+            values["domains"] = [form.domains.data or ""]
         try:
             with database().transaction() as tx:
                 if connection is None:
@@ -112,6 +113,7 @@ def connection_page(account_id: uuid.UUID) -> Any:
         form=form,
         action=ActionForm(),
         redirect_uri=_redirect_uri(),
+        assigns_domains=federation.may_assign_domains(actor()),
     ), status
 
 

@@ -3,7 +3,8 @@ an account, the email domains it owns, and which connection a typed login is sen
 
 Main contacts of the account and support manage a connection; a provisioning token never does
 (the identity provider pushing users must not be able to redirect their sign-in). A domain belongs
-to one account, so a login is never sent to another organization's provider.
+to one account, so a login is never sent to another organization's provider, and only support
+assigns it (`may_assign_domains`).
 """
 
 from __future__ import annotations
@@ -278,7 +279,16 @@ def _apply(
             )
         connection.create_users = wanted
     if domains is not None:
-        _set_domains(tx, connection, domains)
+        _set_domains(tx, actor, connection, domains)
+
+
+def may_assign_domains(actor: Actor) -> bool:
+    """Support staff and the operator assign an account's email domains; a main contact asks
+    them. A domain sends every address in it that Rollcall does not know to the account's
+    provider, so whoever assigns one must have checked that the organization owns it (Okta
+    and Entra ID ask for proof too): else any account could claim gmail.com, or a neighbour's
+    domain, and collect its people's sign-ins."""
+    return actor.privileged
 
 
 def clean_issuer(value: Any) -> str:
@@ -301,7 +311,9 @@ def clean_issuer(value: Any) -> str:
     return text
 
 
-def _set_domains(tx: Tx, connection: FederationConnection, domains: list[str]) -> None:
+def _set_domains(
+    tx: Tx, actor: Actor, connection: FederationConnection, domains: list[str]
+) -> None:
     wanted: list[str] = []
     for raw in domains:
         for part in str(raw).replace(",", " ").split():
@@ -310,6 +322,12 @@ def _set_domains(tx: Tx, connection: FederationConnection, domains: list[str]) -
                 raise InvalidInput(f"{part} is not an email domain.", field="domains")
             if domain not in wanted:
                 wanted.append(domain)
+    if set(wanted) != {d.domain for d in connection.domains} and not may_assign_domains(actor):
+        raise Forbidden(
+            "Email domains are assigned by support staff, who check that your organization "
+            "owns them: open a support case (category Community) naming the domains.",
+            field="domains",
+        )
     taken = tx.scalars(
         select(FederationDomain.domain).where(
             FederationDomain.domain.in_(wanted),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from rollcall import upstream
 from store import federation, links
+from store.errors import Forbidden
 from store.models.directory import User
 from store.models.logs import AuditEvent
 from store.models.security import FederationConnection
@@ -50,7 +52,9 @@ def test_a_main_contact_connects_tests_and_deletes_the_provider(
         saved = main_console.post(path, settings(op.issuer))
         assert saved.status_code == 302, text(saved)
         page = text(main_console.get(path))
-        assert "okta…" in page and SECRET not in page and "acme-health.example" in page
+        assert "okta…" in page and SECRET not in page
+        # Domains are support's to assign: the main contact's form has none to send.
+        assert "acme-health.example" not in page and "assigned by support staff" in page
 
         # the secret is write-only: an empty field keeps it
         kept = main_console.post(path, settings(op.issuer, client_secret="", claim="oid"))
@@ -118,3 +122,22 @@ def test_a_reset_link_of_a_required_accounts_user_says_where_to_sign_in(
         app.test_client(), f"/reset/{token}", {"password": password, "confirm": password}
     )
     assert response.status_code == 400 and "Acme Okta" in text(response)
+
+
+def test_only_support_assigns_the_email_domains_that_route_sign_in(
+    app: Any, db: Any, enterprise: Any, main_console: Console, support_console: Console
+) -> None:
+    """A domain sends every unknown address in it to the account's provider: a main contact
+    who could claim gmail.com, or a neighbour's domain, would collect its people's sign-ins."""
+    path = f"/accounts/{enterprise.account.id}/sign-in"
+    issuer = "https://idp.acme.example"
+    assert main_console.post(path, settings(issuer)).status_code == 302
+    with db.transaction() as tx:
+        connection = federation.connection_of(tx, enterprise.actor, enterprise.account.id)
+        assert connection is not None and connection.domains == []
+        with pytest.raises(Forbidden, match="assigned by support staff"):
+            federation.update_connection(tx, enterprise.actor, connection.id, domains=["gmail.com"])
+    assert support_console.post(path, settings(issuer, client_secret="")).status_code == 302
+    assert "acme-health.example" in text(support_console.get(path))
+    assert main_console.post(path, settings(issuer, client_secret="")).status_code == 302
+    assert "acme-health.example" in text(main_console.get(path))  # kept, not cleared
