@@ -107,6 +107,7 @@ def register(
         family_name=family_name,
         emails=[{"value": email, "type": "work", "primary": True}],
         password=password,
+        send_sign_in_email=False,  # the verification mail below is its welcome
     )
     if identity is not None:
         csc.record_verified(tx, user, identity)

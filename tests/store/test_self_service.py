@@ -67,6 +67,24 @@ def test_registering_a_known_address_creates_nothing_and_tells_its_owner(
         assert message.payload["template"] == "account_exists"
 
 
+def test_registering_sends_the_verification_mail_alone(db: Database) -> None:
+    """A registration is not enabled until its address is verified (FAQ 7): a mail saying the
+    account is ready to sign in, beside the link, would send the person to a refusal."""
+    with db.transaction() as tx:
+        user = registration.register(
+            tx,
+            choice="guest",
+            email="new.person@example.com",
+            given_name="New",
+            family_name="Person",
+            user_name="new.person",
+            password=PASSWORD,
+        )
+    with db.transaction(write=False) as tx:
+        mine = [m for m in outbox.pending(tx) if m.payload.get("user_id") == str(user.id)]
+    assert [m.payload["template"] for m in mine] == ["verify_email"]
+
+
 def test_csc_directory_keeps_hashes_and_verifies_logins(db: Database) -> None:
     source = io.StringIO("username,password,email\nDana.CSC,first secret here,dana@example.com\n")
     with db.transaction() as tx:
