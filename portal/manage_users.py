@@ -55,6 +55,7 @@ from store.profiles import (
     AccountKind,
     Profile,
     allowed_profiles,
+    counts_as_main_contact,
     default_profile,
 )
 
@@ -326,14 +327,15 @@ def deactivate_user(account_id: uuid.UUID, user_id: uuid.UUID) -> Any:
         else:
             flash(f"{user.user_name} was deactivated and moved to Inactive Users.", "success")
             return redirect(url_for(".users_page", account_id=account_id))
-    status = 409 if error else 200
+    status = STATUS_CODES.get(type(error), 400) if error else 200
     return render_template(
         "console/deactivate.html",
         account=found,
         user=user,
         form=form,
         error=error,
-        guide_support=GUIDE_SUPPORT,
+        # How to change main contacts, for the refusal to deactivate the last one only.
+        guide_support=GUIDE_SUPPORT if counts_as_main_contact(user) else None,
     ), status
 
 

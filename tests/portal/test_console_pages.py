@@ -248,6 +248,21 @@ def test_the_last_main_contact_is_refused_with_the_way_to_add_one(db, enterprise
     assert reload(db, enterprise.main.id).active
 
 
+def test_a_user_owned_by_office_is_refused_with_where_to_change_them(
+    app, db, make_account, make_user
+):
+    """An Office account's users are NextGen Office's (SPEC: externally managed users): the
+    refusal names it, as a 403, without the main-contact guidance of the last main contact."""
+    office = make_account(kind="office")
+    main = make_user(office, "office.main", profile="main")
+    member = make_user(office, "office.member")
+    response = Console(app, db, main).post(f"/accounts/{office.id}/users/{member.id}/deactivate")
+    assert response.status_code == 403
+    page = text(response)
+    assert "managed by NextGen Office" in page and "category Community" not in page
+    assert reload(db, member.id).active
+
+
 def test_every_console_action_is_audited(db, enterprise, make_user, main_console):
     account = enterprise.account
     member = make_user(account, "member.two", given_name="Mia")
