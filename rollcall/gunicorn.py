@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -72,6 +73,13 @@ def serve_with_gunicorn(settings: Settings, host: str, port: int, workers: int) 
         "worker_class": f"{__name__}.Worker",
         "limit_request_line": REQUEST_LINE,
     }
+    if workers > 1 and not settings.ratelimit_url:
+        logging.getLogger("rollcall").warning(
+            "Rate limits are counted by each of the %d workers apart, so a client gets up to %d "
+            "times the limit: set ROLLCALL_RATELIMIT_URL (redis://...) to share the counts.",
+            workers,
+            workers,
+        )
     if settings.metrics_port:  # served by the master, summing what the workers counted
         options["when_ready"] = lambda _server: metrics_server.start(settings)
         options["child_exit"] = lambda _server, worker: metrics_server.worker_exited(worker.pid)

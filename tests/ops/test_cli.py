@@ -171,7 +171,9 @@ def test_serve_answers_health_checks(db, database_url, workers):
         assert b'"status":"ok"' in body.replace(b" ", b"")
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        _, logged = process.communicate(timeout=30)
+    # Each worker counts rate limits apart unless they share a store: the operator is told.
+    assert ("ROLLCALL_RATELIMIT_URL" in logged) == (workers == "2")
 
 
 def _production_env() -> dict[str, str]:
