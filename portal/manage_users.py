@@ -259,6 +259,8 @@ def _edit(account_id: uuid.UUID, user_id: uuid.UUID, *, activating: bool) -> Any
     with database().transaction(write=False) as tx:
         found, user = _user_in(tx, account_id, user_id)
         options = _options(tx, found, user)
+    # Activated meanwhile (the page left open): an edit, and no second sign-in email.
+    activating = activating and not user.active
     form = UserForm(data=None if request.method == "POST" else _current(user))
     _choices(form, options)
     if form.validate_on_submit():

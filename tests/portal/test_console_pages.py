@@ -263,6 +263,22 @@ def test_a_user_owned_by_office_is_refused_with_where_to_change_them(
     assert reload(db, member.id).active
 
 
+def test_activating_someone_already_active_saves_and_sends_no_second_mail(
+    db, enterprise, make_user, main_console
+):
+    """A page left open after someone else activated the user: the edit is saved, and neither
+    "activated" nor a sign-in email is claimed."""
+    member = make_user(enterprise.account, "already.active", given_name="Al")
+    path = f"/accounts/{enterprise.account.id}/users/{member.id}/activate"
+    saved = main_console.post(path, form_of(reload(db, member.id)), form_page=path)
+    assert saved.status_code == 302
+    page = text(main_console.get(saved.headers["Location"]))
+    assert "already.active was saved" in page and "activated" not in page
+    with db.transaction(write=False) as tx:
+        mails = tx.scalars(select(OutboxMessage)).all()
+    assert not [m for m in mails if m.payload.get("user_id") == str(member.id)]
+
+
 def test_every_console_action_is_audited(db, enterprise, make_user, main_console):
     account = enterprise.account
     member = make_user(account, "member.two", given_name="Mia")
