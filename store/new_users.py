@@ -55,7 +55,7 @@ def create_user(
     """
     account = _account(tx, actor, account_id)
     new = new_user(tx, actor, account, user_name=user_name, email_verified=email_verified, **fields)
-    sign_in_names.check(tx, new.clean["user_name"], primary_address(new.clean))
+    sign_in_names.check(tx, new.clean["user_name"], primary_address(new.clean), actor=actor)
     # A new user has none of these yet: saying so spares a query for each when it is shown.
     user = User(**new.values, emails=[], phone_numbers=[], groups=[], applications=[])
     user_fields.fill(user, new.clean)
@@ -206,21 +206,34 @@ def create_user_at_once(
     if logged is not None:
         rows.append((ProvisioningLogEntry, with_defaults(ProvisioningLogEntry, logged(user))))
     try:
-        if not db.insert_together(rows, only_if, info):
-            return None
+        written = db.insert_together(rows, only_if, info)
     except Conflict as exc:
-        if exc.field is not None:
+        if exc.field is not None or not _made_way(db, actor, user.user_name, new.clean):
+            _refuse_clash(db, exc, user.user_name, new.clean)
             raise
+        try:  # nothing was written the first time: once more, now the names are free
+            written = db.insert_together(rows, only_if, info)
+        except Conflict as again:
+            _refuse_clash(db, again, user.user_name, new.clean)
+            raise
+    return user if written else None
+
+
+def _made_way(db: Database, actor: Actor, user_name: str, clean: dict[str, Any]) -> bool:
+    """`sign_in_names.make_way` for a user written at once, asked only when a name clashed."""
+    with db.transaction() as tx:
+        return sign_in_names.make_way(tx, actor, user_name, primary_address(clean))
+
+
+def _refuse_clash(db: Database, exc: Conflict, user_name: str, clean: dict[str, Any]) -> None:
+    """The refusal of a name another user holds, in words (else `exc` stands)."""
+    if exc.field is None:
         with db.reading() as reads:  # which name was taken, in words
-            refusal = sign_in_names.clash(reads, user.user_name, primary_address(new.clean))
+            refusal = sign_in_names.clash(reads, user_name, primary_address(clean))
         if refusal is None and "userName" in str(exc):
-            refusal = Conflict(
-                f"The userName {user.user_name!r} is already taken.", field="user_name"
-            )
-        if refusal is None:
-            raise
-        raise refusal from exc
-    return user
+            refusal = Conflict(f"The userName {user_name!r} is already taken.", field="user_name")
+        if refusal is not None:
+            raise refusal from exc
 
 
 def _sign_in_rows(user: Any, address: str | None, info: dict[str, Any]) -> list[Any]:

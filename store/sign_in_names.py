@@ -21,11 +21,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from store import links, outbox
+from store import audit, links, outbox
 from store.actors import Actor, ActorType, Door
 from store.db import Tx
 from store.errors import Conflict, InvalidInput
 from store.models.directory import SignInName, User, fold
+from store.models.logs import AuditEvent
 from store.statements import Reads
 
 
@@ -58,13 +59,77 @@ def check(
     *,
     user_id: uuid.UUID | None = None,
     before: Iterable[str] = (),
+    actor: Actor | None = None,
 ) -> None:
     """Refuse, before anything is written, names another user holds: those a user named
-    `user_name` with this primary address would newly have (`before`: the names it has)."""
+    `user_name` with this primary address would newly have (`before`: the names it has). With
+    the `actor` writing, a name held by an unconfirmed self-registration is taken from it
+    (`make_way`) instead."""
     new = names_of(fold(user_name), fold(address or "")) - frozenset(before)
     refusal = clash(tx, user_name, address, user_id=user_id, names=new) if new else None
+    if refusal is not None and actor is not None and make_way(tx, actor, user_name, address):
+        refusal = clash(tx, user_name, address, user_id=user_id, names=new)
     if refusal is not None:
         raise refusal
+
+
+def make_way(tx: Tx, actor: Actor, user_name: str, address: str | None) -> bool:
+    """Withdraw the unconfirmed self-registrations that hold this userName or address, when
+    an account's or support's writer needs them (`makes_way_for`): a registration never
+    verified and never signed in holds nothing its registrant has shown to be theirs, and
+    else anyone could block a person's account, or an identity provider's push, by
+    registering their address first. True when one was withdrawn."""
+    if not makes_way_for(actor):
+        return False
+    user_name_ci, address_ci = fold(user_name), fold(address or "")
+    holders = select(SignInName.user_id).where(
+        SignInName.name_ci.in_(sorted(names_of(user_name_ci, address_ci)))
+    )
+    unconfirmed = dict(
+        tx.execute(
+            select(User.id, User.user_name).where(
+                (User.id.in_(holders) | (User.user_name_ci == user_name_ci)),
+                User.account_id.is_(None),
+                User.email_verified.is_(False),
+                User.last_login_at.is_(None),
+            )
+        ).all()
+    )
+    registered = (
+        set(
+            tx.scalars(
+                select(AuditEvent.target_id).where(
+                    AuditEvent.target_type == "user",
+                    AuditEvent.target_id.in_([str(u) for u in unconfirmed]),
+                    AuditEvent.action == "user.registered",
+                )
+            )
+        )
+        if unconfirmed
+        else set()
+    )
+    waiting = [(u, name) for u, name in unconfirmed.items() if str(u) in registered]
+    for user_id, name in waiting:
+        tx.execute(delete(User).where(User.id == user_id))
+        audit.record(
+            tx,
+            actor,
+            "user.registration_withdrawn",
+            target_type="user",
+            target_id=user_id,
+            account_id=None,
+            changes={"user_name": name, "reason": "its userName or address was needed"},
+        )
+    return bool(waiting)
+
+
+def makes_way_for(actor: Actor) -> bool:
+    """Whether an unconfirmed self-registration gives way to this writer: a main contact,
+    support, an identity provider, the operator; never another registration or a person
+    changing their own address."""
+    if actor.manages_users or actor.type in (ActorType.SUPPORT, ActorType.CREDENTIAL):
+        return True
+    return actor.type == ActorType.SYSTEM and actor.door != Door.PORTAL
 
 
 def claim(tx: Tx, user: User, before: Iterable[str] = ()) -> None:

@@ -112,8 +112,8 @@ def update_user(
                 f"{user.user_name} is No Longer at Account: the account's applications are not "
                 "granted to them."
             )
-    if "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci:
-        ensure_user_name_free(tx, diff["user_name"])
+    renamed = "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci
+    if renamed:
         address = primary_address(diff) if "emails" in diff else user.primary_email
         sign_in_names.check_chosen_user_name(actor, diff["user_name"], address)
     if "user_name" in diff or "emails" in diff:
@@ -123,7 +123,10 @@ def update_user(
             primary_address(diff) if "emails" in diff else user.primary_email,
             user_id=user.id,
             before=sign_in_names.names_held(user),
+            actor=actor,
         )
+    if renamed:
+        ensure_user_name_free(tx, diff["user_name"])
     if diff.get("no_longer_at_account") is False:
         rules.check_return_to_account(actor, user, diff.get("profile", user.profile))
     if rules.counts_as_main_contact(user) and not _main_contact_after(user, diff):

@@ -194,6 +194,75 @@ class TestUsernamesChosenAtPages:
             users.update_user(tx, enterprise.okta, other.id, {"user_name": name})
 
 
+class TestUnconfirmedRegistrationsGiveWay:
+    """A self-registration never verified nor signed in holds nothing its registrant has shown
+    to be theirs: an account's writer who needs its userName or address withdraws it, or anyone
+    could block a person's account (or an identity provider's push) by registering first."""
+
+    def squat(self, db: Database, address: str, user_name: str | None = None) -> User:
+        with db.transaction() as tx:
+            return registration.register(
+                tx,
+                choice="guest",
+                email=address,
+                given_name="Not",
+                family_name="Them",
+                user_name=user_name or address,
+                password=PASSWORD,
+            )
+
+    def gone(self, db: Database, user: User) -> bool:
+        with db.transaction(write=False) as tx:
+            return tx.get(User, user.id) is None
+
+    def test_a_main_contact_and_an_identity_provider_take_the_address_back(self, db, enterprise):
+        first = self.squat(db, "ada@corp.test")
+        with db.transaction() as tx:
+            ada = new_users.create_user(
+                tx,
+                enterprise.actor,
+                account_id=enterprise.account.id,
+                user_name="ada",
+                emails=address("ada@corp.test"),
+            )
+        assert self.gone(db, first) and reached(db, "ada@corp.test") == ada.user_name
+        second = self.squat(db, "bob@corp.test")
+        row = AccountRow(enterprise.account.id, enterprise.account.kind)
+        bob = new_users.create_user_at_once(
+            db, enterprise.okta, row, user_name="bob@corp.test", emails=address("bob@corp.test")
+        )
+        assert self.gone(db, second) and reached(db, "bob@corp.test") == bob.user_name
+        third = self.squat(db, "cy@corp.test", user_name="cy.squatter")
+        with db.transaction() as tx:
+            users.update_user(tx, enterprise.okta, bob.id, {"emails": address("cy@corp.test")})
+        assert self.gone(db, third) and reached(db, "cy@corp.test") == bob.user_name
+        with db.transaction(write=False) as tx:
+            withdrawn = tx.scalars(
+                select(AuditEvent.target_id).where(
+                    AuditEvent.action == "user.registration_withdrawn"
+                )
+            ).all()
+        assert sorted(withdrawn) == sorted(str(u.id) for u in (first, second, third))
+
+    def test_a_confirmed_registration_and_another_registration_do_not_displace(
+        self, db, enterprise
+    ):
+        confirmed = self.squat(db, "dee@corp.test")
+        with db.transaction() as tx:
+            tx.get(User, confirmed.id).email_verified = True
+        with db.transaction() as tx, pytest.raises(Conflict):
+            new_users.create_user(
+                tx,
+                enterprise.actor,
+                account_id=enterprise.account.id,
+                user_name="dee",
+                emails=address("dee@corp.test"),
+            )
+        pending = self.squat(db, "eve@corp.test")
+        assert self.squat(db, "eve@corp.test", user_name="eve.two") is None  # told, not made
+        assert not self.gone(db, pending) and not self.gone(db, confirmed)
+
+
 class TestMailReachesTheHolder:
     def test_recovery_mails_the_one_user_a_login_reaches_at_their_own_address(
         self, db, enterprise, make_user
