@@ -66,6 +66,7 @@ def ask_to_confirm(tx: Tx, actor: Actor, user: User, new_email: str, *, field: s
             "link": f"/profile/email/{token}",
             "new_email": new_email,
             "user_name": user.user_name,
+            "changed_by": users.changed_by(actor, user),
         },
     )
     outbox.enqueue_email(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from rollcall.mail import render
 from store import (
     audit,
     credentials,
@@ -205,11 +206,9 @@ class TestEmailChangeRequests:
                     asked = self_service.request_email_change(
                         tx, user.id, " New@example.test ", PASSWORD
                     )
-                sent = sorted(
-                    (m.payload["template"], m.payload["to"])
-                    for m in outbox.pending(tx)
-                    if m.payload.get("user_id") == str(user.id)
-                )
+                mine = [m for m in outbox.pending(tx) if m.payload.get("user_id") == str(user.id)]
+                sent = sorted((m.payload["template"], m.payload["to"]) for m in mine)
+                (confirm,) = [m for m in mine if m.payload["template"] == "email_change_confirm"]
                 (event,) = [
                     e
                     for e in audit.events_for(tx, "user", user.id)
@@ -221,6 +220,9 @@ class TestEmailChangeRequests:
                 ("email_change_notice", f"{who}@example.test"),
             ]
             assert event.changes == {"new_email": "New@example.test"}
+            # The confirmation says who asked: the person, or their main contact for them.
+            asker = "You asked" if who == "self" else "Your organization's main contact asked"
+            assert asker in render(confirm.payload, base_url="https://id.example.com").text
 
     def test_the_current_address_is_no_change(
         self, db: Any, make_user: Any, enterprise: Any
