@@ -21,6 +21,7 @@ from store.db import Database, now
 from store.models.directory import User
 from store.models.logs import OutboxMessage
 from store.models.sign_in import UserLink
+from tests.pages import Console
 
 
 @pytest.fixture(autouse=True)
@@ -223,3 +224,20 @@ def test_profile_needs_a_signed_in_user(app: Any) -> None:
     response = app.test_client().get("/profile")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/signin?next=")
+
+
+def test_a_person_managed_elsewhere_sees_their_details_without_a_form_to_change_them(
+    app: Any, db: Any, make_account: Any, make_user: Any
+) -> None:
+    """An Office user's name, phone and address are NextGen Office's: the profile shows them
+    and says where to change them, instead of a form every save of which is refused."""
+    office = make_account(kind="office")
+    member = make_user(office, "office.person", given_name="Omar", password="a long pass phrase")
+    page = Console(app, db, member).get("/profile").get_data(as_text=True)
+    assert "Omar" in page and "change them there" in page and "NextGen Office" in page
+    assert 'name="basic-given_name"' not in page and 'name="email-new_email"' not in page
+    local = make_user(
+        make_account(kind="enterprise"), "local.person", password="a long pass phrase"
+    )
+    mine = Console(app, db, local).get("/profile").get_data(as_text=True)
+    assert 'name="basic-given_name"' in mine and 'name="email-new_email"' in mine
