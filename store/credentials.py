@@ -26,7 +26,7 @@ from store.hashes import digest
 from store.models.directory import Account
 from store.models.sign_in import ProvisioningCredential
 from store.statements import Prepared, Reads, fetch
-from store.validation import clean_text
+from store.validation import clean_name
 
 if TYPE_CHECKING:
     from store.db import Database
@@ -59,7 +59,7 @@ def create_credential(
     credential = ProvisioningCredential(
         account_id=account_id,
         is_support=account_id is None,
-        name=clean_text(ProvisioningCredential, "name", name, required=True),
+        name=clean_name(ProvisioningCredential, "name", name, "The token's name"),
         token_hash=digest(token),
         token_hint=token[: len(PREFIX) + 6],
         created_by=actor.label,

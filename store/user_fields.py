@@ -24,7 +24,7 @@ from store.models.directory import (
     fold,
     primary_email_key,
 )
-from store.validation import clean_bool, clean_email, clean_sign_in_name, clean_text
+from store.validation import clean_bool, clean_email, clean_name, clean_text
 
 TEXT_FIELDS = (
     "external_id",
@@ -116,7 +116,7 @@ def normalize(
         if field in TEXT_FIELDS:
             clean[field] = clean_text(User, field, value, label=label(field))
         elif field == "user_name":
-            clean[field] = clean_sign_in_name(User, field, value, label(field))
+            clean[field] = clean_name(User, field, value, label(field))
         elif field == "emails":
             clean[field] = _multi(value, EmailAddress, UserEmail, clean_email)
         elif field == "phone_numbers":

@@ -54,11 +54,12 @@ def clean_text(
     return value
 
 
-def clean_sign_in_name(model: type[Base], field: str, value: Any, label: str) -> str:
-    """A name people sign in with (a userName): `clean_text`, required, with nothing invisible
-    in it. Zero-width and direction characters (Unicode's format characters, Cf) survive
-    normalization and case folding, so "a\u200bb" would sit beside "ab" looking the same
-    (SPEC §1 Users: sign-in names are unambiguous); addresses are refused them by
+def clean_name(model: type[Base], field: str, value: Any, label: str) -> str:
+    """A name that tells one thing from another (a userName, a token's name): `clean_text`,
+    required, with nothing invisible in it. Zero-width and direction characters (Unicode's
+    format characters, Cf) survive normalization and case folding, so "a\u200bb" would sit
+    beside "ab" looking the same (SPEC §1 Users: sign-in names are unambiguous), and a
+    right-to-left override shows a name backwards; addresses are refused them by
     email-validator."""
     name = clean_text(model, field, value, required=True, label=label)
     assert name is not None

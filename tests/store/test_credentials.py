@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from store import credentials
 from store.actors import ActorType
-from store.errors import Forbidden, NotFound
+from store.errors import Forbidden, InvalidInput, NotFound
 from store.models.sign_in import ProvisioningCredential
 
 
@@ -61,3 +61,13 @@ def test_tokens_of_another_account_are_out_of_reach(db, enterprise, make_account
         credentials.create_credential(tx, enterprise.actor, account_id=other.id, name="y")
     with db.transaction() as tx, pytest.raises(NotFound):
         credentials.credentials_of(tx, enterprise.actor, other.id)
+
+
+@pytest.mark.parametrize("name", ["\ufeff", "okta\u202etxt.exe", "ok\u200bta"])
+def test_a_tokens_name_with_invisible_characters_is_refused(db, enterprise, name):
+    """A name of a zero-width character looks empty, and a right-to-left override shows a name
+    backwards in the console's list of tokens."""
+    with db.transaction() as tx, pytest.raises(InvalidInput, match="invisible"):
+        credentials.create_credential(
+            tx, enterprise.actor, account_id=enterprise.account.id, name=name
+        )
