@@ -11,6 +11,7 @@ from flask import current_app, g, request
 from scim2_models import ResponseParameters
 
 from rollcall.web.database import database
+from scim import quirks
 from scim.schemas import parametrized
 from store import outages, provisioning_log
 from store.db import Tx
@@ -60,7 +61,7 @@ def projection(model: Any) -> ResponseParameters[Any]:
         for key in ("attributes", "excludedAttributes")
         if key in request.args
     }
-    return parametrized(ResponseParameters, model).model_validate(args)
+    return parametrized(ResponseParameters, model).model_validate(quirks.search_parameters(args))
 
 
 def remember(body: Any = None, resource_id: Any = None) -> None:

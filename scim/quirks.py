@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from scim2_models import InvalidValueException
+
 from scim.schemas import COMMUNITY_URN, ENTERPRISE_URN
 
 _MANAGER_PATH = f"{ENTERPRISE_URN}:manager".lower()
@@ -104,3 +106,17 @@ def with_defaults(body: dict[str, Any], active: bool, community: dict[str, Any])
                 if name.lower() not in present:
                     value[name] = default
     return body
+
+
+def search_parameters(payload: dict[str, Any]) -> dict[str, Any]:
+    """`sortOrder` in any case ("DESCENDING" as some clients write it); and `attributes` with
+    `excludedAttributes`, which scim2-models refuses in its own words, refused in ours."""
+    order = payload.get("sortOrder")
+    if isinstance(order, str):
+        payload["sortOrder"] = order.lower()
+    if payload.get("attributes") and payload.get("excludedAttributes"):
+        raise InvalidValueException(
+            detail="Send attributes or excludedAttributes, not both: the one names what to "
+            "return, the other what to leave out."
+        )
+    return payload

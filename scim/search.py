@@ -28,7 +28,7 @@ from scim2_models import (
 )
 from sqlalchemy import Boolean, Uuid, cast, literal, null, select, tuple_, union_all
 
-from scim import filters, group_json, mapping, user_json
+from scim import filters, group_json, mapping, quirks, user_json
 from scim.schemas import DEFAULT_PAGE_SIZE, MAX_RESULTS, Group, UserResource, parametrized
 from store import listing, rules
 from store.actors import Actor
@@ -55,7 +55,7 @@ def from_query(model: Any, args: Mapping[str, str]) -> SearchRequest[Any]:
     """A search request from GET query parameters, validated like a POSTed one."""
     payload = {key: args[key] for key in QUERY_PARAMETERS if key in args}
     return parametrized(SearchRequest, model).model_validate(
-        payload, scim_ctx=Context.SEARCH_REQUEST
+        quirks.search_parameters(payload), scim_ctx=Context.SEARCH_REQUEST
     )
 
 
@@ -84,7 +84,10 @@ def user_name_lookup(args: Mapping[str, str]) -> str | None:
 
 
 def from_body(model: Any, body: Mapping[str, Any]) -> SearchRequest[Any]:
-    return parametrized(SearchRequest, model).model_validate(body, scim_ctx=Context.SEARCH_REQUEST)
+    payload = quirks.search_parameters(dict(body))
+    return parametrized(SearchRequest, model).model_validate(
+        payload, scim_ctx=Context.SEARCH_REQUEST
+    )
 
 
 class _Kind:

@@ -358,3 +358,28 @@ def test_users_without_the_sort_value_come_last_ascending_and_first_descending(
         body = {"schemas": [SEARCH], "sortBy": sort_by, "sortOrder": order, "count": 50}
         root = scim.post("/.search", body).get_json()["Resources"]
         assert [r["id"] for r in root if "userName" in r] == ids
+
+
+def test_sort_order_is_read_in_any_case(scim, five):
+    lower = user_names(listed(scim, sortBy="userName", sortOrder="descending"))
+    assert user_names(listed(scim, sortBy="userName", sortOrder="DESCENDING")) == lower
+    body = {"schemas": [SEARCH], "sortBy": "userName", "sortOrder": "Descending"}
+    searched = scim.post("/Users/.search", body).get_json()
+    assert user_names(searched) == lower
+
+
+def test_attributes_and_excluded_attributes_together_are_refused_in_words(scim, five):
+    first = listed(scim, count=1)["Resources"][0]
+    both = {"attributes": "userName", "excludedAttributes": "name"}
+    for response in (
+        scim.get(f"/Users?{urlencode(both)}"),
+        scim.get(f"/Users/{first['id']}?{urlencode(both)}"),
+        scim.post(
+            "/Users/.search",
+            {"schemas": [SEARCH], "attributes": ["userName"], "excludedAttributes": ["name"]},
+        ),
+    ):
+        assert response.status_code == 400
+        body = response.get_json()
+        assert body["scimType"] == "invalidValue"
+        assert "not both" in body["detail"] and "excluded_attributes" not in body["detail"]
