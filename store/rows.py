@@ -33,11 +33,14 @@ def locked(tx: Tx, model: type[_Row], ident: Any, options: Sequence[Any] = ()) -
     loaded = tx.identity_map.get(key)
     if loaded is not None and key in held:
         return loaded
-    # OF the row's own table: related rows loaded with it are outer joins, which cannot be.
     if loaded is None:
-        loaded = tx.get(
-            model, ident, with_for_update={"of": model}, populate_existing=True, options=options
-        )
+        loaded = tx.get(model, ident, with_for_update={"of": model}, populate_existing=True)
+        if loaded is not None and options:
+            # Read after the lock, not with it: a locked read that waited for the lock sees the
+            # row as the other transaction left it, but the rows it joined as they were before
+            # (PostgreSQL's READ COMMITTED re-checks only the locked row), so two PUTs of one
+            # user would each write its emails from the first one's stale list.
+            loaded = tx.get(model, ident, populate_existing=True, options=options)
     else:
         try:
             tx.refresh(loaded, with_for_update={"of": model})

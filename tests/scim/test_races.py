@@ -170,3 +170,28 @@ def test_deleting_members_while_their_group_changes_neither_deadlocks_nor_fails(
     assert all(status in (204, 400) for status in statuses[4:]), statuses
     after = scim.get(f"/Groups/{group['id']}", headers={"If-None-Match": before})
     assert after.status_code == 200 and after.get_json().get("members", []) == []
+
+
+def test_parallel_replacements_of_one_user_leave_one_email_and_one_phone(
+    scim, scim_client, make_token, enterprise
+):
+    """Each PUT locks the user, then reads what it replaces: read with the lock, a PUT that
+    waited saw the emails as they were before the one it waited for, and the user ended with
+    the addresses of several (all primary, on PostgreSQL)."""
+    token = make_token(enterprise.account, "okta")
+    for round_ in range(3):
+        user = scim.create_user(f"replaced.{round_}")
+
+        def replace(i: int, user=user, round_=round_) -> int:
+            body = {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": f"replaced.{round_}",
+                "emails": [{"value": f"r{round_}.{i}@example.test", "primary": True}],
+                "phoneNumbers": [{"value": f"+1555000{round_}{i:03d}", "type": "work"}],
+            }
+            return scim_client(token).put(f"/Users/{user['id']}", body).status_code
+
+        assert race(6, replace) == [200] * 6
+        after = scim.get(f"/Users/{user['id']}").get_json()
+        assert len(after["emails"]) == 1 and after["emails"][0]["primary"] is True
+        assert len(after["phoneNumbers"]) == 1
