@@ -279,14 +279,19 @@ def losing_member(
     query = select(Membership.group_id).where(
         Membership.user_id == user_id, Membership.group_id.not_in(list(already))
     )
-    changed = tx.scalars(
-        update(Group)
-        .where(Group.id.in_(query))
-        .values(version=Group.version + 1, modified_at=now())
-        .returning(Group.id)
-        .execution_options(synchronize_session=False)
-    )
-    return set(changed)
+    # In the order of their ids, as every taker of several groups' locks: two deletions of
+    # people who share groups then never wait for each other.
+    ids = tx.scalars(
+        select(Group.id).where(Group.id.in_(query)).order_by(Group.id).with_for_update()
+    ).all()
+    if ids:
+        tx.execute(
+            update(Group)
+            .where(Group.id.in_(ids))
+            .values(version=Group.version + 1, modified_at=now())
+            .execution_options(synchronize_session=False)
+        )
+    return set(ids)
 
 
 def _member_ids(group_id: uuid.UUID) -> Select[Any]:

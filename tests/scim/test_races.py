@@ -4,6 +4,8 @@ requests really overlap.)"""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from tests.racing import race
@@ -195,3 +197,25 @@ def test_parallel_replacements_of_one_user_leave_one_email_and_one_phone(
         after = scim.get(f"/Users/{user['id']}").get_json()
         assert len(after["emails"]) == 1 and after["emails"][0]["primary"] is True
         assert len(after["phoneNumbers"]) == 1
+
+
+def test_deleting_people_who_share_groups_in_parallel_never_deadlocks(
+    scim, scim_client, make_token, enterprise
+):
+    """A deletion gives each group the person leaves a new version, locking the groups in the
+    order of their ids: in the order its plan met the person's memberships, two deletions
+    could each hold a group the other waited for (PostgreSQL ended one with a deadlock)."""
+    token = make_token(enterprise.account, "okta")
+    shuffled = random.Random(17)
+    for round_ in range(2):
+        people = [scim.create_user(f"leaver.{round_}.{i}")["id"] for i in range(8)]
+        groups = [scim.create_group(f"Shared {round_}.{g}")["id"] for g in range(6)]
+        joins = [(person, group) for person in people for group in groups]
+        shuffled.shuffle(joins)  # memberships written in no order
+        for person, group in joins:
+            scim.patch(f"/Groups/{group}", members_patch(add_member(person)))
+
+        def delete(i: int, people=people) -> int:
+            return scim_client(token).delete(f"/Users/{people[i]}").status_code
+
+        assert race(8, delete) == [204] * 8
