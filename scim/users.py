@@ -162,7 +162,7 @@ def _create(tx: Tx, body: dict[str, Any]) -> Any:
 def _replace(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> Any:
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
-    current = users.get_user(tx, actor, user_id, related=True, lock=True)  # changes queue
+    current = users.lock_for_change(tx, actor, user_id, may_leave=_may_leave(body))
     defaults = {
         "profile": current.profile,
         "noLongerAtAccount": current.no_longer_at_account,
@@ -185,7 +185,7 @@ def _patch(tx: Tx, resource_id: str, body: dict[str, Any], version: IfMatch) -> 
     )
     actor = caller().actor
     user_id = mapping.parse_id(resource_id)
-    user = users.get_user(tx, actor, user_id, related=True, lock=True)  # changes queue
+    user = users.lock_for_change(tx, actor, user_id, may_leave=_may_leave(body))
     resource = mapping.user_to_scim(user, base_url())
     before = mapping.user_fields(resource)  # fresh values: the patch below cannot touch them
     with POLICY:
@@ -217,6 +217,16 @@ def _account_for(actor: Any) -> Any:
             "(rollcall token create --account NAME); support tokens change existing users."
         )
     return actor.account_id
+
+
+def _may_leave(body: Any) -> bool:
+    """Whether a request names "No Longer at Account" anywhere (a key, a PATCH path): only
+    such a change can take the contact roles away, whose locks come before the user's."""
+    if isinstance(body, dict):
+        return any(_may_leave(key) or _may_leave(value) for key, value in body.items())
+    if isinstance(body, list):
+        return any(_may_leave(item) for item in body)
+    return isinstance(body, str) and "nolongeratAccount".lower() in body.lower()
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

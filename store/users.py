@@ -64,6 +64,16 @@ def get_user(
     return user
 
 
+def lock_for_change(tx: Tx, actor: Actor, user_id: uuid.UUID, *, may_leave: bool) -> User:
+    """The user with what it shows, locked, for a change computed from it (a SCIM PATCH or
+    PUT applied to the user as it is). A change that may set "No Longer at Account" takes the
+    contact roles' locks first, as `update_user` would: taken after the user's, they would
+    wait against a member added to a contact role, which locks the role before the user."""
+    if may_leave:
+        lock_contact_roles(tx, get_user(tx, actor, user_id).account_id)
+    return get_user(tx, actor, user_id, related=True, lock=True)
+
+
 def active_user(tx: Tx, user_id: Any, *, details: bool = False) -> User | None:
     """The user a session, code or token stands for, while they may use it: None once deleted
     or deactivated (SPEC §1 Users: deactivation ends sign-in and every session and token at

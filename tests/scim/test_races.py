@@ -219,3 +219,43 @@ def test_deleting_people_who_share_groups_in_parallel_never_deadlocks(
             return scim_client(token).delete(f"/Users/{people[i]}").status_code
 
         assert race(8, delete) == [204] * 8
+
+
+COMMUNITY = "urn:rollcall:scim:schemas:extension:community:2.0:User"
+ROLES = ["IT Receiver", "Super User", "Security Reviewer", "Change Approver"]
+
+
+def test_leaving_while_joining_a_contact_role_neither_deadlocks_nor_keeps_the_role(
+    scim, scim_client, make_token, enterprise
+):
+    """Leaving ("No Longer at Account") takes the contact roles away, so its PATCH locks the roles
+    before the user, as a member added to a role does; it locked the user first, and the two
+    waited for each other (a 500 on PostgreSQL)."""
+    token = make_token(enterprise.account, "okta")
+    roles = [
+        scim.get("/Groups", query_string={"filter": f'displayName eq "{name}"'}).get_json()[
+            "Resources"
+        ][0]["id"]
+        for name in ROLES
+    ]
+    leave = {
+        "schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "path": f"{COMMUNITY}:noLongerAtAccount", "value": True}],
+    }
+    for round_ in range(2):
+        people = [scim.create_user(f"leaving.role.{round_}.{i}")["id"] for i in range(4)]
+
+        def work(i: int, people=people) -> int:
+            client = scim_client(token)
+            if i < 4:
+                return client.patch(f"/Users/{people[i]}", leave).status_code
+            person = people[i - 4]
+            return client.patch(
+                f"/Groups/{roles[i - 4]}", members_patch(add_member(person))
+            ).status_code
+
+        statuses = race(8, work)
+        assert statuses[:4] == [200] * 4, statuses
+        assert all(status in (204, 403) for status in statuses[4:]), statuses
+        for person in people:
+            assert "groups" not in scim.get(f"/Users/{person}").get_json()
