@@ -313,4 +313,6 @@ def integrity_message(exc: Exception) -> str:
         return "That userName or email address already signs in another user."
     if "display_name" in detail:
         return "A group with that name already exists in this account."
+    if "foreign key" in detail:
+        return "A user or group this change names was deleted meanwhile; read it again."
     return "The change conflicts with existing data."

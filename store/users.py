@@ -195,10 +195,10 @@ def delete_user(tx: Tx, actor: Actor, user_id: uuid.UUID, *, if_match: IfMatch =
     """Remove the user for good: sessions end, memberships and grants go with the record; the
     groups they leave and the users they managed get new versions (their ETags change)."""
     left = groups.losing_member(tx, user_id)
-    _managers_gone(tx, user_id)
     user = get_user(tx, actor, user_id, related=True, lock=True)  # the audit shows all of it
     if {group.id for group in user.groups} - left:  # joined one meanwhile
         groups.losing_member(tx, user_id, already=left)
+    _managers_gone(tx, user_id)
     _check_version(user, if_match)
     rules.ensure_manages(actor, user.account)
     if rules.owned_elsewhere(actor, user):
@@ -222,8 +222,9 @@ _DELETE = User.__table__.delete().where(User.__table__.c.id == bindparam("user_i
 
 def _managers_gone(tx: Tx, user_id: uuid.UUID) -> None:
     """The users a deleted user managed lose their manager (ON DELETE SET NULL): a change of
-    them, so they get new versions. Before the deleted user's lock, in the order a change of
-    their manager takes the locks (the managed user first)."""
+    them, so they get new versions. Under the deleted user's lock, so that one given this
+    manager meanwhile is among them (a change naming the manager waits for that lock, and one
+    that does not name it waits for no lock of ours)."""
     tx.execute(
         update(User)
         .where(User.manager_id == user_id, User.id != user_id)

@@ -259,3 +259,43 @@ def test_leaving_while_joining_a_contact_role_neither_deadlocks_nor_keeps_the_ro
         assert all(status in (204, 403) for status in statuses[4:]), statuses
         for person in people:
             assert "groups" not in scim.get(f"/Users/{person}").get_json()
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def test_a_manager_deleted_while_named_changes_the_version_of_everyone_named(
+    scim, scim_client, make_token, enterprise
+):
+    """Deleting a manager clears `manager` of those they managed (ON DELETE SET NULL), a
+    change their versions must show, including a user given this manager while the deletion
+    waited for the manager's lock."""
+    token = make_token(enterprise.account, "okta")
+    for round_ in range(3):
+        boss = scim.create_user(f"boss.{round_}")["id"]
+        workers = [scim.create_user(f"worker.{round_}.{i}")["id"] for i in range(6)]
+        named = {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": boss}}
+            ],
+        }
+
+        def work(i: int, boss=boss, workers=workers, named=named) -> tuple[int, str | None]:
+            client = scim_client(token)
+            if i == 6:
+                return client.delete(f"/Users/{boss}").status_code, None
+            if i == 7:
+                return client.get(f"/Users/{boss}").status_code, None
+            answer = client.patch(f"/Users/{workers[i]}", named)
+            return answer.status_code, answer.headers.get("ETag")
+
+        results = race(8, work)
+        assert results[6][0] == 204
+        for worker, (status, etag) in zip(workers, results[:6], strict=True):
+            # 400: the manager was gone already; 409: it went while this change was written
+            assert status in (200, 400, 409), status
+            now = scim.get(f"/Users/{worker}")
+            assert ENTERPRISE not in now.get_json() or "manager" not in now.get_json()[ENTERPRISE]
+            if status == 200:
+                assert now.headers["ETag"] != etag
