@@ -21,8 +21,8 @@ from flask import Blueprint, redirect, render_template, request
 from flask import session as cookie
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from rollcall.web import metrics, session
 from rollcall.web.database import database
@@ -53,6 +53,16 @@ class CodeForm(FlaskForm):
         "Code from your app",
         validators=[DataRequired(), Length(max=64)],
         render_kw={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"},
+    )
+
+
+class EnrolForm(CodeForm):
+    """The new app's code; and, for a step-up of a sign-in not recent, the current password."""
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[Optional(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
@@ -235,13 +245,26 @@ def enrol() -> Any:
         required = mfa.required_for(tx, candidate.user)
     if has_factor or (candidate.signing_in and not required):  # nothing to set up here
         return redirect(_step_url(mfa.Step.VERIFY, next_path))
-    form = CodeForm()
+    # A step-up adds a factor to a session that may be old: as on the security page, a
+    # browser left signed in must not be enough to add someone's app (mfa.confirm_presence).
+    signed_in_at = None if candidate.signing_in else _session_signed_in_at()
+    ask_password = not candidate.signing_in and mfa.needs_password(signed_in_at)
+    form = EnrolForm()
     if form.validate_on_submit():
         try:
             with database().transaction() as tx:
+                if not candidate.signing_in:
+                    mfa.confirm_presence(
+                        tx,
+                        candidate.user.id,
+                        password=form.current_password.data,
+                        signed_in_at=signed_in_at,
+                    )
                 codes = mfa.confirm_totp(tx, actor, candidate.user.id, form.code.data)
         except DomainError as error:
-            form.code.errors = [error.message]
+            wrong = form.current_password if error.field == "current_password" else form.code
+            wrong.errors = [error.message]
+            ask_password = ask_password or error.field == "current_password"
         else:
             finish(candidate, mfa.PROVES[mfa.TOTP])
             return render_template("sso/recovery_codes.html", codes=codes, next_path=next_path)
@@ -258,5 +281,11 @@ def enrol() -> Any:
         qr=qr_svg(started.uri),
         required=required,
         signing_in=candidate.signing_in,
+        ask_password=ask_password,
         query=urlencode({"next": next_path}),
     ), status
+
+
+def _session_signed_in_at() -> Any:
+    current = session.current_session()
+    return current.auth_time if current is not None else None

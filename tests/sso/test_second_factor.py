@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import jwt as pyjwt
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from store import clients, mfa, mfa_policy
+from store.db import now
 from store.models.directory import User
 from store.models.logs import OutboxMessage
 from store.models.sign_in import SsoSession
 from tests.authenticator_app import Authenticator, enrol
-from tests.oidc import Browser, RelyingParty, code_for, pkce_pair, query
+from tests.oidc import PASSWORD, Browser, RelyingParty, code_for, pkce_pair, query
 
 MFA_AMR = ["pwd", "otp", "mfa"]
 TWO_FACTOR = "urn:rollcall:acr:2fa"
@@ -236,6 +238,32 @@ def test_stepping_up_without_a_factor_sets_one_up(provider: Any, csc: RelyingPar
     callback = browser.follow(browser.get(onward), until=csc.redirect_uri)
     claims = id_token_claims(csc, query(callback.headers["Location"])["code"], verifier)
     assert claims["amr"] == MFA_AMR and claims["acr"] == TWO_FACTOR
+
+
+def test_a_stale_session_steps_up_to_a_new_app_only_with_the_password(
+    provider: Any, csc: RelyingParty
+) -> None:
+    """A browser left signed in is not enough to add someone's authenticator app (and be
+    handed its recovery codes) on the way to an application that requires one, as it is not
+    on the security page: a sign-in of over 10 minutes ago gives the password too."""
+    browser = Browser(provider.base)
+    browser.sign_in("ada")
+    with provider.db.transaction() as tx:
+        tx.execute(update(SsoSession).values(auth_time=now() - timedelta(hours=1)))
+    _, challenge = pkce_pair()
+    url = csc.authorize_url("openid", code_challenge=challenge, code_challenge_method="S256")
+    page = browser.follow(browser.get(url))
+    assert urlsplit(page.url).path == "/signin/enrol" and "Current password" in page.text
+    secret = html.unescape(re.search(r'id="totp-secret">([^<]+)<', page.text).group(1))
+    action = form_action(page, "enrol")
+    bare = browser.submit(page, action, code=Authenticator(secret).code())
+    assert bare.status_code == 400 and "Type your current password" in bare.text
+    with provider.db.transaction(write=False) as tx:
+        assert mfa.methods_of(tx, tx.get(User, provider.ada.id)) == set()
+    done = browser.submit(
+        page, action, code=Authenticator(secret).code(), current_password=PASSWORD
+    )
+    assert "Save your recovery codes" in done.text
 
 
 def test_max_age_asks_for_both_factors_again(provider: Any) -> None:
