@@ -20,6 +20,17 @@ ONE_FACTOR_ACR = "urn:rollcall:acr:1fa"
 TWO_FACTOR_ACR = "urn:rollcall:acr:2fa"
 ACR_VALUES = (ONE_FACTOR_ACR, TWO_FACTOR_ACR)
 
+# The kind of factor each RFC 8176 method proves: a proof is multi-factor when it holds two
+# kinds (or says `mfa`), not merely two methods (a password and a location are one factor).
+# `user` is Rollcall's own passkeys' user verification (PIN or biometric, WebAuthn's UV);
+# a provider's `user`, a presence test, is not taken (federated_sign_in.proof_of).
+_KINDS = {
+    "pwd": "knows", "pin": "knows", "kba": "knows",
+    "otp": "has", "hwk": "has", "swk": "has", "sms": "has", "tel": "has", "sc": "has",
+    "mca": "has",
+    "face": "is", "fpt": "is", "iris": "is", "retina": "is", "vbm": "is", "user": "is",
+}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -32,7 +43,8 @@ class Proof:
     def of(cls, methods: Iterable[str], acr: str | None = None) -> Proof:
         """The proof of these methods; with two kinds of factor it counts as multi-factor."""
         amr = tuple(dict.fromkeys(m for m in methods if m))
-        if MULTI_FACTOR not in amr and len(set(amr) - {MULTI_FACTOR}) >= 2:
+        kinds = {_KINDS[m] for m in amr if m in _KINDS}
+        if MULTI_FACTOR not in amr and len(kinds) >= 2:
             amr += (MULTI_FACTOR,)
         level = TWO_FACTOR_ACR if MULTI_FACTOR in amr else ONE_FACTOR_ACR
         return cls(amr, acr or level)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 
 from store import audit, new_users, signin
 from store.actors import Actor, Door
-from store.assurance import PASSWORD, Proof
+from store.assurance import ACR_VALUES, PASSWORD, Proof
 from store.db import Tx, now
 from store.errors import Conflict, InvalidInput
 from store.federation import FederationRefused
@@ -169,9 +169,17 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
 
 def proof_of(claims: dict[str, Any]) -> Proof:
     """How the person proved who they are upstream, as Rollcall's ID tokens will say: the
-    provider's `amr` values that RFC 8176 registers (a password when it sends none), and its
-    `acr` when it sends one (else the level those methods reach)."""
+    provider's `amr` values that RFC 8176 registers (a password when it sends none), counted
+    as multi-factor only when they hold two kinds of factor (or `mfa`); and its `acr` when it
+    sends one, unless that is one of Rollcall's own levels, which only the methods decide.
+    A provider's `user` is a presence test (RFC 8176), not the verification Rollcall's own
+    passkeys mean by it, so it is left out."""
     sent = claims.get("amr")
-    methods = [m for m in sent if m in RFC8176_METHODS] if isinstance(sent, list) else []
+    methods = (
+        [m for m in sent if isinstance(m, str) and m in RFC8176_METHODS and m != "user"]
+        if isinstance(sent, list)
+        else []
+    )
     acr = claims.get("acr")
-    return Proof.of(methods or [PASSWORD], acr if isinstance(acr, str) and acr.strip() else None)
+    own = isinstance(acr, str) and acr.strip() and acr not in ACR_VALUES
+    return Proof.of(methods or [PASSWORD], acr if own else None)

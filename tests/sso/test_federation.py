@@ -168,6 +168,35 @@ def test_the_small_providers_own_amr_and_acr_reach_the_session(
 
 
 @pytest.mark.parametrize(
+    ("sent", "amr", "acr"),
+    [
+        ({"amr": ["pwd", "geo"]}, ["pwd", "geo"], "urn:rollcall:acr:1fa"),  # a place: no factor
+        ({"amr": ["pwd", "kba"]}, ["pwd", "kba"], "urn:rollcall:acr:1fa"),  # both things known
+        ({"amr": ["pwd", "user"]}, ["pwd"], "urn:rollcall:acr:1fa"),  # a presence test
+        ({"amr": ["pwd"], "acr": "urn:rollcall:acr:2fa"}, ["pwd"], "urn:rollcall:acr:1fa"),
+        ({"amr": ["pwd", "mfa"]}, ["pwd", "mfa"], "urn:rollcall:acr:2fa"),  # as Entra ID says it
+        ({"amr": ["fpt", "hwk"]}, ["fpt", "hwk", "mfa"], "urn:rollcall:acr:2fa"),
+    ],
+    ids=["geo", "kba", "user", "our-acr", "mfa", "two-kinds"],
+)
+def test_the_providers_word_counts_only_for_two_kinds_of_factor(
+    provider: Any, tiny: TinyProvider, pat: User, sent: dict, amr: list, acr: str
+) -> None:
+    """Rollcall's ID tokens say a second factor was given only when the provider's methods
+    hold two kinds of factor (or it says mfa); Rollcall's own levels are never taken from it."""
+    connect(provider, tiny.issuer, "rollcall-at-acme", "s3cret-s3cret")
+    tiny.claims = sent
+    response = round_trip(provider, tiny)
+    assert response.status_code == 302, response.text
+    code, verifier = code_for(provider, response.browser, provider.first_party, "openid")  # type: ignore[attr-defined]
+    claims = pyjwt.decode(
+        provider.first_party.exchange(code, verifier).json()["id_token"],
+        options={"verify_signature": False},
+    )
+    assert (claims["amr"], claims["acr"]) == (amr, acr)
+
+
+@pytest.mark.parametrize(
     ("shape", "says"),
     [
         ({"iss": "https://evil.example"}, "another provider (iss)"),
