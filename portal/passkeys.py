@@ -133,7 +133,13 @@ def remove(passkey_id: uuid.UUID) -> Any:
         return _page(user, 400, ("This page has expired. Reload it and try again.",))
     try:
         with database().transaction() as tx:
-            passkeys.remove(tx, Actor.for_user(user, Door.PORTAL), user, passkey_id)
+            passkeys.remove(
+                tx,
+                Actor.for_user(user, Door.PORTAL),
+                user,
+                passkey_id,
+                signed_in_at=_signed_in_at(),
+            )
     except DomainError as error:
         return _page(user, status_of(error), (error.message,))
     flash("It is removed: it no longer signs you in.", "success")

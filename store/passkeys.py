@@ -54,6 +54,9 @@ from store.passkey_ceremonies import (
 # (or a stolen session) must not be enough to add one.
 RECENT_SIGN_IN = timedelta(minutes=15)
 SIGN_IN_AGAIN = "For your security, sign in again before adding a passkey or security key."
+SIGN_IN_AGAIN_TO_REMOVE = (
+    "For your security, sign in again before removing a passkey or security key."
+)
 MAX_PER_USER = 20
 NAME_LENGTH = Passkey.__table__.c.name.type.length
 ROAMING_TRANSPORTS = {
@@ -191,8 +194,13 @@ def rename(tx: Tx, actor: Actor, user: User, passkey_id: uuid.UUID, name: str) -
     return passkey
 
 
-def remove(tx: Tx, actor: Actor, user: User, passkey_id: uuid.UUID) -> None:
-    """The key signs nobody in any more; audited, and the person is told by mail."""
+def remove(
+    tx: Tx, actor: Actor, user: User, passkey_id: uuid.UUID, *, signed_in_at: datetime
+) -> None:
+    """The key signs nobody in any more; audited, and the person is told by mail. As adding
+    one, it needs a recent sign-in: a browser left signed in must not take a factor away."""
+    if not signed_in_recently(signed_in_at):
+        raise Forbidden(SIGN_IN_AGAIN_TO_REMOVE)
     owner = _load(tx, user.id)
     passkey = _own(tx, owner, passkey_id)
     context = _mail_context(owner, passkey)

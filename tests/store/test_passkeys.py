@@ -247,9 +247,12 @@ def test_rename_and_remove_are_the_owners_audited_and_mailed(
     with db.transaction() as tx:
         assert passkeys.rename(tx, actor, person, key.id, "  Work   laptop ").name == "Work laptop"
     with db.transaction() as tx, pytest.raises(NotFound):
-        passkeys.remove(tx, Actor.for_user(other, Door.PORTAL), other, key.id)
+        passkeys.remove(tx, Actor.for_user(other, Door.PORTAL), other, key.id, signed_in_at=now())
+    stale = now() - timedelta(hours=1)  # a browser left signed in takes no factor away
+    with db.transaction() as tx, pytest.raises(Forbidden, match="sign in again"):
+        passkeys.remove(tx, actor, person, key.id, signed_in_at=stale)
     with db.transaction() as tx:
-        passkeys.remove(tx, actor, person, key.id)
+        passkeys.remove(tx, actor, person, key.id, signed_in_at=now())
     with db.transaction(write=False) as tx:
         assert not passkeys.has_any(tx, person)
         assert passkey_events(tx, person) == ["passkey.added", "passkey.renamed", "passkey.removed"]
