@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, true, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, true, update
 
 from store import audit, outbox, sign_in_names
 from store.actors import Actor, Door
@@ -269,6 +269,12 @@ def end_offline_access(tx: Tx, user: User, client_id: str) -> bool:
     naming the person, no session); False if it held none."""
     held = [g for g in offline_grants(tx, user.id) if g.client_id == client_id]
     revoke_where(tx, and_(OAuthToken.user_id == user.id, OAuthToken.client_id == client_id))
+    # The consent goes with it: the application asks again before it holds access again.
+    tx.execute(
+        delete(OAuthConsent).where(
+            OAuthConsent.user_id == user.id, OAuthConsent.client_id == client_id
+        )
+    )
     if held:
         outbox.enqueue(  # the application may hold a session of its own for the person
             tx, outbox.BACKCHANNEL_LOGOUT, {"user_id": str(user.id), "clients": [client_id]}

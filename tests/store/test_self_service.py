@@ -7,13 +7,24 @@ import io
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from rollcall.mail import deliver_pending
 from rollcall.settings import Settings
-from store import csc, links, outbox, passwords, recovery, registration, self_service
+from store import (
+    clients,
+    csc,
+    links,
+    oauth,
+    outbox,
+    passwords,
+    recovery,
+    registration,
+    self_service,
+)
 from store.actors import Actor
 from store.db import Database, now
 from store.errors import Conflict, InvalidInput
@@ -267,3 +278,25 @@ def test_the_mail_sender_answers_recovery_requests_and_forgets_the_login(
         ).all()
     assert len(requests) == 3 and all(r.sent_at is not None for r in requests)
     assert all("login" not in r.payload for r in requests)
+
+
+def test_ending_an_applications_offline_access_withdraws_the_consent_too(
+    db: Database, make_user: Callable[..., User], operator: Any
+) -> None:
+    """Else its next request for offline access got a new refresh token without asking."""
+    user = make_user(None, "offline.person", password=PASSWORD, email_verified=True)
+    with db.transaction() as tx:
+        client, _ = clients.create_client(
+            tx,
+            operator,
+            name="Third party",
+            redirect_uris=["https://third.example/cb"],
+            scopes=["openid", "offline_access"],
+            access="everyone",
+        )
+        oauth.record_consent(tx, user.id, client.client_id, ["openid", "offline_access"])
+    with db.transaction() as tx:
+        assert oauth.consented(tx, user.id, client.client_id, ["openid", "offline_access"])
+        oauth.end_offline_access(tx, tx.get(User, user.id), client.client_id)
+    with db.transaction(write=False) as tx:
+        assert not oauth.consented(tx, user.id, client.client_id, ["openid"])
