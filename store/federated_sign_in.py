@@ -141,7 +141,9 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
     if connection.link_by == "userName":
         user_name = value.strip()
     else:
-        user_name = claims.get("preferred_username") or email or value
+        preferred = claims.get("preferred_username")
+        named = preferred if isinstance(preferred, str) and preferred.strip() else None
+        user_name = named or email or value
     fields: dict[str, Any] = {
         "given_name": claims.get("given_name"),
         "family_name": claims.get("family_name"),
@@ -156,7 +158,7 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
             actor,
             account_id=connection.account_id,
             user_name=str(user_name),
-            email_verified=bool(email and claims.get("email_verified", True)),
+            email_verified=bool(email) and _says_true(claims.get("email_verified", True)),
             send_sign_in_email=False,
             **{k: v for k, v in fields.items() if v},
         )
@@ -165,6 +167,11 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
             f"Rollcall could not create your user from {connection.display_name}: "
             f"{refused.message} Ask a main contact of your organization to add you."
         ) from None
+
+
+def _says_true(value: Any) -> bool:
+    """A boolean claim: true, or "true" as some providers write it; "false" is not true."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def proof_of(claims: dict[str, Any]) -> Proof:

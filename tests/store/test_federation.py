@@ -126,6 +126,16 @@ def test_just_in_time_creation_makes_a_client_of_the_account(
     assert link(db, connection, sub="00u-new").id == user.id  # linked from now on
     outsider = link(db, connection, sub="00u-out", email="x@elsewhere.example")
     assert outsider.user_name == "00u-out" and not outsider.email_verified  # never vouched for
+    # A provider writing its booleans as text, or a name as a list, is read for what it says.
+    unsure = link(
+        db,
+        connection,
+        sub="00u-unsure",
+        email="unsure@acme.example",
+        email_verified="false",
+        preferred_username=["a", "b"],
+    )
+    assert unsure.user_name == "unsure@acme.example" and not unsure.email_verified
 
 
 def test_just_in_time_creation_is_off_unless_chosen(
