@@ -237,7 +237,8 @@ def _authorize() -> Any:
                 back=denied.headers["Location"],
                 by_support=access.granted_by_support(tx, client_row),
             ), 403
-        if mfa.step_up_needed(client_row, params.get("acr_values"), person.proof or _PASSWORD):
+        proof = person.proof or _PASSWORD
+        if mfa.step_up_needed(tx, client_row, params.get("acr_values"), proof, person.user):
             if "none" in prompts:
                 return _authorization_error(InteractionRequiredError(redirect_uri=redirect_uri))
             enrolled = bool(mfa.methods_of(tx, person.user))

@@ -77,13 +77,18 @@ def next_step(tx: Tx, user: Any) -> Step:
     return Step.ENROL if required_for(tx, user) else Step.DONE
 
 
-def step_up_needed(client: OAuthClient, acr_values: str | None, proof: Proof) -> bool:
+def step_up_needed(
+    tx: Tx, client: OAuthClient, acr_values: str | None, proof: Proof, user: User
+) -> bool:
     """Whether signing in to this client needs a second factor the session has not given: the
     client requires one, or the request's `acr_values` lists `urn:rollcall:acr:2fa` (other
     values are not refused, as OIDC Core §3.1.2.1 lets a provider do: the ID token's `acr`
-    says what the sign-in reached)."""
+    says what the sign-in reached), or the person must now sign in with one (a policy made
+    stricter after this session began reaches it at its next sign-in to an application)."""
+    if proof.multi_factor:
+        return False
     asked = client.require_mfa or TWO_FACTOR_ACR in (acr_values or "").split()
-    return asked and not proof.multi_factor
+    return asked or required_for(tx, user)
 
 
 # The authenticator app.

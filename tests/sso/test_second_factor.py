@@ -240,6 +240,24 @@ def test_stepping_up_without_a_factor_sets_one_up(provider: Any, csc: RelyingPar
     assert claims["amr"] == MFA_AMR and claims["acr"] == TWO_FACTOR
 
 
+def test_a_policy_made_stricter_reaches_sessions_begun_before_it(
+    provider: Any, enterprise: Any
+) -> None:
+    """A password-only session from before the account required a second factor signs in to
+    no application until it gives one."""
+    browser = Browser(provider.base)
+    browser.sign_in("bob")
+    with provider.db.transaction() as tx:
+        mfa_policy.set_policy(tx, enterprise.actor, provider.account.id, "everyone")
+    _, challenge = pkce_pair()
+    url = provider.community.authorize_url(
+        "openid", code_challenge=challenge, code_challenge_method="S256"
+    )
+    answer = browser.get(url)
+    assert answer.status_code == 302
+    assert urlsplit(answer.headers["Location"]).path == "/signin/enrol"
+
+
 def test_a_stale_session_steps_up_to_a_new_app_only_with_the_password(
     provider: Any, csc: RelyingParty
 ) -> None:
