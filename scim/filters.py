@@ -322,7 +322,13 @@ class _Compiler(FilterVisitor[ColumnElement[bool]]):
             raise InvalidFilterException(detail="Value paths cannot be nested.")
         self.inside = node.attr_path
         try:
-            column = self._column(AttrPath("value"), comparison=True)
+            try:
+                column = self._column(AttrPath("value"), comparison=True)
+            except InvalidFilterException:  # a complex attribute without rows here (addresses)
+                name = node.attr_path.attr
+                raise InvalidFilterException(
+                    detail=f"Filtering and sorting on {name} are not supported."
+                ) from None
             if column is None:
                 return false()
             condition = self.visit(node.val_filter)

@@ -190,6 +190,15 @@ def test_dates_at_the_ends_of_the_calendar_compare(scim, people, moment, after):
     assert len(found(scim, f'meta.created le "{moment}"')) == 4 - after
 
 
+def test_a_value_path_on_an_attribute_not_filtered_on_says_which(scim):
+    """Addresses are not filtered on: the refusal names them, not a sub-attribute ("value")
+    the filter never wrote."""
+    scim_filter = 'addresses[type eq "work"].locality eq "Seattle"'
+    response = scim.get(f"/Users?{urlencode({'filter': scim_filter})}")
+    assert response.status_code == 400 and response.get_json()["scimType"] == "invalidFilter"
+    assert response.get_json()["detail"] == "Filtering and sorting on addresses are not supported."
+
+
 @pytest.mark.parametrize(
     "scim_filter", ['userName eq "a\x00"', 'title co "\x00"', 'emails[value sw "\x00"]']
 )
