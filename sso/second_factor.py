@@ -42,7 +42,7 @@ PENDING = session.PENDING_SIGN_IN
 PENDING_FOR = 300  # seconds between the password and the second factor
 # The order the methods are offered in; each has a block `sso/second_factor_<method>.html`.
 METHOD_ORDER = ("passkey", mfa.TOTP, mfa.RECOVERY_CODES)
-VERIFY_PATH = "/signin/second-factor"
+VERIFY_PATH = session.SECOND_FACTOR_PATH
 ENROL_PATH = "/signin/enrol"
 
 

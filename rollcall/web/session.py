@@ -17,7 +17,7 @@ from flask import session as signed_cookie
 from werkzeug.wrappers import Response
 
 from rollcall.web.database import database
-from store import sso_sessions, users
+from store import mfa_policy, sso_sessions, users
 from store.assurance import Proof
 from store.models.directory import User
 from store.models.sign_in import SsoSession
@@ -121,15 +121,36 @@ def write_cookie(response: Response) -> Response:
 
 
 def login_required(view: View) -> View:
-    """Send people who are not signed in to the sign-in page, and back here afterwards."""
+    """Send people who are not signed in to the sign-in page, and back here afterwards; and
+    those who must now sign in with a second factor their session has not given (a policy
+    made stricter after it began) to give it first."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user() is None:
+        user = current_user()
+        if user is None:
             return redirect(signin_url(request.full_path))
+        if _second_factor_missing(user):
+            return redirect(f"{SECOND_FACTOR_PATH}?{urlencode({'next': _here()})}")
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+# sso.second_factor's page: it gives the factor, or sets one up when the person has none.
+SECOND_FACTOR_PATH = "/signin/second-factor"
+
+
+def _second_factor_missing(user: User) -> bool:
+    session = current_session()
+    if session is None or sso_sessions.proof_of(session).multi_factor:
+        return False
+    with database().transaction(write=False) as tx:
+        return mfa_policy.required_for(tx, user)
+
+
+def _here() -> str:
+    return request.full_path.rstrip("?")
 
 
 def signin_url(next_path: str, **extra: str) -> str:

@@ -93,12 +93,17 @@ def test_main_contacts_set_the_policy_in_the_console(
     path = f"/accounts/{enterprise.account.id}/security"
     page = text(main_console.get(path))
     assert "Sign-in Security" in page and 'checked id="policy-0"' in page
+    bad = main_console.post(path, {"policy": "sometimes"})
+    assert bad.status_code == 400
     saved = main_console.post(path, {"policy": "main_contacts"})
     assert saved.status_code == 302
     with db.transaction(write=False) as tx:
         assert mfa.required_for(tx, tx.get(User, enterprise.main.id))
-    bad = main_console.post(path, {"policy": "sometimes"})
-    assert bad.status_code == 400
+    # Now required of them, her password-only session gives a second factor before the next
+    # page (so it cannot turn the policy back down without one).
+    again = main_console.get(path)
+    assert again.status_code == 302
+    assert again.headers["Location"].startswith("/signin/second-factor?next=")
 
     client = make_user(enterprise.account, "cal.client", profile="client")
     assert Console(app, db, client).get(path).status_code == 403
@@ -108,11 +113,13 @@ def test_support_requires_a_second_factor_everywhere(
     support_console: Console, main_console: Console, db: Any
 ) -> None:
     assert "As each account" in text(support_console.get("/support/security"))
+    assert main_console.get("/support/security").status_code == 403
     saved = support_console.post("/support/security", {"required": "yes"})
     assert saved.status_code == 302
     with db.transaction(write=False) as tx:
         assert mfa_policy.required_everywhere(tx)
-    assert main_console.get("/support/security").status_code == 403
+    for console in (support_console, main_console):  # nobody goes on without a second factor
+        assert console.get("/profile").headers["Location"].startswith("/signin/second-factor")
 
 
 def test_support_resets_a_persons_factors(
