@@ -50,3 +50,18 @@ def test_the_users_table_fits_a_phone(page: Page, make_account: Any, make_user: 
     assert "".join(lines) == LONG and len(lines) > 1
     for before, line in pairwise(lines):  # broken at sensible points only
         assert line[0] in "@." or before.endswith("-"), lines
+
+
+@pytest.mark.parametrize("path", ["/users/new", "/provisioning", "/sign-in"])
+def test_the_console_forms_fit_a_phone(
+    page: Page, make_account: Any, make_user: Any, path: str
+) -> None:
+    """A wide table on a page (the profile chart of New User, the provisioning log) scrolls
+    inside its card; it does not widen the page and push the form's fields off the screen."""
+    account = make_account("Northern Clinics")
+    make_user(account, "mae.main", profile="main", password=PASSWORD, email_verified=True)
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.sign_in("mae.main", PASSWORD)
+    page.open(f"/accounts/{account.id}{path}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{path} is {width} px wide"
