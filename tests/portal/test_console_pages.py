@@ -363,3 +363,14 @@ def test_support_grants_the_main_profile_and_decides_csc_requests(
     log = text(support_console.get(f"/support/audit?account={account.id}"))
     assert "csc.access_approved" in log and "user.updated" in log
     assert uuid.UUID(str(account.id))
+
+
+def test_an_office_users_edit_page_names_only_what_it_offers(app, db, make_account, make_user):
+    """Office accounts grant no applications (the guide: enterprise clients only), so the note
+    on what may change here does not name them."""
+    office = make_account(kind="office")
+    main = make_user(office, "office.main", profile="main")
+    member = make_user(office, "office.member")
+    page = text(Console(app, db, main).get(f"/accounts/{office.id}/users/{member.id}"))
+    assert "managed by NextGen Office" in page and "profile permission and contact roles" in page
+    assert "Access to Applications" not in page and "access to applications" not in page
