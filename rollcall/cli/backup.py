@@ -19,7 +19,11 @@ from store import backup
 @pass_context
 def export(obj: Context, output: str, without_passwords: bool) -> None:
     """Write accounts, users, groups, grants and clients (without secrets) as JSON Lines."""
-    with click.open_file(output, "w", encoding="utf-8") as out:
+    try:
+        opened = click.open_file(output, "w", encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {output}: {exc.strerror}.") from None
+    with opened as out:
         counts = backup.export(obj.database, out, passwords=not without_passwords)
     click.echo(_summary("exported", counts, safe(obj.database_url)), err=output == "-")
 

@@ -34,8 +34,9 @@ class Context:
     @property
     def database(self) -> Database:
         if self._database is None:
+            url = self.database_url  # a SettingsError (a bad ROLLCALL_*) says what it is itself
             try:
-                self._database = Database(self.database_url)
+                self._database = Database(url)
             except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
                 raise click.ClickException(f"Bad database URL: {exc}") from None
         return self._database

@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from rollcall import cli
 from store.models.directory import Account, User
 from store.models.sign_in import ProvisioningCredential
 from tests.serving import ROLLCALL, clean_env, free_port, run, wait_for
@@ -243,3 +245,27 @@ def test_token_log_shows_what_the_identity_provider_pushed(db, database_url, ope
     result = run(database_url, "token", "log", "--account", "Logged")
     assert result.returncode == 0, result.stderr
     assert "PATCH  /scim/v2/Users/1  409  last main contact" in result.stdout
+
+
+def test_an_export_to_a_place_that_cannot_be_written_is_one_line(database_url, tmp_path):
+    ran = run(database_url, "export", "-o", str(tmp_path / "no" / "such" / "dir.jsonl"))
+    assert ran.returncode == 1
+    assert ran.stderr.strip().startswith("Error: Cannot write") and "Traceback" not in ran.stderr
+
+
+def test_a_bad_setting_is_named_as_itself_not_as_the_database(database_url):
+    """The commands read ROLLCALL_* when they first need the database: a wrong one says which
+    setting is wrong, not 'Bad database URL'."""
+    result = CliRunner().invoke(
+        cli.main,
+        ["token", "list", "--account", "Acme"],
+        env={
+            "ROLLCALL_ENV": "prod",
+            "ROLLCALL_PASSWORD_HASHING": None,
+            "ROLLCALL_DATABASE_URL": database_url,
+        },
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert "ROLLCALL_ENV must be development or production" in result.stderr
+    assert "Bad database URL" not in result.stderr
