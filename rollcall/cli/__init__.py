@@ -57,6 +57,9 @@ def _database_problem(ctx: click.Context, exc: BaseException) -> str:
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Rollcall: SCIM 2.0 provisioning and OpenID Connect single sign-on."""
+    if database_url is not None and not database_url.strip():
+        # `--database "$UNSET"` must not fall back to the default database and act on it.
+        raise click.UsageError("--database needs a URL; leave it out for the default.")
     passwords.use_cost(password_hashing())
     upstream.allow_private_providers(private_providers())
     ctx.obj = Context(database_url)

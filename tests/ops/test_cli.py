@@ -269,3 +269,9 @@ def test_a_bad_setting_is_named_as_itself_not_as_the_database(database_url):
     assert result.exit_code == 1
     assert "ROLLCALL_ENV must be development or production" in result.stderr
     assert "Bad database URL" not in result.stderr
+
+
+def test_an_empty_database_option_is_refused_not_taken_for_the_default():
+    """`--database "$UNSET"` would otherwise act on rollcall.db in the current directory."""
+    result = CliRunner().invoke(cli.main, ["--database", "", "token", "list", "--account", "A"])
+    assert result.exit_code == 2 and "--database needs a URL" in result.output
