@@ -181,7 +181,18 @@ class OnceEach:
 
     def validate_token_request(self) -> None:
         refuse_repeated(self.request)
+        refuse_two_client_authentications(self.request)
         super().validate_token_request()  # type: ignore[misc]
+
+
+def refuse_two_client_authentications(request: Any) -> None:
+    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method in a request
+    (HTTP Basic and a client_secret in the body); which one would count is left unsaid."""
+    basic = request.headers.get("Authorization", "").lower().startswith("basic ")
+    if basic and "client_secret" in request.payload.data:
+        raise InvalidRequestError(
+            "The client authenticated twice (HTTP Basic and client_secret); use one method."
+        )
 
 
 def refuse_repeated(request: Any) -> None:

@@ -157,6 +157,26 @@ def test_a_parameter_sent_twice_is_refused_at_both_endpoints(provider: Any) -> N
     assert "nonce" in html.unescape(page.text)
 
 
+def test_a_client_authenticating_two_ways_at_once_is_refused(provider: Any) -> None:
+    rp = provider.first_party
+    code, verifier = code_for(provider, signed_in(provider), rp)
+    both = requests.post(
+        f"{provider.base}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+            "client_id": rp.client_id,
+            "client_secret": rp.client_secret,
+        },
+        auth=(rp.client_id, rp.client_secret),
+        timeout=10,
+    )
+    assert both.status_code == 400 and both.json()["error"] == "invalid_request"
+    assert rp.exchange(code, verifier).status_code == 200  # one way is enough
+
+
 def test_redirect_uri_at_the_token_endpoint_must_match(provider: Any) -> None:
     rp = provider.first_party
     code, verifier = code_for(provider, signed_in(provider), rp)
