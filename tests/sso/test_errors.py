@@ -112,20 +112,23 @@ def test_public_clients_must_send_an_s256_challenge(provider: Any) -> None:
     assert query(plain.headers["Location"])["error"] == "invalid_request"
 
 
+def exchange_form(rp: Any, code: str, verifier: str) -> dict[str, Any]:
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": verifier,
+    }
+
+
+def token_request(provider: Any, form: dict[str, Any], auth: tuple[str, str]) -> Any:
+    return requests.post(f"{provider.base}/oauth/token", data=form, auth=auth, timeout=10)
+
+
 def test_wrong_client_secret_is_invalid_client(provider: Any) -> None:
     rp = provider.first_party
     code, verifier = code_for(provider, signed_in(provider), rp)
-    response = requests.post(
-        f"{provider.base}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": rp.redirect_uri,
-            "code_verifier": verifier,
-        },
-        auth=(rp.client_id, "not-the-secret"),
-        timeout=10,
-    )
+    response = token_request(provider, exchange_form(rp, code, verifier), (rp.client_id, "nope"))
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert rp.exchange(code, verifier).status_code == 200  # the code survived the bad attempt
 
@@ -134,18 +137,9 @@ def test_a_parameter_sent_twice_is_refused_at_both_endpoints(provider: Any) -> N
     """RFC 6749 §3.1 and §3.2: no parameter more than once; the first value never wins."""
     rp = provider.first_party
     code, verifier = code_for(provider, signed_in(provider), rp)
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": [rp.redirect_uri, "https://evil.example/cb"],
-        "code_verifier": verifier,
-    }
-    response = requests.post(
-        f"{provider.base}/oauth/token",
-        data=form,
-        auth=(rp.client_id, rp.client_secret),
-        timeout=10,
-    )
+    form = exchange_form(rp, code, verifier)
+    form["redirect_uri"] = [rp.redirect_uri, "https://evil.example/cb"]
+    response = token_request(provider, form, (rp.client_id, rp.client_secret))
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert "redirect_uri" in response.json()["error_description"]
@@ -160,19 +154,11 @@ def test_a_parameter_sent_twice_is_refused_at_both_endpoints(provider: Any) -> N
 def test_a_client_authenticating_two_ways_at_once_is_refused(provider: Any) -> None:
     rp = provider.first_party
     code, verifier = code_for(provider, signed_in(provider), rp)
-    both = requests.post(
-        f"{provider.base}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": rp.redirect_uri,
-            "code_verifier": verifier,
-            "client_id": rp.client_id,
-            "client_secret": rp.client_secret,
-        },
-        auth=(rp.client_id, rp.client_secret),
-        timeout=10,
-    )
+    form = exchange_form(rp, code, verifier) | {
+        "client_id": rp.client_id,
+        "client_secret": rp.client_secret,
+    }
+    both = token_request(provider, form, (rp.client_id, rp.client_secret))
     assert both.status_code == 400 and both.json()["error"] == "invalid_request"
     assert rp.exchange(code, verifier).status_code == 200  # one way is enough
 
