@@ -98,7 +98,9 @@ def add_app() -> Any:
         try:
             _present(form)
             with database().transaction() as tx:
-                codes = mfa.confirm_totp(tx, _actor(), _me().id, form.code.data)
+                codes = mfa.confirm_totp(
+                    tx, _actor(), _me().id, form.code.data, keep=current_session().id
+                )
         except DomainError as error:
             show_refusal(form, error)
         else:

@@ -260,7 +260,9 @@ def enrol() -> Any:
                         password=form.current_password.data,
                         signed_in_at=signed_in_at,
                     )
-                codes = mfa.confirm_totp(tx, actor, candidate.user.id, form.code.data)
+                codes = mfa.confirm_totp(
+                    tx, actor, candidate.user.id, form.code.data, keep=_own_session(candidate)
+                )
         except DomainError as error:
             wrong = form.current_password if error.field == "current_password" else form.code
             wrong.errors = [error.message]
@@ -284,6 +286,12 @@ def enrol() -> Any:
         ask_password=ask_password,
         query=urlencode({"next": next_path}),
     ), status
+
+
+def _own_session(candidate: Candidate) -> Any:
+    """The session a step-up goes on with (a sign-in in progress has none yet)."""
+    current = None if candidate.signing_in else session.current_session()
+    return current.id if current is not None else None
 
 
 def _session_signed_in_at() -> Any:

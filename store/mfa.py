@@ -20,7 +20,16 @@ from typing import Any
 import pyotp
 from sqlalchemy import delete, or_, update
 
-from store import audit, outbox, passkeys, passwords, recovery_codes, second_factors, signin
+from store import (
+    audit,
+    outbox,
+    passkeys,
+    passwords,
+    recovery_codes,
+    second_factors,
+    sessions,
+    signin,
+)
 from store.actors import Actor
 from store.assurance import ONE_TIME_CODE, TWO_FACTOR_ACR, Proof
 from store.db import Tx, now
@@ -131,10 +140,16 @@ def provisioning_uri(user: User, secret: str) -> str:
     )
 
 
-def confirm_totp(tx: Tx, actor: Actor, user_id: uuid.UUID, code: str) -> list[str]:
+def confirm_totp(
+    tx: Tx, actor: Actor, user_id: uuid.UUID, code: str, *, keep: uuid.UUID | None = None
+) -> list[str]:
     """The app is set up: a code made from its secret proves it. Returns recovery codes to show
     once, when the person has none left (else their codes stay as they are). A wrong code here is
-    a typing slip of someone holding the secret, not a guess: it does not count."""
+    a typing slip of someone holding the secret, not a guess: it does not count.
+
+    The person's other sessions end, and their tokens with them (`keep`: this browser's session,
+    which goes on): a session someone stole with the password must not outlive the factor set
+    up against it, as none outlives a new password."""
     user = _own_user(tx, actor, user_id)
     factor = locked(tx, TotpFactor, user.id)
     if factor is None:
@@ -151,6 +166,7 @@ def confirm_totp(tx: Tx, actor: Actor, user_id: uuid.UUID, code: str) -> list[st
     factor.confirmed_at, factor.last_used_step = now(), step
     codes = [] if RECOVERY_CODES in methods_of(tx, user) else recovery_codes.issue(tx, user)
     _factor_changed(tx, actor, user, "user.totp_enrolled", "totp_added")
+    sessions.end_all(tx, user, keep=keep)
     return codes
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+import uuid
+
+from sqlalchemy import Uuid, bindparam, update
 
 from store import outbox
 from store.db import Tx, now
@@ -11,13 +13,15 @@ from store.models.sign_in import OAuthToken, SsoSession
 from store.statements import Prepared, fetch
 
 
-def end_all(tx: Tx, user: User) -> int:
-    """End every live session and revoke every token of the user; returns the sessions ended.
+def end_all(tx: Tx, user: User, *, keep: uuid.UUID | None = None) -> int:
+    """End every live session (but `keep`, the browser's own where it goes on) and revoke every
+    token of the user; returns the sessions ended.
 
     The applications the user was signed in to are told by back-channel logout, queued here and
     delivered after commit. One plain statement: no session or token of the user is loaded.
     """
-    ended = [row.id for row in fetch(tx, _END_ALL, {"of_user": user.id, "moment": now()})]
+    params = {"of_user": user.id, "moment": now(), "keep": keep or _NO_SESSION}
+    ended = [row.id for row in fetch(tx, _END_ALL, params)]
     if ended:
         outbox.enqueue(
             tx,
@@ -32,9 +36,14 @@ _REVOKE_TOKENS = (
     .where(OAuthToken.user_id == bindparam("of_user"), OAuthToken.revoked_at.is_(None))
     .values(revoked_at=bindparam("moment"))
 )
+_NO_SESSION = uuid.UUID(int=0)  # `keep` when every session ends: no session has this id
 _END_SESSIONS = (
     update(SsoSession)
-    .where(SsoSession.user_id == bindparam("of_user"), SsoSession.ended_at.is_(None))
+    .where(
+        SsoSession.user_id == bindparam("of_user"),
+        SsoSession.ended_at.is_(None),
+        SsoSession.id != bindparam("keep", type_=Uuid),
+    )
     .values(ended_at=bindparam("moment"))
     .returning(SsoSession.id)
 )

@@ -41,9 +41,10 @@ class Authenticator:
         return next(c for c in (f"{n:06d}" for n in range(1000000)) if c not in near)
 
 
-def enrol(db: Any, user: Any) -> tuple[Authenticator, list[str]]:
+def enrol(db: Any, user: Any, *, keep: Any = None) -> tuple[Authenticator, list[str]]:
     """The person sets up an app through the store: its secret, confirmed by a code the app
-    computes. Returns the app and the recovery codes shown."""
+    computes (`keep`: the session of the browser they set it up in; their others end). Returns
+    the app and the recovery codes shown."""
     from store import mfa
     from store.actors import Actor, Door
 
@@ -52,5 +53,5 @@ def enrol(db: Any, user: Any) -> tuple[Authenticator, list[str]]:
         started = mfa.start_totp(tx, me, user.id)
     app = Authenticator(started.secret)
     with db.transaction() as tx:
-        codes = mfa.confirm_totp(tx, me, user.id, app.code())
+        codes = mfa.confirm_totp(tx, me, user.id, app.code(), keep=keep)
     return app, codes

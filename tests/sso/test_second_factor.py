@@ -60,6 +60,16 @@ def id_token_claims(rp: RelyingParty, code: str, verifier: str) -> dict[str, Any
     return pyjwt.decode(response.json()["id_token"], options={"verify_signature": False})
 
 
+def live_session(provider: Any) -> Any:
+    """Ada's one live session (the browser she set her app up in)."""
+    with provider.db.transaction(write=False) as tx:
+        return tx.scalar(
+            select(SsoSession.id).where(
+                SsoSession.user_id == provider.ada.id, SsoSession.ended_at.is_(None)
+            )
+        )
+
+
 def sessions(provider: Any) -> int:
     with provider.db.transaction(write=False) as tx:
         return tx.scalar(select(func.count()).select_from(SsoSession))
@@ -169,7 +179,7 @@ def test_an_application_requiring_mfa_steps_a_password_session_up(
 ) -> None:
     browser = Browser(provider.base)
     browser.sign_in("ada")  # no second factor yet: a password session
-    app, _ = enrol(provider.db, provider.ada)
+    app, _ = enrol(provider.db, provider.ada, keep=live_session(provider))  # set up in it
     verifier, challenge = pkce_pair()
     url = csc.authorize_url("openid", code_challenge=challenge, code_challenge_method="S256")
     step_up = browser.get(url)
@@ -191,7 +201,7 @@ def test_acr_values_ask_for_a_second_factor(provider: Any) -> None:
     rp = provider.first_party
     browser = Browser(provider.base)
     browser.sign_in("ada")
-    app, _ = enrol(provider.db, provider.ada)
+    app, _ = enrol(provider.db, provider.ada, keep=live_session(provider))  # set up in it
     code, verifier = code_for(provider, browser, rp)  # no acr_values: the password is enough
     claims = id_token_claims(rp, code, verifier)
     assert claims["amr"] == ["pwd"] and claims["acr"] == "urn:rollcall:acr:1fa"
@@ -256,6 +266,20 @@ def test_a_policy_made_stricter_reaches_sessions_begun_before_it(
     answer = browser.get(url)
     assert answer.status_code == 302
     assert urlsplit(answer.headers["Location"]).path == "/signin/enrol"
+
+
+def test_setting_up_an_app_ends_the_persons_other_sessions(provider: Any) -> None:
+    """A session someone signed in to with a stolen password must not outlive the factor set
+    up against it, as none outlives a new password: the browser the app was set up in goes
+    on, every other ends."""
+    mine, theirs = Browser(provider.base), Browser(provider.base)
+    mine.sign_in("ada")
+    kept = live_session(provider)
+    theirs.sign_in("ada")
+    enrol(provider.db, provider.ada, keep=kept)
+    assert "Your applications" in mine.get("/").text
+    assert "Your applications" not in theirs.get("/").text
+    assert live_session(provider) == kept
 
 
 def test_a_stale_session_steps_up_to_a_new_app_only_with_the_password(
