@@ -94,10 +94,14 @@ def step_up_needed(
     values are not refused, as OIDC Core §3.1.2.1 lets a provider do: the ID token's `acr`
     says what the sign-in reached), or the person must now sign in with one (a policy made
     stricter after this session began reaches it at its next sign-in to an application)."""
-    if proof.multi_factor:
-        return False
     asked = client.require_mfa or TWO_FACTOR_ACR in (acr_values or "").split()
-    return asked or required_for(tx, user)
+    return (asked and not proof.multi_factor) or owes_second_factor(tx, user, proof)
+
+
+def owes_second_factor(tx: Tx, user: User, proof: Proof) -> bool:
+    """Whether a session proven so must give a second factor before it goes on: the person
+    must sign in with one now (a policy made stricter after the session began) and has not."""
+    return not proof.multi_factor and required_for(tx, user)
 
 
 # The authenticator app.

@@ -17,7 +17,7 @@ from flask import session as signed_cookie
 from werkzeug.wrappers import Response
 
 from rollcall.web.database import database
-from store import mfa_policy, sso_sessions, users
+from store import mfa, sso_sessions, users
 from store.assurance import Proof
 from store.models.directory import User
 from store.models.sign_in import SsoSession
@@ -143,10 +143,13 @@ SECOND_FACTOR_PATH = "/signin/second-factor"
 
 def _second_factor_missing(user: User) -> bool:
     session = current_session()
-    if session is None or sso_sessions.proof_of(session).multi_factor:
+    if session is None:
+        return False
+    proof = sso_sessions.proof_of(session)
+    if proof.multi_factor:  # no query for the sessions that gave one
         return False
     with database().transaction(write=False) as tx:
-        return mfa_policy.required_for(tx, user)
+        return mfa.owes_second_factor(tx, user, proof)
 
 
 def _here() -> str:
