@@ -77,7 +77,7 @@ class Settings:
 
     @property
     def providers_may_be_private(self) -> bool:
-        return self.development if self.private_providers is None else self.private_providers
+        return _providers_may_be_private(self.environment, self.private_providers)
 
     @property
     def deliver_mail_inline(self) -> bool:
@@ -152,7 +152,11 @@ def private_providers(env: Mapping[str, str] | None = None) -> bool:
     """`Settings.providers_may_be_private` from the environment alone (for commands)."""
     env = os.environ if env is None else env
     environment = env.get("ROLLCALL_ENV", Settings.environment).strip().lower()
-    chosen = _flag(env, "ROLLCALL_PRIVATE_PROVIDERS")
+    return _providers_may_be_private(environment, _flag(env, "ROLLCALL_PRIVATE_PROVIDERS"))
+
+
+def _providers_may_be_private(environment: str, chosen: bool | None) -> bool:
+    """As chosen (ROLLCALL_PRIVATE_PROVIDERS), else only in development."""
     return environment == "development" if chosen is None else chosen
 
 
