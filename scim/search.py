@@ -120,12 +120,13 @@ def search_users(
             by_cursor=plan.cursor is not None,
             next_cursor=plan.next_cursor(page),
         )
-    shown = plan.shown(page)
-    names = listing.account_names(tx, {view.user.account_id for view in shown})
-    resources = [
-        mapping.view_to_scim(view, base, names.get(view.user.account_id)) for view in shown
-    ]
-    return plan.respond(UserResource, resources, page)
+    return plan.respond(UserResource, _user_resources(tx, plan.shown(page), base), page)
+
+
+def _user_resources(tx: Tx, views: Sequence[listing.UserView], base: str) -> list[Any]:
+    """Users as scim2-models resources, their accounts' names read at once."""
+    names = listing.account_names(tx, {view.user.account_id for view in views})
+    return [mapping.view_to_scim(view, base, names.get(view.user.account_id)) for view in views]
 
 
 def search_groups(
@@ -168,11 +169,11 @@ def search_everything(
         keys = (user_key, group_key)
         found = _sorted_across(tx, actor, search, keys, user_where, group_where)
     views = [row for row in found if isinstance(row, listing.UserView)]
-    names = listing.account_names(tx, {view.user.account_id for view in views})
+    as_users = dict(zip((v.user.id for v in views), _user_resources(tx, views, base), strict=True))
     group_ids = [row.id for row in found if not isinstance(row, listing.UserView)]
     members = listing.member_ids(tx, group_ids) if wants_members(search) else {}
     resources = [
-        mapping.view_to_scim(row, base, names.get(row.user.account_id))
+        as_users[row.user.id]
         if isinstance(row, listing.UserView)
         else mapping.group_to_scim(row, base, members.get(row.id))
         for row in found
