@@ -226,7 +226,7 @@ def _may_leave(body: Any) -> bool:
         return any(_may_leave(key) or _may_leave(value) for key, value in body.items())
     if isinstance(body, list):
         return any(_may_leave(item) for item in body)
-    return isinstance(body, str) and "nolongeratAccount".lower() in body.lower()
+    return isinstance(body, str) and "nolongerataccount" in body.lower()
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
