@@ -6,9 +6,10 @@ a flush.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, inspect, select, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import ColumnProperty
 from sqlalchemy.orm.attributes import instance_state
@@ -33,14 +34,15 @@ def locked(tx: Tx, model: type[_Row], ident: Any, options: Sequence[Any] = ()) -
     loaded = tx.identity_map.get(key)
     if loaded is not None and key in held:
         return loaded
-    if loaded is None:
-        loaded = tx.get(model, ident, with_for_update={"of": model}, populate_existing=True)
-        if loaded is not None and options:
-            # Read after the lock, not with it: a locked read that waited for the lock sees the
-            # row as the other transaction left it, but the rows it joined as they were before
-            # (PostgreSQL's READ COMMITTED re-checks only the locked row), so two PUTs of one
-            # user would each write its emails from the first one's stale list.
+    if loaded is None and options:
+        # Lock by the key alone, then read: a locked read that waited for the lock sees the
+        # row as the other transaction left it, but the rows it joined as they were before
+        # (PostgreSQL's READ COMMITTED re-checks only the locked row), so two PUTs of one
+        # user would each write its emails from the first one's stale list.
+        if tx.scalar(_lock_by_key(model), {"ident": ident}) is not None:
             loaded = tx.get(model, ident, populate_existing=True, options=options)
+    elif loaded is None:
+        loaded = tx.get(model, ident, with_for_update={"of": model}, populate_existing=True)
     else:
         try:
             tx.refresh(loaded, with_for_update={"of": model})
@@ -53,6 +55,13 @@ def locked(tx: Tx, model: type[_Row], ident: Any, options: Sequence[Any] = ()) -
 
 
 _LOCKED = "rollcall.locked_rows"
+
+
+@cache
+def _lock_by_key(model: type) -> Select:
+    """SELECT key FROM model's table WHERE key = :ident FOR UPDATE, built once per model."""
+    (key,) = inspect(model).primary_key
+    return select(key).where(key == bindparam("ident")).with_for_update()
 
 
 def write_columns(tx: Tx, obj: Any) -> bool:
