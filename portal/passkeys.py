@@ -43,10 +43,15 @@ def _me() -> User:
     return user
 
 
-def _signed_in_at() -> datetime:
+def _own_session() -> Any:
+    """The session of the signed-in person (`_me` answered)."""
     current = current_session()
-    assert current is not None  # current_user() answered
-    return current.auth_time
+    assert current is not None
+    return current
+
+
+def _signed_in_at() -> datetime:
+    return _own_session().auth_time
 
 
 def _page(user: User, status: int = 200, errors: tuple[str, ...] = ()) -> tuple[str, int]:
@@ -100,6 +105,7 @@ def add() -> Any:
             user,
             body.get("credential"),
             str(body.get("name") or ""),
+            keep=_own_session().id,
         )
         kind, name = ("security key" if added.amr == HARDWARE_KEY else "passkey"), added.name
     flash(f"Your {kind} “{name}” is added.", "success")

@@ -33,7 +33,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from store import audit, outbox
+from store import audit, outbox, sessions
 from store.actors import Actor
 from store.assurance import HARDWARE_KEY, SOFTWARE_KEY
 from store.db import Tx, now
@@ -101,10 +101,19 @@ def begin_registration(
 
 
 def finish_registration(
-    tx: Tx, rp: RelyingParty, actor: Actor, user: User, credential: Any, name: str = ""
+    tx: Tx,
+    rp: RelyingParty,
+    actor: Actor,
+    user: User,
+    credential: Any,
+    name: str = "",
+    *,
+    keep: uuid.UUID | None = None,
 ) -> Passkey:
     """Keep the key the browser made, once its answer checks out against the challenge this
-    person was given; audited, and the person is told by mail."""
+    person was given; audited, and the person is told by mail. Their other sessions end, and
+    their tokens with them (`keep`: this browser's session), as for a new authenticator app
+    (`mfa.confirm_totp`): a session signed in with a stolen password must not outlive it."""
     owner = _load(tx, user.id)
     try:
         parsed = parse_registration_credential_json(credential)
@@ -146,6 +155,7 @@ def finish_registration(
     tx.flush()
     record(tx, actor, "passkey.added", owner, passkey)
     outbox.enqueue_email(tx, owner, "passkey_added", **_mail_context(owner, passkey))
+    sessions.end_all(tx, owner, keep=keep)
     return passkey
 
 

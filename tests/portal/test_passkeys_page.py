@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from store import passkeys
 from store.db import Database, now
@@ -148,3 +148,20 @@ def test_a_name_that_is_empty_or_too_long_is_refused_on_the_page(
         assert answer.status_code == 400
         assert message in answer.get_data(as_text=True)
     assert "<strong>Tablet</strong>" in browser.get(PAGE).get_data(as_text=True)
+
+
+def test_adding_a_key_ends_the_persons_other_sessions(
+    app: Any, browser: Console, db: Database, me: User
+) -> None:
+    """As a new authenticator app does: a session signed in with a stolen password must not
+    outlive the key added against it. The browser the key was added in goes on."""
+    theirs = Console(app, db, me)
+    assert theirs.get("/profile").status_code == 200
+    assert add(browser, SoftAuthenticator(ORIGIN)).status_code == 200
+    assert browser.get(PAGE).status_code == 200
+    assert theirs.get("/profile").status_code == 302
+    with db.transaction(write=False) as tx:
+        live = tx.scalars(
+            select(SsoSession.id).where(SsoSession.user_id == me.id, SsoSession.ended_at.is_(None))
+        ).all()
+    assert len(live) == 1
