@@ -59,6 +59,13 @@ def create_user(
     # A new user has none of these yet: saying so spares a query for each when it is shown.
     user = User(**new.values, emails=[], phone_numbers=[], groups=[], applications=[])
     user_fields.fill(user, new.clean)
+    if user.no_longer_at_account:
+        rules.check_nothing_given_to_leaver(
+            actor,
+            user.user_name,
+            roles=wanted_roles(user, contact_roles),
+            applications=[a.key for a in user.applications],
+        )
     tx.add(user)
     flush_user(tx, user.user_name)  # the unique index says whether the userName is free
     access.record_source(tx, actor, user.id, [a.key for a in user.applications])

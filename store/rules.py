@@ -194,6 +194,26 @@ def check_return_to_account(actor: Actor, user: User, profile: str | None) -> No
         )
 
 
+def check_nothing_given_to_leaver(
+    actor: Actor, user_name: str, *, roles: Iterable[str] = (), applications: Iterable[str] = ()
+) -> None:
+    """People "No Longer at Account" hold no contact role and are granted no application of the
+    account (SPEC §1 Users), whether the flag is set already or in the same change. An identity
+    provider's list of applications is its record of the person, kept as sent: it gives nothing
+    while the flag is set (store.access)."""
+    if list(roles):
+        raise Forbidden(
+            f"{user_name} is No Longer at Account: they hold no contact roles of the account.",
+            field="contact_roles",
+        )
+    if list(applications) and not actor.is_identity_provider:
+        raise Forbidden(
+            f"{user_name} is No Longer at Account: the account's applications are not granted "
+            "to them.",
+            field="applications",
+        )
+
+
 def profiles_offered(actor: Actor, kind: AccountKind | str | None) -> tuple[Profile, ...]:
     """The profiles the caller may give a user of an account of this kind: the kind's own
     (SPEC §1 Profiles), without the main ones unless the caller is support (§1 Main contacts)."""

@@ -114,13 +114,9 @@ def update_user(
     if "applications" in diff:
         rules.applications_allowed(user.account)
         access.check_grant_change(actor, user.applications, diff["applications"])
-        flagged = diff.get("no_longer_at_account", user.no_longer_at_account)
-        # An identity provider's list is its record of the person, kept as sent: it gives
-        # nothing while the flag is set (store.access). People are told no.
-        if diff["applications"] and flagged and not actor.is_identity_provider:
-            raise Forbidden(
-                f"{user.user_name} is No Longer at Account: the account's applications are not "
-                "granted to them."
+        if diff.get("no_longer_at_account", user.no_longer_at_account):
+            rules.check_nothing_given_to_leaver(
+                actor, user.user_name, applications=diff["applications"]
             )
     renamed = "user_name" in diff and fold(diff["user_name"]) != user.user_name_ci
     if renamed:
@@ -243,14 +239,10 @@ def set_contact_roles(
     user = get_user(tx, actor, user_id)
     rules.ensure_manages(actor, user.account)
     wanted = wanted_roles(user, roles)
-    if wanted and user.no_longer_at_account:
-        held = set(contact_roles_of(user))
-        if wanted - held:
-            raise Forbidden(
-                f"{user.user_name} is No Longer at Account: they hold no contact roles of the "
-                "account.",
-                field="contact_roles",
-            )
+    if user.no_longer_at_account:
+        rules.check_nothing_given_to_leaver(
+            actor, user.user_name, roles=wanted - set(contact_roles_of(user))
+        )
     role_groups = lock_contact_roles(tx, user.account_id)
     user = get_user(tx, actor, user_id, lock=True)
     _check_version(user, if_match)

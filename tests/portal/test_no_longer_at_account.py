@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import select
+
 from store.models.directory import User
 from tests.pages import Console
 
@@ -60,3 +62,24 @@ def test_flagged_she_neither_manages_users_nor_keeps_her_token(
     assert her_token.patch(f"/Users/{member.id}", DEACTIVATE).status_code == 401
     with db.transaction(write=False) as tx:
         assert tx.get(User, member.id).active
+
+
+def test_a_new_user_ticked_as_gone_with_a_contact_role_is_refused_on_the_form(app, db, enterprise):
+    """The New User form offers the flag beside the roles: ticking both is refused, with the
+    reason on the page, and nobody is created."""
+    account = enterprise.account
+    response = Console(app, db, enterprise.main).post(
+        f"/accounts/{account.id}/users/new",
+        {
+            "family_name": "Gone",
+            "email": "gone@x.test",
+            "profile": "client",
+            "preferred_contact_method": "email",
+            "no_longer_at_account": "y",
+            "contact_roles": ["IT Receiver"],
+        },
+    )
+    assert response.status_code == 400
+    assert "they hold no contact roles" in response.get_data(as_text=True)
+    with db.transaction(write=False) as tx:
+        assert tx.scalar(select(User).where(User.user_name == "gone@x.test")) is None

@@ -16,6 +16,7 @@ from store import (
     credentials,
     groups,
     migrate,
+    new_users,
     rules,
     sso_sessions,
     user_search,
@@ -281,3 +282,31 @@ def test_no_door_gives_a_person_who_left_a_contact_role(db, enterprise, make_use
     for actor in (enterprise.actor, enterprise.okta):
         with db.transaction() as tx, pytest.raises(Forbidden, match="member is No Longer"):
             groups.add_members(tx, actor, role.id, [member.id])
+
+
+def test_a_person_created_as_gone_is_given_no_contact_role_or_application(
+    db, enterprise, second_main
+):
+    """The console's New User form can tick the flag beside roles and applications: created
+    "No Longer at Account", the person holds none of them (nothing for clearing it to restore).
+    """
+    new = {"user_name": "gone.new", "no_longer_at_account": True}
+    with db.transaction() as tx, pytest.raises(Forbidden, match="no contact roles"):
+        new_users.create_user(
+            tx,
+            enterprise.actor,
+            account_id=enterprise.account.id,
+            contact_roles=["IT Receiver"],
+            **new,
+        )
+    with db.transaction() as tx, pytest.raises(Forbidden, match="applications are not granted"):
+        new_users.create_user(
+            tx, enterprise.actor, account_id=enterprise.account.id, applications=["icd10"], **new
+        )
+    with db.transaction(write=False) as tx:
+        assert tx.scalar(select(User).where(User.user_name == "gone.new")) is None
+    with db.transaction() as tx:  # an identity provider's list is its record of the person
+        created = new_users.create_user(
+            tx, enterprise.okta, account_id=enterprise.account.id, applications=["icd10"], **new
+        )
+        assert [a.key for a in created.applications] == ["icd10"]
