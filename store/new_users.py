@@ -23,7 +23,7 @@ from store.models.directory import Account, SignInName, User, UserEmail, UserPho
 from store.models.logs import AuditEvent, OutboxMessage, ProvisioningLogEntry
 from store.models.sign_in import UserLink
 from store.profiles import AccountKind, default_profile
-from store.statements import Condition, with_defaults
+from store.statements import Condition, both, with_defaults
 from store.users import (
     audit_target,
     ensure_user_name_free,
@@ -206,6 +206,11 @@ def create_user_at_once(
         *((SignInName, n) for n in names),
         (AuditEvent, with_defaults(AuditEvent, event)),
     ]
+    # Checked in the statement, not before it: one round trip for the user.
+    domains = sign_in_names.domain_guard(
+        actor, columns["user_name_ci"], columns["primary_email_ci"]
+    )
+    only_if = both(only_if, domains)
     info: dict[str, Any] = {}
     welcome = welcomes(new.clean | {"active": columns["active"]})
     if welcome if send_sign_in_email is None else send_sign_in_email:
@@ -223,6 +228,12 @@ def create_user_at_once(
         except Conflict as again:
             _refuse_clash(db, again, user.user_name, new.clean)
             raise
+    if not written and domains is not None:
+        with db.reading() as reads:  # the domain, or the caller's own condition, did not hold
+            names = sign_in_names.names_of(columns["user_name_ci"], columns["primary_email_ci"])
+            sign_in_names.check_domains(
+                reads, sign_in_names.domain_bound(actor), names, columns["user_name_ci"]
+            )
     return user if written else None
 
 

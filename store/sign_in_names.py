@@ -18,15 +18,16 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, insert, select
+from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from store import audit, links, outbox
 from store.actors import Actor, ActorType, Door
 from store.db import Tx
-from store.errors import Conflict, InvalidInput
+from store.errors import Conflict, Forbidden, InvalidInput
 from store.models.directory import SignInName, User, fold
 from store.models.logs import AuditEvent
+from store.models.security import FederationConnection, FederationDomain
 from store.statements import Reads
 
 
@@ -66,6 +67,7 @@ def check(
     the `actor` writing, a name held by an unconfirmed self-registration is taken from it
     (`make_way`) instead."""
     new = names_of(fold(user_name), fold(address or "")) - frozenset(before)
+    check_domains(tx, domain_bound(actor, user_id), new, fold(user_name))
     refusal = clash(tx, user_name, address, user_id=user_id, names=new) if new else None
     if refusal is not None and actor is not None and make_way(tx, actor, user_name, address):
         refusal = clash(tx, user_name, address, user_id=user_id, names=new)
@@ -197,6 +199,78 @@ def clash(
             field="user_name",
         )
     return None
+
+
+def domain_bound(actor: Actor | None, user_id: uuid.UUID | None = None) -> uuid.UUID | None:
+    """The account whose email domains alone the caller may name a user at, or None when it
+    may name any: an account's identity provider and main contacts are bound to their
+    account's (and domains no account owns); support, the operator, people registering and a
+    person changing their own address (proved by its link) are not."""
+    if actor is None or actor.account_id is None or actor.privileged:
+        return None
+    if user_id is not None and actor.id == str(user_id):
+        return None
+    return actor.account_id
+
+
+def check_domains(
+    reads: Reads, account_id: uuid.UUID | None, names: Iterable[str], user_name_ci: str = ""
+) -> None:
+    """Refuse names at an email domain support assigned to another account than `account_id`
+    (`domain_bound`): its addresses are that account's people's, so another account's identity
+    provider cannot take one first (SPEC §1 Users: it never takes over another account's
+    user's address) and block their push."""
+    by_domain = {domain_of(name): name for name in sorted(names)}
+    by_domain.pop("", None)
+    if account_id is None or not by_domain:
+        return
+    owned = reads.execute(
+        _OWNED_ELSEWHERE.where(FederationDomain.domain.in_(sorted(by_domain))),
+        {"names_account": account_id},
+    ).scalar()
+    if owned is not None:
+        raise Forbidden(
+            f"{by_domain[owned]} is at {owned}, a domain support assigned to another account: "
+            "its addresses sign in that account's people. Choose another, or ask support.",
+            field="user_name" if by_domain[owned] == user_name_ci else "emails",
+        )
+
+
+def domain_of(name: str) -> str:
+    """The email domain of a folded name that is an address, else ''."""
+    return name.rpartition("@")[2] if "@" in name else ""
+
+
+_OWNED_ELSEWHERE = (
+    select(FederationDomain.domain)
+    .join(FederationConnection, FederationConnection.id == FederationDomain.connection_id)
+    .where(FederationConnection.account_id != bindparam("names_account"))
+    .limit(1)
+)
+
+DOMAIN_FREE = ~exists(
+    _OWNED_ELSEWHERE.where(
+        FederationDomain.domain.in_([bindparam("name_domain"), bindparam("address_domain")])
+    )
+)
+"""SQL, for a user written at once (`new_users.create_user_at_once`): no other account than
+`names_account` owns the domain of its userName or its address (`name_domain`,
+`address_domain`, '' for none)."""
+
+
+def domain_guard(
+    actor: Actor, user_name_ci: str, address_ci: str | None
+) -> tuple[Any, dict[str, Any]] | None:
+    """`check_domains` as a condition checked in the statement that writes a new user, or None
+    when the caller is not bound (`domain_bound`)."""
+    account_id = domain_bound(actor)
+    if account_id is None:
+        return None
+    return DOMAIN_FREE, {
+        "names_account": account_id,
+        "name_domain": domain_of(user_name_ci),
+        "address_domain": domain_of(address_ci or ""),
+    }
 
 
 def ensure_free(tx: Tx, user: User, address: str, *, field: str = "emails") -> None:

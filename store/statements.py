@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     Executable,
     String,
+    and_,
     bindparam,
     cast,
     insert,
@@ -39,6 +40,19 @@ or `Database.committing` when nothing else is done in the request."""
 
 Condition = tuple[ColumnElement[bool], Mapping[str, Any]]
 """A condition built once (module level, its parameters named) and the values of them."""
+
+
+def both(first: Condition | None, second: Condition | None) -> Condition | None:
+    """Two conditions (either may be None) as one, its SQL built once per pair, so that a
+    statement made per condition (`write_together`) is made once too."""
+    if first is None or second is None:
+        return first or second
+    return _and(first[0], second[0]), {**first[1], **second[1]}
+
+
+@lru_cache(maxsize=16)
+def _and(first: ColumnElement[bool], second: ColumnElement[bool]) -> ColumnElement[bool]:
+    return and_(first, second)
 
 
 class Prepared:

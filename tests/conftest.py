@@ -126,6 +126,26 @@ def support() -> Actor:
 
 
 @pytest.fixture
+def assign_domain(db: Database, support: Actor) -> Callable[[Account, str], None]:
+    """Support assigns an email domain to an account (its sign-in connection's domains)."""
+    from store import federation
+
+    def assign(account: Account, domain: str) -> None:
+        with db.transaction() as tx:
+            federation.create_connection(
+                tx,
+                support,
+                account.id,
+                issuer=f"https://login.{domain}",
+                client_id="rollcall",
+                client_secret="s3cret",
+                domains=[domain],
+            )
+
+    return assign
+
+
+@pytest.fixture
 def enterprise(make_account: Callable[..., Account], make_user: Callable[..., User]) -> Any:
     """An enterprise account with one main contact, and that main contact acting in the console."""
     account = make_account(kind="enterprise", entitlements=["connected_health"])

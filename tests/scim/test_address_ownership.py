@@ -33,6 +33,15 @@ def user_body(user_name: str, address: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def bulk_create(client: Any, *bodies: dict[str, Any]) -> Any:
+    """One Bulk request creating these users, one operation each."""
+    operations = [
+        {"method": "POST", "path": "/Users", "bulkId": f"u{n}", "data": body}
+        for n, body in enumerate(bodies)
+    ]
+    return client.post("/Bulk", {"schemas": [BULK], "Operations": operations})
+
+
 def refused_as_taken(response: Any, says: str = "already signs in another user") -> None:
     assert response.status_code == 409, response.get_json()
     body = response.get_json()
@@ -72,26 +81,7 @@ def test_bulk_refuses_another_accounts_address_operation_by_operation(app, two_a
     assert (
         b.post("/Users", user_body("beth", "beth@b.example", password=PASSWORD)).status_code == 201
     )
-    answer = a.post(
-        "/Bulk",
-        {
-            "schemas": [BULK],
-            "Operations": [
-                {
-                    "method": "POST",
-                    "path": "/Users",
-                    "bulkId": "x",
-                    "data": user_body("a.x", "beth@b.example"),
-                },
-                {
-                    "method": "POST",
-                    "path": "/Users",
-                    "bulkId": "y",
-                    "data": user_body("a.y", "a.y@a.example"),
-                },
-            ],
-        },
-    )
+    answer = bulk_create(a, user_body("a.x", "beth@b.example"), user_body("a.y", "a.y@a.example"))
     assert answer.status_code == 200
     first, second = answer.get_json()["Operations"]
     assert first["status"] == "409" and first["response"]["scimType"] == "uniqueness"
@@ -112,3 +102,45 @@ def test_an_identity_providers_own_users_may_swap_nothing_but_free_addresses(two
     assert (
         a.put(f"/Users/{second['id']}", user_body("second", "first@example.com")).status_code == 200
     )
+
+
+@pytest.fixture
+def b_owns_its_domain(
+    make_account: Any, make_token: Any, scim_client: Any, assign_domain: Any
+) -> tuple[Any, Any]:
+    """Account A's and account B's identity providers; support assigned b.example to B."""
+    account_b = make_account(kind="enterprise")
+    assign_domain(account_b, "b.example")
+    a = scim_client(make_token(make_account(kind="enterprise"), "okta-a"))
+    return a, scim_client(make_token(account_b, "okta-b"))
+
+
+def refused_as_elsewhere(response: Any) -> None:
+    assert response.status_code == 403, response.get_json()
+    assert "a domain support assigned to another account" in response.get_json()["detail"]
+
+
+def test_a_token_cannot_take_an_address_at_another_accounts_domain_first(b_owns_its_domain):
+    """Before B's identity provider pushes ceo@b.example, A's cannot take the address (as a
+    userName or an address, by any request) and so block B's push or reach B's person's
+    sign-ins (SPEC §1 Users: an identity provider never takes over another account's user's
+    address)."""
+    a, b = b_owns_its_domain
+    refused_as_elsewhere(a.post("/Users", user_body("CEO@b.example", "squat@a.example")))
+    refused_as_elsewhere(a.post("/Users", user_body("a.ceo", "ceo@B.example")))
+    manager = a.post("/Users", user_body("a.boss", "boss@a.example")).get_json()
+    with_manager = user_body("a.ceo2", "ceo@b.example") | {
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": manager["id"]}
+    }
+    refused_as_elsewhere(a.post("/Users", with_manager))  # a create through the unit of work
+    mine = a.post("/Users", user_body("a.own", "own@a.example")).get_json()
+    move = {"op": "replace", "path": "userName", "value": "ceo@b.example"}
+    refused_as_elsewhere(
+        a.patch(f"/Users/{mine['id']}", {"schemas": [PATCH_OP], "Operations": [move]})
+    )
+    bulk = bulk_create(a, user_body("x", "ceo@b.example"))
+    assert bulk.get_json()["Operations"][0]["status"] == "403"
+    assert a.get('/Users?filter=userName eq "ceo@b.example"').get_json()["totalResults"] == 0
+    created = b.post("/Users", user_body("ceo@b.example", "ceo@b.example"))
+    assert created.status_code == 201, created.get_json()  # B's own push goes through
+    assert b.post("/Users", user_body("b.two", "two@b.example")).status_code == 201

@@ -10,11 +10,20 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from store import migrate, new_users, recovery, registration, self_service, sign_in_names, users
+from store import (
+    migrate,
+    new_users,
+    outbox,
+    recovery,
+    registration,
+    self_service,
+    sign_in_names,
+    users,
+)
 from store.actors import Actor, ActorType, Door
 from store.credentials import AccountRow
 from store.db import Database, now
-from store.errors import Conflict, InvalidInput
+from store.errors import Conflict, Forbidden, InvalidInput
 from store.models.directory import SignInName, User, UserEmail
 from store.models.logs import AuditEvent, OutboxMessage
 
@@ -368,3 +377,38 @@ def test_migration_0010_gives_each_shared_name_to_one_user_and_keeps_every_row(u
         ("unverified", "upn@corp.test"),
     ]
     assert len(kept) == len(rows)  # every address is still there
+
+
+class TestDomainsAssignedToAnAccount:
+    """Addresses at a domain support assigned to an account are its people's: another
+    account's identity provider and main contacts cannot give them to their users first."""
+
+    @pytest.fixture
+    def b(self, make_account, assign_domain):
+        account = make_account(kind="enterprise")
+        assign_domain(account, "b.example")
+        return account
+
+    def test_a_main_contact_of_another_account_is_refused_support_is_not(
+        self, db, enterprise, b, support
+    ):
+        new = {"user_name": "ceo", "emails": address("CEO@b.example")}
+        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
+            new_users.create_user(tx, enterprise.actor, account_id=enterprise.account.id, **new)
+        with db.transaction() as tx:
+            new_users.create_user(tx, support, account_id=enterprise.account.id, **new)
+        assert reached(db, "ceo@b.example") == "ceo"
+
+    def test_a_person_moving_to_an_address_they_prove_is_not_refused(
+        self, db, enterprise, make_user, b
+    ):
+        mover = make_user(enterprise.account, "mover", password=PASSWORD, email_verified=True)
+        with db.transaction() as tx:
+            self_service.request_email_change(tx, mover.id, "mover@b.example", PASSWORD)
+            confirm = next(
+                m for m in outbox.pending(tx) if m.payload["template"] == "email_change_confirm"
+            )
+            token = confirm.payload["link"].rsplit("/", 1)[1]
+        with db.transaction() as tx:
+            self_service.confirm_email_change(tx, token)
+        assert reached(db, "mover@b.example") == "mover"
