@@ -87,6 +87,12 @@ class Written:
     info: dict[str, Any]
 
 
+COMMIT_LOST = (
+    "The database was lost while the change was being written, and whether it was cannot be "
+    "told yet: look for it before writing it again."
+)
+
+
 class Database:
     """The directory's storage: one engine and the transactions opened on it."""
 
@@ -143,16 +149,23 @@ class Database:
         """Commit when the block ends, roll back on any exception: all of an operation or none.
 
         The database lost before the COMMIT is `Unavailable` (nothing was written); lost during
-        the COMMIT it is not, since the change may have been made (see store.outages)."""
+        the COMMIT it is `OutcomeUnknown`: the server may have committed before the connection
+        went (see store.outages)."""
         session = self.session(write=write)
         try:
             try:
                 yield session
                 write_appended(session)  # the audit events and log entries: one statement
+                session.flush()  # so that only the COMMIT is left to `commit`
             except Exception as exc:
                 outages.raise_if_outage(exc)  # no connection to be had, too
                 raise
-            session.commit()
+            try:
+                session.commit()
+            except Exception as exc:
+                if outages.is_outage(exc):
+                    raise OutcomeUnknown(COMMIT_LOST) from exc
+                raise
         except IntegrityError as exc:
             session.rollback()
             raise Conflict(integrity_message(exc)) from exc
@@ -266,10 +279,7 @@ class Database:
                     found = found.where(model.__table__.c[column] == value)
                 return connection.execute(found).first() is not None
         except Exception as exc:
-            raise OutcomeUnknown(
-                "The database was lost while the change was being written, and whether it was "
-                "cannot be told yet: look for it before writing it again."
-            ) from exc
+            raise OutcomeUnknown(COMMIT_LOST) from exc
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -8,8 +8,8 @@ is going away or full, or every pooled connection busy past the pool's timeout. 
 database (a broken constraint, a cancelled statement) are not outages.
 
 A COMMIT whose connection is lost is not called one either: the server may have committed before
-the connection went, so its change may have been made; that failure stays an error of its own
-(`Database.transaction` flushes first, so only the COMMIT itself is left to it). A statement that
+the connection went, so its change may have been made; `Database.transaction` (which flushes
+first, so only the COMMIT itself is left) raises `OutcomeUnknown` for it. A statement that
 commits as it runs (`Database.committing`) is called one: the connection is nearly always found
 lost before the statement reaches the server (dropped while pooled, or refused).
 `Database.insert_together` (a user's creation) then looks whether its rows were written after

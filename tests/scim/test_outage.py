@@ -10,6 +10,7 @@ import pytest
 
 import store.engine
 from rollcall.web.database import database_of
+from store.models.directory import User
 from tests.conftest import ScimClient
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -106,3 +107,22 @@ def test_a_create_committed_as_the_database_goes_answers_201(
     proxy.restore()
     found = answered(scim_down, "GET", '/Users?filter=userName eq "u1"')
     assert found.get_json()["totalResults"] == 1
+
+
+def test_a_commit_whose_reply_is_lost_is_not_answered_as_failed(
+    db: Any, scim_down: ScimClient, enterprise: Any, proxy: Any
+) -> None:
+    """PostgreSQL committed the change, then the connection dropped before its reply was read:
+    the client is not told the change failed (a 500) but that whether it was made cannot be told,
+    in SCIM's format; and the change is there."""
+    user_id = str(enterprise.main.id)
+    title = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Dr"}]}
+    assert scim_down.get(f"/Users/{user_id}").status_code == 200  # the token's first use noted
+    proxy.cut_on_reply(b"COMMIT\x00")
+    response = scim_down.patch(f"/Users/{user_id}", title)
+    assert proxy.cuts_on_reply == 1
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.mimetype == "application/scim+json"
+    assert "whether it was cannot be told" in response.get_json()["detail"]
+    with db.transaction(write=False) as tx:
+        assert tx.get(User, enterprise.main.id).title == "Dr"
