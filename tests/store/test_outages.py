@@ -9,13 +9,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 import store.engine
 from store import audit, outages
 from store.actors import Actor
 from store.db import Database
-from store.errors import Unavailable
+from store.errors import OutcomeUnknown, Unavailable
 from store.models.directory import Account
 from store.models.logs import AuditEvent
 from store.statements import Prepared, fetch, with_defaults
@@ -101,16 +100,17 @@ def test_a_dropped_connection_is_unavailable_once_then_replaced(
     way(database)
 
 
-def test_a_commit_that_loses_its_connection_is_not_called_unavailable(
+def test_a_commit_that_loses_its_connection_is_an_unknown_outcome(
     db: Database, dropped: tuple[Database, str]
 ) -> None:
     """The server may have committed before the connection went: that is no outage to retry
-    blindly but a failure as before (the door's 500), and here the server had not."""
+    blindly, nor a failure (here the server had not committed, elsewhere it had), but an
+    outcome the caller must look for."""
     database, name = dropped
     values = audit.event_values(
         Actor.system(), "test.written", target_type="test", target_id="1", account_id=None
     )
-    with pytest.raises(OperationalError), database.transaction() as tx:
+    with pytest.raises(OutcomeUnknown), database.transaction() as tx:
         tx.add(AuditEvent(**with_defaults(AuditEvent, values)))
         tx.flush()
         terminate(db, name)  # the INSERT is on the server: only the COMMIT is left
