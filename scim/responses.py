@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from flask import Response, request
@@ -183,7 +184,7 @@ def parse_json(raw: bytes) -> dict[str, Any]:
             detail=f"The request body is larger than {MAX_PAYLOAD_SIZE} bytes."
         )
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except ValueError as exc:  # not JSON, not UTF-8, or a number of thousands of digits
         raise InvalidSyntaxException(detail=f"The request body is not valid JSON: {exc}.") from None
     except RecursionError:
@@ -192,6 +193,20 @@ def parse_json(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidSyntaxException(detail="The request body must be a JSON object.")
     return body
+
+
+def _not_json(constant: str) -> Any:
+    """NaN and ±Infinity, which Python's reader takes but JSON (RFC 8259 §6) has not."""
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; one past a float's range (1e999) is refused,
+    not read as Infinity."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
 
 
 # SCIM bodies nest a few levels (a bulk operation's user's emails); far deeper is an attack on the

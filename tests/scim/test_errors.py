@@ -135,6 +135,17 @@ class TestInvalidSyntax:
         assert "JSON" in body["detail"]
         assert user_count(db) == before
 
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999999"])
+    @pytest.mark.parametrize("path", ["/Users", "/Bulk"])
+    def test_numbers_json_has_not(self, db, scim, path, constant):
+        """Python's reader takes NaN and Infinity (1e999999 reads as Infinity); JSON has no
+        such numbers, and the provisioning log, a JSON column, could not keep the request."""
+        before = user_count(db)
+        raw = f'{{"schemas":["{USER}"],"userName":"nan","x":{constant}}}'
+        body = error(scim.post(path, raw), 400, "invalidSyntax")
+        assert "JSON" in body["detail"]
+        assert user_count(db) == before
+
     @pytest.mark.parametrize("depth", [40, 900, 5000])
     @pytest.mark.parametrize("path", ["/Users", "/Bulk", "/Users/.search"])
     def test_bodies_nested_too_deeply(self, db, scim, path, depth):
