@@ -7,8 +7,9 @@ import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.http.errors import LimitRequestLine
+from gunicorn.http.errors import LimitRequestLine, NoMoreData, ParseException
 from gunicorn.workers.sync import SyncWorker
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Response
 
 from rollcall import metrics_server
@@ -34,7 +35,50 @@ class _Server(BaseApplication):
 
     def load(self):  # type: ignore[no-untyped-def]
         # Each worker builds its own app (and its own connection pool) after the fork.
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        app.wsgi_app = _BodiesAsSent(app.wsgi_app)  # type: ignore[method-assign]
+        return app
+
+
+class _BodiesAsSent:
+    """Hands the app gunicorn's request body behind `_Body`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.input"] = _Body(environ["wsgi.input"])
+        return self.app(environ, start_response)
+
+
+class _Body:
+    """gunicorn's request body, whose malformed chunks and early ends (its ParseException and
+    NoMoreData, raised while the app reads) read as werkzeug's ClientDisconnected: a 400 that
+    each door answers in its own format, not a 500."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def read(self, size: int | None = None) -> bytes:
+        return self._reading(self._body.read, size)
+
+    def readline(self, size: int | None = None) -> bytes:
+        return self._reading(self._body.readline, size)
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        return self._reading(self._body.readlines, hint)
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    @staticmethod
+    def _reading(read: Any, size: int | None) -> Any:
+        try:
+            return read(size)
+        except (ParseException, NoMoreData) as exc:
+            raise ClientDisconnected(
+                f"The request body was cut short or misshapen: {exc}."
+            ) from exc
 
 
 class Worker(SyncWorker):

@@ -31,7 +31,7 @@ from flask import (
     request,
 )
 from flask_wtf import FlaskForm
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from rollcall.headers import bearer_token
 from rollcall.web import session, unavailable
@@ -301,14 +301,18 @@ API_PATHS = (
 
 
 def outside_routes(exc: HTTPException) -> Any:
-    """A wrong method or unknown path among the OAuth endpoints: an OAuth error, not a page."""
+    """A wrong method, an unknown path or a request unreadable before any endpoint ran (a
+    misshapen body, a Host naming no host) among the OAuth endpoints: an OAuth error, not a
+    page."""
     if isinstance(exc, MethodNotAllowed):
         methods = sorted(exc.valid_methods or ())
         named = " or ".join(m for m in methods if m not in ("HEAD", "OPTIONS"))
         response = jsonify(error="invalid_request", error_description=f"Use {named} here.")
         response.headers["Allow"] = ", ".join(methods)
-    else:
+    elif isinstance(exc, NotFound):
         response = jsonify(error="not_found", error_description="No such endpoint.")
+    else:
+        response = jsonify(error="invalid_request", error_description=exc.description)
     response.status_code = exc.code or 404
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -1,7 +1,7 @@
-"""Unknown addresses (404), methods (405) and Host headers that name no host (400, found before
-any route) answered with the site's own page, styled as every other. Doors that speak a format
-of their own claim their paths: SCIM its Error, the OAuth endpoints their JSON (`init_app`'s
-`formats`, given by the composition root)."""
+"""Unknown addresses (404), methods (405), Host headers that name no host and bodies cut short
+(400, found before any route or while reading) answered with the site's own page, styled as
+every other. Doors that speak a format of their own claim their paths: SCIM its Error, the
+OAuth endpoints their JSON (`init_app`'s `formats`, given by the composition root)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
-from werkzeug.exceptions import BadHost, HTTPException, MethodNotAllowed
+from werkzeug.exceptions import BadHost, ClientDisconnected, HTTPException, MethodNotAllowed
 
 Answer = Callable[[HTTPException], Any]
 
@@ -26,6 +26,7 @@ def init_app(app: Flask, formats: Mapping[tuple[str, ...], Answer]) -> None:
     app.register_error_handler(404, answer)
     app.register_error_handler(405, answer)
     app.register_error_handler(BadHost, lambda exc: answer(_named(exc)))
+    app.register_error_handler(ClientDisconnected, answer)  # a body cut short or misshapen
 
 
 def _named(exc: HTTPException) -> HTTPException:
