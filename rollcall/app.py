@@ -47,7 +47,7 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
     )
     upstream.allow_private_providers(settings.providers_may_be_private)
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url, wait=settings.database_wait)
     web_database.init_app(app, database)
     request_log.init_app(app)
     senders.init_app(app, database)

@@ -72,6 +72,13 @@ class Settings:
         return self.request_timeout * 2 / 3
 
     @property
+    def database_wait(self) -> float:
+        """Seconds a request's statement may wait for a lock (another change of the same rows,
+        an administrator's LOCK) before the request is answered 503: a third of the request's
+        time, so that the answer comes before the worker would be stopped."""
+        return self.request_timeout / 3
+
+    @property
     def development(self) -> bool:
         return self.environment == "development"
 

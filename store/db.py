@@ -96,8 +96,12 @@ COMMIT_LOST = (
 class Database:
     """The directory's storage: one engine and the transactions opened on it."""
 
-    def __init__(self, url: str, **engine_kwargs: object) -> None:
+    def __init__(self, url: str, *, wait: float | None = None, **engine_kwargs: object) -> None:
+        """`wait`: seconds a statement may wait for a lock, and twice that to run, before it is
+        given up as `Unavailable` (a served app's requests); None: as long as it takes (the
+        command line's work)."""
         self.url = normalize_url(url)
+        engine_kwargs = {"wait": wait, **engine_kwargs}
         self.engine = make_engine(self.url, **engine_kwargs)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[Tx | Written], None]] = []

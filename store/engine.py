@@ -28,11 +28,12 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """An engine for `url` whose every connection is set up as Rollcall needs it (below)."""
+def make_engine(url: str, *, wait: float | None = None, **kwargs: object) -> Engine:
+    """An engine for `url` whose every connection is set up as Rollcall needs it (below).
+    `wait`: seconds a statement may wait for a lock (and, on PostgreSQL, twice that to run)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": wait or 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, **kwargs)
@@ -40,6 +41,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     _ping_after_idle(engine)
     _in_utc(engine)
     _set_on_connect(engine, "SET jit TO off")  # see below
+    if wait is not None:
+        _set_on_connect(engine, f"SET lock_timeout = {int(wait * 1000)}")
+        _set_on_connect(engine, f"SET statement_timeout = {int(wait * 2000)}")
     _json_as_read(engine)
     return engine
 

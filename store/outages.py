@@ -4,8 +4,9 @@ the request reached the database.
 
 An outage is the server not reachable (connection refused, timed out), a connection lost (the
 server restarted, a proxy or firewall cut it, an administrator ended it), the server saying it
-is going away or full, or every pooled connection busy past the pool's timeout. Refusals of the
-database (a broken constraint, a cancelled statement) are not outages.
+is going away or full, or every pooled connection busy past the pool's timeout. A statement
+given up after waiting its time for a lock (another change of the same rows) is answered the
+same way, saying so. Refusals of the database (a broken constraint) are not outages.
 
 A COMMIT whose connection is lost is not called one either: the server may have committed before
 the connection went, so its change may have been made; `Database.transaction` (which flushes
@@ -17,6 +18,8 @@ all, and raises `OutcomeUnknown` when it cannot tell.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import ExceptionContext
@@ -31,24 +34,44 @@ from store.errors import Unavailable
 _GOING_AWAY = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
+# A statement that waited for a lock, or ran, longer than a request may (`Database`'s `wait`).
+_TOO_LONG = frozenset({"55P03", "57014"})
+
+BUSY = (
+    "The database is busy with another change of the same data and could not make this one "
+    "in time; nothing was changed. Try again in a moment."
+)
+
+
 def is_outage(exc: BaseException) -> bool:
-    """Whether an error says that the database cannot be reached now."""
+    """Whether an error says that the database cannot be reached now, or cannot answer in the
+    time a request has (`is_busy`)."""
     if isinstance(exc, Unavailable | PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):
         exc = exc.orig
-    from psycopg import OperationalError  # PostgreSQL's driver; SQLite has no server to lose
+    from psycopg import OperationalError  # PostgreSQL's driver
 
     if not isinstance(exc, OperationalError):
-        return False
+        return is_busy(exc)
     state = exc.sqlstate  # None: psycopg's own (no connection, connection lost)
-    return state is None or state.startswith("08") or state in _GOING_AWAY
+    return state is None or state.startswith("08") or state in _GOING_AWAY or state in _TOO_LONG
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an error is a statement given up after waiting its time for a lock or running
+    its time: PostgreSQL's lock_timeout or statement_timeout, SQLite's busy timeout."""
+    if isinstance(exc, DBAPIError):
+        exc = exc.orig
+    if isinstance(exc, sqlite3.OperationalError):
+        return "database is locked" in str(exc)
+    return getattr(exc, "sqlstate", None) in _TOO_LONG
 
 
 def raise_if_outage(exc: BaseException) -> None:
     """Raise `Unavailable` (from `exc`) if `exc` is an outage; the caller re-raises the rest."""
     if is_outage(exc) and not isinstance(exc, Unavailable):
-        raise Unavailable() from exc
+        raise Unavailable(BUSY if is_busy(exc) else None) from exc
 
 
 def report_outages(engine: Engine) -> None:
