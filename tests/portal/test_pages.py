@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
-from rollcall import senders
+from rollcall import senders, upstream
 from rollcall.app import create_app
 from rollcall.settings import Settings
 from store import links
@@ -158,7 +158,7 @@ def test_every_form_needs_its_csrf_token(app: Any, db: Database) -> None:
     ]:
         response = client.post(path, data=data)
         assert response.status_code == 400, path
-        assert "CSRF token is missing" in response.text, path
+        assert "This page was out of date" in response.text, path
     assert mails(db) == 0
 
 
@@ -193,9 +193,12 @@ def test_pages_carry_security_headers(app: Any, db: Database) -> None:
     production = create_app(
         Settings(database_url=db.url, environment="production", secret_key="s" * 40), db
     )
-    response = production.test_client().get("/register")
-    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
-    assert production.test_client().get("/dev/mail").status_code == 404
+    try:
+        response = production.test_client().get("/register")
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert production.test_client().get("/dev/mail").status_code == 404
+    finally:  # the process's setting, which the production app turned off for the next tests
+        upstream.allow_private_providers(Settings(database_url=db.url).providers_may_be_private)
 
 
 def test_dev_mail_shows_the_verification_link_in_development(app: Any) -> None:
