@@ -329,7 +329,8 @@ def deactivate_user(account_id: uuid.UUID, user_id: uuid.UUID) -> Any:
         else:
             flash(f"{user.user_name} was deactivated and moved to Inactive Users.", "success")
             return redirect(url_for(".users_page", account_id=account_id))
-    status = STATUS_CODES.get(type(error), 400) if error else 200
+    stale = bool(form.csrf_token.errors)
+    status = STATUS_CODES.get(type(error), 400) if error else 400 if stale else 200
     return render_template(
         "console/deactivate.html",
         account=found,

@@ -25,9 +25,17 @@ bp.after_request(session.write_cookie)  # sets or clears the SSO cookie
 
 
 class SignInForm(FlaskForm):
-    login = StringField("Username or email", validators=[DataRequired(), Length(max=320)])
+    login = StringField(
+        "Username or email",
+        validators=[DataRequired(), Length(max=320)],
+        render_kw={"autocomplete": "username"},
+    )
     # Optional: a login alone is the first step (identifier-first, issue 21).
-    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+    password = PasswordField(
+        "Password",
+        validators=[Optional(), Length(max=1024)],
+        render_kw={"autocomplete": "current-password"},
+    )
     next = HiddenField()
 
 

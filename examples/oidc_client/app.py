@@ -22,6 +22,7 @@ import threading
 from typing import Any
 
 import requests
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, redirect, render_template_string, request, session, url_for
 from joserfc import jwt
@@ -44,6 +45,9 @@ PAGE = """<!doctype html>
 <h2>Userinfo</h2><pre id="userinfo">{{ userinfo | tojson(indent=2) }}</pre>
 <p><a id="logout" href="{{ url_for('logout') }}">Sign out</a></p>
 {% else %}
+{% if refusal %}
+<p id="refusal" role="alert">Rollcall did not sign you in: {{ refusal }}</p>
+{% endif %}
 <p>You are not signed in.</p>
 <p><a id="login" href="{{ url_for('login') }}">Sign in with Rollcall</a></p>
 {% endif %}
@@ -88,7 +92,11 @@ def create_app(
 
     @app.get("/callback")
     def callback() -> Any:
-        token = oauth.rollcall.authorize_access_token()  # checks state, nonce, the ID token
+        try:
+            token = oauth.rollcall.authorize_access_token()  # checks state, nonce, the ID token
+        except OAuthError as refused:  # access_denied: no access to this application, and more
+            page = render_template_string(PAGE, claims=None, refusal=refused.description)
+            return page, 403 if refused.error == "access_denied" else 400
         session["claims"] = dict(token["userinfo"])
         session["id_token"] = token["id_token"]
         session["userinfo"] = dict(oauth.rollcall.userinfo(token=token))

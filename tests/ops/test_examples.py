@@ -48,3 +48,16 @@ def test_identity_provider_runs_complete_against_a_served_rollcall(db, operator,
         )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("done:")
+
+
+def test_the_example_application_shows_a_refused_sign_in():
+    """Rollcall refuses a person without access to the application and sends them back with
+    `error=access_denied`: the example says so (before, it answered 500)."""
+    from tests.live import example_application
+
+    app = example_application("http://127.0.0.1:9", "example-icd10", "unused")
+    answer = app.test_client().get(
+        "/callback?error=access_denied&error_description=No+access+to+ICD-10&state=s"
+    )
+    assert answer.status_code == 403
+    assert "Rollcall did not sign you in: No access to ICD-10" in answer.get_data(as_text=True)

@@ -248,6 +248,21 @@ def test_the_last_main_contact_is_refused_with_the_way_to_add_one(db, enterprise
     assert reload(db, enterprise.main.id).active
 
 
+def test_a_deactivation_from_a_page_out_of_date_says_so_and_changes_nothing(
+    db, enterprise, make_user, main_console
+):
+    """A browser restarted keeps the sign-in but not the page's CSRF session: the press is
+    refused saying why, with the button to press again (before, the same page came back)."""
+    member = make_user(enterprise.account, "member")
+    path = f"/accounts/{enterprise.account.id}/users/{member.id}/deactivate"
+    response = main_console.client.post(path, data={"csrf_token": "from-before"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "This page was out of date" in page and ">Deactivate</button>" in page
+    assert reload(db, member.id).active
+    assert main_console.post(path).status_code == 302
+
+
 def test_a_user_owned_by_office_is_refused_with_where_to_change_them(
     app, db, make_account, make_user
 ):
