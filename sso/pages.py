@@ -118,9 +118,10 @@ def home() -> Any:
 def logout() -> Any:
     """OpenID Connect RP-Initiated Logout 1.0.
 
-    With an `id_token_hint` issued to this browser's user the session ends at once; otherwise the
-    person confirms first (a POST, so no other site can sign them out: an ID token of someone
-    else, which anybody may hold, confirms nothing). `post_logout_redirect_uri` must be
+    With an `id_token_hint` issued to this browser's user in this session (its `sid`) the session
+    ends at once; otherwise the person confirms first (a POST, so no other site can sign them
+    out: an ID token of someone else, or of an earlier session, which others may hold, confirms
+    nothing; RP-Initiated Logout §2). `post_logout_redirect_uri` must be
     registered for the client, else the signed-out page is shown instead of redirecting.
     """
     values = request.values
@@ -138,7 +139,14 @@ def logout() -> Any:
         return _refused(_LogoutError("post_logout_redirect_uri"))
     form = SignOutForm()
     current = session.current_user()
-    own_hint = hinted is not None and current is not None and hinted.get("sub") == str(current.id)
+    browser_session = session.current_session()
+    own_hint = (
+        hinted is not None
+        and current is not None
+        and browser_session is not None
+        and hinted.get("sub") == str(current.id)
+        and hinted.get("sid") in (None, str(browser_session.id))
+    )
     confirmed = own_hint or (request.method == "POST" and form.validate_on_submit())
     if current is not None and not confirmed:
         return render_template(

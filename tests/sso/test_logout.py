@@ -85,6 +85,22 @@ def test_a_hint_of_someone_else_asks_before_signing_out(provider: Any) -> None:
     assert "Your applications" not in browser.get("/").text
 
 
+def test_a_hint_from_an_earlier_session_asks_before_signing_out(provider: Any) -> None:
+    """An ID token of the person's earlier session (its sid) is no proof that this session's
+    application asks: any old token of theirs would sign them out by a link (RP-Initiated
+    Logout §2: such a hint is suspect)."""
+    browser = signed_in(provider)
+    earlier = id_token_for(provider, browser)
+    browser.get(f"/oauth/logout?id_token_hint={earlier}")  # signed out of that session
+    browser = signed_in(provider)
+    page = browser.get(f"/oauth/logout?id_token_hint={earlier}")
+    assert page.status_code == 200 and "Sign out" in page.text
+    assert "Your applications" in browser.get("/").text
+    current = id_token_for(provider, browser)
+    assert browser.get(f"/oauth/logout?id_token_hint={current}").status_code == 200
+    assert "Your applications" not in browser.get("/").text
+
+
 def test_a_hint_must_be_an_id_token_of_the_client_named(provider: Any) -> None:
     browser = signed_in(provider)
     rp = provider.first_party
