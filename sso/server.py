@@ -130,13 +130,14 @@ class Introspection(_HintOnly, IntrospectionEndpoint):
             "active": True,
             "client_id": row.client_id,
             "scope": row.scope,
-            "token_type": "Bearer" if row.kind == oauth.ACCESS else "refresh_token",
             "exp": int(row.expires_at.timestamp()),
             "iat": int(row.created_at.timestamp()),
             "iss": keys.issuer(),
             "sub": str(row.user_id) if row.user_id else row.client_id,
             "aud": row.client_id,
         }
+        if row.kind == oauth.ACCESS:  # RFC 7662 §2.2: a type of RFC 6749 §7.1; none for refresh
+            payload["token_type"] = "Bearer"
         if row.user_id is not None:
             user = tx().get(User, row.user_id)
             payload["username"] = user.user_name if user else None
@@ -145,8 +146,19 @@ class Introspection(_HintOnly, IntrospectionEndpoint):
         return payload
 
 
+class Server(AuthorizationServer):
+    def create_token_response(self, request: Any = None) -> Any:
+        """A token request without grant_type is missing a parameter (RFC 6749 §5.2:
+        invalid_request), not asking for a grant type nobody supports."""
+        asked = self.create_oauth2_request(request)
+        if not asked.payload.grant_type:
+            missing = InvalidRequestError("grant_type is required.")
+            return self.handle_error_response(asked, missing)
+        return super().create_token_response(request)
+
+
 def create_server(app: Flask) -> AuthorizationServer:
-    server = AuthorizationServer(query_client=_query_client, save_token=save_token)
+    server = Server(query_client=_query_client, save_token=save_token)
     server.init_app(app)
     server.scopes_supported = SCOPES
     server.register_token_generator("default", AccessTokens())

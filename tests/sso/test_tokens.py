@@ -72,7 +72,24 @@ def test_introspection_describes_a_live_token(provider: Any) -> None:
     assert found["active"] is True
     assert found["client_id"] == rp.client_id and found["sub"] == str(provider.ada.id)
     assert found["username"] == "ada" and "email" in found["scope"].split()
+    assert found["token_type"] == "Bearer"
+    refresh = rp.introspect(tokens["refresh_token"])
+    assert refresh["active"] is True
+    assert "token_type" not in refresh  # RFC 7662 §2.2: only types of RFC 6749 §7.1
     assert rp.introspect("garbage")["active"] is False
+
+
+def test_a_token_request_without_grant_type_is_an_invalid_request(provider: Any) -> None:
+    """RFC 6749 §5.2: a required parameter is missing (not an unsupported grant type)."""
+    rp = provider.first_party
+    answer = requests.post(
+        f"{provider.base}/oauth/token",
+        data={"code": "x"},
+        auth=(rp.client_id, rp.client_secret),
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
 
 
 def test_introspection_needs_client_authentication(provider: Any) -> None:
