@@ -24,6 +24,7 @@ from store import accounts, rules
 
 
 def service_provider_config() -> Response:
+    _refuse_filters()
     config = CONFIG.model_copy(deep=True)
     config.meta = _meta("ServiceProviderConfig", f"{base_url()}/ServiceProviderConfig")
     return scim_json(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))

@@ -97,8 +97,9 @@ def test_schemas_with_a_token_list_the_profiles_that_token_may_give(scim):
     assert profile["canonicalValues"] == ["client", "knowledge", "read_only"]
 
 
-def test_discovery_takes_no_filter(anonymous):
-    response = anonymous.get("/Schemas?filter=id pr")
+@pytest.mark.parametrize("path", ["/Schemas", "/ResourceTypes", "/ServiceProviderConfig"])
+def test_discovery_takes_no_filter(anonymous, path):
+    response = anonymous.get(f"{path}?filter=id pr")
     assert response.status_code == 403
 
 
