@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from portal.console_forms import ActionForm, AttachForm, DecisionForm
-from portal.manage_users import actor, refused
+from portal.manage_users import STATUS_CODES, actor, refused
 from rollcall.web.database import database
 from rollcall.web.session import login_required
 from store import accounts, audit, csc, membership, mfa, user_mail, user_search, users
@@ -113,7 +113,14 @@ def attach(user_id: uuid.UUID) -> Any:
 @bp.get("/csc-requests")
 @login_required
 def csc_requests() -> Any:
-    acting = support_actor()
+    return _requests_page(support_actor())
+
+
+def _requests_page(
+    acting: Actor, refusal: tuple[uuid.UUID, DomainError] | None = None, form: Any = None
+) -> Any:
+    """The open requests; a `refusal` of one request's decision is shown at it, with what was
+    typed there (`form`), so that support corrects it in place."""
     with database().transaction(write=False) as tx:
         requests = [(r, u, csc.is_overdue(r)) for r, u in csc.open_requests(tx)]
         suggested = {}
@@ -122,13 +129,18 @@ def csc_requests() -> Any:
             if request_.organization and user.account is None:
                 found = accounts.search_accounts(tx, acting, request_.organization, limit=10)
                 suggested[request_.id] = [a.name for a in found]
+    status = 200
+    if refusal is not None:
+        status = next((c for kind, c in STATUS_CODES.items() if isinstance(refusal[1], kind)), 400)
     return render_template(
         "console/csc_requests.html",
         requests=requests,
         suggested=suggested,
-        form=DecisionForm(),
+        form=form or DecisionForm(),
+        refused_id=refusal[0] if refusal else None,
+        refusal=refusal[1] if refusal else None,
         due_hours=int(csc.DECISION_DUE.total_seconds() // 3600),
-    )
+    ), status
 
 
 @bp.post("/csc-requests/<uuid:request_id>")
@@ -136,10 +148,13 @@ def csc_requests() -> Any:
 def decide(request_id: uuid.UUID) -> Any:
     acting = support_actor()
     form = DecisionForm()
-    if form.validate_on_submit() and form.decision.data in ("approve", "reject"):
-        approve = form.decision.data == "approve"
+    if not form.validate_on_submit() or form.decision.data not in ("approve", "reject"):
+        flash("The page was out of date; try again.", "error")
+        return redirect(url_for(".csc_requests"))
+    approve = form.decision.data == "approve"
+    named = (form.account.data or "").strip()
+    try:
         with database().transaction() as tx:
-            named = (form.account.data or "").strip()
             account_id = accounts.account_named(tx, named).id if named else None
             csc.decide(
                 tx,
@@ -149,12 +164,14 @@ def decide(request_id: uuid.UUID) -> Any:
                 note=form.note.data or None,
                 account_id=account_id,
             )
-        attached = f" and attached to {named}" if approve and named else ""
-        flash(
-            f"The request was {'approved' if approve else 'rejected'}{attached}; the person is "
-            "emailed the decision.",
-            "success",
-        )
+    except DomainError as refusal:
+        return _requests_page(acting, (request_id, refusal), form)
+    attached = f" and attached to {named}" if approve and named else ""
+    flash(
+        f"The request was {'approved' if approve else 'rejected'}{attached}; the person is "
+        "emailed the decision.",
+        "success",
+    )
     return redirect(url_for(".csc_requests"))
 
 

@@ -380,6 +380,32 @@ def test_support_grants_the_main_profile_and_decides_csc_requests(
     assert uuid.UUID(str(account.id))
 
 
+def test_a_refused_csc_decision_is_shown_at_the_request_with_what_was_typed(
+    db, enterprise, make_user, support_console
+):
+    """A rejection without a reason, or an account name mistyped, is said beside the request,
+    the note kept, on the list support works from (before: a page with only a link home)."""
+    with db.transaction() as tx:
+        requester = tx.get(User, make_user(None, "asker").id)
+        request = csc.request_access(tx, requester, organization="Bayview")
+        tx.flush()
+        request_id = request.id
+    path = f"/support/csc-requests/{request_id}"
+    decide = {"decision": "approve", "note": "Welcome aboard", "account": "Bayview Clinic"}
+    mistyped = support_console.post(path, decide, form_page="/support/csc-requests")
+    assert mistyped.status_code == 404
+    page = text(mistyped)
+    assert "No account named" in page and "Welcome aboard" in page and "Bayview Clinic" in page
+    assert 'aria-label="Approve asker"' in page
+    unsaid = support_console.post(
+        path, {"decision": "reject", "note": ""}, form_page="/support/csc-requests"
+    )
+    assert unsaid.status_code == 400 and "the person is mailed it" in text(unsaid)
+    with db.transaction(write=False) as tx:
+        assert not csc.has_access(tx, tx.get(User, requester.id))
+        assert [r.id for r, _ in csc.open_requests(tx)] == [request_id]
+
+
 def test_an_office_users_edit_page_names_only_what_it_offers(app, db, make_account, make_user):
     """Office accounts grant no applications (the guide: enterprise clients only), so the note
     on what may change here does not name them."""
