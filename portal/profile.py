@@ -126,6 +126,7 @@ def change_password() -> Any:
                 changed = self_service.change_password(
                     tx, user.id, form.current_password.data, form.password.data
                 )
+                has_csc = csc.has_access(tx, changed)
         except DomainError as error:
             show_refusal(form, error)
         else:
@@ -133,7 +134,8 @@ def change_password() -> Any:
             sign_in(changed, _proof_so_far())
             flash(
                 "Your password is changed. Other browsers signed in to your account were "
-                "signed out. Your Client Support Center password did not change.",
+                "signed out."
+                + (" Your Client Support Center password did not change." if has_csc else ""),
                 "success",
             )
             return redirect("/profile")

@@ -29,6 +29,12 @@ class Console:
         token = self.form_token(form_page or path)
         return self.client.post(path, data={"csrf_token": token, **(data or {})})
 
+    def post_form(self, path: str, prefix: str, page: str, **fields: str) -> Any:
+        """Send the form of `prefix` on `page` (a page of several forms) with its CSRF token."""
+        token = self.form_token(page)
+        data = {f"{prefix}-csrf_token": token} | {f"{prefix}-{k}": v for k, v in fields.items()}
+        return self.client.post(path, data=data)
+
     def form_token(self, page_path: str) -> str:
         """The CSRF token of the form on `page_path` (or on the profile page, if that page
         answers no form)."""

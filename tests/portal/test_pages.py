@@ -244,3 +244,36 @@ def test_a_person_managed_elsewhere_sees_their_details_without_a_form_to_change_
     )
     mine = Console(app, db, local).get("/profile").get_data(as_text=True)
     assert 'name="basic-given_name"' in mine and 'name="email-new_email"' in mine
+
+
+def test_only_people_with_the_client_support_center_hear_of_its_password(
+    app: Any, db: Any, make_user: Any, support: Any
+) -> None:
+    """A guest has no Client Support Center password: the profile and the change's message
+    say nothing of one (a browser probe found them confusing); a person with access is told
+    the two passwords stay apart (FAQ 4)."""
+    from store import csc
+
+    phrase, new = "a long pass phrase", "another long pass phrase"
+    guest = make_user(None, "gus.guest", password=phrase)
+    member = make_user(None, "cara.csc", password=phrase)
+    with db.transaction() as tx:
+        asked = csc.request_access(tx, tx.get(User, member.id), organization="Clinic")
+        tx.flush()
+        csc.decide(tx, support, asked.id, approve=True)
+    for person, told in ((guest, False), (member, True)):
+        console = Console(app, db, person)
+        page = console.get("/profile").get_data(as_text=True)
+        assert ("does not change your Client Support Center password" in page) is told
+        changed = console.post_form(
+            "/profile/password",
+            "password",
+            "/profile",
+            current_password=phrase,
+            password=new,
+            confirm=new,
+        )
+        assert changed.status_code == 302
+        said = console.get("/profile").get_data(as_text=True)
+        assert "Your password is changed" in said
+        assert ("Client Support Center password did not change" in said) is told

@@ -16,20 +16,13 @@ from store.db import now
 from store.models.directory import User
 from store.models.sign_in import SsoSession
 from tests.authenticator_app import Authenticator, enrol
-from tests.pages import CSRF, Console
+from tests.pages import Console
 
 PASSWORD = "harbor willow sixty two"
 
 
 def text(response: Any) -> str:
     return response.get_data(as_text=True)
-
-
-def post_form(console: Console, path: str, prefix: str, page: str, **fields: str) -> Any:
-    """Send the form of `prefix` on `page` with its CSRF token."""
-    token = CSRF.search(text(console.get(page))).group(1)
-    data = {f"{prefix}-csrf_token": token} | {f"{prefix}-{k}": v for k, v in fields.items()}
-    return console.client.post(path, data=data)
 
 
 def methods(db: Any, user: User) -> set[str]:
@@ -51,9 +44,9 @@ def test_a_person_sets_up_an_app_on_the_security_page(
     secret = html.unescape(re.search(r'id="totp-secret">([^<]+)<', setup).group(1))
     authenticator = Authenticator(secret)
     path = "/profile/security/authenticator"
-    wrong = post_form(console, path, "totp", path, code=authenticator.wrong_code())
+    wrong = console.post_form(path, "totp", path, code=authenticator.wrong_code())
     assert wrong.status_code == 400 and "does not match" in text(wrong)
-    done = post_form(console, path, "totp", path, code=authenticator.code())
+    done = console.post_form(path, "totp", path, code=authenticator.code())
     assert done.status_code == 200 and "Save your recovery codes" in text(done)
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", text(done))
     assert len(codes) == 10
@@ -61,7 +54,7 @@ def test_a_person_sets_up_an_app_on_the_security_page(
     page = text(console.get("/profile/security"))
     assert "Authenticator app</dt><dd>On" in page and "10 left" in page
 
-    renewed = post_form(console, "/profile/security/recovery-codes", "codes", "/profile/security")
+    renewed = console.post_form("/profile/security/recovery-codes", "codes", "/profile/security")
     fresh = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", text(renewed))
     assert len(fresh) == 10 and not set(fresh) & set(codes)
 
@@ -77,12 +70,12 @@ def test_a_stale_sign_in_needs_the_password_to_remove_the_app(
     page = text(console.get("/profile/security"))
     assert "Current password" in page
     path = "/profile/security/authenticator/remove"
-    bare = post_form(console, path, "remove", "/profile/security")
+    bare = console.post_form(path, "remove", "/profile/security")
     assert bare.status_code == 400 and "Type your current password" in text(bare)
-    wrong = post_form(console, path, "remove", "/profile/security", current_password="nope")
+    wrong = console.post_form(path, "remove", "/profile/security", current_password="nope")
     assert wrong.status_code == 400 and "not correct" in text(wrong)
     assert methods(db, pat) == {"totp", "recovery_codes"}
-    right = post_form(console, path, "remove", "/profile/security", current_password=PASSWORD)
+    right = console.post_form(path, "remove", "/profile/security", current_password=PASSWORD)
     assert right.status_code == 302
     assert methods(db, pat) == set()
 
