@@ -34,6 +34,9 @@ def test_support_works_with_a_guest_from_the_person_page(
     assert reload(db, guest.id).profile == "client"
     unknown = support_console.post(f"{path}/attach", {"account": "Nowhere"}, form_page=path)
     assert unknown.status_code == 404  # already attached or not: the account is unknown
+    shown = support_console.get(path).get_data(as_text=True)
+    asks = shown[shown.index('<details class="confirm">') : shown.index("</details>")]
+    assert "Deactivate gwen.guest</button>" in asks  # behind "Deactivate…", not one click
     support_console.post(f"{path}/deactivate", form_page=path)
     assert not reload(db, guest.id).active
     history = support_console.get(path).get_data(as_text=True)
