@@ -72,7 +72,8 @@ def test_support_opens_a_guest_resets_attaches_deactivates_and_reads_the_log(
     expect(facts).to_contain_text("Maple Clinic")
     expect(facts).to_contain_text("Client Community User")
 
-    page.get_by_role("button", name="Deactivate").click()
+    page.get_by_text("Deactivate…").click()  # asks first
+    page.get_by_role("button", name="Deactivate gail.guest").click()
     expect(page.locator(".flash-success")).to_contain_text("gail.guest was deactivated")
     expect(facts).to_contain_text("Inactive")
     page.screenshot("guest-attached-and-deactivated")
