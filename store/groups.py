@@ -229,7 +229,11 @@ def _add(tx: Tx, group: Group, user_ids: Iterable[uuid.UUID]) -> list[str]:
     )
     missing = sorted(str(u) for u in wanted - found.keys())
     if missing:
-        raise InvalidInput(f"No user {', '.join(missing)} in this account.", field="members")
+        raise InvalidInput(
+            f"No user {', '.join(missing)} in this account: a group's members are users of its "
+            "account (groups are not members of groups here).",
+            field="members",
+        )
     new = sorted(user for user, held in found.items() if not held)
     if group.is_contact_role and new:
         _refuse_people_who_left(tx, group, new)

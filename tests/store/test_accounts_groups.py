@@ -140,6 +140,12 @@ class TestGroups:
             )
         with db.transaction() as tx, pytest.raises(InvalidInput, match="No user"):
             groups.add_members(tx, enterprise.actor, group.id, [stranger.id])
+        with db.transaction() as tx:
+            other = groups.create_group(
+                tx, enterprise.actor, account_id=enterprise.account.id, display_name="Other"
+            )
+        with db.transaction() as tx, pytest.raises(InvalidInput, match="groups are not members"):
+            groups.add_members(tx, enterprise.actor, group.id, [other.id])  # a group, by its id
         with db.transaction(write=False) as tx:
             assert list(groups.member_ids(tx, group.id)) == []
 
