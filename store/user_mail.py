@@ -25,7 +25,12 @@ def send_password_reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
         raise InvalidInput(f"{user.user_name} has no email address to send a reset link to.")
     token = links.issue(tx, user, links.RESET_PASSWORD)
     outbox.enqueue_email(
-        tx, user, "reset_password", link=f"/reset/{token}", user_name=user.user_name
+        tx,
+        user,
+        "reset_password",
+        link=f"/reset/{token}",
+        user_name=user.user_name,
+        sent_by=users.changed_by(actor, user),
     )
     audit.record(
         tx,

@@ -300,3 +300,21 @@ def test_ending_an_applications_offline_access_withdraws_the_consent_too(
         oauth.end_offline_access(tx, tx.get(User, user.id), client.client_id)
     with db.transaction(write=False) as tx:
         assert not oauth.consented(tx, user.id, client.client_id, ["openid"])
+
+
+def test_a_reset_link_a_main_contact_sends_says_who_sent_it(
+    db: Database, enterprise: Any, make_user: Callable[..., User]
+) -> None:
+    """The person did not ask for it: "You (or someone else) asked" would read as a warning
+    sign (a browser probe); the mail names who sent it. One asked for stays worded as before."""
+    from rollcall import mail
+    from store import user_mail
+
+    member = make_user(enterprise.account, "member")
+    with db.transaction() as tx:
+        user_mail.send_password_reset(tx, enterprise.actor, member.id)
+        payload = tx.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()[-1].payload
+        written = mail.render(payload, base_url="https://x.test", user=mail.user_of(tx, payload))
+    assert "Your organization's main contact sent you a link" in written.text
+    assert "main contact sent you a link" in written.html
+    assert "You (or someone else)" not in written.text
