@@ -415,3 +415,12 @@ def test_an_office_users_edit_page_names_only_what_it_offers(app, db, make_accou
     page = text(Console(app, db, main).get(f"/accounts/{office.id}/users/{member.id}"))
     assert "managed by NextGen Office" in page and "profile permission and contact roles" in page
     assert "Access to Applications" not in page and "access to applications" not in page
+
+
+def test_the_no_longer_at_account_box_says_what_saving_it_ends(
+    db, enterprise, make_user, main_console
+):
+    member = make_user(enterprise.account, "member")
+    page = text(main_console.get(f"/accounts/{enterprise.account.id}/users/{member.id}"))
+    assert "saving ends their sessions, contact roles, applications and any main contact" in page
+    assert 'aria-describedby="no_longer_at_account-hint"' in page
