@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from store import audit, new_users, signin
+from store import audit, new_users, sign_in_names, signin
 from store.actors import Actor, Door
 from store.assurance import ACR_VALUES, PASSWORD, Proof
 from store.db import Tx, now
-from store.errors import Conflict, InvalidInput
+from store.errors import Conflict, Forbidden, InvalidInput
 from store.federation import FederationRefused
 from store.hashes import digest
 from store.models.directory import User, fold
@@ -153,6 +153,8 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
         fields["external_id"] = value
     actor = Actor.system(Door.SSO, f"sign-in with {connection.display_name}"[:255])
     try:
+        # The provider is the account's, bound to its domains as its identity provider is.
+        sign_in_names.check_domains(tx, connection.account_id, {fold(str(user_name))})
         return new_users.create_user(
             tx,
             actor,
@@ -162,7 +164,7 @@ def _create(tx: Tx, connection: FederationConnection, value: str, claims: dict[s
             send_sign_in_email=False,
             **{k: v for k, v in fields.items() if v},
         )
-    except (Conflict, InvalidInput) as refused:
+    except (Conflict, Forbidden, InvalidInput) as refused:
         raise FederationRefused(
             f"Rollcall could not create your user from {connection.display_name}: "
             f"{refused.message} Ask a main contact of your organization to add you."

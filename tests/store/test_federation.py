@@ -89,6 +89,19 @@ def test_another_accounts_user_is_never_linked(
     assert link(db, by_name, sub="x", email="LEE@other.example").user_name == "lee@other.example"
 
 
+def test_just_in_time_creation_takes_no_name_at_another_accounts_domain(
+    db: Database, enterprise: Any, make_account: Callable[..., Any], connect: Any
+) -> None:
+    """A's own provider (which a main contact of A may set up) cannot create a user named at a
+    domain support assigned to B: that would take B's person's address before B pushes them."""
+    connect(make_account(), domains=["b.example"])
+    connection = connect(enterprise.account, create_users=True)
+    with pytest.raises(FederationRefused, match="assigned to another account"):
+        link(db, connection, sub="00u-ceo", preferred_username="CEO@b.example")
+    with db.transaction() as tx:
+        assert tx.scalar(select(User).where(User.user_name_ci == "ceo@b.example")) is None
+
+
 def test_a_deactivated_or_unknown_user_is_refused(
     db: Database, enterprise: Any, make_user: Callable[..., User], connect: Any
 ) -> None:
