@@ -120,9 +120,10 @@ def logout() -> Any:
 
     With an `id_token_hint` issued to this browser's user in this session (its `sid`) the session
     ends at once; otherwise the person confirms first (a POST, so no other site can sign them
-    out: an ID token of someone else, or of an earlier session, which others may hold, confirms
-    nothing; RP-Initiated Logout §2). `post_logout_redirect_uri` must be
-    registered for the client, else the signed-out page is shown instead of redirecting.
+    out: an ID token of someone else, of an earlier session, or without a session (refreshed
+    offline), which others may hold, confirms nothing; RP-Initiated Logout §2).
+    `post_logout_redirect_uri` must be registered for the client, else the signed-out page is
+    shown instead of redirecting.
     """
     values = request.values
     with database().transaction(write=False) as tx:
@@ -145,7 +146,7 @@ def logout() -> Any:
         and current is not None
         and browser_session is not None
         and hinted.get("sub") == str(current.id)
-        and hinted.get("sid") in (None, str(browser_session.id))
+        and hinted.get("sid") == str(browser_session.id)
     )
     confirmed = own_hint or (request.method == "POST" and form.validate_on_submit())
     if current is not None and not confirmed:

@@ -22,7 +22,7 @@ from typing import IO, Protocol
 
 from sqlalchemy import exists, select
 
-from store import audit, membership, outbox, passwords
+from store import audit, membership, outbox, passwords, rules
 from store.actors import Actor
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -282,6 +282,8 @@ def decide(
         raise InvalidInput("Only an approved request attaches the person to an account.")
     user = tx.get(User, request.user_id)
     assert user is not None
+    if approve and user.no_longer_at_account:
+        rules.check_nothing_given_to_leaver(actor, user.user_name, applications=[APPLICATION])
     if approve and account_id is not None:
         user = membership.attach_to_account(tx, actor, user.id, account_id)
     request.decided_at = now()

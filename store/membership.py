@@ -24,6 +24,7 @@ def attach_to_account(
     account = tx.get(Account, account_id)
     if account is None:
         raise NotFound("No such account.")
+    rules.ensure_may_add_users(actor, account.kind)  # an Office account's come from Office
     user = users.get_user(tx, actor, user_id, lock=True)
     if user.is_support:
         raise Conflict(f"{user.user_name} is support staff, who belong to no account.")

@@ -112,7 +112,7 @@ def confirm_email_change(tx: Tx, token: str) -> User:
     actor = _self(user)
     rules.check_ownership(actor, user, ["emails"])
     new_email = link.payload["email"]
-    sign_in_names.ensure_free(tx, user, new_email, field="new_email")
+    sign_in_names.ensure_free(tx, actor, user, new_email, field="new_email")
     names_before = sign_in_names.names_held(user)
     old = primary_entry(user.emails)
     emails = [

@@ -18,7 +18,18 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, exists, insert, select
+import idna
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from store import audit, links, outbox
@@ -67,7 +78,7 @@ def check(
     the `actor` writing, a name held by an unconfirmed self-registration is taken from it
     (`make_way`) instead."""
     new = names_of(fold(user_name), fold(address or "")) - frozenset(before)
-    check_domains(tx, domain_bound(actor, user_id), new, fold(user_name))
+    check_domains(tx, domain_bound(actor), new, fold(user_name))
     refusal = clash(tx, user_name, address, user_id=user_id, names=new) if new else None
     if refusal is not None and actor is not None and make_way(tx, actor, user_name, address):
         refusal = clash(tx, user_name, address, user_id=user_id, names=new)
@@ -201,27 +212,31 @@ def clash(
     return None
 
 
-def domain_bound(actor: Actor | None, user_id: uuid.UUID | None = None) -> uuid.UUID | None:
-    """The account whose email domains alone the caller may name a user at, or None when it
-    may name any: an account's identity provider and main contacts are bound to their
-    account's (and domains no account owns); support, the operator, people registering and a
-    person changing their own address (proved by its link) are not."""
+def domain_bound(actor: Actor | None) -> uuid.UUID | None:
+    """The account whose email domains alone the caller may give a user (with the domains no
+    account owns), or None when it may give any: an account's identity provider, main contacts
+    and people are bound to their account's; support, the operator and people registering
+    (of no account yet) are not."""
     if actor is None or actor.account_id is None or actor.privileged:
-        return None
-    if user_id is not None and actor.id == str(user_id):
         return None
     return actor.account_id
 
 
 def check_domains(
-    reads: Reads, account_id: uuid.UUID | None, names: Iterable[str], user_name_ci: str = ""
+    reads: Reads,
+    account_id: uuid.UUID | None,
+    names: Iterable[str],
+    user_name_ci: str = "",
+    *,
+    field: str | None = None,
 ) -> None:
     """Refuse names at an email domain support assigned to another account than `account_id`
     (`domain_bound`): its addresses are that account's people's, so another account's identity
     provider cannot take one first (SPEC §1 Users: it never takes over another account's
     user's address) and block their push."""
-    by_domain = {domain_of(name): name for name in sorted(names)}
-    by_domain.pop("", None)
+    by_domain = {
+        suffix: name for name in sorted(names) for suffix in _domain_and_parents(domain_of(name))
+    }
     if account_id is None or not by_domain:
         return
     owned = reads.execute(
@@ -232,13 +247,27 @@ def check_domains(
         raise Forbidden(
             f"{by_domain[owned]} is at {owned}, a domain support assigned to another account: "
             "its addresses sign in that account's people. Choose another, or ask support.",
-            field="user_name" if by_domain[owned] == user_name_ci else "emails",
+            field=field or ("user_name" if by_domain[owned] == user_name_ci else "emails"),
         )
 
 
+def _domain_and_parents(domain: str) -> list[str]:
+    """A domain and those it is part of (mail.b.example: b.example, example): a domain an
+    account owns covers its subdomains."""
+    labels = domain.split(".") if domain else []
+    return [".".join(labels[n:]) for n in range(len(labels))]
+
+
 def domain_of(name: str) -> str:
-    """The email domain of a folded name that is an address, else ''."""
-    return name.rpartition("@")[2] if "@" in name else ""
+    """The email domain of a folded name that is an address, as owned domains are written
+    (ASCII: bücher.example is xn--bcher-kva.example to mail servers), else ''."""
+    if "@" not in name:
+        return ""
+    domain = name.rpartition("@")[2]
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain  # not a domain a mail server would take: nobody owns it
 
 
 _OWNED_ELSEWHERE = (
@@ -248,14 +277,26 @@ _OWNED_ELSEWHERE = (
     .limit(1)
 )
 
+
+def _at_or_under(domain: Any) -> ColumnElement[bool]:
+    """SQL: `domain` (a parameter) is an owned domain or one of its subdomains."""
+    return or_(
+        FederationDomain.domain == domain,
+        domain.like(literal("%.", String) + FederationDomain.domain),
+    )
+
+
 DOMAIN_FREE = ~exists(
     _OWNED_ELSEWHERE.where(
-        FederationDomain.domain.in_([bindparam("name_domain"), bindparam("address_domain")])
+        or_(
+            _at_or_under(bindparam("name_domain", type_=String)),
+            _at_or_under(bindparam("address_domain", type_=String)),
+        )
     )
 )
 """SQL, for a user written at once (`new_users.create_user_at_once`): no other account than
 `names_account` owns the domain of its userName or its address (`name_domain`,
-`address_domain`, '' for none)."""
+`address_domain`, '' for none), or a domain they are under."""
 
 
 def domain_guard(
@@ -273,8 +314,10 @@ def domain_guard(
     }
 
 
-def ensure_free(tx: Tx, user: User, address: str, *, field: str = "emails") -> None:
-    """Refuse, before anything is mailed, an address another user signs in with."""
+def ensure_free(tx: Tx, actor: Actor, user: User, address: str, *, field: str = "emails") -> None:
+    """Refuse, before anything is mailed, an address another user signs in with, or one at
+    another account's domain (`check_domains`)."""
+    check_domains(tx, domain_bound(actor), {fold(address)}, field=field)
     holder = tx.scalar(select(SignInName.user_id).where(SignInName.name_ci == fold(address)))
     if holder is not None and holder != user.id:
         raise Conflict(

@@ -59,7 +59,7 @@ def ask_to_confirm(tx: Tx, actor: Actor, user: User, new_email: str, *, field: s
         return None  # the current address (or, left empty, still none)
     rules.check_ownership(actor, user, ["emails"])
     new_email = clean_email(new_email, field)
-    sign_in_names.ensure_free(tx, user, new_email, field=field)
+    sign_in_names.ensure_free(tx, actor, user, new_email, field=field)
     token = links.issue(tx, user, links.CHANGE_EMAIL, {"email": new_email})
     outbox.enqueue(
         tx,

@@ -68,7 +68,23 @@ def clean_name(model: type[Base], field: str, value: Any, label: str) -> str:
             f"{label} must not contain invisible characters (such as a zero-width space).",
             field=field,
         )
+    _refuse_other_dots(name, label, field)
     return name
+
+
+# Full stops that IDNA (UTS #46) reads as "." in a domain, and that NFKC folding leaves as they
+# are (U+3002, and U+FF61, which folds to it): "ceo@b\u3002example" is ceo@b.example to a mail
+# server and to applications, but not to `fold`.
+_DOTS_IN_DOMAINS = frozenset("\u3002\uff61")
+
+
+def _refuse_other_dots(text: str, label: str, field: str) -> None:
+    """An address's domain (after its last "@") is written with ASCII full stops."""
+    if "@" in text and _DOTS_IN_DOMAINS & set(text.rpartition("@")[2]):
+        raise InvalidInput(
+            f"{label} must write its domain with ASCII full stops (.), not ideographic ones.",
+            field=field,
+        )
 
 
 def clean_email(value: Any, field: str = "emails") -> str:
@@ -88,6 +104,7 @@ def clean_email(value: Any, field: str = "emails") -> str:
         validate_email(address, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise InvalidInput(f"{address!r} is not an email address. {exc}", field=field) from None
+    _refuse_other_dots(address, "An email address", field)
     _check_folded(address, EMAIL_LENGTH, "An email address", field)
     return address
 

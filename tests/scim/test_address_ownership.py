@@ -128,6 +128,8 @@ def test_a_token_cannot_take_an_address_at_another_accounts_domain_first(b_owns_
     a, b = b_owns_its_domain
     refused_as_elsewhere(a.post("/Users", user_body("CEO@b.example", "squat@a.example")))
     refused_as_elsewhere(a.post("/Users", user_body("a.ceo", "ceo@B.example")))
+    refused_as_elsewhere(a.post("/Users", user_body("a.sub", "ceo@mail.b.example")))  # under it
+    assert a.post("/Users", user_body("a.near", "ceo@notb.example")).status_code == 201
     manager = a.post("/Users", user_body("a.boss", "boss@a.example")).get_json()
     with_manager = user_body("a.ceo2", "ceo@b.example") | {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": manager["id"]}

@@ -96,9 +96,26 @@ def test_a_hint_from_an_earlier_session_asks_before_signing_out(provider: Any) -
     page = browser.get(f"/oauth/logout?id_token_hint={earlier}")
     assert page.status_code == 200 and "Sign out" in page.text
     assert "Your applications" in browser.get("/").text
+    refreshed = provider.first_party.refresh(tokens_with_refresh(provider, browser))
+    offline = refreshed.json()["id_token"]  # a refreshed ID token names no session
+    assert "sid" not in pyjwt.decode(offline, options={"verify_signature": False})
+    page = browser.get(f"/oauth/logout?id_token_hint={offline}")
+    assert page.status_code == 200 and "Sign out" in page.text
+    assert "Your applications" in browser.get("/").text
     current = id_token_for(provider, browser)
     assert browser.get(f"/oauth/logout?id_token_hint={current}").status_code == 200
     assert "Your applications" not in browser.get("/").text
+
+
+def tokens_with_refresh(provider: Any, browser: Browser) -> str:
+    """A refresh token of the first-party application, for the person signed in at `browser`."""
+    rp = provider.first_party
+    verifier, challenge = pkce_pair()
+    url = rp.authorize_url(
+        "openid offline_access", code_challenge=challenge, code_challenge_method="S256"
+    )
+    back = browser.follow(browser.get(url), until=rp.redirect_uri)
+    return rp.exchange(query(back.headers["Location"])["code"], verifier).json()["refresh_token"]
 
 
 def test_a_hint_must_be_an_id_token_of_the_client_named(provider: Any) -> None:

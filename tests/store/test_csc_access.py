@@ -189,6 +189,44 @@ def test_only_support_attaches_a_person_and_only_one_without_an_account(
         membership.attach_to_account(tx, support, guest.id, enterprise.account.id)
 
 
+def test_support_attaches_nobody_to_an_office_account(
+    db: Database,
+    make_account: Callable[..., Account],
+    make_user: Callable[..., User],
+    support: Actor,
+) -> None:
+    """An Office account's users come from NextGen Office (SPEC §1 Accounts), whichever page
+    support attaches a person from (the person's page, a CSC approval)."""
+    guest = make_user(None, "gus.guest")
+    office = make_account("Harbor Family Practice", kind="office")
+    with db.transaction() as tx, pytest.raises(Forbidden, match="created in NextGen Office"):
+        membership.attach_to_account(tx, support, guest.id, office.id)
+    with db.transaction(write=False) as tx:
+        assert tx.get(User, guest.id).account_id is None
+
+
+def test_support_approves_no_csc_for_a_person_no_longer_at_account(
+    db: Database,
+    csc_client: OAuthClient,
+    make_account: Callable[..., Account],
+    support: Actor,
+) -> None:
+    """Flagged before the request was decided: approving it would grant the CSC, which clearing
+    the flag would then restore (SPEC §1: it restores nothing by itself)."""
+    account = make_account("Lakeview Clinic")
+    user = request_for(db, organization="Lakeview Clinic")
+    with db.transaction() as tx:
+        membership.attach_to_account(tx, support, user.id, account.id)
+        users.update_user(tx, support, user.id, {"no_longer_at_account": True})
+    with db.transaction() as tx:
+        [(request, _)] = csc.open_requests(tx)
+        with pytest.raises(Forbidden, match="No Longer at Account"):
+            csc.decide(tx, support, request.id, approve=True)
+    with db.transaction() as tx:
+        users.update_user(tx, support, user.id, {"no_longer_at_account": False})
+    assert not may_open_csc(db, user.id, csc_client)
+
+
 def test_a_csc_password_failing_the_rules_still_proves_the_login(
     db: Database, csc_client: OAuthClient
 ) -> None:

@@ -13,7 +13,6 @@ from sqlalchemy import insert, select
 from store import (
     migrate,
     new_users,
-    outbox,
     recovery,
     registration,
     self_service,
@@ -399,16 +398,44 @@ class TestDomainsAssignedToAnAccount:
             new_users.create_user(tx, support, account_id=enterprise.account.id, **new)
         assert reached(db, "ceo@b.example") == "ceo"
 
-    def test_a_person_moving_to_an_address_they_prove_is_not_refused(
+    def test_people_of_another_account_move_to_it_neither_by_link_nor_by_scim(
         self, db, enterprise, make_user, b
     ):
+        """A person's own change is bound too: by their profile's link (refused before the link
+        is mailed) or by /Me (a main contact's PATCH, which takes effect at once)."""
         mover = make_user(enterprise.account, "mover", password=PASSWORD, email_verified=True)
-        with db.transaction() as tx:
+        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
             self_service.request_email_change(tx, mover.id, "mover@b.example", PASSWORD)
-            confirm = next(
-                m for m in outbox.pending(tx) if m.payload["template"] == "email_change_confirm"
-            )
-            token = confirm.payload["link"].rsplit("/", 1)[1]
-        with db.transaction() as tx:
-            self_service.confirm_email_change(tx, token)
-        assert reached(db, "mover@b.example") == "mover"
+        own = Actor.for_user(enterprise.main, Door.SCIM)
+        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
+            users.update_user(tx, own, enterprise.main.id, {"emails": address("me@b.example")})
+        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
+            both = {"user_name": "me@b.example", "emails": address("me@b.example")}
+            users.update_user(tx, own, enterprise.main.id, both)
+        assert reached(db, "mover@b.example") is None and reached(db, "me@b.example") is None
+
+    def test_an_address_at_the_domain_in_ideographic_full_stops_is_refused(self, db, enterprise):
+        """IDNA reads U+3002 as "." (ceo@b。example is ceo@b.example to mail servers and to
+        applications), but case folding keeps it: written so, the address would pass beside
+        the real one."""
+        for written in ("cfo@b\u3002example", "cfo@b\uff61example"):
+            for fields in ({"emails": address(written)}, {"user_name": written}):
+                fields = {"user_name": "cfo"} | fields
+                with db.transaction() as tx, pytest.raises(InvalidInput, match="ASCII full"):
+                    new_users.create_user(
+                        tx, enterprise.okta, account_id=enterprise.account.id, **fields
+                    )
+
+
+def test_a_domain_covers_its_subdomains_and_its_unicode_spelling(
+    db, enterprise, make_account, assign_domain
+) -> None:
+    owner = make_account(kind="enterprise")
+    assign_domain(owner, "xn--bcher-kva.example")
+    for written in ("ceo@mail.xn--bcher-kva.example", "ceo@Bücher.example", "x@a.bücher.example"):
+        fields = {"user_name": "ceo", "emails": address(written)}
+        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
+            new_users.create_user(tx, enterprise.okta, account_id=enterprise.account.id, **fields)
+    with db.transaction() as tx:  # a domain that merely ends the same way is not under it
+        fields = {"user_name": "ceo", "emails": address("ceo@notbücher.example")}
+        new_users.create_user(tx, enterprise.okta, account_id=enterprise.account.id, **fields)
