@@ -52,9 +52,10 @@ class _BodiesAsSent:
 
 
 class _Body:
-    """gunicorn's request body, whose malformed chunks and early ends (its ParseException and
-    NoMoreData, raised while the app reads) read as werkzeug's ClientDisconnected: a 400 that
-    each door answers in its own format, not a 500."""
+    """gunicorn's request body, whose malformed chunks, early ends (its ParseException and
+    NoMoreData, raised while the app reads) and stalls (the socket's timeout, `Worker.handle`)
+    read as werkzeug's ClientDisconnected: a 400 that each door answers in its own format, not
+    a 500 or a worker stopped."""
 
     def __init__(self, body: Any) -> None:
         self._body = body
@@ -79,12 +80,21 @@ class _Body:
             raise ClientDisconnected(
                 f"The request body was cut short or misshapen: {exc}."
             ) from exc
+        except TimeoutError as exc:
+            raise ClientDisconnected("The request body stopped arriving.") from exc
 
 
 class Worker(SyncWorker):
     """gunicorn's sync worker, but a request line too long to read (a GET with a long SCIM
     filter) is answered with a SCIM error saying to POST the query, not gunicorn's HTML page.
     (Its path was not read: the answer is SCIM's, the API such lines come to.)"""
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        """A client's bytes are waited for a third of the request's time, not until the worker
+        is stopped: a body that stops arriving (a client gone quiet, a slow-loris) is a 400
+        (`_Body`), and a request line or headers that do, a closed connection."""
+        client.settimeout(self.wsgi.config["ROLLCALL_SETTINGS"].request_timeout / 3)
+        super().handle(listener, client, addr)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         if not isinstance(exc, LimitRequestLine):

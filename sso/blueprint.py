@@ -11,7 +11,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError, scope_to_list
+from authlib.oauth2.rfc6749 import (
+    AccessDeniedError,
+    InsecureTransportError,
+    InvalidRequestError,
+    scope_to_list,
+)
 from authlib.oidc.core.errors import (
     ConsentRequiredError,
     InteractionRequiredError,
@@ -344,6 +349,24 @@ def _unavailable(exc: Unavailable) -> Any:
     response = jsonify(error="temporarily_unavailable", error_description=exc.message)
     response.status_code = 503
     response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(InsecureTransportError)
+def _over_http(error: InsecureTransportError) -> Any:
+    """A request that reached OAuth over plain http from elsewhere than this machine (Authlib
+    refuses it, RFC 6749 §3.1): most often a proxy that ends TLS and is not trusted to say so
+    (ROLLCALL_TRUSTED_PROXIES). An OAuth error, or at the authorization endpoint a page."""
+    error.description = (
+        "OAuth needs https: this request came over plain http. Behind a proxy that ends TLS, "
+        "set ROLLCALL_TRUSTED_PROXIES so that its X-Forwarded-Proto is believed."
+    )
+    current_app.logger.warning("%s refused: %s", request.path, error.description)
+    if request.endpoint == "oidc.authorize":
+        return render_template("sso/error.html", error=error), 400
+    response = jsonify(error="invalid_request", error_description=error.description)
+    response.status_code = 400
     response.headers["Cache-Control"] = "no-store"
     return response
 

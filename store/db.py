@@ -241,6 +241,9 @@ class Database:
                         connection.execute(insert(model), values)
             except IntegrityError as exc:
                 raise Conflict(integrity_message(exc)) from exc
+            except Exception as exc:
+                outages.raise_if_outage(exc)  # SQLite: its write lock held past its wait
+                raise
             return True
         from psycopg import IntegrityError as Clash  # PostgreSQL's driver
 
@@ -252,6 +255,9 @@ class Database:
         except Clash as exc:
             raise Conflict(integrity_message(exc)) from exc
         except Exception as exc:
+            if outages.is_busy(exc):  # given up, or stopped, by the server: nothing written
+                outages.raise_if_outage(exc)
+                raise
             if backend is None or not outages.is_outage(exc):
                 raise
             if self._written(rows[0], backend):

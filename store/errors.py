@@ -60,6 +60,16 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
+class Busy(Unavailable):
+    """A statement given up after waiting its time for a lock (another change of the same rows),
+    or stopped by the database to break a deadlock: nothing was changed (`store.outages`)."""
+
+    message = (
+        "The database is busy with another change of the same data and could not make this one "
+        "in time; nothing was changed. Try again in a moment."
+    )
+
+
 class OutcomeUnknown(Unavailable):
     """The database was lost while a write was being committed, and whether it was could not be
     found out: the caller should look before writing again."""

@@ -27,20 +27,16 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from store.errors import Unavailable
+from store.errors import Busy, Unavailable
 
 # PostgreSQL's words for "not now" besides connection exceptions (class 08): the server shutting
 # down (by an administrator, after a crash), starting up, or at its connection limit.
 _GOING_AWAY = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
-# A statement that waited for a lock, or ran, longer than a request may (`Database`'s `wait`).
-_TOO_LONG = frozenset({"55P03", "57014"})
-
-BUSY = (
-    "The database is busy with another change of the same data and could not make this one "
-    "in time; nothing was changed. Try again in a moment."
-)
+# A statement that waited for a lock, or ran, longer than a request may (`Database`'s `wait`),
+# or that the database stopped to break a deadlock: its transaction is rolled back.
+_TOO_LONG = frozenset({"55P03", "57014", "40P01"})
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -60,7 +56,10 @@ def is_outage(exc: BaseException) -> bool:
 
 def is_busy(exc: BaseException) -> bool:
     """Whether an error is a statement given up after waiting its time for a lock or running
-    its time: PostgreSQL's lock_timeout or statement_timeout, SQLite's busy timeout."""
+    its time (PostgreSQL's lock_timeout or statement_timeout, SQLite's busy timeout), or
+    stopped to break a deadlock: nothing of its transaction was written."""
+    if isinstance(exc, Busy):
+        return True
     if isinstance(exc, DBAPIError):
         exc = exc.orig
     if isinstance(exc, sqlite3.OperationalError):
@@ -71,7 +70,7 @@ def is_busy(exc: BaseException) -> bool:
 def raise_if_outage(exc: BaseException) -> None:
     """Raise `Unavailable` (from `exc`) if `exc` is an outage; the caller re-raises the rest."""
     if is_outage(exc) and not isinstance(exc, Unavailable):
-        raise Unavailable(BUSY if is_busy(exc) else None) from exc
+        raise (Busy() if is_busy(exc) else Unavailable()) from exc
 
 
 def report_outages(engine: Engine) -> None:

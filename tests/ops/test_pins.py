@@ -23,8 +23,9 @@ PATCHED = {
     ),
     "gunicorn": (
         "rollcall/gunicorn.py overrides Worker.handle_error(req, client, addr, exc) of the sync "
-        "worker to answer LimitRequestLine itself: check that gunicorn still calls it so, with "
-        "the client's socket, and run tests/ops/test_served_outage.py"
+        "worker to answer LimitRequestLine itself, and Worker.handle(listener, client, addr) to "
+        "time the client's socket out: check that gunicorn still calls them so, with the "
+        "client's socket, and run tests/ops/test_served_outage.py and test_served_bodies.py"
     ),
     "sqlalchemy": (
         "store.rows.write_columns reads InstanceState.committed_state and calls "

@@ -4,6 +4,7 @@ a 400 in the door's own format (SCIM Error, OAuth JSON, the site's page), never 
 from __future__ import annotations
 
 import socket
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,3 +65,31 @@ def test_a_body_that_cannot_be_read_is_a_400_in_each_doors_format(
     status, kind, content = chunked(gunicorn, "/signin", form, body)
     assert status.startswith("HTTP/1.1 400"), content
     assert kind.startswith("text/html") and "That cannot be done here" in content
+
+
+def test_a_body_that_stops_arriving_is_a_400_before_the_worker_would_be_stopped(
+    db: Any, tmp_path: Any, enterprise: Any, make_token: Any
+) -> None:
+    """A client that announces 500 bytes and sends 2 held the worker until gunicorn killed it
+    (an HTML 500; four such clients stopped the service). It waits a third of the request's
+    time for the rest."""
+    token = make_token(enterprise.account)
+    with served(db.url, tmp_path, "--workers", "1", env={"ROLLCALL_REQUEST_TIMEOUT": "6"}) as base:
+        address = urlsplit(base)
+        with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+            sock.sendall(
+                (
+                    f"POST /scim/v2/Users HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                    f"Authorization: Bearer {token}\r\nContent-Type: application/scim+json\r\n"
+                    'Content-Length: 500\r\n\r\n{"'
+                ).encode()
+            )
+            started = time.monotonic()
+            received = b""
+            while chunk := sock.recv(65536):  # the server closes the connection after it
+                received += chunk
+            waited = time.monotonic() - started
+            answer = received.decode("utf-8", "replace")
+    assert answer.startswith("HTTP/1.1 400"), answer
+    assert "application/scim+json" in answer and "stopped arriving" in answer
+    assert waited < 6

@@ -32,3 +32,28 @@ def test_a_page_answers_the_sites_page_to_try_again(app_via_proxy: Any, proxy: A
     # The form's own read fails first: the page is drawn without looking up the cookie's user.
     answer = client.post("/forgot-password", data={"csrf_token": form[1], "login": "someone"})
     assert_page_unavailable(answer)
+
+
+def test_a_save_whose_commit_reply_is_lost_says_it_cannot_tell(
+    app_via_proxy: Any, proxy: Any, db: Any, make_user: Any
+) -> None:
+    """The database committed, then the connection went before its reply: the page does not
+    say the change was not made (it was), but that it cannot tell yet, and to look first."""
+    from store.models.directory import User
+    from tests.pages import Console
+
+    person = make_user(None, "pat.person", given_name="Pat")
+    console = Console(app_via_proxy, db, person)
+    with app_via_proxy.app_context():
+        limiter.reset()
+    assert console.get("/profile").status_code == 200  # the session's first use noted
+    proxy.cut_on_reply(b"COMMIT\x00")
+    answer = console.post_form(
+        "/profile", "basic", "/profile", given_name="Patricia", preferred_contact_method="email"
+    )
+    assert proxy.cuts_on_reply == 1
+    assert_page_unavailable(answer)
+    page = answer.get_data(as_text=True)
+    assert "cannot tell yet whether it was saved" in page and "was not done" not in page
+    with db.transaction(write=False) as tx:
+        assert tx.get(User, person.id).given_name == "Patricia"

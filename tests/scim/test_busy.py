@@ -16,6 +16,7 @@ from store.models.directory import User
 from tests.conftest import ScimClient
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 TITLE = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Dr"}]}
 
 
@@ -31,6 +32,22 @@ def impatient(db: Database, enterprise: Any, make_token: Any) -> Any:
 
 def test_a_served_app_waits_a_third_of_a_request_for_a_lock() -> None:
     assert Settings(request_timeout=30).database_wait == 10
+
+
+def test_a_create_waiting_too_long_is_a_503_busy_not_an_unknown_outcome(
+    db: Database, impatient: ScimClient, enterprise: Any
+) -> None:
+    """A create is one statement; given up while it waits, nothing was written, and the answer
+    says so (before, PostgreSQL's was "whether it was cannot be told", SQLite's a 500)."""
+    with db.engine.connect() as holder, holder.begin():
+        if db.dialect == "postgresql":
+            holder.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
+        else:
+            holder.execute(text("UPDATE users SET title = title"))
+        response = impatient.post("/Users", {"schemas": [USER], "userName": "waiting"})
+    assert response.status_code == 503, response.get_json()
+    assert "busy" in response.get_json()["detail"]
+    assert impatient.get('/Users?filter=userName eq "waiting"').get_json()["totalResults"] == 0
 
 
 def test_a_change_waiting_too_long_for_a_lock_is_a_503_and_changes_nothing(

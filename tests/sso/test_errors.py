@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import jwt as pyjwt
+import pytest
 import requests
 
 from store import clients
@@ -443,3 +444,20 @@ def test_an_id_token_hint_of_someone_else_is_no_silent_sign_in(provider: Any) ->
     assert "code" in query(own.headers["Location"])
     forged = ada.get(rp.authorize_url(prompt="none", id_token_hint=adas[:-4] + "AAAA", **pkce))
     assert query(forged.headers["Location"])["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_oauth_over_plain_http_from_elsewhere_is_an_oauth_error(app: Any, path: str) -> None:
+    """Authlib refuses OAuth over http but from this machine (a proxy ending TLS, untrusted):
+    an OAuth error saying what to set, not a 500."""
+    answer = app.test_client().post(
+        path,
+        data={"grant_type": "client_credentials", "token": "x"},
+        base_url="http://id.example.com",
+    )
+    assert answer.status_code == 400, answer.get_data(as_text=True)
+    body = answer.get_json()
+    assert (
+        body["error"] == "invalid_request"
+        and "ROLLCALL_TRUSTED_PROXIES" in body["error_description"]
+    )

@@ -117,3 +117,37 @@ def test_a_commit_that_loses_its_connection_is_an_unknown_outcome(
     with db.transaction() as tx:
         assert tx.scalar(select(func.count()).select_from(AuditEvent)) == 0
     by_the_orm(database)  # and the connection is replaced
+
+
+def test_a_transaction_the_database_stops_to_break_a_deadlock_is_busy(
+    db: Database, make_account: Callable[..., Account]
+) -> None:
+    """PostgreSQL rolls one of two deadlocked transactions back: nothing of it was written, so
+    it is `Busy` (each door's 503 "try again"), not a fault (a 500)."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite takes one write lock: its writers never deadlock")
+    import threading
+
+    first, second = make_account("First"), make_account("Second")
+    both_locked = threading.Barrier(2, timeout=10)
+    outcomes: list[BaseException | None] = []
+
+    def lock(one: Account, then: Account) -> None:
+        try:
+            with db.transaction() as tx:
+                tx.get(Account, one.id, with_for_update=True)
+                both_locked.wait()
+                tx.get(Account, then.id, with_for_update=True, populate_existing=True)
+            outcomes.append(None)
+        except BaseException as exc:  # the outcome is what is tested
+            outcomes.append(exc)
+
+    threads = [
+        threading.Thread(target=lock, args=(first, second)),
+        threading.Thread(target=lock, args=(second, first)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(type(o).__name__ for o in outcomes) == ["Busy", "NoneType"], outcomes
