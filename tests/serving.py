@@ -54,10 +54,14 @@ def wait_for(url: str, process: subprocess.Popen[str], seconds: float = 90) -> b
 
 @contextmanager
 def served(
-    database_url: str, log_dir: Path, *extra: str, env: dict[str, str] | None = None
+    database_url: str,
+    log_dir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    ready: str = "/healthz",
 ) -> Iterator[str]:
     """`rollcall serve` on a free port (with `env` added to a clean environment); yields its base
-    URL and stops it afterwards."""
+    URL once `ready` answers 200, and stops it afterwards."""
     port = free_port()
     with (log_dir / f"server-{port}.log").open("w") as log:  # an unread pipe would block it
         process = subprocess.Popen(
@@ -69,7 +73,7 @@ def served(
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_for(f"{base}/healthz", process)
+            wait_for(f"{base}{ready}", process)
             yield base
         finally:
             process.terminate()

@@ -56,6 +56,9 @@ def init_app(app: Flask, storage_url: str, unlimited: Iterable[str]) -> None:
     the `unlimited` ones (machines with secret tokens, health checks), not on every request."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_url or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
+    # Shared counters out of reach (Redis down): each process counts alone meanwhile, rather
+    # than every limited page failing.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
     existing = [list(funcs.get(None, ())) for funcs in hooks]
     limiter.init_app(app)
