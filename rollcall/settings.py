@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 DEVELOPMENT_SECRET = "rollcall-development-secret-do-not-use-in-production"
 
@@ -64,6 +65,11 @@ class Settings:
             raise SettingsError("ROLLCALL_METRICS_PORT must be a port number.")
         if not 0 <= self.trusted_proxies <= 10:
             raise SettingsError("ROLLCALL_TRUSTED_PROXIES must be a number of proxies, 0 to 10.")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"ROLLCALL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}.")
+        for name, value in (("ROLLCALL_ISSUER", self.issuer), ("ROLLCALL_BASE_URL", self.base_url)):
+            _check_web_address(name, value)
+        _check_ratelimit_url(self.ratelimit_url)
 
     @property
     def bulk_budget(self) -> float:
@@ -124,6 +130,37 @@ class Settings:
             metrics_port=_count(env, "ROLLCALL_METRICS_PORT"),
             metrics_host=env.get("ROLLCALL_METRICS_HOST", "").strip() or cls.metrics_host,
             private_providers=_flag(env, "ROLLCALL_PRIVATE_PROVIDERS"),
+        )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_web_address(name: str, value: str) -> None:
+    """An address people and applications reach Rollcall at: http(s)://host[:port][/path]."""
+    if not value:
+        return
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http(s) address, e.g. https://id.example.com.")
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{name} must not have a query or fragment.")
+
+
+def _check_ratelimit_url(value: str) -> None:
+    """Counters in Redis (redis://, rediss://, redis+sentinel://) or a process's memory."""
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "redis+sentinel", "memory") or (
+        parts.scheme != "memory" and not parts.hostname
+    ):
+        raise SettingsError(
+            "ROLLCALL_RATELIMIT_URL must name Redis, e.g. redis://localhost:6379/0 (or be empty)."
         )
 
 

@@ -198,8 +198,13 @@ def csc() -> None:
 @pass_context
 def csc_import(obj: Context, file: Any) -> None:
     """Load CSC logins from a CSV (username, password or password_hash, email)."""
-    with obj.transaction() as tx:
-        added, updated = csc_store.import_csv(tx, OPERATOR, file)
+    try:
+        with obj.transaction() as tx:
+            added, updated = csc_store.import_csv(tx, OPERATOR, file)
+    except UnicodeDecodeError as exc:  # read as it is imported: nothing was kept
+        raise click.ClickException(
+            f"{file.name} is not UTF-8 text (byte {exc.start}): save the CSV as UTF-8."
+        ) from None
     click.echo(f"csc directory: {added} added, {updated} updated")
 
 

@@ -113,3 +113,34 @@ def test_accounts_providers_may_be_private_only_in_development_unless_told() -> 
     assert private_providers({"ROLLCALL_PRIVATE_PROVIDERS": "yes", **PRODUCTION})
     with pytest.raises(SettingsError):
         Settings.from_env({"ROLLCALL_PRIVATE_PROVIDERS": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ROLLCALL_LOG_LEVEL", "LOUD"),
+        ("ROLLCALL_RATELIMIT_URL", "memcached://x"),
+        ("ROLLCALL_RATELIMIT_URL", "redis://"),
+        ("ROLLCALL_ISSUER", "ftp://x"),
+        ("ROLLCALL_ISSUER", "https://id.example.com/?tenant=1"),
+        ("ROLLCALL_BASE_URL", "not-a-url"),
+        ("ROLLCALL_BASE_URL", "https://id.example.com:port"),
+    ],
+)
+def test_a_malformed_setting_is_refused_naming_it(name: str, value: str) -> None:
+    """Refused when read, in one line naming the setting, not at the first request (a
+    traceback) or never (discovery publishing ftp:// endpoints)."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_well_formed_addresses_and_levels_are_taken() -> None:
+    settings = Settings.from_env(
+        {
+            "ROLLCALL_LOG_LEVEL": "debug",
+            "ROLLCALL_RATELIMIT_URL": "rediss://cache.example.com:6380/0",
+            "ROLLCALL_ISSUER": "https://id.example.com/rollcall/",
+            "ROLLCALL_BASE_URL": "http://127.0.0.1:8000",
+        }
+    )
+    assert settings.log_level == "DEBUG" and settings.issuer == "https://id.example.com/rollcall"

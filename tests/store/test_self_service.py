@@ -166,6 +166,10 @@ def test_csc_import_command(db: Database, database_url: str, tmp_path: Path) -> 
     export.write_text("name,secret\nx,y\n", encoding="utf-8")
     result = run(database_url, "csc", "import", str(export))
     assert result.returncode == 1 and "columns username and password" in result.stderr
+    export.write_bytes("Username,Password\nrené,secret phrase 1\n".encode("latin-1"))
+    result = run(database_url, "csc", "import", str(export))
+    assert result.returncode == 1 and "is not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_reset_unlocks_verifies_and_ends_every_session(
