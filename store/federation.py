@@ -308,7 +308,19 @@ def clean_issuer(value: Any) -> str:
         )
     if len(text) > FederationConnection.__table__.c.issuer.type.length:
         raise InvalidInput("The issuer is too long.", field="issuer")
+    segments = [s.lower() for s in parts.path.split("/") if s]
+    if segments and segments[0] in _SHARED_TENANTS:
+        # Their discovery names an issuer with {tenantid} in it: ID tokens from any tenant of
+        # Microsoft's would be taken as this organization's.
+        raise InvalidInput(
+            f"'{segments[0]}' is shared by every Microsoft Entra tenant: use your tenant's own "
+            "issuer, https://login.microsoftonline.com/{tenant-id}/v2.0.",
+            field="issuer",
+        )
     return text
+
+
+_SHARED_TENANTS = frozenset({"common", "organizations", "consumers"})
 
 
 def _set_domains(

@@ -344,3 +344,13 @@ def test_the_proof_keeps_registered_methods_and_the_upstream_acr() -> None:
     proof = federated_sign_in.proof_of({"amr": ["pwd", "otp", "x-custom"], "acr": "urn:okta:2fa"})
     assert proof.amr == ("pwd", "otp", "mfa") and proof.acr == "urn:okta:2fa"
     assert federated_sign_in.proof_of({"amr": ["x-custom"], "acr": 3}).amr == (PASSWORD,)
+
+
+@pytest.mark.parametrize("tenant", ["common", "organizations", "Consumers"])
+def test_an_issuer_shared_by_every_entra_tenant_is_refused(
+    enterprise: Any, connect: Any, tenant: str
+) -> None:
+    """Microsoft's multi-tenant issuers would take any tenant's ID tokens as the organization's
+    (README: the iss must be the tenant's)."""
+    with pytest.raises(InvalidInput, match="shared by every Microsoft Entra tenant"):
+        connect(enterprise.account, issuer=f"https://login.microsoftonline.com/{tenant}/v2.0")
