@@ -1,9 +1,10 @@
 """Listing and searching (GET with query parameters, POST /.search): filter, sort, page.
 
 Index paging (startIndex/count, RFC 7644 §3.4.2.4) and cursor paging (RFC 9865) share one
-order: the sort key, then creation time and id, so pages never repeat or skip a resource while
-new ones are added. Cursors are keyset positions, valid for as long as the client likes.
-"""
+order: the sort key, then creation time and id. Cursors are keyset positions, valid for as long
+as the client likes: their pages never repeat or skip a resource that existed when paging
+began. An index page counts rows, so a resource created meanwhile but committed after a page
+was read, earlier in the order, shifts the next page by one (a repeat)."""
 
 from __future__ import annotations
 
