@@ -299,6 +299,8 @@ def reset(tx: Tx, actor: Actor, user_id: uuid.UUID) -> User:
     if user is None:
         raise NotFound("No such user.")
     had = sorted(methods_of(tx, user))
+    if not had:  # nothing to take away, nothing to tell them (the mail would alarm for nothing)
+        raise Conflict(f"{user.user_name} has no second factors to reset.")
     tx.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     recovery_codes.discard(tx, user.id)
     passkeys.remove_all(tx, actor, user)  # each audited; this reset mails once

@@ -251,6 +251,9 @@ def test_support_resets_factors_audited_and_mailed(
     assert mail["to"] == "pat.person@example.test"
     text = render(mail, base_url="http://id.test", user={"given_name": "Pat"}).text
     assert "Support reset the second factors of your account pat.person" in text
+    with db.transaction() as tx, pytest.raises(Conflict, match="no second factors to reset"):
+        mfa.reset(tx, support, person.id)  # again: nothing to take, no second mail
+    assert len(mails(db, "second_factors_reset")) == 1
 
 
 def test_deleting_a_person_deletes_their_factors(
