@@ -214,14 +214,19 @@ def revoke_credential(tx: Tx, actor: Actor, credential_id: uuid.UUID) -> Provisi
     return credential
 
 
-def credentials_of(tx: Tx, actor: Actor, account_id: uuid.UUID) -> Sequence[ProvisioningCredential]:
-    rules.ensure_visible(actor, account_id, "account")
-    query = (
-        select(ProvisioningCredential)
-        .where(ProvisioningCredential.account_id == account_id)
-        .order_by(ProvisioningCredential.created_at)
-    )
-    return tx.scalars(query).all()
+def credentials_of(
+    tx: Tx, actor: Actor, account_id: uuid.UUID | None
+) -> Sequence[ProvisioningCredential]:
+    """An account's tokens, or (`account_id` None) support's, which only support may list."""
+    if account_id is None:
+        if not actor.privileged:
+            raise Forbidden("Only support staff see support tokens.")
+        is_theirs = ProvisioningCredential.account_id.is_(None)
+    else:
+        rules.ensure_visible(actor, account_id, "account")
+        is_theirs = ProvisioningCredential.account_id == account_id
+    query = select(ProvisioningCredential).where(is_theirs)
+    return tx.scalars(query.order_by(ProvisioningCredential.created_at)).all()
 
 
 _TABLE = ProvisioningCredential.__table__

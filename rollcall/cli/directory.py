@@ -154,13 +154,16 @@ def token_create(obj: Context, account_name: str | None, support: bool, name: st
 
 
 @token.command("list")
-@click.option("--account", "account_name", metavar="NAME", required=True)
+@click.option("--account", "account_name", metavar="NAME", help="The account's tokens.")
+@click.option("--support", is_flag=True, help="Support's tokens, which address every account.")
 @pass_context
-def token_list(obj: Context, account_name: str) -> None:
-    """List an account's tokens (never their secrets)."""
+def token_list(obj: Context, account_name: str | None, support: bool) -> None:
+    """List an account's tokens, or support's (never their secrets)."""
+    if bool(account_name) == support:
+        raise click.UsageError("Give either --account NAME or --support.")
     with obj.transaction() as tx:
-        found = accounts.account_named(tx, account_name)
-        for c in credentials.credentials_of(tx, OPERATOR, found.id):
+        found = accounts.account_named(tx, account_name) if account_name else None
+        for c in credentials.credentials_of(tx, OPERATOR, found.id if found else None):
             state = f"revoked {c.revoked_at:%Y-%m-%d}" if c.revoked_at else "active"
             used = f"{c.last_used_at:%Y-%m-%d %H:%M}" if c.last_used_at else "never"
             click.echo(f"{c.id}  {c.name}  {c.token_hint}…  {state}  last used {used}")

@@ -62,6 +62,12 @@ def test_create_account_user_and_token(db, database_url):
         assert secret.startswith("rc_") and stored.token_hint == secret[:9]
     listed = run(database_url, "token", "list", "--account", "Cli Clinic")
     assert "okta" in listed.stdout and secret not in listed.stdout
+    made = run(database_url, "token", "create", "--support", "--name", "tooling")
+    support_id = made.stdout.splitlines()[0].removeprefix("id: ")
+    support_listed = run(database_url, "token", "list", "--support")
+    assert support_listed.returncode == 0, support_listed.stderr
+    assert support_id in support_listed.stdout and "tooling" in support_listed.stdout
+    assert "okta" not in support_listed.stdout  # an account's are not support's
 
 
 @pytest.mark.parametrize(
