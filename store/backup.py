@@ -1,12 +1,14 @@
 """Backup and move: the whole directory as JSON Lines, read back into an empty database.
 
 One line per row, `{"table": ..., "row": {...}}`, tables in the order their foreign keys need:
-accounts, applications, clients, groups, users and what hangs off them (addresses, sign-in
-names, memberships, grants, consents, CSC requests). Secrets stay behind: provisioning tokens and
-client secrets are not written (give clients new ones with `rollcall client secret`, and
-federation connections theirs again in the console), nor are
-sessions, codes, tokens, links, signing keys, the outbox or logs, which a move does not carry.
-Password hashes are, unless asked not to, so people keep their passwords.
+deployment settings, the CSC directory, accounts, applications, clients, groups, users and what
+hangs off them (addresses, sign-in names, memberships, grants, consents, CSC requests, passkeys,
+authenticator apps, recovery codes). Secrets stay behind: provisioning tokens and client
+secrets are not written (give clients new ones with `rollcall client secret`, and federation
+connections theirs again in the console), nor are sessions, codes, tokens, links, signing keys,
+the outbox or logs, which a move does not carry. Password hashes, authenticator apps' secrets,
+recovery codes' hashes and the CSC directory are, unless asked not to, so people keep their
+passwords and second factors.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from store.db import Base, Database, UTCDateTime
 from store.errors import Conflict, InvalidInput
 
 TABLES = (
+    "deployment_settings",
+    "csc_directory",
     "accounts",
     "applications",
     "oauth_clients",
@@ -43,10 +47,14 @@ TABLES = (
     "oauth_consents",
     "csc_access_requests",
     "passkeys",
+    "totp_factors",
+    "recovery_codes",
 )
 LEFT_OUT = {"oauth_clients": {"secret_hash"}}  # secrets stay behind
 BLANKED = {"federation_connections": {"client_secret": ""}}  # required, so written empty
 PASSWORDS = {"users": {"password_hash"}}
+# Left out with the passwords: what proves a person or a CSC login besides the password.
+SECRET_TABLES = {"totp_factors", "recovery_codes", "csc_directory"}
 BATCH = 500
 
 
@@ -55,6 +63,8 @@ def export(database: Database, out: IO[str], *, passwords: bool = True) -> dict[
     counts: dict[str, int] = {}
     with database.transaction(write=False) as tx:
         for name in TABLES:
+            if not passwords and name in SECRET_TABLES:
+                continue
             table = _table(name)
             skipped = _skipped(name, passwords)
             columns = [c for c in table.columns if c.name not in skipped]

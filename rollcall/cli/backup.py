@@ -36,6 +36,11 @@ def import_(obj: Context, source: click.utils.LazyFile) -> None:
     counts = backup.import_(obj.database, OPERATOR, source)
     click.echo(_summary("imported", counts, safe(obj.database_url)))
     click.echo("Clients have no secrets now: give each one with `rollcall client secret ID`.")
+    if counts.get("federation_connections"):
+        click.echo(
+            "Sign-in connections have no client secrets now: give each its secret again at "
+            "/accounts/<id>/sign-in or with `rollcall federation create` after deleting it."
+        )
 
 
 def _summary(done: str, counts: dict[str, int], where: str) -> str:

@@ -104,3 +104,33 @@ def test_a_client_gets_a_new_secret(db: Database) -> None:
     assert changed.returncode == 0
     assert changed.stdout.startswith("client_secret: ") and first not in changed.stdout
     assert run(db.url, "client", "secret", "nope").returncode == 1
+
+
+def test_second_factors_the_csc_directory_and_settings_move_unless_left_out(
+    db: Database, other_database: Database, make_user: Any, operator: Any
+) -> None:
+    """A move kept passkeys but lost authenticator apps, recovery codes, the CSC directory and
+    "a second factor everywhere" (a README walk): people with an app then signed in without it.
+    Left out with the passwords (`--without-passwords`), as secrets of the same kind."""
+    import io
+
+    from store import backup, csc, mfa, mfa_policy
+    from tests.authenticator_app import enrol
+
+    person = make_user(None, "pat.person", password="Secret-pass-123")
+    enrol(db, person)  # an authenticator app, and recovery codes with it
+    with db.transaction() as tx:
+        csc.import_csv(tx, operator, io.StringIO("username,password\nerin.csc,csc secret 123\n"))
+        mfa_policy.require_everywhere(tx, operator, True)
+    bare, full = io.StringIO(), io.StringIO()
+    backup.export(db, bare, passwords=False)
+    backup.export(db, full)
+    assert not {"totp_factors", "recovery_codes", "csc_directory"} & {
+        json.loads(line)["table"] for line in bare.getvalue().splitlines()
+    }
+    backup.import_(other_database, operator, full.getvalue().splitlines())
+    with other_database.transaction() as tx:
+        moved = tx.get(type(person), person.id)
+        assert mfa.methods_of(tx, moved) == {"totp", "recovery_codes"}
+        assert csc.LocalDirectory().verify(tx, "erin.csc", "csc secret 123") is not None
+        assert mfa_policy.required_everywhere(tx)
