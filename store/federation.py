@@ -201,8 +201,11 @@ def where_to_sign_in(connection: FederationConnection) -> str:
 
 
 def secret_hint(connection: FederationConnection) -> str:
-    """What may be shown of the client secret: its first characters."""
-    return connection.client_secret[:4] + "…"
+    """What may be shown of the client secret: its first characters, when they are few of it."""
+    secret = connection.client_secret
+    if not secret:
+        return "(none: give it again)"
+    return (secret[:4] if len(secret) >= 16 else "") + "…"
 
 
 def provisions_over_scim(tx: Tx, account_id: uuid.UUID) -> bool:

@@ -134,5 +134,5 @@ def _connection(tx: Tx, account_name: str) -> FederationConnection:
 
 
 def _redirect_uri(obj: Context) -> str:
-    issuer = obj.settings.issuer or "https://<ROLLCALL_ISSUER>"
+    issuer = obj.settings.issuer or obj.settings.base_url or "<the address of Rollcall>"
     return issuer + federation.CALLBACK_PATH

@@ -19,7 +19,7 @@ from store.errors import Conflict, Forbidden, InvalidInput, NotFound
 from store.federation import FederationRefused
 from store.models.directory import Account, User
 from store.models.logs import OutboxMessage
-from store.models.security import FederationLogin
+from store.models.security import FederationConnection, FederationLogin
 
 ISSUER = "https://acme.okta.example"
 SECRET = "upstream-client-secret-1234"
@@ -241,6 +241,9 @@ def test_settings_are_checked_and_the_secret_is_kept_when_left_empty(
         assert federation.secret_hint(changed) == "upst…"
         event = audit.events_for(tx, "federation", connection.id)[-1]
         assert SECRET not in str(event.changes)
+    short, none = FederationConnection(client_secret="x"), FederationConnection(client_secret="")
+    assert federation.secret_hint(short) == "…"  # not shown at all (a README walk saw "x…")
+    assert "give it again" in federation.secret_hint(none)  # after an import
 
 
 def test_a_domain_belongs_to_one_account(
