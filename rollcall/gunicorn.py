@@ -85,9 +85,10 @@ class _Body:
 
 
 class Worker(SyncWorker):
-    """gunicorn's sync worker, but a request line too long to read (a GET with a long SCIM
-    filter) is answered with a SCIM error saying to POST the query, not gunicorn's HTML page.
-    (Its path was not read: the answer is SCIM's, the API such lines come to.)"""
+    """gunicorn's sync worker, but it waits for a client's bytes a third of the request's time
+    (`handle`), and a request line too long to read (a GET with a long SCIM filter) is answered
+    with a SCIM error saying to POST the query, not gunicorn's HTML page. (Its path was not
+    read: the answer is SCIM's, the API such lines come to.)"""
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         """A client's bytes are waited for a third of the request's time, not until the worker
