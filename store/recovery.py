@@ -118,7 +118,8 @@ def _choose_password(tx: Tx, link: UserLink, password: str) -> tuple[User, Actor
     if connection is not None:
         raise Forbidden(federation.where_to_sign_in(connection))
     actor = Actor.for_user(user, Door.PORTAL)
-    user = users.update_user(tx, actor, user.id, {"password": password})
+    # The link, mailed to their address, proved it is them.
+    user = users.update_user(tx, actor, user.id, {"password": password}, proven=True)
     unlocked = user.locked_at is not None
     user.locked_at = None
     user.failed_logins = 0

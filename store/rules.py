@@ -31,6 +31,8 @@ SELF_SERVICE_FIELDS = frozenset(
         "password",
     }
 )
+# What a person changes of their own record only where Rollcall proves it is them.
+PROVEN_FIELDS = frozenset({"password", "emails", "user_name"})
 # Fields that stay Rollcall's own on a user owned by an identity provider or NextGen Office: the
 # community profile, which whoever manages the account's users changes (the console, a token
 # that does not speak for the source), and the password of the community sign-in, which only
@@ -262,9 +264,30 @@ def check_ownership(actor: Actor, user: User, fields: Iterable[str]) -> None:
         )
 
 
-def is_self_service(actor: Actor, user: User, fields: Iterable[str]) -> bool:
-    """A person may edit their own basic information without managing rights."""
-    return actor.id == str(user.id) and set(fields) <= SELF_SERVICE_FIELDS
+def ensure_may_edit(actor: Actor, user: User, fields: Iterable[str], *, proven: bool) -> None:
+    """A person edits their own basic information, and whoever manages the account the rest.
+    A person's own password, address and userName change only where Rollcall proves it is
+    them (`proven`: the profile page asked the current password, or the new address followed
+    its link; SPEC §2 Password change), never by an application holding their token (/Me)."""
+    fields = set(fields)
+    own = actor.id == str(user.id)
+    if own and not proven and fields & PROVEN_FIELDS:
+        raise Forbidden(
+            "Your password, email address and username are changed on your profile page "
+            "(/profile), which asks for your current password and confirms a new address by a "
+            "link, not by an application."
+        )
+    if own and fields <= SELF_SERVICE_FIELDS:
+        return
+    try:
+        ensure_manages(actor, user.account)
+    except Forbidden:
+        if own:
+            raise Forbidden(
+                "On your own record you may change your name, phone and preferred contact "
+                "method; a main contact of your organization changes the rest."
+            ) from None
+        raise
 
 
 def applications_allowed(account: Account | None) -> None:

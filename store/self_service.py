@@ -88,7 +88,7 @@ def change_password(tx: Tx, user_id: uuid.UUID, current_password: str, new_passw
     _check_current_password(user, current_password)
     if current_password == new_password:
         raise InvalidInput("The new password must differ from the current one.", field="password")
-    user = users.update_user(tx, _self(user), user.id, {"password": new_password})
+    user = users.update_user(tx, _self(user), user.id, {"password": new_password}, proven=True)
     sessions.end_all(tx, user)
     outbox.enqueue_email(tx, user, "password_changed", how="changed", user_name=user.user_name)
     return user

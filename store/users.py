@@ -93,9 +93,11 @@ def update_user(
     *,
     if_match: IfMatch = None,
     sign_in_to: str | None = None,
+    proven: bool = False,
 ) -> User:
     """Change some fields; deactivation, activation and profile changes all come through here.
     `sign_in_to`: where an activated user's sign-in email goes, if not their address (`activate`).
+    `proven`: the person changing their own record proved it is them (`rules.ensure_may_edit`).
     """
     if changes.get("no_longer_at_account"):
         # Leaving takes the contact roles away: lock them before the user, as every change of
@@ -108,8 +110,7 @@ def update_user(
         profile = rules.check_profile(actor, user.account, user.profile, clean["profile"])
         clean["profile"] = profile.value if profile else user.profile
     diff = user_fields.changed(user, clean)
-    if not rules.is_self_service(actor, user, diff):
-        rules.ensure_manages(actor, user.account)
+    rules.ensure_may_edit(actor, user, diff, proven=proven)
     rules.check_ownership(actor, user, diff)
     if "applications" in diff:
         rules.applications_allowed(user.account)

@@ -406,12 +406,13 @@ class TestDomainsAssignedToAnAccount:
         mover = make_user(enterprise.account, "mover", password=PASSWORD, email_verified=True)
         with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
             self_service.request_email_change(tx, mover.id, "mover@b.example", PASSWORD)
-        own = Actor.for_user(enterprise.main, Door.SCIM)
-        with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
+        own = Actor.for_user(enterprise.main, Door.SCIM)  # /Me changes no address of theirs
+        with db.transaction() as tx, pytest.raises(Forbidden, match="profile page"):
             users.update_user(tx, own, enterprise.main.id, {"emails": address("me@b.example")})
+        other = make_user(enterprise.account, "other")  # as a main contact, of another person
         with db.transaction() as tx, pytest.raises(Forbidden, match="assigned to another"):
             both = {"user_name": "me@b.example", "emails": address("me@b.example")}
-            users.update_user(tx, own, enterprise.main.id, both)
+            users.update_user(tx, own, other.id, both)
         assert reached(db, "mover@b.example") is None and reached(db, "me@b.example") is None
 
     def test_an_address_at_the_domain_in_ideographic_full_stops_is_refused(self, db, enterprise):

@@ -205,10 +205,28 @@ class TestTenancy:
             users.update_user(
                 tx, me, plain.id, {"given_name": "Selma", "preferred_contact_method": "phone"}
             )
-        with db.transaction() as tx, pytest.raises(Forbidden, match="main contacts"):
+        with db.transaction() as tx, pytest.raises(Forbidden, match="On your own record"):
             users.update_user(tx, me, plain.id, {"profile": "knowledge"})
         assert reload(db, plain.id).given_name == "Selma"
         assert reload(db, plain.id).profile == "client"
+
+    def test_a_persons_token_changes_no_password_address_or_username_of_theirs(
+        self, db, enterprise, make_user
+    ):
+        """An application holding a person's token (SCIM /Me) would otherwise take the account
+        over: no current password asked, sessions left alive (SPEC §2 Password change). Their
+        profile page proves it is them; a main contact's own record is no exception."""
+        plain = make_user(enterprise.account, "self.editor", profile="client")
+        for person in (plain, enterprise.main):
+            me = Actor.for_user(person, Door.SCIM)
+            for change in (
+                {"password": "a new long pass phrase"},
+                {"emails": [{"value": "elsewhere@example.test", "primary": True}]},
+                {"user_name": "renamed.self"},
+            ):
+                with db.transaction() as tx, pytest.raises(Forbidden, match="profile page"):
+                    users.update_user(tx, me, person.id, change)
+        assert reload(db, plain.id).user_name == "self.editor"
 
     def test_a_main_contact_edits_their_own_record_like_any_other(self, db, enterprise):
         with db.transaction() as tx:
@@ -483,8 +501,8 @@ class TestExternallyManaged:
 
     def test_the_person_keeps_their_password_but_not_their_name(self, db, pushed):
         me = Actor.for_user(pushed, Door.PORTAL)
-        with db.transaction() as tx:
-            users.set_password(tx, me, pushed.id, "my own long password")
+        with db.transaction() as tx:  # proved by their current password or a reset link
+            users.update_user(tx, me, pushed.id, {"password": "my own long password"}, proven=True)
         with db.transaction() as tx, pytest.raises(Forbidden, match="identity provider"):
             users.update_user(tx, me, pushed.id, {"given_name": "Patricia"})
         assert reload(db, pushed.id).password_hash.startswith("$argon2id$")
