@@ -175,7 +175,7 @@ def connection_for_domain(tx: Tx, domain: str) -> FederationConnection | None:
     return tx.scalar(
         select(FederationConnection)
         .join(FederationDomain, FederationDomain.connection_id == FederationConnection.id)
-        .where(FederationDomain.domain == fold(domain.strip()))
+        .where(FederationDomain.domain == sign_in_names.ascii_domain(fold(domain)))
     )
 
 
@@ -332,7 +332,7 @@ def _set_domains(
     wanted: list[str] = []
     for raw in domains:
         for part in str(raw).replace(",", " ").split():
-            domain = fold(part.strip().lstrip("@"))
+            domain = sign_in_names.ascii_domain(fold(part.strip().lstrip("@")))
             if not _DOMAIN.match(domain):
                 raise InvalidInput(f"{part} is not an email domain.", field="domains")
             if domain not in wanted:

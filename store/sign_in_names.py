@@ -261,9 +261,13 @@ def _domain_and_parents(domain: str) -> list[str]:
 def domain_of(name: str) -> str:
     """The email domain of a folded name that is an address, as owned domains are written
     (ASCII: bücher.example is xn--bcher-kva.example to mail servers), else ''."""
-    if "@" not in name:
-        return ""
-    domain = name.rpartition("@")[2]
+    return ascii_domain(name.rpartition("@")[2]) if "@" in name else ""
+
+
+def ascii_domain(domain: str) -> str:
+    """A domain as mail servers and owned domains write it: IDNA's ASCII form (bücher.example
+    is xn--bcher-kva.example), without the root's dot (b.example. is b.example)."""
+    domain = domain.strip().rstrip(".")
     try:
         return idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:

@@ -129,6 +129,7 @@ def test_a_token_cannot_take_an_address_at_another_accounts_domain_first(b_owns_
     refused_as_elsewhere(a.post("/Users", user_body("CEO@b.example", "squat@a.example")))
     refused_as_elsewhere(a.post("/Users", user_body("a.ceo", "ceo@B.example")))
     refused_as_elsewhere(a.post("/Users", user_body("a.sub", "ceo@mail.b.example")))  # under it
+    refused_as_elsewhere(a.post("/Users", user_body("ceo@b.example.", "own2@a.example")))
     assert a.post("/Users", user_body("a.near", "ceo@notb.example")).status_code == 201
     manager = a.post("/Users", user_body("a.boss", "boss@a.example")).get_json()
     with_manager = user_body("a.ceo2", "ceo@b.example") | {

@@ -249,9 +249,13 @@ def test_settings_are_checked_and_the_secret_is_kept_when_left_empty(
 def test_a_domain_belongs_to_one_account(
     db: Database, enterprise: Any, make_account: Callable[..., Account], connect: Any
 ) -> None:
-    connect(enterprise.account, domains=["Acme.example", "acme-health.example"])
+    connect(enterprise.account, domains=["Acme.example", "acme-health.example", "Bücher.example"])
     with pytest.raises(Conflict, match=r"acme\.example belongs to another account"):
         connect(make_account(), domains=["ACME.example"])
+    with pytest.raises(Conflict, match="xn--bcher-kva.example belongs to another account"):
+        connect(make_account(), domains=["xn--bcher-kva.example."])  # one domain, two spellings
+    with db.transaction() as tx:  # a login at it, in either spelling, goes to its provider
+        assert federation.connection_for_login(tx, "new.person@bücher.example") is not None
 
 
 def test_a_login_goes_to_the_provider_of_the_users_account_or_of_its_domain(
