@@ -92,8 +92,9 @@ class Worker(SyncWorker):
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         """A client's bytes are waited for a third of the request's time, not until the worker
-        is stopped: a body that stops arriving (a client gone quiet, a slow-loris) is a 400
-        (`_Body`), and a request line or headers that do, a closed connection."""
+        is stopped: a body that stops arriving (a client gone quiet) is a 400 (`_Body`), and a
+        request line or headers that do, a closed connection. A client trickling bytes faster
+        than that still holds the worker: a buffering proxy in front answers that (README)."""
         client.settimeout(self.wsgi.config["ROLLCALL_SETTINGS"].request_timeout / 3)
         super().handle(listener, client, addr)
 
