@@ -115,7 +115,7 @@ class Settings:
             database_url=env.get("ROLLCALL_DATABASE_URL", cls.database_url),
             environment=environment,
             secret_key=secret,
-            log_level=env.get("ROLLCALL_LOG_LEVEL", cls.log_level).upper(),
+            log_level=env.get("ROLLCALL_LOG_LEVEL", "").strip().upper() or cls.log_level,
             log_format=env.get("ROLLCALL_LOG_FORMAT", cls.log_format).strip().lower(),
             issuer=issuer,
             base_url=env.get("ROLLCALL_BASE_URL", "").strip().rstrip("/"),

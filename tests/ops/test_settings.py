@@ -144,3 +144,4 @@ def test_well_formed_addresses_and_levels_are_taken() -> None:
         }
     )
     assert settings.log_level == "DEBUG" and settings.issuer == "https://id.example.com/rollcall"
+    assert Settings.from_env({"ROLLCALL_LOG_LEVEL": " "}).log_level == "INFO"  # empty: default

@@ -322,3 +322,4 @@ def test_a_reset_link_a_main_contact_sends_says_who_sent_it(
     assert "Your organization's main contact sent you a link" in written.text
     assert "main contact sent you a link" in written.html
     assert "You (or someone else)" not in written.text
+    assert "If you did not ask" not in written.text and "If you did not ask" not in written.html
