@@ -14,6 +14,7 @@ from typing import Any
 from flask import Response, current_app
 from pydantic import ValidationError
 from scim2_models import (
+    InvalidPathException,
     InvalidSyntaxException,
     InvalidValueException,
     PayloadTooLargeException,
@@ -65,37 +66,49 @@ def _in_reference_order(
     operations: list[dict[str, Any]], deadline: float
 ) -> Iterator[tuple[int, Any]]:
     """Each operation's result, with its index: in request order, except that one referring to
-    a resource a later POST creates waits for it (RFC 7644 §3.7.1); operations that wait on
-    each other in a circle are refused with 409; once `deadline` has passed, the operations
-    left are not run."""
+    a resource a later POST creates waits for it and runs as soon as it is created, before the
+    operations after that POST (RFC 7644 §3.7.1); operations that wait on each other in a
+    circle are refused with 409; once `deadline` has passed, the operations left are not run."""
     created: dict[str, str] = {}
     first_post: dict[str, int] = {}
     for index, operation in enumerate(operations):
         if _is_post(operation) and isinstance(operation.get("bulkId"), str):
             first_post.setdefault(operation["bulkId"], index)
     posted = set(first_post)
-    waiting = list(enumerate(operations))
-    while waiting:
-        still = []
-        for index, operation in waiting:
-            bulk_id = operation.get("bulkId")
-            if isinstance(bulk_id, str) and _is_post(operation) and first_post[bulk_id] != index:
-                twice = InvalidValueException(detail=f"bulkId {bulk_id} names two operations.")
-                yield index, _refused(operation, twice)
-                continue
-            if _references(operation) & (posted - set(created)):
-                still.append((index, operation))
-                continue
-            late = time.monotonic() >= deadline
-            result = _not_run(operation) if late else _run(operation, created)
-            if _is_post(operation) and int(result["status"]) >= 400:
-                posted.discard(str(operation.get("bulkId")))  # nothing waits for it any longer
-            yield index, result
-        if len(still) == len(waiting):
-            for index, operation in still:
-                yield index, _circular(operation)
-            return
-        waiting = still
+
+    def ready(operation: dict[str, Any]) -> bool:
+        return not _references(operation) & (posted - set(created))
+
+    def run(operation: dict[str, Any]) -> Any:
+        late = time.monotonic() >= deadline
+        result = _not_run(operation) if late else _run(operation, created)
+        if _is_post(operation) and int(result["status"]) >= 400:
+            posted.discard(str(operation.get("bulkId")))  # nothing waits for it any longer
+        return result
+
+    waiting: list[tuple[int, dict[str, Any]]] = []
+    for index, operation in enumerate(operations):
+        bulk_id = operation.get("bulkId")
+        if isinstance(bulk_id, str) and _is_post(operation) and first_post[bulk_id] != index:
+            twice = InvalidValueException(detail=f"bulkId {bulk_id} names two operations.")
+            yield index, _refused(operation, twice)
+            continue
+        if _bulk_id_in_a_patch_path(operation):
+            unresolved = InvalidPathException(
+                detail="A bulkId is resolved in values (a member's, a manager's), not in a "
+                "PATCH path's filter: remove such a member in a request of its own."
+            )
+            yield index, _refused(operation, unresolved)
+            continue
+        if not ready(operation):
+            waiting.append((index, operation))
+            continue
+        yield index, run(operation)
+        while (unblocked := next((w for w in waiting if ready(w[1])), None)) is not None:
+            waiting.remove(unblocked)  # the oldest that now can, before the next in order
+            yield unblocked[0], run(unblocked[1])
+    for index, operation in waiting:
+        yield index, _circular(operation)
 
 
 def _result(operation: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +181,16 @@ def _dispatch(method: str, path: Any, data: Any, version: Any, bulk_id: Any) -> 
 
 def _is_post(operation: dict[str, Any]) -> bool:
     return str(operation.get("method", "")).upper() == "POST"
+
+
+def _bulk_id_in_a_patch_path(operation: dict[str, Any]) -> bool:
+    """Whether a PATCH operation's path names a bulkId (`members[value eq "bulkId:x"]`), which
+    would otherwise match nothing and answer 200 having done nothing."""
+    data = operation.get("data")
+    steps = data.get("Operations") if isinstance(data, dict) else None
+    return isinstance(steps, list) and any(
+        isinstance(step, dict) and "bulkid:" in str(step.get("path", "")).lower() for step in steps
+    )
 
 
 def _references(operation: dict[str, Any]) -> set[str]:

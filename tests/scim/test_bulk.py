@@ -311,3 +311,46 @@ def test_a_bulk_longer_than_its_budget_answers_every_operation(db, enterprise, m
 
 def patch(operation):
     return {"schemas": [PATCH_OP], "Operations": [operation]}
+
+
+def test_an_operation_waiting_for_a_post_runs_right_after_it_not_after_the_rest(scim):
+    """RFC 7644 §3.7.1: operations run in order, one naming a later POST's bulkId as soon as
+    that POST is done. Before, it ran after every other operation, so the DELETE below came
+    first and the group's PUT failed on a user already gone."""
+    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": "Team"}).get_json()
+    results = bulk(
+        scim,
+        {
+            "method": "PUT",
+            "path": f"/Groups/{group['id']}",
+            "data": {
+                "schemas": [GROUP],
+                "displayName": "Team",
+                "members": [{"value": "bulkId:n1"}, {"value": "bulkId:n2"}],
+            },
+        },
+        create_user("n1", "nina"),
+        create_user("n2", "noah"),
+        {"method": "DELETE", "path": "/Users/bulkId:n2"},
+    )
+    assert [r["status"] for r in results] == ["200", "201", "201", "204"]
+    members = scim.get(f"/Groups/{group['id']}").get_json().get("members", [])
+    nina = results[1]["location"].rsplit("/", 1)[1]
+    assert [m["value"] for m in members] == [nina]
+
+
+def test_a_bulk_id_in_a_patch_path_is_refused_not_ignored(scim):
+    """`members[value eq "bulkId:r2"]` matched nothing and answered 200 with r2 still a member;
+    bulkIds are resolved in values (RFC 7644 §3.7.2), so such a path is refused."""
+    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": "Team"}).get_json()
+    patch = {
+        "method": "PATCH",
+        "path": f"/Groups/{group['id']}",
+        "data": {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "remove", "path": 'members[value eq "bulkId:r2"]'}],
+        },
+    }
+    results = bulk(scim, create_user("r2", "rita"), patch)
+    assert [r["status"] for r in results] == ["201", "400"]
+    assert results[1]["response"]["scimType"] == "invalidPath"
