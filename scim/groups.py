@@ -263,7 +263,7 @@ def _member_id(member: Any) -> uuid.UUID:
     value = member.get("value") if isinstance(member, dict) else getattr(member, "value", None)
     if not isinstance(value, str):
         raise InvalidValueException(detail="Each member is an object with a string value.")
-    return mapping.parse_id(value)
+    return mapping.member_id(value)
 
 
 def _selected_members(ast: Any) -> list[uuid.UUID] | None:

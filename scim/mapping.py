@@ -11,6 +11,7 @@ from scim2_models import (
     Address,
     Extension,
     GroupMembership,
+    InvalidValueException,
     Meta,
     PhoneNumber,
 )
@@ -192,11 +193,20 @@ def group_to_scim(group: directory.Group, base: str, members: Sequence[uuid.UUID
 
 
 def member_ids(group: Group) -> list[uuid.UUID]:
-    """The user ids a SCIM group names as members; ids that are not UUIDs name no user."""
-    ids = []
-    for member in group.members or []:
-        ids.append(parse_id(member.value))
-    return ids
+    """The user ids a SCIM group names as members."""
+    return [member_id(member.value) for member in group.members or []]
+
+
+def member_id(value: Any) -> uuid.UUID:
+    """A member's user id; a value that is no id is refused naming it (as the all-zero id it
+    would be refused as "No user 00000000-…", which says nothing of what was sent)."""
+    named = parse_id(value)
+    if named.int == 0:
+        raise InvalidValueException(
+            detail=f"{str(value)[:80]!r} is not a user id: a group's members are named by "
+            "their users' ids."
+        )
+    return named
 
 
 def parse_id(value: Any) -> uuid.UUID:

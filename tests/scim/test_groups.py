@@ -255,3 +255,17 @@ def test_deleting_a_user_takes_it_out_of_its_groups(scim):
     created = scim.create_group("Team", [alice["id"], bob["id"]])
     assert scim.delete(f"/Users/{alice['id']}").status_code == 204
     assert member_ids(scim.get(f"/Groups/{created['id']}").get_json()) == [bob["id"]]
+
+
+def test_a_member_value_that_is_no_id_is_named_in_the_refusal(scim):
+    """Before, {"value": "abc"} was refused as "No user 00000000-0000-…", naming nothing sent."""
+    group = scim.post(
+        "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "T"}
+    ).get_json()
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": [{"value": "abc"}]}],
+    }
+    refused = scim.patch(f"/Groups/{group['id']}", patch)
+    assert refused.status_code == 400
+    assert "'abc' is not a user id" in refused.get_json()["detail"]
