@@ -120,8 +120,9 @@ def request_line_too_long(limit: int) -> Response:
 
 
 def outcome(response: Response) -> str:
-    """What the provisioning log says of a refusal: its detail, or that we failed."""
-    if response.status_code >= 500:
+    """What the provisioning log says of a refusal: its detail (a 503's too: busy, out of
+    reach, or written but not known to be), or that we failed."""
+    if response.status_code >= 500 and response.status_code != 503:
         return "internal error"
     return str(json.loads(response.get_data()).get("detail"))
 
