@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, delete, exists, select, update
 
 from store import audit, rules
 from store.actors import Actor
+from store.contact_roles import CONTACT_ROLES
 from store.db import Tx, now
 from store.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from store.models.directory import Account, Group, Membership, User, fold
@@ -29,7 +30,7 @@ def create_group(
 ) -> Group:
     try:
         name = _name(display_name)
-    except InvalidInput:
+    except (InvalidInput, Conflict):
         name = None  # refused once the caller is known to manage the account
     # Whether the account exists and the name is taken in it: one query.
     found = tx.execute(
@@ -303,8 +304,17 @@ def _member_ids(group_id: uuid.UUID) -> Select[Any]:
 
 
 def _name(display_name: str) -> str:
+    """A group's name, refused when it reads as a contact role's but is not spelled as one
+    ("Super  User", two spaces: pages show it as the role; the role's own name is taken)."""
     name = clean_text(Group, "display_name", display_name, required=True, label="displayName")
     assert name is not None
+    read = " ".join(fold(name).split())
+    role = next((r for r in CONTACT_ROLES if fold(r) == read), None)
+    if role is not None and fold(name) != fold(role):
+        raise Conflict(
+            f"{name!r} reads as the contact role {role}; choose another name.",
+            field="display_name",
+        )
     return name
 
 

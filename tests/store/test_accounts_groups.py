@@ -194,3 +194,16 @@ class TestGroups:
                 members=[member.id],
             )
         assert group.external_id == "00g1"
+
+
+def test_a_group_named_like_a_contact_role_but_spaced_otherwise_is_refused(db, enterprise):
+    """Pages collapse spaces: "Super  User" would show as the contact role beside it."""
+    for name in ("Super  User", "super   user"):
+        with db.transaction() as tx, pytest.raises(Conflict, match="reads as the contact role"):
+            groups.create_group(
+                tx, enterprise.actor, account_id=enterprise.account.id, display_name=name
+            )
+    with db.transaction() as tx:  # a name merely containing a role's words is another name
+        groups.create_group(
+            tx, enterprise.actor, account_id=enterprise.account.id, display_name="Super Users"
+        )
