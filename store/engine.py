@@ -100,7 +100,8 @@ PING_AFTER_IDLE = 10.0  # seconds
 
 @contextmanager
 def checked_out(engine: Engine) -> Iterator[Connection]:
-    """A connection of the engine's pool, invalidated if it failed with an operational error.
+    """A connection of the engine's pool, invalidated if it failed with an operational error
+    (and the pool replaced, if the server was lost).
 
     The driver used directly (`fetch`, `run`) does not tell SQLAlchemy that its connection is
     gone, and may not know yet itself: the pool would hand the dead socket out again. No
@@ -113,6 +114,10 @@ def checked_out(engine: Engine) -> Iterator[Connection]:
             except Exception as exc:
                 if _lost(exc) and not connection.invalidated:
                     connection.invalidate()
+                if outages.is_outage(exc) and not outages.is_busy(exc):
+                    # The server went (a restart ends every connection at once): the others
+                    # pooled are as dead, and each would fail a request of its own.
+                    engine.dispose(close=False)
                 raise
     except Exception as exc:
         outages.raise_if_outage(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 import pytest
@@ -144,3 +145,30 @@ def test_a_guarded_write_refuses_text_too_long_as_a_plain_one_does(db: Database)
         with pytest.raises(psycopg.errors.StringDataRightTruncation):
             db.insert_together(row, only_if)
     assert in_transaction(db, "SELECT count(*) FROM audit_events") == 0
+
+
+def test_a_server_restart_costs_one_failed_use_not_one_per_pooled_connection(
+    database_url: str,
+) -> None:
+    """A restart ends every pooled connection at once: the first one found dead replaces the
+    pool, so the others are not each handed out to fail a request of their own."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    database = Database(database_url)
+    try:
+        with database.reading() as first, database.reading() as second:  # two pooled
+            backends = [in_pid(first), in_pid(second)]
+        killer = Database(database_url)
+        for backend in backends:
+            in_transaction(killer, f"SELECT pg_terminate_backend({int(backend)})")
+        killer.dispose()
+        with pytest.raises(Unavailable), database.reading() as conn:
+            fetch(conn, BACKEND, {})
+        for _ in range(2):  # the other pooled one, had it been kept, would fail here
+            assert in_reading(database, "SELECT pg_backend_pid()") not in backends
+    finally:
+        database.dispose()
+
+
+def in_pid(conn: Any) -> Any:
+    return fetch(conn, BACKEND, {})[0][0]
