@@ -48,7 +48,8 @@ def bulk() -> Response:
             detail=f"At most {MAX_OPERATIONS} operations per bulk request."
         )
     fail_on_errors = body.get("failOnErrors")
-    if fail_on_errors is not None and (not isinstance(fail_on_errors, int) or fail_on_errors < 1):
+    whole = isinstance(fail_on_errors, int) and not isinstance(fail_on_errors, bool)
+    if fail_on_errors is not None and (not whole or fail_on_errors < 1):
         raise InvalidValueException(detail="failOnErrors must be a positive integer.")
     results: dict[int, dict[str, Any]] = {}
     errors = 0
