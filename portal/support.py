@@ -13,8 +13,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from portal.console_forms import ActionForm, AttachForm, DecisionForm
-from portal.manage_users import STATUS_CODES, actor, refused
+from portal.manage_users import actor, refused
 from rollcall.web.database import database
+from rollcall.web.passkeys import status_of
 from rollcall.web.session import login_required
 from store import accounts, audit, csc, membership, mfa, user_mail, user_search, users
 from store.actors import Actor
@@ -129,9 +130,7 @@ def _requests_page(
             if request_.organization and user.account is None:
                 found = accounts.search_accounts(tx, acting, request_.organization, limit=10)
                 suggested[request_.id] = [a.name for a in found]
-    status = 200
-    if refusal is not None:
-        status = next((c for kind, c in STATUS_CODES.items() if isinstance(refusal[1], kind)), 400)
+    status = status_of(refusal[1]) if refusal is not None else 200
     return render_template(
         "console/csc_requests.html",
         requests=requests,

@@ -39,7 +39,7 @@ from store.errors import Conflict, Forbidden, InvalidInput
 from store.models.directory import SignInName, User, fold
 from store.models.logs import AuditEvent
 from store.models.security import FederationConnection, FederationDomain
-from store.statements import Reads
+from store.statements import Condition, Reads
 
 
 def names_of(user_name_ci: str, address_ci: str) -> frozenset[str]:
@@ -303,9 +303,7 @@ DOMAIN_FREE = ~exists(
 `address_domain`, '' for none), or a domain they are under."""
 
 
-def domain_guard(
-    actor: Actor, user_name_ci: str, address_ci: str | None
-) -> tuple[Any, dict[str, Any]] | None:
+def domain_guard(actor: Actor, user_name_ci: str, address_ci: str | None) -> Condition | None:
     """`check_domains` as a condition checked in the statement that writes a new user, or None
     when the caller is not bound (`domain_bound`)."""
     account_id = domain_bound(actor)
